@@ -1,0 +1,28 @@
+/** createApp: the HTTP application over a hub, without listening (tests and index.ts both use it). */
+import { Elysia } from "elysia";
+import type { Config } from "./config";
+import { maxRequestBytes } from "./http/body";
+import { errorHandling } from "./http/errors";
+import { healthRoutes } from "./http/health";
+import { historyRoutes } from "./http/history";
+import { publishRoutes } from "./http/publish";
+import { streamRoutes } from "./http/stream";
+import type { Hub } from "./hub/hub";
+import type { Logger } from "./logger";
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly hub: Hub;
+  readonly logger: Logger;
+  readonly startedAt: number;
+}
+
+export function createApp({ config, hub, logger, startedAt }: AppDeps) {
+  const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
+  return new Elysia()
+    .use(errorHandling(logger))
+    .use(publishRoutes(hub, limits))
+    .use(streamRoutes(hub))
+    .use(historyRoutes(hub.log))
+    .use(healthRoutes(hub, startedAt));
+}

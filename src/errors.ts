@@ -1,0 +1,59 @@
+/** Errors are values: a stable snake_case code, an HTTP status and a human message. */
+export type ErrorCode =
+  | "invalid_request"
+  | "invalid_json"
+  | "invalid_topic"
+  | "invalid_selector"
+  | "invalid_event_type"
+  | "reserved_event_type"
+  | "invalid_event_id"
+  | "invalid_idempotency_key"
+  | "idempotency_conflict"
+  | "payload_too_large"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "too_many_subscribers"
+  | "shutting_down"
+  | "unavailable"
+  | "internal";
+
+const statusOf: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  invalid_json: 400,
+  invalid_topic: 400,
+  invalid_selector: 400,
+  invalid_event_type: 400,
+  reserved_event_type: 400,
+  invalid_event_id: 400,
+  invalid_idempotency_key: 400,
+  idempotency_conflict: 422,
+  payload_too_large: 413,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  too_many_subscribers: 503,
+  shutting_down: 503,
+  unavailable: 503,
+  internal: 500,
+};
+
+export class HeraldError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = statusOf[code];
+  }
+
+  toJSON(): ErrorBody {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}

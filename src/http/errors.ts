@@ -1,0 +1,60 @@
+/** Maps every failure to the one JSON error shape, once, for all routes. */
+import { Elysia } from "elysia";
+import { type ErrorBody, type ErrorCode, HeraldError } from "../errors";
+import type { Logger } from "../logger";
+
+export function errorResponse(error: HeraldError): Response {
+  return Response.json(error.toJSON(), { status: error.status, headers: error.headers });
+}
+
+interface FrameworkError {
+  code: string | number;
+  error: unknown;
+}
+
+/** Elysia's own errors (validation, parse, not found) carry no stable code of ours: translate them. */
+function translate({ code, error }: FrameworkError): HeraldError | null {
+  if (error instanceof HeraldError) return error;
+  switch (code) {
+    case "VALIDATION":
+      return validationError(error as ValidationFailure);
+    case "PARSE":
+      return new HeraldError("invalid_json", "the request body is not valid JSON");
+    case "NOT_FOUND":
+      return new HeraldError("not_found", "no such route");
+    case "INVALID_COOKIE_SIGNATURE":
+      return new HeraldError("invalid_request", "invalid cookie");
+    default:
+      return null;
+  }
+}
+
+interface ValidationFailure {
+  type: string;
+  all?: Array<{ path?: string; message?: string; summary?: string }>;
+}
+
+/** The specific code for a field whose schema failed; anything else is a generic invalid_request. */
+function fieldCode(type: string, field: string): ErrorCode {
+  if (field === "topic") return type === "query" ? "invalid_selector" : "invalid_topic";
+  if (field === "event") return "invalid_event_type";
+  if (field === "last-event-id") return "invalid_event_id";
+  return "invalid_request";
+}
+
+function validationError(error: ValidationFailure): HeraldError {
+  const first = error.all?.[0];
+  const path = (first?.path ?? "").split("/").filter((p) => p !== "");
+  const field = path.filter((p) => !/^\d+$/.test(p)).pop() ?? "";
+  const where = path.length > 0 ? `${error.type} ${path.join(".")}` : error.type;
+  return new HeraldError(fieldCode(error.type, field), `${where}: ${first?.summary ?? first?.message ?? "invalid"}`);
+}
+
+export const errorHandling = (logger: Logger) =>
+  new Elysia({ name: "errors" }).onError({ as: "global" }, (ctx) => {
+    const known = translate(ctx as FrameworkError);
+    if (known) return errorResponse(known);
+    logger.error("unhandled error", { path: new URL(ctx.request.url).pathname, error: String(ctx.error) });
+    const body: ErrorBody = { error: { code: "internal", message: "internal server error" } };
+    return Response.json(body, { status: 500 });
+  });

@@ -1,0 +1,49 @@
+/** GET /stream: an SSE stream of the events on some selectors, resumable with Last-Event-ID. */
+import { Elysia, t } from "elysia";
+import type { Hub } from "../hub/hub";
+import { parseEventId, parseSelectors } from "../names";
+import { ErrorResponse, EventId, SelectorQuery } from "./models";
+
+const SSE_HEADERS = {
+  "Content-Type": "text/event-stream",
+  "Cache-Control": "no-cache",
+  "X-Accel-Buffering": "no",
+};
+
+export const streamRoutes = (hub: Hub) =>
+  new Elysia({ name: "stream" }).get(
+    "/stream",
+    ({ query, headers, request, server }) => {
+      const resume = headers["last-event-id"] ?? query.lastEventId;
+      const sub = hub.open({
+        selectors: parseSelectors(query.topic),
+        envelope: query.envelope ?? false,
+        resumeFrom: resume === undefined ? null : parseEventId(resume, "Last-Event-ID"),
+      });
+      // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
+      server?.timeout(request, 0);
+      return new Response(sub.stream, { headers: SSE_HEADERS });
+    },
+    {
+      query: t.Object({
+        topic: SelectorQuery,
+        envelope: t.Optional(t.Boolean({ description: "Send `{id, topic, event, data, time}` as each event's data" })),
+        lastEventId: t.Optional(t.String({ description: "Resume after this id when the `Last-Event-ID` header cannot be set" })),
+      }),
+      headers: t.Object({ "last-event-id": t.Optional(t.String({ description: "Resume after this id" })) }),
+      response: {
+        200: t.String({ description: "A `text/event-stream` of events" }),
+        400: ErrorResponse,
+        401: ErrorResponse,
+        403: ErrorResponse,
+        503: ErrorResponse,
+      },
+      detail: {
+        operationId: "stream",
+        summary: "Subscribe to events (Server-Sent Events)",
+        description:
+          "Opens a `text/event-stream`. With `Last-Event-ID` (or `lastEventId`), every retained matching event after that id is replayed first, then live events follow with no gap and no duplicate. A `herald.gap` event announces events that retention deleted.",
+        tags: ["subscribe"],
+      },
+    },
+  );

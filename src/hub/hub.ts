@@ -1,0 +1,99 @@
+/** The hub: publish appends to the log, the log's commits feed the broadcaster, streams open here. */
+import { HeraldError } from "../errors";
+import type { EventDraft, EventLog, LoggedEvent } from "../log/event-log";
+import type { Logger } from "../logger";
+import type { Selector } from "../names";
+import { Broadcaster } from "./broadcaster";
+import { type CloseReason, Subscription } from "./subscription";
+
+export interface HubOptions {
+  readonly retryMs: number;
+  readonly heartbeatMs: number;
+  readonly subscriberBufferBytes: number;
+  readonly maxSubscribers: number;
+}
+
+export interface StreamRequest {
+  readonly selectors: readonly Selector[];
+  readonly envelope: boolean;
+  readonly resumeFrom: number | null;
+}
+
+export interface HubCounters {
+  published: number;
+  slowDropped: number;
+}
+
+export class Hub {
+  readonly counters: HubCounters = { published: 0, slowDropped: 0 };
+  private readonly broadcaster: Broadcaster;
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly heartbeats: Timer;
+  private draining = false;
+
+  constructor(
+    readonly log: EventLog,
+    private readonly options: HubOptions,
+    private readonly logger: Logger,
+  ) {
+    this.broadcaster = new Broadcaster(log.lastId());
+    log.onCommit((events) => {
+      this.counters.published += events.length;
+      this.broadcaster.dispatch(events);
+    });
+    // One timer for all streams: a comment to each keeps proxies and Bun's idle timeout away.
+    this.heartbeats = setInterval(() => {
+      for (const sub of this.subscriptions) sub.sendHeartbeat();
+    }, options.heartbeatMs);
+  }
+
+  get subscriberCount(): number {
+    return this.subscriptions.size;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  publish(drafts: readonly EventDraft[]): Promise<LoggedEvent[]> {
+    if (this.draining) throw new HeraldError("shutting_down", "the hub is shutting down", { "Retry-After": "5" });
+    return this.log.append(drafts);
+  }
+
+  open(request: StreamRequest): Subscription {
+    if (this.draining) throw new HeraldError("shutting_down", "the hub is shutting down", { "Retry-After": "5" });
+    if (this.subscriptions.size >= this.options.maxSubscribers) {
+      throw new HeraldError("too_many_subscribers", "the hub has reached its stream limit", { "Retry-After": "5" });
+    }
+    const sub = new Subscription({
+      ...request,
+      retryMs: this.options.retryMs,
+      budgetBytes: this.options.subscriberBufferBytes,
+      log: this.log,
+      register: (s) => {
+        this.subscriptions.add(s);
+        return this.broadcaster.add(s);
+      },
+      onClose: (s, reason) => this.forget(s, reason),
+    });
+    return sub;
+  }
+
+  private forget(sub: Subscription, reason: CloseReason): void {
+    this.subscriptions.delete(sub);
+    this.broadcaster.remove(sub);
+    if (reason === "slow_consumer") {
+      this.counters.slowDropped++;
+      this.logger.warn("slow subscriber dropped", { selectors: sub.selectors.map((s) => s.text) });
+    }
+  }
+
+  /** Stops accepting, ends every stream cleanly and waits for in-flight publishes to commit. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    clearInterval(this.heartbeats);
+    for (const sub of [...this.subscriptions]) sub.end();
+    // Appends queued before draining commit on the next turn; an empty append waits for that.
+    await this.log.append([]);
+  }
+}

@@ -1,0 +1,68 @@
+/** The hub's names: topics, selectors, event types and event ids, and how selectors match. */
+import { HeraldError } from "./errors";
+
+export const TOPIC_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$";
+export const EVENT_TYPE_PATTERN = "^[A-Za-z0-9._:-]{1,64}$";
+export const SELECTOR_PATTERN = "^(\\*|[A-Za-z0-9][A-Za-z0-9._:-]{0,199}\\*?)$";
+const RESERVED_TYPE_PREFIX = "herald.";
+const MAX_EVENT_ID = 2n ** 63n - 1n;
+
+const topicRe = new RegExp(TOPIC_PATTERN);
+const typeRe = new RegExp(EVENT_TYPE_PATTERN);
+const selectorRe = new RegExp(SELECTOR_PATTERN);
+
+export function checkTopic(topic: string): string {
+  if (!topicRe.test(topic)) {
+    throw new HeraldError("invalid_topic", `topic ${JSON.stringify(topic)} must match ${TOPIC_PATTERN}`);
+  }
+  return topic;
+}
+
+/** Validates a publishable event type; types under `herald.` belong to the hub itself. */
+export function checkEventType(type: string | null | undefined): string | null {
+  if (type === undefined || type === null) return null;
+  if (!typeRe.test(type)) {
+    throw new HeraldError("invalid_event_type", `event ${JSON.stringify(type)} must match ${EVENT_TYPE_PATTERN}`);
+  }
+  if (type.startsWith(RESERVED_TYPE_PREFIX)) {
+    throw new HeraldError("reserved_event_type", `event types starting with "${RESERVED_TYPE_PREFIX}" are reserved`);
+  }
+  return type;
+}
+
+/** A topic, or a prefix ending in `*`. */
+export interface Selector {
+  readonly text: string;
+  /** The exact topic, or the prefix before `*`. */
+  readonly value: string;
+  readonly isPrefix: boolean;
+}
+
+export function parseSelector(text: string): Selector {
+  if (!selectorRe.test(text)) {
+    throw new HeraldError("invalid_selector", `selector ${JSON.stringify(text)} must be a topic or a topic prefix ending in "*"`);
+  }
+  const isPrefix = text.endsWith("*");
+  return { text, value: isPrefix ? text.slice(0, -1) : text, isPrefix };
+}
+
+export function parseSelectors(texts: readonly string[], max = 50): Selector[] {
+  if (texts.length === 0) throw new HeraldError("invalid_selector", "at least one topic selector is required");
+  if (texts.length > max) throw new HeraldError("invalid_selector", `at most ${max} topic selectors are allowed`);
+  const unique = [...new Set(texts)];
+  return unique.map(parseSelector);
+}
+
+export function selectorMatches(selector: Selector, topic: string): boolean {
+  return selector.isPrefix ? topic.startsWith(selector.value) : topic === selector.value;
+}
+
+/** Parses a client-supplied event id (`Last-Event-ID`, `after`): a non-negative decimal integer. */
+export function parseEventId(text: string, field: string): number {
+  const trimmed = text.trim();
+  if (!/^\d{1,19}$/.test(trimmed) || BigInt(trimmed) > MAX_EVENT_ID) {
+    throw new HeraldError("invalid_event_id", `${field} must be a non-negative decimal event id`);
+  }
+  // Ids past 2^53 cannot exist in this log; clamping keeps them "beyond the newest".
+  return Math.min(Number(trimmed), Number.MAX_SAFE_INTEGER);
+}
