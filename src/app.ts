@@ -19,7 +19,8 @@ export interface AppDeps {
 
 export function createApp({ config, hub, logger, startedAt }: AppDeps) {
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
-  return new Elysia()
+  // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
+  return new Elysia({ normalize: false })
     .use(errorHandling(logger))
     .use(publishRoutes(hub, limits))
     .use(streamRoutes(hub))

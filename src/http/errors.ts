@@ -46,7 +46,7 @@ function validationError(error: ValidationFailure): HeraldError {
   const first = error.all?.[0];
   const path = (first?.path ?? "").split("/").filter((p) => p !== "");
   const field = path.filter((p) => !/^\d+$/.test(p)).pop() ?? "";
-  const where = path.length > 0 ? `${error.type} ${path.join(".")}` : error.type;
+  const where = path.length > 0 ? `${error.type} ${path.join(".")}` : "request";
   return new HeraldError(fieldCode(error.type, field), `${where}: ${first?.summary ?? first?.message ?? "invalid"}`);
 }
 

@@ -90,4 +90,7 @@ export const Health = t.Object({
   uptimeSeconds: t.Number(),
 });
 
-export const SelectorQuery = t.Array(Selector, { minItems: 1, maxItems: 50 });
+/** Checked by the handler (parseSelectors): Elysia's array-query decoding reports item errors without naming the field. */
+export const SelectorQuery = t.Array(t.String({ description: `${Selector.description}; matches ${SELECTOR_PATTERN}` }), {
+  description: "1 to 50 topic selectors (repeat the parameter)",
+});

@@ -1,0 +1,65 @@
+import { Database } from "bun:sqlite";
+import { afterAll, expect, test } from "bun:test";
+import { EventSource } from "eventsource";
+import { type Herald, publish, removeDir, startHerald, tempDir } from "./support/herald";
+import { streamUrl } from "./support/sse";
+
+const dir = tempDir();
+afterAll(() => removeDir(dir));
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await Bun.sleep(20);
+  }
+}
+
+test("a real EventSource rides a server kill and restart: every event once, ids continue, old events served", async () => {
+  let herald: Herald = await startHerald({ dir, env: { HERALD_RETRY_MS: "200" } });
+  const port = herald.port;
+  const es = new EventSource(streamUrl(herald.url, ["restart"]));
+  const got: string[] = [];
+  const ids: string[] = [];
+  es.onmessage = (m) => {
+    got.push(m.data);
+    ids.push(m.lastEventId);
+  };
+  await new Promise((resolve) => (es.onopen = resolve));
+  await publish(herald.url, "restart", "a");
+  await publish(herald.url, "restart", "b");
+  await until(() => got.length === 2);
+
+  await herald.kill();
+  herald = await startHerald({ dir, port, env: { HERALD_RETRY_MS: "200" } });
+  // Published before the client is back: it must come through the replay on reconnect.
+  const { id: cId } = await publish(herald.url, "restart", "c");
+  expect(Number(cId)).toBeGreaterThan(Number(ids[1]));
+  await until(() => got.length === 3);
+  await publish(herald.url, "restart", "d");
+  await until(() => got.length === 4);
+  await Bun.sleep(100);
+  expect(got).toEqual(["a", "b", "c", "d"]);
+  expect(new Set(ids).size).toBe(4);
+  es.close();
+
+  const history = (await (await fetch(`${herald.url}/events?topic=restart`)).json()) as { events: Array<{ data: string }> };
+  expect(history.events.map((e) => e.data)).toEqual(["a", "b", "c", "d"]);
+  expect(await herald.stop()).toBe(0);
+});
+
+test("migrations are recorded once, the log is in WAL mode, and updates are refused by the database", async () => {
+  const herald = await startHerald({ dir });
+  await publish(herald.url, "sealed", "original");
+  expect(await herald.stop()).toBe(0);
+  const again = await startHerald({ dir });
+  expect(await again.stop()).toBe(0);
+
+  const db = new Database(`${dir}/herald.db`);
+  expect(db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()?.journal_mode).toBe("wal");
+  const versions = db.query<{ version: number }, []>("SELECT version FROM schema_migrations").all();
+  expect(versions.map((v) => v.version)).toEqual([1]);
+  expect(() => db.run("UPDATE events SET data = '\"forged\"' WHERE topic = 'sealed'")).toThrow(/append-only/);
+  expect(db.query<{ data: string }, []>("SELECT data FROM events WHERE topic = 'sealed'").get()?.data).toBe('"original"');
+  db.close();
+});
