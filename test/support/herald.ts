@@ -41,7 +41,7 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
     env: { ...process.env, PORT: String(options.port ?? 0), HOST: "127.0.0.1", HERALD_DB: db, ...options.env },
     stdin: "ignore",
     stdout: "pipe",
-    stderr: "pipe",
+    stderr: process.env.HERALD_TEST_STDERR ? "inherit" : "pipe",
   });
   const lines: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
