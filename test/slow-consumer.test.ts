@@ -1,0 +1,81 @@
+/** A reader that stops reading is cut off; everyone else keeps receiving promptly; memory stays bounded. */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type Herald, removeDir, startHerald } from "./support/herald";
+import { SseReader, streamUrl } from "./support/sse";
+
+let herald: Herald;
+const BUDGET = 256 * 1024;
+
+beforeAll(async () => {
+  herald = await startHerald({ env: { HERALD_SUBSCRIBER_BUFFER_BYTES: String(BUDGET) } });
+});
+afterAll(async () => {
+  await herald.stop();
+  removeDir(herald.dir);
+});
+
+/** A raw HTTP client that reads the response head, then stops reading from the socket. */
+async function stalledReader(path: string): Promise<{ resume: () => void; closed: Promise<void>; received: () => number }> {
+  let received = 0;
+  let stalled = true;
+  let onClose = () => {};
+  const closed = new Promise<void>((resolve) => (onClose = resolve));
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port: herald.port,
+    socket: {
+      open(s) {
+        s.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+      },
+      data(s, chunk) {
+        received += chunk.byteLength;
+        if (stalled) s.pause();
+      },
+      close: () => onClose(),
+      error: () => onClose(),
+    },
+  });
+  return {
+    resume: () => {
+      stalled = false;
+      socket.resume();
+    },
+    closed,
+    received: () => received,
+  };
+}
+
+test("a stalled reader is cut off at its budget while a normal reader keeps up and memory stays bounded", async () => {
+  const stalled = await stalledReader("/stream?topic=firehose");
+  const normal = await SseReader.open(streamUrl(herald.url, ["firehose"]));
+  await normal.until((r) => r.retry !== undefined);
+  await Bun.sleep(100);
+  const rssBefore = herald.rss();
+
+  const payload = "x".repeat(4000);
+  const latencies: number[] = [];
+  const EVENTS = 3000;
+  for (let i = 0; i < EVENTS; i += 50) {
+    const events = Array.from({ length: 50 }, (_, k) => ({ topic: "firehose", data: { i: i + k, at: Date.now(), payload } }));
+    await fetch(`${herald.url}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ events }) });
+  }
+  await normal.count(EVENTS, 20_000);
+  for (const e of normal.events) latencies.push(Date.now() - (JSON.parse(e.data) as { at: number }).at);
+
+  // 12 MB went to a reader that took almost nothing: it must have been dropped, and logged.
+  expect(herald.lines.some((l) => l.includes("slow subscriber dropped"))).toBe(true);
+  const health = (await (await fetch(`${herald.url}/health`)).json()) as { subscribers: number };
+  expect(health.subscribers).toBe(1);
+  expect(normal.ids()).toEqual(Array.from({ length: EVENTS }, (_, i) => (normal.ids()[0] as number) + i));
+  expect(herald.rss() - rssBefore).toBeLessThan(64 * 1024 * 1024);
+  latencies.sort((a, b) => a - b);
+  const p99 = latencies[Math.floor(latencies.length * 0.99)] as number;
+  expect(p99).toBeLessThan(500);
+
+  // Once it reads again, the stalled client finds its connection ended after what the kernel held.
+  stalled.resume();
+  const ended = await Promise.race([stalled.closed.then(() => true), Bun.sleep(5000).then(() => false)]);
+  expect(ended).toBe(true);
+  expect(stalled.received()).toBeLessThan(EVENTS * 4000);
+  normal.close();
+}, 60_000);
