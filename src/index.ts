@@ -32,6 +32,8 @@ app.listen({
   hostname: config.host,
   // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
   reusePort: false,
+  // Ordinary requests get Bun's 10 s; streams opt out per request and send heartbeats.
+  idleTimeout: 10,
   maxRequestBodySize: maxRequestBytes(config.maxEventBytes),
 });
 
