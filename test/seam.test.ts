@@ -22,7 +22,11 @@ async function runPublisher(n: number): Promise<string[]> {
     // Mix single and batch publishes on two topics so the stream sees interleaved commits.
     if (i % 20 === 0) {
       const events = Array.from({ length: 10 }, (_, k) => ({ topic: `seam.${(i + k) % 2}`, data: `${n}:${i + k}` }));
-      const res = await fetch(`${herald.url}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ events }) });
+      const res = await fetch(`${herald.url}/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ events }),
+      });
       for (const e of ((await res.json()) as { events: Array<{ id: string }> }).events) ids.push(e.id);
     } else {
       const posts = Array.from({ length: 10 }, (_, k) =>
@@ -40,7 +44,11 @@ test("20 subscribers joining at random moments with random Last-Event-IDs each g
   // Enough history that replays span many pages, so live commits land while a replay is under way.
   for (let b = 0; b < 20; b++) {
     const seed = Array.from({ length: 1000 }, (_, i) => ({ topic: `seam.${i % 2}`, data: `seed ${b}.${i}` }));
-    await fetch(`${herald.url}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ events: seed }) });
+    await fetch(`${herald.url}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ events: seed }),
+    });
   }
 
   const published: string[] = [];

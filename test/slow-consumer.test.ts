@@ -57,7 +57,11 @@ test("a stalled reader is cut off at its budget while a normal reader keeps up a
   const EVENTS = 3000;
   for (let i = 0; i < EVENTS; i += 50) {
     const events = Array.from({ length: 50 }, (_, k) => ({ topic: "firehose", data: { i: i + k, at: Date.now(), payload } }));
-    await fetch(`${herald.url}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ events }) });
+    await fetch(`${herald.url}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ events }),
+    });
   }
   await normal.count(EVENTS, 20_000);
   for (const e of normal.events) latencies.push(Date.now() - (JSON.parse(e.data) as { at: number }).at);

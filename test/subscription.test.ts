@@ -37,7 +37,11 @@ async function collectIds(stream: ReadableStream<Uint8Array>): Promise<number[]>
 }
 
 async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
-  const hub = new Hub(log, { retryMs: 1000, heartbeatMs: 60_000, subscriberBufferBytes: budgetBytes, maxSubscribers: 100 }, createLogger("error"));
+  const hub = new Hub(
+    log,
+    { retryMs: 1000, heartbeatMs: 60_000, subscriberBufferBytes: budgetBytes, maxSubscribers: 100 },
+    createLogger("error"),
+  );
   for (let b = 0; b < 10; b++) {
     await hub.publish(Array.from({ length: 1000 }, (_, i) => ({ topic: `t.${i % 3}`, event: null, data: `"seed ${b}.${i}"` })));
   }
@@ -46,7 +50,9 @@ async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
   const publishers = Array.from({ length: 4 }, async (_, p) => {
     while (published < TOTAL) {
       published += 10;
-      await Promise.all(Array.from({ length: 10 }, (_, k) => hub.publish([{ topic: `t.${k % 3}`, event: null, data: `"${p}"` }])));
+      await Promise.all(
+        Array.from({ length: 10 }, (_, k) => hub.publish([{ topic: `t.${k % 3}`, event: null, data: `"${p}"` }])),
+      );
     }
   });
   const subs: Array<{ from: number; ids: Promise<number[]> }> = [];

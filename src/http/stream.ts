@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Hub } from "../hub/hub";
 import { parseEventId, parseSelectors } from "../names";
-import { ErrorResponse, EventId, SelectorQuery } from "./models";
+import { ErrorResponse, SelectorQuery } from "./models";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream",

@@ -1,0 +1,67 @@
+/** Replay is paged and follows the reader's pace: a huge catch-up holds bounded server memory. */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type Herald, removeDir, startHerald } from "./support/herald";
+
+let herald: Herald;
+const EVENTS = 100_000;
+
+beforeAll(async () => {
+  herald = await startHerald({ env: { HERALD_SYNC: "normal" } });
+  const payload = "p".repeat(100);
+  for (let b = 0; b < EVENTS / 1000; b++) {
+    const events = Array.from({ length: 1000 }, (_, i) => ({ topic: `replay.${i % 4}`, data: `${b * 1000 + i} ${payload}` }));
+    const res = await fetch(`${herald.url}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ events }),
+    });
+    expect(res.status).toBe(201);
+  }
+}, 60_000);
+afterAll(async () => {
+  await herald.stop();
+  removeDir(herald.dir);
+});
+
+test("a replay of 100k events to a reader that pauses holds bounded memory, then completes in order", async () => {
+  const rssBefore = herald.rss();
+  let paused = true;
+  let text = "";
+  let seen = 0;
+  let lastId = 0;
+  let inOrder = true;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port: herald.port,
+    socket: {
+      open(s) {
+        s.write("GET /stream?topic=replay.*&lastEventId=0 HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      },
+      data(s, chunk) {
+        if (paused) s.pause();
+        text += chunk.toString();
+        const cut = text.lastIndexOf("\n");
+        for (const m of text.slice(0, cut).matchAll(/^id: (\d+)$/gm)) {
+          const id = Number(m[1]);
+          if (id !== lastId + 1) inOrder = false;
+          lastId = id;
+          seen++;
+        }
+        text = text.slice(cut + 1);
+        if (seen === EVENTS) done();
+      },
+    },
+  });
+  await Bun.sleep(1000);
+  // ~13 MB of events are waiting; the server must not have read them all into memory.
+  const grown = herald.rss() - rssBefore;
+  expect(grown).toBeLessThan(20 * 1024 * 1024);
+  paused = false;
+  socket.resume();
+  await finished;
+  expect(inOrder).toBe(true);
+  expect(lastId).toBe(EVENTS);
+  socket.end();
+}, 60_000);

@@ -1,0 +1,117 @@
+/** Pure parts: the SSE encoder, names and selectors, settings. */
+import { describe, expect, test } from "bun:test";
+import { ConfigError, duration, helpText, loadConfig } from "../src/config";
+import { HeraldError } from "../src/errors";
+import type { LoggedEvent } from "../src/log/event-log";
+import { checkEventType, checkTopic, parseEventId, parseSelector, parseSelectors, selectorMatches } from "../src/names";
+import { eventFrame, gapNotice } from "../src/sse/encode";
+
+const event = (data: unknown, type: string | null = null): LoggedEvent => ({
+  id: 7,
+  topic: "t",
+  event: type,
+  data: JSON.stringify(data),
+  time: 0,
+});
+
+describe("SSE encoding", () => {
+  test("strings split on CR, LF and CRLF into data lines", () => {
+    expect(eventFrame(event("a\nb\r\nc\rd"), false)).toBe("id: 7\ndata: a\ndata: b\ndata: c\ndata: d\n\n");
+  });
+  test("empty string and trailing newline keep their empty lines", () => {
+    expect(eventFrame(event(""), false)).toBe("id: 7\ndata: \n\n");
+    expect(eventFrame(event("x\n"), false)).toBe("id: 7\ndata: x\ndata: \n\n");
+  });
+  test("other JSON values go out as compact JSON; the event line only when typed", () => {
+    expect(eventFrame(event({ a: [1, "x\ny"] }, "kind"), false)).toBe('id: 7\nevent: kind\ndata: {"a":[1,"x\\ny"]}\n\n');
+    expect(eventFrame(event(null), false)).toBe("id: 7\ndata: null\n\n");
+  });
+  test("envelope carries id, topic, event, data and time on one line", () => {
+    expect(eventFrame(event("l1\nl2"), true)).toBe(
+      'id: 7\ndata: {"id":"7","topic":"t","event":null,"data":"l1\\nl2","time":"1970-01-01T00:00:00.000Z"}\n\n',
+    );
+  });
+  test("gap notice has no id line", () => {
+    expect(new TextDecoder().decode(gapNotice(5, 9))).toBe(
+      'event: herald.gap\ndata: {"lastEventId":"5","prunedThrough":"9"}\n\n',
+    );
+  });
+});
+
+describe("names", () => {
+  test("topics", () => {
+    for (const ok of ["a", "orders.eu.created", "A-b_c:d.e", "9", "x".repeat(200)]) expect(checkTopic(ok)).toBe(ok);
+    for (const bad of ["", ".a", "-a", "a b", "a/b", "ä", "x".repeat(201), "a*"])
+      expect(() => checkTopic(bad)).toThrow(HeraldError);
+  });
+  test("event types, and the reserved herald. prefix", () => {
+    expect(checkEventType(undefined)).toBeNull();
+    expect(checkEventType("created")).toBe("created");
+    expect(() => checkEventType("herald.gap")).toThrow(/reserved/);
+    for (const bad of ["", "a b", "a\nb", "e".repeat(65)]) expect(() => checkEventType(bad)).toThrow(HeraldError);
+  });
+  test("selectors match exactly or by prefix", () => {
+    const star = parseSelector("*");
+    const orders = parseSelector("orders.*");
+    expect(selectorMatches(star, "anything")).toBe(true);
+    expect(selectorMatches(orders, "orders.eu.created")).toBe(true);
+    expect(selectorMatches(orders, "orders")).toBe(false);
+    expect(selectorMatches(parseSelector("orders"), "orders.eu")).toBe(false);
+    for (const bad of ["**", "a**", "*a", "a b*", ""]) expect(() => parseSelector(bad)).toThrow(HeraldError);
+    expect(() => parseSelectors([])).toThrow(HeraldError);
+    expect(() => parseSelectors(Array.from({ length: 51 }, (_, i) => `t${i}`))).toThrow(HeraldError);
+    expect(parseSelectors(["a", "a"]).length).toBe(1);
+  });
+  test("event ids", () => {
+    expect(parseEventId("0", "x")).toBe(0);
+    expect(parseEventId("42", "x")).toBe(42);
+    expect(parseEventId("9223372036854775807", "x")).toBe(Number.MAX_SAFE_INTEGER);
+    for (const bad of ["", "-1", "1.5", "abc", "9223372036854775808", "0x10"])
+      expect(() => parseEventId(bad, "x")).toThrow(HeraldError);
+  });
+});
+
+describe("settings", () => {
+  test("defaults", () => {
+    const c = loadConfig([], {});
+    expect(c).toMatchObject({
+      port: 8080,
+      host: "0.0.0.0",
+      db: "./data/herald.db",
+      sync: "full",
+      maxEventBytes: 1048576,
+      retryMs: 2000,
+    });
+    expect(c).toMatchObject({ heartbeatMs: 15000, subscriberBufferBytes: 4194304, maxSubscribers: 10000, retentionMaxEvents: 0 });
+    expect(c.retentionMaxAgeMs).toBe(7 * 86_400_000);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+  test("flags over environment over defaults", () => {
+    const c = loadConfig(["--port", "9000", "--sync=normal"], { PORT: "7000", HOST: "127.0.0.1", HERALD_SYNC: "full" });
+    expect(c).toMatchObject({ port: 9000, host: "127.0.0.1", sync: "normal" });
+  });
+  test("bad settings are refused with a clear message", () => {
+    expect(() => loadConfig([], { PORT: "eighty" })).toThrow(ConfigError);
+    expect(() => loadConfig([], { HERALD_SYNC: "sometimes" })).toThrow(/HERALD_SYNC must be one of full, normal/);
+    expect(() => loadConfig(["--nope", "1"], {})).toThrow(/unknown flag/);
+    expect(() => loadConfig(["--port"], {})).toThrow(/needs a value/);
+  });
+  test("durations", () => {
+    expect(duration("90s", "x")).toBe(90_000);
+    expect(duration("12h", "x")).toBe(43_200_000);
+    expect(() => duration("soon", "x")).toThrow(ConfigError);
+  });
+  test("--help lists every setting", () => {
+    for (const name of [
+      "PORT",
+      "HOST",
+      "HERALD_DB",
+      "HERALD_SYNC",
+      "HERALD_MAX_EVENT_BYTES",
+      "HERALD_RETENTION_MAX_AGE",
+      "HERALD_JWT_SECRET",
+    ]) {
+      expect(helpText()).toContain(name);
+    }
+  });
+});
