@@ -27,19 +27,6 @@ const log = new SqliteEventLog(config.db, config.sync);
 const hub = new Hub(log, config, logger);
 const app = createApp({ config, hub, logger, startedAt });
 
-app.listen({
-  port: config.port,
-  hostname: config.host,
-  // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
-  reusePort: false,
-  // Ordinary requests get Bun's 10 s; streams opt out per request and send heartbeats.
-  idleTimeout: 10,
-  maxRequestBodySize: maxRequestBytes(config.maxEventBytes),
-});
-
-logger.info("herald started", { url: `http://${config.host}:${app.server?.port}`, settings: describeConfig(config) });
-if (!config.jwtSecret) logger.warn("open mode: HERALD_JWT_SECRET is unset, anyone may publish and subscribe");
-
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
@@ -55,3 +42,17 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
+
+app.listen({
+  port: config.port,
+  hostname: config.host,
+  // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
+  reusePort: false,
+  // Ordinary requests get Bun's 10 s; streams opt out per request and send heartbeats.
+  idleTimeout: 10,
+  maxRequestBodySize: maxRequestBytes(config.maxEventBytes),
+});
+
+logger.info("herald started", { url: `http://${config.host}:${app.server?.port}`, settings: describeConfig(config) });
+if (!config.jwtSecret) logger.warn("open mode: HERALD_JWT_SECRET is unset, anyone may publish and subscribe");
+
