@@ -55,4 +55,3 @@ app.listen({
 
 logger.info("herald started", { url: `http://${config.host}:${app.server?.port}`, settings: describeConfig(config) });
 if (!config.jwtSecret) logger.warn("open mode: HERALD_JWT_SECRET is unset, anyone may publish and subscribe");
-
