@@ -5,25 +5,31 @@ import { maxRequestBytes } from "./http/body";
 import { errorHandling } from "./http/errors";
 import { healthRoutes } from "./http/health";
 import { historyRoutes } from "./http/history";
+import { metricsRoutes } from "./http/metrics";
 import { publishRoutes } from "./http/publish";
+import { requestLog } from "./http/request-log";
 import { streamRoutes } from "./http/stream";
 import type { Hub } from "./hub/hub";
 import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
 
 export interface AppDeps {
   readonly config: Config;
   readonly hub: Hub;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly startedAt: number;
 }
 
-export function createApp({ config, hub, logger, startedAt }: AppDeps) {
+export function createApp({ config, hub, logger, metrics, startedAt }: AppDeps) {
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
   return new Elysia({ normalize: false })
+    .use(requestLog(logger))
     .use(errorHandling(logger))
     .use(publishRoutes(hub, limits))
     .use(streamRoutes(hub))
     .use(historyRoutes(hub.log))
-    .use(healthRoutes(hub, startedAt));
+    .use(healthRoutes(hub, startedAt))
+    .use(metricsRoutes(hub, metrics));
 }

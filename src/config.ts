@@ -232,5 +232,5 @@ export function helpText(): string {
   const rows = settings.map(
     (s) => `  --${s.flag.padEnd(26)}${s.env.padEnd(32)}default: ${s.default || "(unset)"}\n      ${s.help}`,
   );
-  return `Herald, a Server-Sent Events hub.\n\nUsage: herald [--flag value ...]\nFlags override environment variables, which override defaults.\n\n${rows.join("\n")}\n  --help\n      print this text\n`;
+  return `Herald, a Server-Sent Events hub.\n\nUsage: herald [--flag value ...]\n       herald healthcheck [--port N]   exit 0 if the hub on this machine answers /health\nFlags override environment variables, which override defaults.\n\n${rows.join("\n")}\n  --help\n      print this text\n`;
 }

@@ -1,42 +1,78 @@
-/** Boot: config → log (migrations) → hub → listen; drain on SIGTERM/SIGINT. */
+/** Boot: config → log (migrations) → hub → retention → listen; drain on SIGTERM/SIGINT. */
 import { createApp } from "./app";
 import { type Config, ConfigError, describeConfig, helpText, loadConfig } from "./config";
 import { maxRequestBytes } from "./http/body";
 import { Hub } from "./hub/hub";
+import { Retention } from "./log/retention";
 import { SqliteEventLog } from "./log/sqlite-log";
 import { createLogger } from "./logger";
+import { Metrics } from "./metrics";
+
+/** Longest a graceful stop may take before the process exits anyway (the spec allows 5 s). */
+const STOP_DEADLINE_MS = 4500;
+
+function readConfig(argv: string[]): Config {
+  try {
+    return loadConfig(argv, process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`herald: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+/** `herald healthcheck`: for container health checks, where no curl is at hand. */
+async function healthcheck(config: Config): Promise<never> {
+  const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
+  try {
+    const res = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${config.port}/health`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    process.exit(res.ok ? 0 : 1);
+  } catch {
+    process.exit(1);
+  }
+}
 
 const argv = process.argv.slice(2);
 if (argv.includes("--help") || argv.includes("-h")) {
   process.stdout.write(helpText());
   process.exit(0);
 }
+if (argv[0] === "healthcheck") await healthcheck(readConfig(argv.slice(1)));
 
-let config: Config;
-try {
-  config = loadConfig(argv, process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`herald: ${error.message}\n`);
-  process.exit(2);
-}
-
+const config = readConfig(argv);
 const logger = createLogger(config.logLevel);
 const startedAt = Date.now();
+const metrics = new Metrics();
 const log = new SqliteEventLog(config.db, config.sync);
-const hub = new Hub(log, config, logger);
-const app = createApp({ config, hub, logger, startedAt });
+const hub = new Hub(log, config, logger, metrics);
+const retention = new Retention(
+  log,
+  { maxAgeMs: config.retentionMaxAgeMs, maxEventsPerTopic: config.retentionMaxEvents },
+  logger,
+  (count) => {
+    metrics.pruned += count;
+  },
+);
+const app = createApp({ config, hub, logger, metrics, startedAt });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info("herald stopping", { signal });
-  const deadline = setTimeout(() => process.exit(1), 4500);
+  setTimeout(() => {
+    logger.error("graceful stop took too long; exiting");
+    process.exit(1);
+  }, STOP_DEADLINE_MS).unref();
+  // /health turns 503 and new publishes and streams are refused; streams end with a proper last chunk.
   await hub.drain();
-  await app.server?.stop();
+  await retention.stop();
+  // In-flight requests finish; a request that hangs does not hold the exit past its share of the deadline.
+  await Promise.race([app.server?.stop(), Bun.sleep(2000)]);
+  await app.server?.stop(true);
   await log.close();
-  clearTimeout(deadline);
   logger.info("herald stopped");
   process.exit(0);
 }
@@ -52,6 +88,7 @@ app.listen({
   idleTimeout: 10,
   maxRequestBodySize: maxRequestBytes(config.maxEventBytes),
 });
+retention.start();
 
 logger.info("herald started", { url: `http://${config.host}:${app.server?.port}`, settings: describeConfig(config) });
 if (!config.jwtSecret) logger.warn("open mode: HERALD_JWT_SECRET is unset, anyone may publish and subscribe");

@@ -1,5 +1,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { EventSource } from "eventsource";
 import { type Herald, publish, removeDir, startHerald, tempDir } from "./support/herald";
 import { streamUrl } from "./support/sse";
@@ -57,8 +59,14 @@ test("migrations are recorded once, the log is in WAL mode, and updates are refu
 
   const db = new Database(`${dir}/herald.db`);
   expect(db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()?.journal_mode).toBe("wal");
-  const versions = db.query<{ version: number }, []>("SELECT version FROM schema_migrations").all();
-  expect(versions.map((v) => v.version)).toEqual([1]);
+  const versions = db
+    .query<{ version: number; name: string }, []>("SELECT version, name FROM schema_migrations ORDER BY version")
+    .all();
+  const files = readdirSync(join(import.meta.dir, "..", "migrations"))
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
+  expect(versions.map((v) => v.name)).toEqual(files);
+  expect(versions.map((v) => v.version)).toEqual(files.map((f) => Number.parseInt(f, 10)));
   expect(() => db.run("UPDATE events SET data = '\"forged\"' WHERE topic = 'sealed'")).toThrow(/append-only/);
   expect(db.query<{ data: string }, []>("SELECT data FROM events WHERE topic = 'sealed'").get()?.data).toBe('"original"');
   db.close();

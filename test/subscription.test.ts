@@ -7,6 +7,7 @@ import { Hub } from "../src/hub/hub";
 import type { EventLog, ReadRange } from "../src/log/event-log";
 import { SqliteEventLog } from "../src/log/sqlite-log";
 import { createLogger } from "../src/logger";
+import { Metrics } from "../src/metrics";
 import { parseSelectors } from "../src/names";
 import { removeDir, tempDir } from "./support/herald";
 
@@ -41,6 +42,7 @@ async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
     log,
     { retryMs: 1000, heartbeatMs: 60_000, subscriberBufferBytes: budgetBytes, maxSubscribers: 100 },
     createLogger("error"),
+    new Metrics(),
   );
   for (let b = 0; b < 10; b++) {
     await hub.publish(Array.from({ length: 1000 }, (_, i) => ({ topic: `t.${i % 3}`, event: null, data: `"seed ${b}.${i}"` })));

@@ -1,30 +1,55 @@
 /** POST /topics/{topic}/events and POST /events: validate, append, answer once committed. */
 import { Elysia, t } from "elysia";
+import { HeraldError } from "../errors";
 import type { Hub } from "../hub/hub";
-import type { EventDraft, LoggedEvent } from "../log/event-log";
+import type { EventDraft, Idempotency, Receipt } from "../log/event-log";
 import { checkEventType, checkTopic } from "../names";
 import { type BodyLimits, dataJson, isJson, parseJson, readText } from "./body";
 import { BatchBody, BatchPublished, ErrorResponse, EventType, PublishBody, Published, Topic } from "./models";
 
-function published(e: LoggedEvent) {
-  return { id: String(e.id), topic: e.topic, event: e.event, time: new Date(e.time).toISOString() };
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,200}$/;
+
+function published(r: Receipt) {
+  return { id: String(r.id), topic: r.topic, event: r.event, time: new Date(r.time).toISOString() };
 }
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 413: ErrorResponse, 503: ErrorResponse };
+/** The Idempotency-Key of a request, scoped and tied to what was asked, or undefined without one. */
+function idempotency(key: string | undefined, scope: string, drafts: readonly EventDraft[]): Idempotency | undefined {
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new HeraldError("invalid_idempotency_key", "Idempotency-Key must be 1 to 200 printable ASCII characters");
+  }
+  const fingerprint = new Bun.CryptoHasher("sha256").update(JSON.stringify(drafts)).digest("hex");
+  return { scope, key, fingerprint };
+}
+
+const headers = t.Object({
+  "idempotency-key": t.Optional(
+    t.String({ description: "1 to 200 printable ASCII characters; a repeat returns the original answer with 200" }),
+  ),
+});
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  413: ErrorResponse,
+  422: ErrorResponse,
+  503: ErrorResponse,
+};
 
 export const publishRoutes = (hub: Hub, limits: BodyLimits) =>
   new Elysia({ name: "publish" })
     .post(
       "/topics/:topic/events",
-      async ({ params, body, query, request, set }) => {
+      async ({ params, body, query, headers, request, set }) => {
         const draft: EventDraft = {
           topic: checkTopic(params.topic),
           event: checkEventType(body.event ?? query.event),
           data: dataJson(body.data, limits, isJson(request.headers.get("content-type")) ? "json" : "text"),
         };
-        const [event] = await hub.publish([draft]);
-        set.status = 201;
-        return published(event as LoggedEvent);
+        const { receipts, replayed } = await hub.publish([draft], idempotency(headers["idempotency-key"], draft.topic, [draft]));
+        set.status = replayed ? 200 : 201;
+        return published(receipts[0] as Receipt);
       },
       {
         // Any content type but JSON is the data itself, as text: `curl -d 'Hey!'` must just work.
@@ -34,35 +59,38 @@ export const publishRoutes = (hub: Hub, limits: BodyLimits) =>
         },
         params: t.Object({ topic: Topic }),
         query: t.Object({ event: t.Optional(EventType) }),
+        headers,
         body: PublishBody,
-        response: { 201: Published, ...errors },
+        response: { 200: Published, 201: Published, ...errors },
         detail: {
           operationId: "publishEvent",
           summary: "Publish an event to a topic",
           description:
-            "With `Content-Type: application/json` the body is `{data, event?}`. With any other content type the whole body, as UTF-8 text, is the data string and the type may come from `?event=`. Answered with 201 only once the event is committed to the log.",
+            "With `Content-Type: application/json` the body is `{data, event?}`. With any other content type the whole body, as UTF-8 text, is the data string and the type may come from `?event=`. Answered with 201 only once the event is committed to the log; an idempotent repeat gets 200 and the original answer.",
           tags: ["publish"],
         },
       },
     )
     .post(
       "/events",
-      async ({ body, set }) => {
+      async ({ body, headers, set }) => {
         const drafts = body.events.map(
           (e): EventDraft => ({ topic: checkTopic(e.topic), event: checkEventType(e.event), data: dataJson(e.data, limits) }),
         );
-        const events = await hub.publish(drafts);
-        set.status = 201;
-        return { events: events.map(published) };
+        const { receipts, replayed } = await hub.publish(drafts, idempotency(headers["idempotency-key"], "", drafts));
+        set.status = replayed ? 200 : 201;
+        return { events: receipts.map(published) };
       },
       {
         parse: async ({ request }) => parseJson(await readText(request, limits)),
+        headers,
         body: BatchBody,
-        response: { 201: BatchPublished, ...errors },
+        response: { 200: BatchPublished, 201: BatchPublished, ...errors },
         detail: {
           operationId: "publishBatch",
           summary: "Publish a batch of events",
-          description: "1 to 1000 events on any topics, all or nothing in one transaction; ids increase in request order.",
+          description:
+            "1 to 1000 events on any topics, all or nothing in one transaction; ids increase in request order. An Idempotency-Key covers the whole batch.",
           tags: ["publish"],
         },
       },

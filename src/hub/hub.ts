@@ -1,7 +1,8 @@
 /** The hub: publish appends to the log, the log's commits feed the broadcaster, streams open here. */
 import { HeraldError } from "../errors";
-import type { EventDraft, EventLog, LoggedEvent } from "../log/event-log";
+import type { AppendResult, EventDraft, EventLog, Idempotency } from "../log/event-log";
 import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
 import type { Selector } from "../names";
 import { Broadcaster } from "./broadcaster";
 import { type CloseReason, Subscription } from "./subscription";
@@ -19,13 +20,7 @@ export interface StreamRequest {
   readonly resumeFrom: number | null;
 }
 
-export interface HubCounters {
-  published: number;
-  slowDropped: number;
-}
-
 export class Hub {
-  readonly counters: HubCounters = { published: 0, slowDropped: 0 };
   private readonly broadcaster: Broadcaster;
   private readonly subscriptions = new Set<Subscription>();
   private readonly heartbeats: Timer;
@@ -35,10 +30,11 @@ export class Hub {
     readonly log: EventLog,
     private readonly options: HubOptions,
     private readonly logger: Logger,
+    private readonly metrics: Metrics,
   ) {
     this.broadcaster = new Broadcaster(log.lastId());
     log.onCommit((events) => {
-      this.counters.published += events.length;
+      metrics.published += events.length;
       this.broadcaster.dispatch(events);
     });
     // One timer for all streams: a comment to each keeps proxies and Bun's idle timeout away.
@@ -55,9 +51,13 @@ export class Hub {
     return this.draining;
   }
 
-  publish(drafts: readonly EventDraft[]): Promise<LoggedEvent[]> {
+  async publish(drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<AppendResult> {
     if (this.draining) throw new HeraldError("shutting_down", "the hub is shutting down", { "Retry-After": "5" });
-    return this.log.append(drafts);
+    const started = performance.now();
+    const result = await this.log.append(drafts, idempotency);
+    this.metrics.publishLatency.observe((performance.now() - started) / 1000);
+    if (result.replayed) this.metrics.idempotentReplays++;
+    return result;
   }
 
   open(request: StreamRequest): Subscription {
@@ -75,6 +75,9 @@ export class Hub {
         return this.broadcaster.add(s);
       },
       onClose: (s, reason) => this.forget(s, reason),
+      onDelivered: (count) => {
+        this.metrics.delivered += count;
+      },
     });
     return sub;
   }
@@ -83,7 +86,7 @@ export class Hub {
     this.subscriptions.delete(sub);
     this.broadcaster.remove(sub);
     if (reason === "slow_consumer") {
-      this.counters.slowDropped++;
+      this.metrics.slowDropped++;
       this.logger.warn("slow subscriber dropped", { selectors: sub.selectors.map((s) => s.text) });
     }
   }
@@ -91,9 +94,9 @@ export class Hub {
   /** Stops accepting, ends every stream cleanly and waits for in-flight publishes to commit. */
   async drain(): Promise<void> {
     this.draining = true;
-    clearInterval(this.heartbeats);
     for (const sub of [...this.subscriptions]) sub.end();
     // Appends queued before draining commit on the next turn; an empty append waits for that.
     await this.log.append([]);
+    clearInterval(this.heartbeats);
   }
 }

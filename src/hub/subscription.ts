@@ -23,6 +23,8 @@ export interface SubscriptionOptions {
   /** Registers with the broadcaster and returns the last id it handed out. */
   readonly register: (sub: Subscription) => number;
   readonly onClose: (sub: Subscription, reason: CloseReason) => void;
+  /** Counts events written to this stream, replayed or live. */
+  readonly onDelivered: (count: number) => void;
 }
 
 type State = "replaying" | "live" | "closed";
@@ -38,6 +40,7 @@ export class Subscription implements Subscriber {
   private head = 0;
   private held: Uint8Array[] = [];
   private heldBytes = 0;
+  private heldEvents = 0;
   private gapChecked = false;
 
   constructor(private readonly options: SubscriptionOptions) {
@@ -64,14 +67,17 @@ export class Subscription implements Subscriber {
     const chunk = batch.chunk(indexes, this.envelope);
     if (this.state === "live") {
       this.write(chunk);
+      this.options.onDelivered(indexes.length);
       return;
     }
     this.held.push(chunk);
     this.heldBytes += chunk.byteLength;
+    this.heldEvents += indexes.length;
     if (this.heldBytes > this.options.budgetBytes) {
       // Everything held is in the log too: drop it and let replay run on to the newer head.
       this.held = [];
       this.heldBytes = 0;
+      this.heldEvents = 0;
       this.head = batch.events[batch.events.length - 1]?.id ?? this.head;
     }
   }
@@ -105,6 +111,7 @@ export class Subscription implements Subscriber {
       if (last) {
         this.cursor = last.id;
         this.controller.enqueue(encodeEvents(page, this.envelope));
+        this.options.onDelivered(page.length);
       }
       if (page.length < REPLAY_PAGE) this.cursor = upTo;
       if (this.cursor >= this.head) this.goLive();
@@ -132,6 +139,8 @@ export class Subscription implements Subscriber {
     this.held = [];
     this.heldBytes = 0;
     if (held.length > 0) this.write(held.length === 1 ? (held[0] as Uint8Array) : joinChunks(held));
+    this.options.onDelivered(this.heldEvents);
+    this.heldEvents = 0;
   }
 
   private fail(reason: CloseReason): void {

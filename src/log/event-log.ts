@@ -9,11 +9,33 @@ export interface EventDraft {
   readonly data: string;
 }
 
-/** An event committed to the log. */
-export interface LoggedEvent extends EventDraft {
+/** What a publisher is told about a committed event. */
+export interface Receipt {
   readonly id: number;
+  readonly topic: string;
+  readonly event: string | null;
   /** Commit time, Unix milliseconds. */
   readonly time: number;
+}
+
+/** An event committed to the log. */
+export interface LoggedEvent extends Receipt {
+  readonly data: string;
+}
+
+/** A publisher's Idempotency-Key: a repeat within `scope` returns the first answer instead of appending. */
+export interface Idempotency {
+  /** The topic of a single publish, or "" for a batch. */
+  readonly scope: string;
+  readonly key: string;
+  /** Identifies the request body: the same key with another fingerprint is a conflict. */
+  readonly fingerprint: string;
+}
+
+export interface AppendResult {
+  readonly receipts: readonly Receipt[];
+  /** True when an idempotent repeat returned the original receipts and appended nothing. */
+  readonly replayed: boolean;
 }
 
 export interface TopicSummary {
@@ -36,18 +58,37 @@ export interface ReadRange {
   readonly limit: number;
 }
 
+export interface PrunePolicy {
+  /** Events committed before this Unix time (ms) go. */
+  readonly before: number;
+  /** Events kept per topic; 0 keeps all. */
+  readonly maxPerTopic: number;
+  /** Most events deleted in one call, so a call never holds the log for long. */
+  readonly limit: number;
+}
+
 export interface EventLog {
-  /** Appends all drafts in one transaction; resolves once they are durable, with ids in draft order. */
-  append(drafts: readonly EventDraft[]): Promise<LoggedEvent[]>;
+  /**
+   * Appends all drafts in one transaction; resolves once they are durable, with ids in draft order.
+   * Rejects with `idempotency_conflict` when the key was used for a different request.
+   */
+  append(drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<AppendResult>;
   /** Events matching any selector with an id in the range, in id order, at most `limit`. */
   read(range: ReadRange): Promise<LoggedEvent[]>;
   /** The highest id ever assigned (0 for an empty log), pruned or not. */
   lastId(): number;
   /** The highest id retention deleted on topics the selectors match, or 0. */
   prunedThrough(selectors: readonly Selector[]): Promise<number>;
+  /** Deletes one small batch of events past retention; resolves with how many went. */
+  prune(policy: PrunePolicy): Promise<number>;
   topics(): Promise<TopicSummary[]>;
+  /** Retained events, all topics. */
+  retained(): Promise<number>;
+  /** Bytes the log occupies on disk (database and WAL). */
+  sizeBytes(): number;
   onCommit(listener: CommitListener): void;
   /** Probes the store; false when it cannot be used. */
   healthy(): boolean;
+  /** Commits what is queued, checkpoints, closes. */
   close(): Promise<void>;
 }

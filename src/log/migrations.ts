@@ -2,6 +2,7 @@
 import type { Database } from "bun:sqlite";
 // Imported as text so `bun build --compile` embeds them in the binary.
 import events from "../../migrations/0001_events.sql" with { type: "text" };
+import idempotency from "../../migrations/0002_idempotency.sql" with { type: "text" };
 
 interface Migration {
   readonly version: number;
@@ -9,7 +10,10 @@ interface Migration {
   readonly sql: string;
 }
 
-export const migrations: readonly Migration[] = [{ version: 1, name: "0001_events.sql", sql: events }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: "0001_events.sql", sql: events },
+  { version: 2, name: "0002_idempotency.sql", sql: idempotency },
+];
 
 export function migrate(db: Database, all: readonly Migration[] = migrations): number[] {
   db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,0 +1,22 @@
+/** GET /metrics: Prometheus text format. */
+import { Elysia, t } from "elysia";
+import type { Hub } from "../hub/hub";
+import { type Metrics, renderMetrics } from "../metrics";
+
+export const metricsRoutes = (hub: Hub, metrics: Metrics) =>
+  new Elysia({ name: "metrics" }).get(
+    "/metrics",
+    async () => {
+      const text = renderMetrics(metrics, {
+        subscribers: hub.subscriberCount,
+        databaseBytes: hub.log.sizeBytes(),
+        retainedEvents: await hub.log.retained(),
+        lastEventId: hub.log.lastId(),
+      });
+      return new Response(text, { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
+    },
+    {
+      response: { 200: t.String({ description: "Prometheus text exposition format" }) },
+      detail: { operationId: "metrics", summary: "Prometheus metrics", tags: ["operations"] },
+    },
+  );

@@ -1,0 +1,65 @@
+/** Retention: prunes the log in small background batches so publishing never waits long behind it. */
+import type { Logger } from "../logger";
+import type { EventLog } from "./event-log";
+
+export interface RetentionPolicy {
+  readonly maxAgeMs: number;
+  /** 0 keeps every event of a topic. */
+  readonly maxEventsPerTopic: number;
+}
+
+/** Events deleted per transaction: a few milliseconds of work at most. */
+const BATCH = 500;
+const INTERVAL_MS = 1000;
+
+export class Retention {
+  private timer: Timer | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly policy: RetentionPolicy,
+    private readonly logger: Logger,
+    private readonly onPruned: (count: number) => void,
+  ) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.sweep().then(() => this.schedule());
+    }, INTERVAL_MS);
+  }
+
+  /** Deletes batch after batch until nothing is due, yielding to the event loop between batches. */
+  async sweep(): Promise<number> {
+    let total = 0;
+    try {
+      for (;;) {
+        const deleted = await this.log.prune({
+          before: Date.now() - this.policy.maxAgeMs,
+          maxPerTopic: this.policy.maxEventsPerTopic,
+          limit: BATCH,
+        });
+        total += deleted;
+        this.onPruned(deleted);
+        if (deleted < BATCH || this.stopped) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } catch (error) {
+      this.logger.error("retention failed", { error: String(error) });
+    }
+    if (total > 0) this.logger.debug("retention pruned", { events: total });
+    return total;
+  }
+}

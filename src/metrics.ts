@@ -1,0 +1,68 @@
+/** Prometheus text exposition, written directly: a handful of counters, gauges and one histogram. */
+
+/** Upper bounds of the publish latency buckets, in seconds. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export class Histogram {
+  private readonly counts = new Array<number>(LATENCY_BUCKETS.length).fill(0);
+  private sum = 0;
+  private count = 0;
+
+  observe(seconds: number): void {
+    this.sum += seconds;
+    this.count++;
+    const i = LATENCY_BUCKETS.findIndex((le) => seconds <= le);
+    if (i !== -1) this.counts[i] = (this.counts[i] ?? 0) + 1;
+  }
+
+  render(name: string): string {
+    let cumulative = 0;
+    const lines = LATENCY_BUCKETS.map((le, i) => {
+      cumulative += this.counts[i] ?? 0;
+      return `${name}_bucket{le="${le}"} ${cumulative}`;
+    });
+    return `${lines.join("\n")}\n${name}_bucket{le="+Inf"} ${this.count}\n${name}_sum ${this.sum}\n${name}_count ${this.count}\n`;
+  }
+}
+
+/** Everything the hub counts; gauges are read when /metrics is scraped. */
+export class Metrics {
+  published = 0;
+  delivered = 0;
+  slowDropped = 0;
+  pruned = 0;
+  idempotentReplays = 0;
+  readonly publishLatency = new Histogram();
+}
+
+export interface Gauges {
+  subscribers: number;
+  databaseBytes: number;
+  retainedEvents: number;
+  lastEventId: number;
+}
+
+function metric(name: string, type: "counter" | "gauge", help: string, value: number): string {
+  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
+}
+
+export function renderMetrics(m: Metrics, g: Gauges): string {
+  return [
+    metric("herald_events_published_total", "counter", "Events committed to the log.", m.published),
+    metric("herald_events_delivered_total", "counter", "Events written to subscriber streams (replay and live).", m.delivered),
+    metric("herald_subscribers", "gauge", "Open SSE streams.", g.subscribers),
+    metric("herald_slow_subscribers_dropped_total", "counter", "Streams cut off for exceeding their buffer.", m.slowDropped),
+    metric("herald_events_pruned_total", "counter", "Events deleted by retention.", m.pruned),
+    metric(
+      "herald_idempotent_replays_total",
+      "counter",
+      "Publishes answered from an earlier Idempotency-Key.",
+      m.idempotentReplays,
+    ),
+    metric("herald_events_retained", "gauge", "Events in the log.", g.retainedEvents),
+    metric("herald_last_event_id", "gauge", "The highest event id assigned.", g.lastEventId),
+    metric("herald_database_size_bytes", "gauge", "SQLite database and WAL size on disk.", g.databaseBytes),
+    "# HELP herald_publish_duration_seconds Time from a publish request's arrival to its commit.\n# TYPE herald_publish_duration_seconds histogram\n",
+    m.publishLatency.render("herald_publish_duration_seconds"),
+  ].join("");
+}
