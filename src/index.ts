@@ -69,8 +69,10 @@ async function shutdown(signal: string): Promise<void> {
   // /health turns 503 and new publishes and streams are refused; streams end with a proper last chunk.
   await hub.drain();
   await retention.stop();
-  // In-flight requests finish; a request that hangs does not hold the exit past its share of the deadline.
-  await Promise.race([app.server?.stop(), Bun.sleep(2000)]);
+  // The listener stays open while in-flight requests finish, so probes see the 503 rather than a refused
+  // connection; a request that hangs does not hold the exit past its share of the deadline.
+  const settleBy = Date.now() + 2500;
+  while ((app.server?.pendingRequests ?? 0) > 0 && Date.now() < settleBy) await Bun.sleep(20);
   await app.server?.stop(true);
   await log.close();
   logger.info("herald stopped");

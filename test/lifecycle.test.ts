@@ -1,0 +1,191 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { type Herald, removeDir, startHerald, tempDir } from "./support/herald";
+import { SseReader, streamUrl } from "./support/sse";
+
+const ENTRY = join(import.meta.dir, "..", "src", "index.ts");
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) removeDir(d);
+});
+
+/** Publishers that keep posting until stopped, recording every acknowledged id with its data. */
+function publishers(h: Herald, count: number) {
+  const acked = new Map<string, string>();
+  let running = true;
+  const done = Promise.all(
+    Array.from({ length: count }, async (_, p) => {
+      for (let i = 0; running; i++) {
+        const data = `p${p}-${i}`;
+        try {
+          const res = await fetch(`${h.url}/topics/load.${p}/events`, { method: "POST", body: data });
+          if (res.status === 201) acked.set(((await res.json()) as { id: string }).id, data);
+        } catch {
+          return; // the server went away mid-request: that publish was never acknowledged
+        }
+      }
+    }),
+  );
+  return {
+    acked,
+    stop: () => {
+      running = false;
+      return done;
+    },
+  };
+}
+
+async function allEvents(h: Herald): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let after = "0";
+  for (;;) {
+    const page = (await (await fetch(`${h.url}/events?topic=*&limit=1000&after=${after}`)).json()) as {
+      events: Array<{ id: string; data: string }>;
+      next: string | null;
+    };
+    for (const e of page.events) out.set(e.id, e.data);
+    if (page.next === null) return out;
+    after = page.next;
+  }
+}
+
+describe("lifecycle", () => {
+  test("SIGKILL mid-load with 8 publishers: every acknowledged event survives with its id, new ids are larger", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const h = await startHerald({ dir });
+    const load = publishers(h, 8);
+    await Bun.sleep(700);
+    await h.kill();
+    await load.stop();
+    expect(load.acked.size).toBeGreaterThan(100);
+
+    const again = await startHerald({ dir });
+    const stored = await allEvents(again);
+    for (const [id, data] of load.acked) expect(stored.get(id)).toBe(data);
+    const maxAcked = Math.max(...[...load.acked.keys()].map(Number));
+    const res = await fetch(`${again.url}/topics/after/events`, { method: "POST", body: "x" });
+    expect(Number(((await res.json()) as { id: string }).id)).toBeGreaterThan(maxAcked);
+    expect(await again.stop()).toBe(0);
+  }, 30_000);
+
+  test("SIGTERM with open streams and running publishers: clean stream ends, exit 0 within 5 s, nothing acknowledged lost", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const h = await startHerald({ dir });
+    const readers = await Promise.all(Array.from({ length: 5 }, () => SseReader.open(streamUrl(h.url, ["load.*"]))));
+    const load = publishers(h, 4);
+    await Bun.sleep(500);
+    const t0 = Date.now();
+    const code = await h.stop();
+    const elapsed = Date.now() - t0;
+    await load.stop();
+    expect(code).toBe(0);
+    expect(elapsed).toBeLessThan(5000);
+    for (const r of readers) {
+      await r.until((x) => x.ended, 2000);
+      // A proper end of the chunked response: the reader saw a clean close, not a reset mid-event.
+      expect(r.raw.endsWith("\n\n")).toBe(true);
+    }
+    expect(h.lines.some((l) => l.includes('"msg":"herald stopped"'))).toBe(true);
+
+    const again = await startHerald({ dir });
+    const stored = await allEvents(again);
+    for (const [id, data] of load.acked) expect(stored.get(id)).toBe(data);
+    expect(await again.stop()).toBe(0);
+  }, 30_000);
+
+  test("while draining, /health is 503 and new streams are refused", async () => {
+    const h = await startHerald();
+    dirs.push(h.dir);
+    // A request in flight at SIGTERM holds the server open long enough to observe the drain.
+    const slow = fetch(`${h.url}/topics/slow/events`, {
+      method: "POST",
+      body: new ReadableStream({
+        async start(c) {
+          c.enqueue(new TextEncoder().encode("partial"));
+          await Bun.sleep(600);
+          c.close();
+        },
+      }),
+    }).catch(() => null);
+    await Bun.sleep(100);
+    h.proc.kill("SIGTERM");
+    await Bun.sleep(150);
+    const health = await fetch(`${h.url}/health`).catch(() => null);
+    if (health) {
+      expect(health.status).toBe(503);
+      expect(((await health.json()) as { status: string }).status).toBe("draining");
+      const stream = await fetch(streamUrl(h.url, ["x"]));
+      expect(stream.status).toBe(503);
+      expect(stream.headers.get("retry-after")).toMatch(/^\d+$/);
+    }
+    await slow;
+    expect(await h.proc.exited).toBe(0);
+    expect(health).not.toBeNull();
+  }, 15_000);
+
+  test("--help lists every setting with its default", () => {
+    const out = Bun.spawnSync([process.execPath, ENTRY, "--help"]).stdout.toString();
+    for (const line of [
+      "--port",
+      "PORT",
+      "8080",
+      "HERALD_SYNC",
+      "full",
+      "HERALD_RETENTION_MAX_AGE",
+      "7d",
+      "HERALD_SUBSCRIBER_BUFFER_BYTES",
+    ]) {
+      expect(out).toContain(line);
+    }
+  });
+
+  test("bad settings stop start-up with a clear message", () => {
+    const run = Bun.spawnSync([process.execPath, ENTRY], { env: { ...process.env, HERALD_SYNC: "sometimes", PORT: "0" } });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.toString()).toContain("HERALD_SYNC must be one of full, normal");
+  });
+
+  test("logs are JSON lines; the start line has the settings with secrets redacted", async () => {
+    const h = await startHerald({ env: { HERALD_JWT_SECRET: "s3cr3t-value", HERALD_LOG_LEVEL: "debug" } });
+    dirs.push(h.dir);
+    await fetch(`${h.url}/health?access_token=abc.def.ghi`);
+    await h.stop();
+    for (const line of h.lines.filter((l) => l.trim() !== "")) JSON.parse(line);
+    const startLine = JSON.parse(h.lines.find((l) => l.includes("herald started")) as string) as {
+      settings: Record<string, unknown>;
+    };
+    expect(startLine.settings.jwtSecret).toBe("[redacted]");
+    expect(startLine.settings.sync).toBe("full");
+    expect(h.lines.join("\n")).not.toContain("s3cr3t-value");
+    expect(h.lines.some((l) => l.includes('"msg":"request"') && l.includes('"path":"/health"'))).toBe(true);
+    expect(h.lines.join("\n")).not.toContain("abc.def.ghi");
+  });
+
+  test("metrics move when events flow", async () => {
+    const h = await startHerald();
+    dirs.push(h.dir);
+    const value = async (name: string) => {
+      const text = await (await fetch(`${h.url}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    };
+    expect(await value("herald_events_published_total")).toBe(0);
+    const r = await SseReader.open(streamUrl(h.url, ["m"]));
+    await r.until((x) => x.retry !== undefined);
+    expect(await value("herald_subscribers")).toBe(1);
+    for (let i = 0; i < 5; i++) await fetch(`${h.url}/topics/m/events`, { method: "POST", body: "x" });
+    await r.count(5);
+    expect(await value("herald_events_published_total")).toBe(5);
+    expect(await value("herald_events_delivered_total")).toBe(5);
+    expect(await value("herald_publish_duration_seconds_count")).toBe(5);
+    expect(await value("herald_events_retained")).toBe(5);
+    expect(await value("herald_database_size_bytes")).toBeGreaterThan(0);
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    expect(text).toContain("# TYPE herald_publish_duration_seconds histogram");
+    expect(text).toContain('herald_publish_duration_seconds_bucket{le="+Inf"} 5');
+    expect(text).toContain("herald_slow_subscribers_dropped_total 0");
+    r.close();
+    await h.stop();
+  });
+});
