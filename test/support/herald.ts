@@ -28,6 +28,9 @@ export interface StartOptions {
   dir?: string;
   port?: number;
   args?: string[];
+  /** The program to run instead of `bun src/index.ts`, e.g. the compiled binary. */
+  command?: string[];
+  cwd?: string;
 }
 
 export function tempDir(): string {
@@ -37,7 +40,8 @@ export function tempDir(): string {
 export async function startHerald(options: StartOptions = {}): Promise<Herald> {
   const dir = options.dir ?? tempDir();
   const db = join(dir, "herald.db");
-  const proc = Bun.spawn([process.execPath, ENTRY, ...(options.args ?? [])], {
+  const proc = Bun.spawn([...(options.command ?? [process.execPath, ENTRY]), ...(options.args ?? [])], {
+    cwd: options.cwd,
     env: { ...process.env, PORT: String(options.port ?? 0), HOST: "127.0.0.1", HERALD_DB: db, ...options.env },
     stdin: "ignore",
     stdout: "pipe",
