@@ -2,6 +2,7 @@
 import { Elysia } from "elysia";
 import type { Config } from "./config";
 import { maxRequestBytes } from "./http/body";
+import { docsRoutes } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { healthRoutes } from "./http/health";
 import { historyRoutes } from "./http/history";
@@ -31,5 +32,6 @@ export function createApp({ config, hub, logger, metrics, startedAt }: AppDeps) 
     .use(streamRoutes(hub))
     .use(historyRoutes(hub.log))
     .use(healthRoutes(hub, startedAt))
-    .use(metricsRoutes(hub, metrics));
+    .use(metricsRoutes(hub, metrics))
+    .use(docsRoutes());
 }

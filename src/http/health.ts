@@ -21,6 +21,12 @@ export const healthRoutes = (hub: Hub, startedAt: number) =>
     },
     {
       response: { 200: Health, 503: Health },
-      detail: { operationId: "health", summary: "Liveness and readiness", tags: ["operations"] },
+      detail: {
+        operationId: "health",
+        summary: "Liveness and readiness",
+        description: "200 while the log is usable and the hub accepts work; 503 with `Retry-After` otherwise.",
+        tags: ["operations"],
+        responses: { 503: { description: "The database is unusable or the hub is draining" } },
+      },
     },
   );

@@ -51,6 +51,11 @@ export const historyRoutes = (log: EventLog) =>
       }),
       {
         response: { 200: TopicList },
-        detail: { operationId: "listTopics", summary: "List topics with retained events", tags: ["history"] },
+        detail: {
+          operationId: "listTopics",
+          summary: "List topics with retained events",
+          description: "Sorted by name in byte order; `events` is the retained count.",
+          tags: ["history"],
+        },
       },
     );

@@ -17,6 +17,11 @@ export const metricsRoutes = (hub: Hub, metrics: Metrics) =>
     },
     {
       response: { 200: t.String({ description: "Prometheus text exposition format" }) },
-      detail: { operationId: "metrics", summary: "Prometheus metrics", tags: ["operations"] },
+      detail: {
+        operationId: "metrics",
+        summary: "Prometheus metrics",
+        description: "Counters, gauges and the publish latency histogram in the Prometheus text format.",
+        tags: ["operations"],
+      },
     },
   );

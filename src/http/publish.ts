@@ -68,6 +68,19 @@ export const publishRoutes = (hub: Hub, limits: BodyLimits) =>
           description:
             "With `Content-Type: application/json` the body is `{data, event?}`. With any other content type the whole body, as UTF-8 text, is the data string and the type may come from `?event=`. Answered with 201 only once the event is committed to the log; an idempotent repeat gets 200 and the original answer.",
           tags: ["publish"],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/PublishBody" } },
+              "text/plain": {
+                schema: { type: "string", description: "The data string itself (any type but JSON is read as text)" },
+              },
+            },
+          },
+          responses: {
+            200: { description: "An idempotent repeat: the original answer, nothing appended" },
+            201: { description: "Committed to the log" },
+          },
         },
       },
     )
@@ -92,6 +105,14 @@ export const publishRoutes = (hub: Hub, limits: BodyLimits) =>
           description:
             "1 to 1000 events on any topics, all or nothing in one transaction; ids increase in request order. An Idempotency-Key covers the whole batch.",
           tags: ["publish"],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: { $ref: "#/components/schemas/BatchBody" } } },
+          },
+          responses: {
+            200: { description: "An idempotent repeat: the original answer, nothing appended" },
+            201: { description: "Committed to the log, in request order" },
+          },
         },
       },
     );

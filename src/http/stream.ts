@@ -44,6 +44,17 @@ export const streamRoutes = (hub: Hub) =>
         description:
           "Opens a `text/event-stream`. With `Last-Event-ID` (or `lastEventId`), every retained matching event after that id is replayed first, then live events follow with no gap and no duplicate. A `herald.gap` event announces events that retention deleted.",
         tags: ["subscribe"],
+        responses: {
+          200: {
+            description: "The stream: `retry:` and a comment at once, then events, with a comment as heartbeat while idle",
+            content: {
+              "text/event-stream": {
+                schema: { type: "string", description: "Server-Sent Events" },
+                example: 'retry: 2000\n: herald\n\nid: 42\nevent: created\ndata: {"total":42}\n\n',
+              },
+            },
+          },
+        },
       },
     },
   );

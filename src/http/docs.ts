@@ -1,0 +1,217 @@
+/** GET /openapi.json (generated from the route schemas by @elysiajs/openapi) and GET /docs (Swagger UI served by the hub). */
+import { openapi } from "@elysiajs/openapi";
+import { Elysia } from "elysia";
+import swaggerUiCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
+// `type: "file"` makes `bun build --compile` embed the assets, so /docs works where the browser has no internet.
+import swaggerUiBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
+import pkg from "../../package.json" with { type: "json" };
+import * as models from "./models";
+
+export const SPEC_PATH = "/openapi.json";
+export const DOCS_PATH = "/docs";
+const ASSETS = `${DOCS_PATH}/assets`;
+const SCHEMA_REF = "#/components/schemas/";
+
+/** The schemas that become named components; every structurally equal use in the document becomes a `$ref`. */
+const COMPONENTS = {
+  ErrorResponse: models.ErrorResponse,
+  PublishBody: models.PublishBody,
+  Published: models.Published,
+  BatchBody: models.BatchBody,
+  BatchPublished: models.BatchPublished,
+  EventRecord: models.EventRecord,
+  HistoryPage: models.HistoryPage,
+  TopicList: models.TopicList,
+  Health: models.Health,
+};
+
+const STATUS_TEXT: Record<string, string> = {
+  "200": "OK",
+  "201": "Created",
+  "400": "Bad input",
+  "401": "No or bad credentials",
+  "403": "The credentials do not allow this topic or selector",
+  "404": "No such route",
+  "409": "Conflict",
+  "413": "Event data or request body too large",
+  "422": "Idempotency-Key already used with a different request",
+  "503": "Overloaded, or the hub is shutting down: retry after `Retry-After` seconds",
+};
+
+const ERROR_HEADERS: Record<string, Json> = {
+  "401": { "WWW-Authenticate": { description: "`Bearer`", schema: { type: "string" } } },
+  "503": { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } },
+};
+
+type Json = null | boolean | number | string | Json[] | JsonObject;
+interface JsonObject {
+  [key: string]: Json;
+}
+
+const isObject = (v: Json | undefined): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Key order and Elysia's `$id` markers do not make two schemas different. */
+function canonical(node: Json): string {
+  return JSON.stringify(node, (key, value: Json) =>
+    isObject(value) && key !== "$id"
+      ? Object.fromEntries(
+          Object.keys(value)
+            .filter((k) => k !== "$id")
+            .sort()
+            .map((k) => [k, value[k] as Json]),
+        )
+      : value,
+  );
+}
+
+/** Elysia's t.Integer and t.Numeric also accept numeric strings (query coercion): document the number, not the coercion. */
+function collapseNumeric(node: JsonObject): JsonObject {
+  const { anyOf, ...rest } = node;
+  if (!Array.isArray(anyOf) || anyOf.length !== 2) return node;
+  const numeric = anyOf.find((b) => isObject(b) && (b.type === "integer" || b.type === "number"));
+  const coercion = anyOf.find((b) => isObject(b) && b.type === "string" && typeof b.format === "string");
+  return isObject(numeric) && coercion ? { ...numeric, ...rest } : node;
+}
+
+/** Replaces copies of named components with `$ref`s, drops Elysia's `$id` markers and collapses numeric coercions. */
+function tidy(node: Json, names: Map<string, string>, root = false): Json {
+  if (Array.isArray(node)) return node.map((n) => tidy(n, names));
+  if (!isObject(node)) return node;
+  const name = root ? undefined : names.get(canonical(node));
+  if (name) return { $ref: SCHEMA_REF + name };
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(node)) if (key !== "$id") out[key] = tidy(value, names);
+  return collapseNumeric(out);
+}
+
+/** `Last-Event-ID` rather than Elysia's lower-cased `last-event-id`: header names are case-insensitive, docs are read. */
+const headerName = (name: string) =>
+  name
+    .split("-")
+    .map((w) => (w === "id" ? "ID" : w.charAt(0).toUpperCase() + w.slice(1)))
+    .join("-");
+
+interface RouteDetail {
+  operationId?: string;
+  requestBody?: unknown;
+  responses?: Record<string, unknown>;
+}
+
+/**
+ * The plugin's document, finished: shared components, error descriptions and headers, and what a route's `detail`
+ * says about media types. The plugin replaces a detail's `requestBody` and `responses` with its own guesses, but it
+ * cannot see behind a custom parser (publish takes JSON or any text) and calls every string response `text/plain`
+ * (the stream is `text/event-stream`), so the route's own words win.
+ */
+export function refine(generated: unknown, details: readonly RouteDetail[]): JsonObject {
+  const doc = JSON.parse(JSON.stringify(generated)) as JsonObject;
+  const components = isObject(doc.components) ? doc.components : {};
+  const schemas = isObject(components.schemas) ? components.schemas : {};
+  const names = new Map(Object.keys(COMPONENTS).map((name) => [canonical(schemas[name] ?? null), name]));
+  for (const name of Object.keys(COMPONENTS)) schemas[name] = tidy(schemas[name] ?? {}, names, true);
+  doc.components = {
+    ...components,
+    schemas,
+    securitySchemes: {
+      bearerAuth: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "JWT",
+        description:
+          "HS256 JWT with a `herald` claim `{publish: [selectors], subscribe: [selectors]}`; also accepted as the `access_token` query parameter or the `herald_token` cookie. Not needed in open mode or on public topics.",
+      },
+    },
+  };
+  const byId = new Map(details.filter((d) => d.operationId).map((d) => [d.operationId as string, d]));
+  for (const item of Object.values(isObject(doc.paths) ? doc.paths : {})) {
+    if (!isObject(item)) continue;
+    for (const op of Object.values(item)) if (isObject(op)) refineOperation(op, byId.get(String(op.operationId)), names);
+  }
+  return doc;
+}
+
+function refineOperation(op: JsonObject, detail: RouteDetail | undefined, names: Map<string, string>): void {
+  if (detail?.requestBody) op.requestBody = detail.requestBody as Json;
+  const responses = isObject(op.responses) ? op.responses : {};
+  for (const [status, response] of Object.entries(responses)) {
+    if (!isObject(response)) continue;
+    if (Number(status) >= 400 || String(response.description).startsWith("Response for status")) {
+      response.description = STATUS_TEXT[status] ?? `HTTP ${status}`;
+    }
+    const headers = ERROR_HEADERS[status];
+    if (headers) response.headers = headers;
+  }
+  for (const [status, extra] of Object.entries(detail?.responses ?? {})) {
+    const response = responses[status];
+    responses[status] = { ...(isObject(response) ? response : {}), ...(extra as JsonObject) };
+  }
+  op.responses = responses;
+  if ("401" in responses) op.security = [{}, { bearerAuth: [] }];
+  for (const param of Array.isArray(op.parameters) ? op.parameters : []) {
+    if (isObject(param) && param.in === "header") param.name = headerName(String(param.name));
+  }
+  Object.assign(op, tidy(op, names, true));
+}
+
+/** Elysia keeps the whole app's routes behind a protected method; the document needs their `detail` blocks. */
+class DocsPlugin extends Elysia {
+  routeDetails(): RouteDetail[] {
+    return this.getGlobalRoutes().map((r) => (r.hooks?.detail ?? {}) as RouteDetail);
+  }
+}
+
+const asset = (path: string, type: string) => () =>
+  new Response(Bun.file(path), { headers: { "Content-Type": type, "Cache-Control": "public, max-age=3600" } });
+
+const hidden = { detail: { hide: true } };
+
+export function docsRoutes() {
+  const docs = new DocsPlugin({ name: "docs" });
+  const refined = new WeakMap<object, JsonObject>();
+  return (
+    docs
+      // Copies, because model() stamps a `$id` on the schema it is given and the routes validate with the originals.
+      .model(Object.fromEntries(Object.entries(COMPONENTS).map(([name, schema]) => [name, { ...schema }])))
+      // The plugin returns the same object until routes change: refine once per generated document.
+      .onAfterHandle(({ route, responseValue }) => {
+        if (route !== SPEC_PATH || typeof responseValue !== "object" || responseValue === null) return;
+        let doc = refined.get(responseValue);
+        if (!doc) {
+          doc = refine(responseValue, docs.routeDetails());
+          refined.set(responseValue, doc);
+        }
+        return doc;
+      })
+      .use(
+        openapi({
+          path: DOCS_PATH,
+          specPath: SPEC_PATH,
+          provider: "swagger-ui",
+          documentation: {
+            info: {
+              title: "Herald",
+              version: pkg.version,
+              description:
+                "A Server-Sent Events hub: publish events to topics, every event committed to an append-only log before it is acknowledged; subscribe with `/stream` and resume with `Last-Event-ID`, no gap and no duplicate. Errors are always `ErrorResponse`. Swagger UI waits for a response to end, so try `/stream` with `curl -N` or the console at `/`.",
+            },
+            tags: [
+              { name: "publish", description: "Append events to topics" },
+              { name: "subscribe", description: "Server-Sent Events streams, resumable" },
+              { name: "history", description: "The retained log, read as JSON" },
+              { name: "operations", description: "Health for load balancers and orchestrators" },
+            ],
+          },
+          swagger: {
+            cdn: `${ASSETS}/swagger-ui-bundle.js`,
+            theme: `${ASSETS}/swagger-ui.css`,
+            deepLinking: true,
+            displayOperationId: true,
+            docExpansion: "list",
+            defaultModelsExpandDepth: 1,
+          },
+        }),
+      )
+      .get(`${ASSETS}/swagger-ui-bundle.js`, asset(swaggerUiBundle, "text/javascript; charset=utf-8"), hidden)
+      .get(`${ASSETS}/swagger-ui.css`, asset(swaggerUiCss, "text/css; charset=utf-8"), hidden)
+  );
+}

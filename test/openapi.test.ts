@@ -1,0 +1,135 @@
+/** The OpenAPI document of a live hub: valid by a standard validator, and saying what the contract says. */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import SwaggerParser from "@apidevtools/swagger-parser";
+import { type Herald, removeDir, startHerald } from "./support/herald";
+
+type Obj = Record<string, unknown>;
+interface Operation extends Obj {
+  operationId: string;
+  summary?: string;
+  description?: string;
+  tags?: string[];
+  parameters?: Array<{ name: string; in: string; required?: boolean; schema: Obj }>;
+  requestBody?: { content: Record<string, { schema: Obj }> };
+  responses: Record<string, { description: string; content?: Record<string, { schema: Obj }>; headers?: Obj }>;
+}
+
+let herald: Herald;
+let doc: { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Obj> } };
+const ops = new Map<string, Operation & { path: string; method: string }>();
+const ERROR_REF = { $ref: "#/components/schemas/ErrorResponse" };
+
+beforeAll(async () => {
+  herald = await startHerald();
+  const res = await fetch(`${herald.url}/openapi.json`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("application/json");
+  doc = (await res.json()) as typeof doc;
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) ops.set(op.operationId, { ...op, path, method });
+  }
+});
+
+afterAll(async () => {
+  await herald.stop();
+  removeDir(herald.dir);
+});
+
+const op = (id: string) => {
+  const found = ops.get(id);
+  if (!found) throw new Error(`no operation ${id}`);
+  return found;
+};
+
+test("the document passes @apidevtools/swagger-parser's validation (OpenAPI 3.1 schema and semantics)", async () => {
+  expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+  const api = await SwaggerParser.validate(structuredClone(doc) as never);
+  expect(Object.keys(api.paths ?? {})).toContain("/stream");
+  // The validator is not a rubber stamp: a broken copy is refused.
+  const broken = structuredClone(doc) as Obj;
+  (broken.paths as Obj)["/stream"] = { get: { responses: { 200: { content: {} } } } };
+  await expect(SwaggerParser.validate(broken as never)).rejects.toThrow();
+});
+
+test("every operation has its operationId, a summary, a description and a tag; only API routes are listed", () => {
+  const ids = [...ops.keys()];
+  for (const id of ["publishEvent", "publishBatch", "stream", "listEvents", "listTopics", "health"]) expect(ids).toContain(id);
+  for (const o of ops.values()) {
+    expect(o.summary, o.operationId).toBeString();
+    expect(o.description?.length, o.operationId).toBeGreaterThan(10);
+    expect(o.tags?.length, o.operationId).toBeGreaterThan(0);
+  }
+  const paths = Object.keys(doc.paths);
+  expect(paths.filter((p) => p === "/" || p.startsWith("/docs") || p.includes("openapi") || p.startsWith("/console"))).toEqual(
+    [],
+  );
+});
+
+test("every error response, on every operation, is the one shared ErrorResponse schema", () => {
+  let errors = 0;
+  for (const o of ops.values()) {
+    for (const [status, response] of Object.entries(o.responses)) {
+      if (Number(status) < 400 || o.operationId === "health") continue;
+      errors++;
+      expect(response.content?.["application/json"]?.schema, `${o.operationId} ${status}`).toEqual(ERROR_REF);
+      expect(response.description.length).toBeGreaterThan(3);
+    }
+  }
+  expect(errors).toBeGreaterThan(15);
+  expect(doc.components.schemas.ErrorResponse).toMatchObject({
+    type: "object",
+    required: ["error"],
+    properties: { error: { required: ["code", "message"] } },
+  });
+  expect(Object.keys(op("publishEvent").responses)).toEqual(expect.arrayContaining(["201", "400", "413", "422", "503"]));
+  expect(op("stream").responses["503"]?.headers).toHaveProperty("Retry-After");
+  expect(op("publishEvent").responses["401"]?.headers).toHaveProperty("WWW-Authenticate");
+});
+
+test("publish documents a JSON body (PublishBody) and a text/plain body (the data string)", () => {
+  const body = op("publishEvent").requestBody?.content;
+  expect(body?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/PublishBody" });
+  expect(body?.["text/plain"]?.schema).toMatchObject({ type: "string" });
+  expect(doc.components.schemas.PublishBody).toMatchObject({ required: ["data"], additionalProperties: false });
+  expect(op("publishEvent").responses["201"]?.content?.["application/json"]?.schema).toEqual({
+    $ref: "#/components/schemas/Published",
+  });
+  expect(op("publishEvent").parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(
+    expect.arrayContaining(["path:topic", "query:event", "header:Idempotency-Key"]),
+  );
+  expect(op("publishBatch").requestBody?.content["application/json"]?.schema).toEqual({
+    $ref: "#/components/schemas/BatchBody",
+  });
+  expect(doc.components.schemas.BatchBody).toMatchObject({ properties: { events: { minItems: 1, maxItems: 1000 } } });
+});
+
+test("/stream is a text/event-stream with its selectors, envelope, lastEventId and the Last-Event-ID header", () => {
+  const stream = op("stream");
+  expect(stream.path).toBe("/stream");
+  expect(Object.keys(stream.responses["200"]?.content ?? {})).toEqual(["text/event-stream"]);
+  const params = new Map(stream.parameters?.map((p) => [`${p.in}:${p.name}`, p]));
+  expect(params.get("query:topic")).toMatchObject({ required: true, schema: { type: "array" } });
+  expect(params.get("query:envelope")?.schema).toMatchObject({ type: "boolean" });
+  expect(params.get("query:lastEventId")?.required).toBe(false);
+  expect(params.get("header:Last-Event-ID")?.required).toBe(false);
+});
+
+test("history and topics answer with their named schemas; numbers are numbers, not Elysia's string coercions", () => {
+  const list = op("listEvents");
+  expect(list.responses["200"]?.content?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/HistoryPage" });
+  const limit = list.parameters?.find((p) => p.name === "limit");
+  expect(limit?.schema).toEqual({ type: "integer", minimum: 1, maximum: 1000, default: 100 });
+  expect(JSON.stringify(doc)).not.toContain('"format":"integer"');
+  expect(doc.components.schemas.HistoryPage).toMatchObject({
+    properties: { events: { items: { $ref: "#/components/schemas/EventRecord" } } },
+  });
+  expect(op("listTopics").responses["200"]?.content?.["application/json"]?.schema).toEqual({
+    $ref: "#/components/schemas/TopicList",
+  });
+});
+
+test("the document is served fresh after requests and is identical each time (refined once, cached)", async () => {
+  await fetch(`${herald.url}/topics/doc/events`, { method: "POST", body: "x" });
+  const again = await (await fetch(`${herald.url}/openapi.json`)).json();
+  expect(again).toEqual(doc);
+});
