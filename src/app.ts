@@ -1,7 +1,9 @@
 /** createApp: the HTTP application over a hub, without listening (tests and index.ts both use it). */
 import { Elysia } from "elysia";
+import { Authorizer } from "./auth/authorizer";
 import type { Config } from "./config";
 import { maxRequestBytes } from "./http/body";
+import { cors } from "./http/cors";
 import { docsRoutes } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { healthRoutes } from "./http/health";
@@ -23,14 +25,16 @@ export interface AppDeps {
 }
 
 export function createApp({ config, hub, logger, metrics, startedAt }: AppDeps) {
+  const auth = new Authorizer({ secret: config.jwtSecret, publicTopics: config.publicTopics });
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
   return new Elysia({ normalize: false })
     .use(requestLog(logger))
+    .use(cors(config.corsOrigins))
     .use(errorHandling(logger))
-    .use(publishRoutes(hub, limits))
-    .use(streamRoutes(hub))
-    .use(historyRoutes(hub.log))
+    .use(publishRoutes(hub, auth, limits))
+    .use(streamRoutes(hub, auth))
+    .use(historyRoutes(hub.log, auth))
     .use(healthRoutes(hub, startedAt))
     .use(metricsRoutes(hub, metrics))
     .use(docsRoutes());

@@ -1,4 +1,5 @@
 /** Settings: command-line flags over environment variables over defaults, frozen once parsed. */
+import { SELECTOR_PATTERN } from "./names";
 
 export type SyncMode = "full" | "normal";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -71,6 +72,13 @@ const list: Parser<readonly string[]> = (raw) =>
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
+
+const selectorList: Parser<readonly string[]> = (raw, name) => {
+  const selectors = list(raw, name);
+  const bad = selectors.find((s) => !new RegExp(SELECTOR_PATTERN).test(s));
+  if (bad !== undefined) throw new ConfigError(`${name}: "${bad}" is not a topic or a prefix ending in "*"`);
+  return selectors;
+};
 
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -175,7 +183,7 @@ const settings = [
     flag: "public-topics",
     default: "",
     help: "comma-separated selectors readable without a token",
-    parse: list,
+    parse: selectorList,
   }),
   setting({
     key: "corsOrigins",

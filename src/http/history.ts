@@ -1,34 +1,39 @@
 /** GET /events and GET /topics: the log read as JSON pages. */
 import { Elysia, t } from "elysia";
+import type { Authorizer } from "../auth/authorizer";
 import { eventJson } from "../event-json";
 import type { EventLog } from "../log/event-log";
 import { parseEventId, parseSelectors } from "../names";
-import { ErrorResponse, HistoryPage, SelectorQuery, TopicList } from "./models";
+import { bearerToken } from "./credentials";
+import { AccessToken, ErrorResponse, HistoryPage, QUERY_OPTIONS, SelectorQuery, TopicList } from "./models";
 
 const JSON_TYPE = { "Content-Type": "application/json" };
 
-export const historyRoutes = (log: EventLog) =>
+export const historyRoutes = (log: EventLog, auth: Authorizer) =>
   new Elysia({ name: "history" })
     .get(
       "/events",
-      async ({ query }) => {
+      async ({ query, request }) => {
         const limit = query.limit ?? 100;
-        const events = await log.read({
-          selectors: parseSelectors(query.topic),
-          after: query.after === undefined ? 0 : parseEventId(query.after, "after"),
-          limit,
-        });
+        const selectors = parseSelectors(query.topic);
+        const after = query.after === undefined ? 0 : parseEventId(query.after, "after");
+        await auth.authorizeRead(bearerToken(request), selectors);
+        const events = await log.read({ selectors, after, limit });
         const last = events[events.length - 1];
         const next = events.length === limit && last ? `"${last.id}"` : "null";
         // Stored data is already JSON: splice it rather than parse and re-serialise every event.
         return new Response(`{"events":[${events.map(eventJson).join(",")}],"next":${next}}`, { headers: JSON_TYPE });
       },
       {
-        query: t.Object({
-          topic: SelectorQuery,
-          after: t.Optional(t.String({ description: "Return events after this id", examples: ["0"] })),
-          limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-        }),
+        query: t.Object(
+          {
+            topic: SelectorQuery,
+            after: t.Optional(t.String({ description: "Return events after this id", examples: ["0"] })),
+            limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            access_token: AccessToken,
+          },
+          QUERY_OPTIONS,
+        ),
         response: { 200: HistoryPage, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse },
         detail: {
           operationId: "listEvents",
@@ -40,17 +45,23 @@ export const historyRoutes = (log: EventLog) =>
     )
     .get(
       "/topics",
-      async () => ({
-        topics: (await log.topics()).map((s) => ({
-          topic: s.topic,
-          events: s.events,
-          firstId: String(s.firstId),
-          lastId: String(s.lastId),
-          lastTime: new Date(s.lastTime).toISOString(),
-        })),
-      }),
+      async ({ request }) => {
+        const readable = await auth.readableTopics(bearerToken(request));
+        return {
+          topics: (await log.topics())
+            .filter((s) => readable(s.topic))
+            .map((s) => ({
+              topic: s.topic,
+              events: s.events,
+              firstId: String(s.firstId),
+              lastId: String(s.lastId),
+              lastTime: new Date(s.lastTime).toISOString(),
+            })),
+        };
+      },
       {
-        response: { 200: TopicList },
+        query: t.Object({ access_token: AccessToken }, QUERY_OPTIONS),
+        response: { 200: TopicList, 401: ErrorResponse },
         detail: {
           operationId: "listTopics",
           summary: "List topics with retained events",

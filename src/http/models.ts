@@ -19,6 +19,13 @@ export const EventType = t.String({
 });
 export const EventId = t.String({ pattern: "^\\d{1,19}$", description: "Event id: a decimal 64-bit integer", examples: ["42"] });
 
+/** Unknown query parameters (cache busters, tracking) are ignored rather than refused. */
+export const QUERY_OPTIONS = { additionalProperties: true } as const;
+
+export const AccessToken = t.Optional(
+  t.String({ description: "A JWT, for clients such as EventSource that cannot set the Authorization header" }),
+);
+
 export const ErrorResponse = t.Object(
   { error: t.Object({ code: t.String({ examples: ["invalid_topic"] }), message: t.String() }) },
   { description: "Every error has this shape" },

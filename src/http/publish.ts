@@ -1,11 +1,23 @@
 /** POST /topics/{topic}/events and POST /events: validate, append, answer once committed. */
 import { Elysia, t } from "elysia";
+import type { Authorizer } from "../auth/authorizer";
 import { HeraldError } from "../errors";
 import type { Hub } from "../hub/hub";
 import type { EventDraft, Idempotency, Receipt } from "../log/event-log";
 import { checkEventType, checkTopic } from "../names";
 import { type BodyLimits, dataJson, isJson, parseJson, readText } from "./body";
-import { BatchBody, BatchPublished, ErrorResponse, EventType, PublishBody, Published, Topic } from "./models";
+import { bearerToken } from "./credentials";
+import {
+  AccessToken,
+  BatchBody,
+  BatchPublished,
+  ErrorResponse,
+  EventType,
+  PublishBody,
+  Published,
+  QUERY_OPTIONS,
+  Topic,
+} from "./models";
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,200}$/;
 
@@ -37,7 +49,7 @@ const errors = {
   503: ErrorResponse,
 };
 
-export const publishRoutes = (hub: Hub, limits: BodyLimits) =>
+export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
   new Elysia({ name: "publish" })
     .post(
       "/topics/:topic/events",
@@ -47,6 +59,7 @@ export const publishRoutes = (hub: Hub, limits: BodyLimits) =>
           event: checkEventType(body.event ?? query.event),
           data: dataJson(body.data, limits, isJson(request.headers.get("content-type")) ? "json" : "text"),
         };
+        await auth.authorizePublish(bearerToken(request), [draft.topic]);
         const { receipts, replayed } = await hub.publish([draft], idempotency(headers["idempotency-key"], draft.topic, [draft]));
         set.status = replayed ? 200 : 201;
         return published(receipts[0] as Receipt);
@@ -58,7 +71,7 @@ export const publishRoutes = (hub: Hub, limits: BodyLimits) =>
           return isJson(request.headers.get("content-type")) ? parseJson(text) : { data: text };
         },
         params: t.Object({ topic: Topic }),
-        query: t.Object({ event: t.Optional(EventType) }),
+        query: t.Object({ event: t.Optional(EventType), access_token: AccessToken }, QUERY_OPTIONS),
         headers,
         body: PublishBody,
         response: { 200: Published, 201: Published, ...errors },
@@ -86,9 +99,14 @@ export const publishRoutes = (hub: Hub, limits: BodyLimits) =>
     )
     .post(
       "/events",
-      async ({ body, headers, set }) => {
+      async ({ body, headers, request, set }) => {
         const drafts = body.events.map(
           (e): EventDraft => ({ topic: checkTopic(e.topic), event: checkEventType(e.event), data: dataJson(e.data, limits) }),
+        );
+        // All or nothing: one topic the token does not cover refuses the whole batch.
+        await auth.authorizePublish(
+          bearerToken(request),
+          drafts.map((d) => d.topic),
         );
         const { receipts, replayed } = await hub.publish(drafts, idempotency(headers["idempotency-key"], "", drafts));
         set.status = replayed ? 200 : 201;

@@ -1,8 +1,10 @@
 /** GET /stream: an SSE stream of the events on some selectors, resumable with Last-Event-ID. */
 import { Elysia, t } from "elysia";
+import type { Authorizer } from "../auth/authorizer";
 import type { Hub } from "../hub/hub";
 import { parseEventId, parseSelectors } from "../names";
-import { ErrorResponse, SelectorQuery } from "./models";
+import { bearerToken } from "./credentials";
+import { AccessToken, ErrorResponse, QUERY_OPTIONS, SelectorQuery } from "./models";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream",
@@ -10,26 +12,32 @@ const SSE_HEADERS = {
   "X-Accel-Buffering": "no",
 };
 
-export const streamRoutes = (hub: Hub) =>
+export const streamRoutes = (hub: Hub, auth: Authorizer) =>
   new Elysia({ name: "stream" }).get(
     "/stream",
-    ({ query, headers, request, server }) => {
+    async ({ query, headers, request, server }) => {
       const resume = headers["last-event-id"] ?? query.lastEventId;
-      const sub = hub.open({
-        selectors: parseSelectors(query.topic),
-        envelope: query.envelope ?? false,
-        resumeFrom: resume === undefined ? null : parseEventId(resume, "Last-Event-ID"),
-      });
+      const selectors = parseSelectors(query.topic);
+      const resumeFrom = resume === undefined ? null : parseEventId(resume, "Last-Event-ID");
+      // Every refusal comes before the first stream byte.
+      await auth.authorizeRead(bearerToken(request), selectors);
+      const sub = hub.open({ selectors, envelope: query.envelope ?? false, resumeFrom });
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
       server?.timeout(request, 0);
       return new Response(sub.stream, { headers: SSE_HEADERS });
     },
     {
-      query: t.Object({
-        topic: SelectorQuery,
-        envelope: t.Optional(t.Boolean({ description: "Send `{id, topic, event, data, time}` as each event's data" })),
-        lastEventId: t.Optional(t.String({ description: "Resume after this id when the `Last-Event-ID` header cannot be set" })),
-      }),
+      query: t.Object(
+        {
+          topic: SelectorQuery,
+          envelope: t.Optional(t.Boolean({ description: "Send `{id, topic, event, data, time}` as each event's data" })),
+          lastEventId: t.Optional(
+            t.String({ description: "Resume after this id when the `Last-Event-ID` header cannot be set" }),
+          ),
+          access_token: AccessToken,
+        },
+        QUERY_OPTIONS,
+      ),
       headers: t.Object({ "last-event-id": t.Optional(t.String({ description: "Resume after this id" })) }),
       response: {
         200: t.String({ description: "A `text/event-stream` of events" }),

@@ -1,0 +1,40 @@
+/** What a token allows: publish and subscribe selectors, and the coverage rule between selectors. */
+import { parseSelector, type Selector } from "../names";
+
+export interface Grants {
+  readonly publish: readonly Selector[];
+  readonly subscribe: readonly Selector[];
+}
+
+export const NO_GRANTS: Grants = { publish: [], subscribe: [] };
+
+/**
+ * Whether `granted` covers every topic `requested` can match: `orders.*` covers `orders.1` and
+ * `orders.eu.*`; `*` covers everything; `orders.eu.*` does not cover `orders.*`.
+ */
+export function covers(granted: Selector, requested: Selector): boolean {
+  if (!granted.isPrefix) return !requested.isPrefix && granted.value === requested.value;
+  return requested.value.startsWith(granted.value);
+}
+
+export function coveredBy(grants: readonly Selector[], requested: Selector): boolean {
+  return grants.some((g) => covers(g, requested));
+}
+
+/** Parses the `herald` claim; anything but lists of valid selectors is refused. */
+export function grantsFromClaim(claim: unknown): Grants | null {
+  if (claim === undefined) return NO_GRANTS;
+  if (typeof claim !== "object" || claim === null) return null;
+  const { publish = [], subscribe = [] } = claim as Record<string, unknown>;
+  const list = (value: unknown): Selector[] | null => {
+    if (!Array.isArray(value) || !value.every((s) => typeof s === "string")) return null;
+    try {
+      return value.map(parseSelector);
+    } catch {
+      return null;
+    }
+  };
+  const p = list(publish);
+  const s = list(subscribe);
+  return p && s ? { publish: p, subscribe: s } : null;
+}
