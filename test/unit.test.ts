@@ -1,5 +1,6 @@
 /** Pure parts: the SSE encoder, names and selectors, settings. */
 import { describe, expect, test } from "bun:test";
+import { covers, grantsFromClaim } from "../src/auth/grants";
 import { ConfigError, duration, helpText, loadConfig } from "../src/config";
 import { HeraldError } from "../src/errors";
 import type { LoggedEvent } from "../src/log/event-log";
@@ -113,5 +114,27 @@ describe("settings", () => {
     ]) {
       expect(helpText()).toContain(name);
     }
+  });
+});
+
+describe("coverage of selectors by grants", () => {
+  const c = (granted: string, requested: string) => covers(parseSelector(granted), parseSelector(requested));
+  test("the rule of the spec", () => {
+    expect(c("orders.*", "orders.1")).toBe(true);
+    expect(c("orders.*", "orders.eu.*")).toBe(true);
+    expect(c("*", "anything.*")).toBe(true);
+    expect(c("*", "*")).toBe(true);
+    expect(c("orders.eu.*", "orders.*")).toBe(false);
+    expect(c("orders.1", "orders.1")).toBe(true);
+    expect(c("orders.1", "orders.1*")).toBe(false);
+    expect(c("orders.1", "orders.10")).toBe(false);
+    expect(c("orders.*", "orders")).toBe(false);
+  });
+  test("the herald claim", () => {
+    expect(grantsFromClaim(undefined)).toEqual({ publish: [], subscribe: [] });
+    expect(grantsFromClaim({ publish: ["a.*"] })?.publish.map((s) => s.text)).toEqual(["a.*"]);
+    expect(grantsFromClaim({ publish: "a.*" })).toBeNull();
+    expect(grantsFromClaim({ subscribe: ["bad selector"] })).toBeNull();
+    expect(grantsFromClaim("x")).toBeNull();
   });
 });
