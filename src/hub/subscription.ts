@@ -73,7 +73,8 @@ export class Subscription implements Subscriber {
     this.held.push(chunk);
     this.heldBytes += chunk.byteLength;
     this.heldEvents += indexes.length;
-    if (this.heldBytes > this.options.budgetBytes) {
+    // Half the budget: what is held still has to fit beside what replay has queued when it is flushed.
+    if (this.heldBytes > this.options.budgetBytes / 2) {
       // Everything held is in the log too: drop it and let replay run on to the newer head.
       this.held = [];
       this.heldBytes = 0;
