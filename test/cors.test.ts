@@ -98,15 +98,15 @@ describe("CORS", () => {
           headers: { authorization: `Bearer ${publisher}` },
         });
         expect(res.status).toBe(201);
-        await page.waitForFunction(() => (window as unknown as { received: string[] }).received.length > 0, undefined, {
+        await page.waitForFunction(() => (globalThis as unknown as { received: string[] }).received.length > 0, undefined, {
           timeout: 5000,
         });
-        expect(await page.evaluate(() => (window as unknown as { received: string[] }).received)).toEqual(["across origins"]);
+        expect(await page.evaluate(() => (globalThis as unknown as { received: string[] }).received)).toEqual(["across origins"]);
 
         // Without the cookie the stream is refused (401), and the browser gives up rather than reading anything.
         const bare = await (await browser.newContext()).newPage();
         await bare.goto(`${appOrigin}/?stream=${encodeURIComponent(streamUrl(herald.url, ["orders.cors"]))}`);
-        await bare.waitForFunction(() => (window as unknown as { failed: boolean }).failed, undefined, { timeout: 5000 });
+        await bare.waitForFunction(() => (globalThis as unknown as { failed: boolean }).failed, undefined, { timeout: 5000 });
       } finally {
         await browser.close();
       }

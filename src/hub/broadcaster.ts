@@ -6,7 +6,8 @@ import { encodeEvent, joinChunks } from "../sse/encode";
 /** One committed batch, each event encoded at most once per wire form and shared by every stream. */
 export class EncodedBatch {
   private readonly frames: [Array<Uint8Array | undefined>, Array<Uint8Array | undefined>] = [[], []];
-  private readonly joined: [Uint8Array | undefined, Uint8Array | undefined] = [undefined, undefined];
+  /** Joined chunks by index list: streams matched by the same topic share one list, and so one chunk. */
+  private readonly joined: [Map<readonly number[], Uint8Array>, Map<readonly number[], Uint8Array>] = [new Map(), new Map()];
 
   constructor(readonly events: readonly LoggedEvent[]) {}
 
@@ -23,14 +24,13 @@ export class EncodedBatch {
   /** The bytes of the given events as one chunk, so a stream gets one write per batch. */
   chunk(indexes: readonly number[], envelope: boolean): Uint8Array {
     if (indexes.length === 1) return this.frame(indexes[0] as number, envelope);
-    if (indexes.length < this.events.length) return joinChunks(indexes.map((i) => this.frame(i, envelope)));
-    const slot = envelope ? 1 : 0;
-    let all = this.joined[slot];
-    if (all === undefined) {
-      all = joinChunks(this.events.map((_, i) => this.frame(i, envelope)));
-      this.joined[slot] = all;
+    const cache = this.joined[envelope ? 1 : 0];
+    let bytes = cache.get(indexes);
+    if (bytes === undefined) {
+      bytes = joinChunks(indexes.map((i) => this.frame(i, envelope)));
+      cache.set(indexes, bytes);
     }
-    return all;
+    return bytes;
   }
 }
 
@@ -88,17 +88,28 @@ export class Broadcaster {
     if (!last) return;
     this.head = last.id;
     const batch = new EncodedBatch(events);
-    // Subscribers with overlapping selectors appear under several keys: collect each once, in id order.
-    const matched = new Map<Subscriber, number[]>();
+    const byTopic = new Map<string, number[]>();
     events.forEach((e, i) => {
-      const add = (sub: Subscriber) => {
-        const indexes = matched.get(sub);
-        if (indexes === undefined) matched.set(sub, [i]);
-        else if (indexes[indexes.length - 1] !== i) indexes.push(i);
-      };
-      this.exact.get(e.topic)?.forEach(add);
-      for (const [prefix, subs] of this.prefixes) if (e.topic.startsWith(prefix)) subs.forEach(add);
+      const list = byTopic.get(e.topic);
+      if (list) list.push(i);
+      else byTopic.set(e.topic, [i]);
     });
+    // Streams matched through one topic share its index list (and its chunk); only a stream whose
+    // selectors overlap gets a merged list of its own, still each event once and in id order.
+    const matched = new Map<Subscriber, readonly number[]>();
+    const add = (indexes: readonly number[]) => (sub: Subscriber) => {
+      const earlier = matched.get(sub);
+      matched.set(sub, earlier === undefined ? indexes : mergeIndexes(earlier, indexes));
+    };
+    for (const [topic, indexes] of byTopic) {
+      this.exact.get(topic)?.forEach(add(indexes));
+      for (const [prefix, subs] of this.prefixes) if (topic.startsWith(prefix)) subs.forEach(add(indexes));
+    }
     for (const [sub, indexes] of matched) sub.receive(batch, indexes);
   }
+}
+
+/** The sorted union of two sorted index lists. */
+function mergeIndexes(a: readonly number[], b: readonly number[]): number[] {
+  return [...new Set([...a, ...b])].sort((x, y) => x - y);
 }
