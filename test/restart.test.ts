@@ -5,17 +5,10 @@ import { join } from "node:path";
 import { EventSource } from "eventsource";
 import { type Herald, publish, removeDir, startHerald, tempDir } from "./support/herald";
 import { streamUrl } from "./support/sse";
+import { eventually } from "./support/wait";
 
 const dir = tempDir();
 afterAll(() => removeDir(dir));
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(20);
-  }
-}
 
 test("a real EventSource rides a server kill and restart: every event once, ids continue, old events served", async () => {
   let herald: Herald = await startHerald({ dir, env: { HERALD_RETRY_MS: "200" } });
@@ -30,16 +23,16 @@ test("a real EventSource rides a server kill and restart: every event once, ids 
   await new Promise((resolve) => (es.onopen = resolve));
   await publish(herald.url, "restart", "a");
   await publish(herald.url, "restart", "b");
-  await until(() => got.length === 2);
+  await eventually(() => got.length === 2);
 
   await herald.kill();
   herald = await startHerald({ dir, port, env: { HERALD_RETRY_MS: "200" } });
   // Published before the client is back: it must come through the replay on reconnect.
   const { id: cId } = await publish(herald.url, "restart", "c");
   expect(Number(cId)).toBeGreaterThan(Number(ids[1]));
-  await until(() => got.length === 3);
+  await eventually(() => got.length === 3);
   await publish(herald.url, "restart", "d");
-  await until(() => got.length === 4);
+  await eventually(() => got.length === 4);
   await Bun.sleep(100);
   expect(got).toEqual(["a", "b", "c", "d"]);
   expect(new Set(ids).size).toBe(4);

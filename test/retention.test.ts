@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { type Herald, publish, removeDir, startHerald } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
+import { eventually } from "./support/wait";
 
 const started: Herald[] = [];
 afterAll(async () => {
@@ -22,21 +23,13 @@ async function history(h: Herald, topic: string): Promise<string[]> {
   return ((await res.json()) as { events: Array<{ id: string }> }).events.map((e) => e.id);
 }
 
-async function until(check: () => Promise<boolean>, ms = 6000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(100);
-  }
-}
-
 describe("retention", () => {
   test("max events per topic: oldest pruned, the gap announced on resume, then what is left", async () => {
     const h = await start({ HERALD_RETENTION_MAX_EVENTS: "3" });
     const ids: string[] = [];
     for (let i = 1; i <= 10; i++) ids.push((await publish(h.url, "kept", i)).id);
     await publish(h.url, "other", "untouched");
-    await until(async () => (await history(h, "kept")).length === 3);
+    await eventually(async () => (await history(h, "kept")).length === 3);
     expect(await history(h, "kept")).toEqual(ids.slice(7));
     expect(await history(h, "other")).toHaveLength(1);
 
@@ -64,7 +57,7 @@ describe("retention", () => {
   test("max age: old events go, and ids are never reused even when the log empties", async () => {
     const h = await start({ HERALD_RETENTION_MAX_AGE: "1s" });
     const { id } = await publish(h.url, "fleeting", "soon gone");
-    await until(async () => (await history(h, "fleeting")).length === 0);
+    await eventually(async () => (await history(h, "fleeting")).length === 0);
     const next = await publish(h.url, "fleeting", "new");
     expect(Number(next.id)).toBeGreaterThan(Number(id));
     expect((await (await fetch(`${h.url}/health`)).json()) as object).toMatchObject({ lastEventId: next.id });

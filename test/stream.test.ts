@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { EventSource } from "eventsource";
 import { type Herald, publish, removeDir, startHerald } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
+import { eventually } from "./support/wait";
 
 let herald: Herald;
 
@@ -15,14 +16,6 @@ afterAll(async () => {
 
 async function subscribers(): Promise<number> {
   return ((await (await fetch(`${herald.url}/health`)).json()) as { subscribers: number }).subscribers;
-}
-
-async function eventually(check: () => Promise<boolean>, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(20);
-  }
 }
 
 describe("GET /stream", () => {
