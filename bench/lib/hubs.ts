@@ -1,0 +1,87 @@
+/** Starts the hubs under test (Herald, the baselines) and the load generator, as pinned processes. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { drainLines, fdLimit, freePort, pinned } from "./proc";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const BUN = process.execPath;
+
+export type HubKind = "herald" | "baseline-memory" | "baseline-sqlite";
+export type SyncMode = "full" | "normal";
+
+export interface Hub {
+  readonly kind: HubKind;
+  readonly pid: number;
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  readonly fdLimit: number;
+  /** The hub's last output lines (Herald logs warnings such as slow-subscriber drops). */
+  readonly lines: string[];
+  stop(): Promise<void>;
+}
+
+export async function startHub(kind: HubKind, sync: SyncMode = "full", env: Record<string, string> = {}): Promise<Hub> {
+  const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
+  const port = freePort();
+  const entry = kind === "herald" ? join(ROOT, "src", "index.ts") : join(ROOT, "bench", "baseline", "hub.ts");
+  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(pinned([BUN, entry], 0), {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      HERALD_DB: join(dir, "herald.db"),
+      HERALD_SYNC: sync,
+      HERALD_LOG_LEVEL: "warn",
+      BASELINE_STORE: kind === "baseline-sqlite" ? "sqlite" : "memory",
+      BASELINE_DB: join(dir, "baseline.db"),
+      BASELINE_SYNC: sync,
+      ...env,
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const lines: string[] = [];
+  void drainLines(proc.stdout, lines);
+  void drainLines(proc.stderr, lines);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    proc.kill("SIGTERM");
+    const killer = setTimeout(() => proc.kill("SIGKILL"), 6000);
+    await proc.exited;
+    clearTimeout(killer);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`${kind} did not start:\n${lines.join("\n")}`);
+    }
+    await Bun.sleep(25);
+  }
+  return { kind, pid: proc.pid, host: "127.0.0.1", port, url, fdLimit: fdLimit(proc.pid), lines, stop };
+}
+
+/** Runs one job in a load-generator process on the other core and returns what it printed last, as JSON. */
+export async function runLoadgen<R>(job: unknown): Promise<R> {
+  const proc = Bun.spawn(pinned([BUN, join(ROOT, "bench", "loadgen.ts"), JSON.stringify(job)], 1), {
+    cwd: ROOT,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const last = out.trim().split("\n").pop() ?? "";
+  if (code !== 0 || !last.startsWith("{")) throw new Error(`load generator failed (exit ${code}):\n${out}\n${err}`);
+  return JSON.parse(last) as R;
+}
