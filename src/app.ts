@@ -4,6 +4,7 @@ import { Authorizer } from "./auth/authorizer";
 import type { Config } from "./config";
 import { maxRequestBytes } from "./http/body";
 import { cors } from "./http/cors";
+import { consoleRoutes } from "./http/console";
 import { docsRoutes } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { healthRoutes } from "./http/health";
@@ -37,5 +38,6 @@ export function createApp({ config, hub, logger, metrics, startedAt }: AppDeps) 
     .use(historyRoutes(hub.log, auth))
     .use(healthRoutes(hub, startedAt))
     .use(metricsRoutes(hub, metrics))
-    .use(docsRoutes());
+    .use(docsRoutes())
+    .use(consoleRoutes());
 }
