@@ -19,3 +19,7 @@ declare module "*/console/console.css" {
   const text: string;
   export default text;
 }
+declare module "*/console/favicon.svg" {
+  const text: string;
+  export default text;
+}

@@ -1,7 +1,8 @@
-/** GET /: the console page, and its script and styles, embedded in the binary as text. */
+/** GET /: the console page, its script, styles and icon, embedded in the binary as text. */
 import { Elysia } from "elysia";
 import styles from "../console/console.css" with { type: "text" };
 import script from "../console/console.js" with { type: "text" };
+import icon from "../console/favicon.svg" with { type: "text" };
 import page from "../console/index.html" with { type: "text" };
 
 // bun-types declares every *.html import as an HTMLBundle (for Bun.serve routes); with `type: "text"` it is the text.
@@ -28,4 +29,7 @@ export const consoleRoutes = () =>
   new Elysia({ name: "console" })
     .get("/", serve(html, "text/html; charset=utf-8", { "Content-Security-Policy": CSP, "Cache-Control": "no-cache" }), hidden)
     .get("/console/console.js", serve(script, "text/javascript; charset=utf-8", { "Cache-Control": "no-cache" }), hidden)
-    .get("/console/console.css", serve(styles, "text/css; charset=utf-8", { "Cache-Control": "no-cache" }), hidden);
+    .get("/console/console.css", serve(styles, "text/css; charset=utf-8", { "Cache-Control": "no-cache" }), hidden)
+    // Browsers ask for /favicon.ico on every page (/docs too): the same icon, rather than a 404 in their console.
+    .get("/favicon.svg", serve(icon, "image/svg+xml", { "Cache-Control": "public, max-age=86400" }), hidden)
+    .get("/favicon.ico", serve(icon, "image/svg+xml", { "Cache-Control": "public, max-age=86400" }), hidden);
