@@ -1,13 +1,25 @@
 /** The load generator: runs one job (JSON in argv) on its own core and prints the result as one JSON line. */
 import { type FanoutJob, fanoutClient } from "./scenarios/fanout";
+import { type IdleJob, idleClient } from "./scenarios/idle";
+import { type PublishJob, publishClient } from "./scenarios/publish";
+import { type ReplayJob, replayClient } from "./scenarios/replay";
 
-type Job = FanoutJob;
+type Job = FanoutJob | PublishJob | IdleJob | ReplayJob;
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 let result: unknown;
 switch (job.kind) {
   case "fanout":
     result = await fanoutClient(job);
+    break;
+  case "publish":
+    result = await publishClient(job);
+    break;
+  case "idle":
+    result = await idleClient(job);
+    break;
+  case "replay":
+    result = await replayClient(job);
     break;
   default:
     throw new Error(`unknown job ${JSON.stringify(job)}`);

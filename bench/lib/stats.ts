@@ -41,7 +41,11 @@ export function medianOf<T extends object>(runs: readonly T[]): T {
   const out = new Map(Object.entries(first));
   for (const [key, value] of out) {
     if (typeof value === "number") out.set(key, median(rows.map((r) => r.get(key) as number)));
-    else if (typeof value === "boolean") out.set(key, rows.every((r) => r.get(key) === true));
+    else if (typeof value === "boolean")
+      out.set(
+        key,
+        rows.every((r) => r.get(key) === true),
+      );
   }
   return Object.fromEntries(out) as T;
 }

@@ -22,6 +22,8 @@ export interface FanoutRun {
   /** Capacity: events delivered to all streams per second, from the first publish to the last delivery. */
   readonly deliveredPerSec: number;
   readonly ackedPerSec: number;
+  /** From the last acknowledgement to the last stream having every event: how far delivery trails publishing. */
+  readonly drainMs: number;
   /** Every stream got every acknowledged event exactly once, in both phases, and none was closed. */
   readonly allDelivered: boolean;
   readonly missing: number;
@@ -60,8 +62,10 @@ export async function fanoutClient(job: FanoutJob): Promise<FanoutRun> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const capacity = await publish(target, { connections, durationMs: job.phaseMs }, request);
+  const acksDone = performance.now();
   expected += capacity.acked;
   const capacityDone = await set.waitFor(expected);
+  const drainMs = performance.now() - acksDone;
   const deliveredPerSec = (capacity.acked * n * 1000) / (performance.now() - t0);
   const hubCpuShare = hubCpu();
   const loadgenCpu = cpuSince(cpu0, t0);
@@ -69,7 +73,8 @@ export async function fanoutClient(job: FanoutJob): Promise<FanoutRun> {
 
   const rate = Math.max(1, Math.floor((0.8 * deliveredPerSec) / n));
   set.recordFrom = performance.now();
-  const paced = await publish(target, { connections, durationMs: job.phaseMs, ratePerSec: rate }, request);
+  // More sockets than the capacity phase, so free sockets never cap the offered rate (the loop is open).
+  const paced = await publish(target, { connections: connections * 4, durationMs: job.phaseMs, ratePerSec: rate }, request);
   expected += paced.acked;
   const pacedDone = await set.waitFor(expected);
   const receive = percentiles(set.latenciesMs);
@@ -89,6 +94,7 @@ export async function fanoutClient(job: FanoutJob): Promise<FanoutRun> {
     streams: n,
     deliveredPerSec,
     ackedPerSec,
+    drainMs,
     allDelivered: capacityDone && pacedDone && missing === 0 && extra === 0 && closedStreams === 0 && errors === 0,
     missing,
     closedStreams,

@@ -1,0 +1,236 @@
+/** The bench report: targets judged from the results, and the Markdown written beside the JSON. */
+import type { Machine } from "./lib/machine";
+import type { FanoutResult, FanoutRun } from "./scenarios/fanout";
+import type { IdleResult } from "./scenarios/idle";
+import type { PublishCase, PublishResult } from "./scenarios/publish";
+import type { ReplayRun } from "./scenarios/replay";
+
+/** A load generator above this share of its core may have been what limited a run. */
+const LOADGEN_BUSY = 0.85;
+
+export interface Profile {
+  readonly name: "full" | "smoke";
+  readonly repeats: number;
+  readonly phaseMs: number;
+  readonly warmupMs: number;
+  readonly connections: number;
+  readonly fanoutStreams: number;
+  readonly scalingStreams: readonly number[];
+  readonly sampledStreams: number;
+  readonly idleStreams: number;
+  readonly idleHoldMs: number;
+  readonly replayEvents: number;
+  /** 0 skips the large replay. */
+  readonly bigReplayEvents: number;
+}
+
+export interface Results {
+  readonly profile: Profile;
+  readonly startedAt: string;
+  readonly durationS: number;
+  readonly machine: Machine;
+  readonly loadAverageAfter: readonly number[];
+  readonly fanout?: FanoutResult;
+  readonly publish?: PublishResult;
+  readonly idle?: IdleResult;
+  readonly replay?: { readonly median: ReplayRun; readonly runs: ReplayRun[] };
+  readonly bigReplay?: { readonly median: ReplayRun; readonly runs: ReplayRun[] };
+  readonly scaling?: FanoutResult[];
+}
+
+export interface Target {
+  readonly name: string;
+  readonly goal: string;
+  readonly measured: string;
+  /** null: not measured in this run. */
+  readonly met: boolean | null;
+}
+
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a");
+const fix = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+const pct = (share: number) => (Number.isFinite(share) ? `${Math.round(share * 100)}%` : "n/a");
+const yes = (ok: boolean) => (ok ? "yes" : "**NO**");
+
+export function judge(r: Results): Target[] {
+  const out: Target[] = [];
+  const f = r.fanout;
+  out.push({
+    name: `Fan-out delivered events/s vs baseline, ${f?.streams ?? r.profile.fanoutStreams} streams`,
+    goal: "≥ 1.5×, every event delivered",
+    measured: f ? `${fix(f.ratio)}× (${int(f.herald.deliveredPerSec)} vs ${int(f.baseline.deliveredPerSec)}/s)` : "not run",
+    met: f ? f.ratio >= 1.5 && f.herald.allDelivered : null,
+  });
+  out.push({
+    name: "Every event delivered to every stream (Herald, all fan-out runs)",
+    goal: "all",
+    measured: f ? `${f.herald.allDelivered ? "all" : `missing ${int(f.herald.missing)}`}` : "not run",
+    met: f ? [f, ...(r.scaling ?? [])].every((s) => s.herald.allDelivered) : null,
+  });
+  out.push({
+    name: "Fan-out p99 publish-to-receive at 80% of capacity",
+    goal: "< 100 ms",
+    measured: f ? `${fix(f.herald.receiveP99Ms, 1)} ms at ${int(f.herald.latencyRatePerSec)} publishes/s` : "not run",
+    met: f ? f.herald.receiveP99Ms < 100 : null,
+  });
+  const p = r.publish;
+  out.push({
+    name: "Publish acked/s vs in-memory baseline, HERALD_SYNC=full",
+    goal: "≥ 0.8×",
+    measured: p
+      ? `${fix(p.ratioFull)}× (${int(p.cases["herald-full"].eventsPerSec)} vs ${int(p.cases["baseline-memory"].eventsPerSec)}/s)`
+      : "not run",
+    met: p ? p.ratioFull >= 0.8 && p.cases["herald-full"].allAcked : null,
+  });
+  out.push({
+    name: "Batches of 100 (POST /events), HERALD_SYNC=full",
+    goal: "≥ 300,000 events/s",
+    measured: p ? `${int(p.cases["herald-batch100"].eventsPerSec)} events/s` : "not run",
+    met: p ? p.cases["herald-batch100"].eventsPerSec >= 300_000 : null,
+  });
+  const i = r.idle;
+  out.push({
+    name: `Idle RSS per stream at ${i?.streams ?? r.profile.idleStreams} streams, all open after ${(r.profile.idleHoldMs / 1000).toFixed(0)} s`,
+    goal: "≤ 8 KiB, all open",
+    measured: i ? `${fix(i.heraldPerStreamKiB)} KiB, ${i.herald.openAfterHold} open` : "not run",
+    met: i ? i.heraldPerStreamKiB <= 8 && i.herald.allOpen : null,
+  });
+  const rp = r.replay?.median;
+  out.push({
+    name: `Replay of ${int(rp?.events ?? r.profile.replayEvents)} events from Last-Event-ID 0`,
+    goal: "≥ 500,000 events/s",
+    measured: rp ? `${int(rp.eventsPerSec)} events/s${rp.allDelivered ? "" : " (INCOMPLETE)"}` : "not run",
+    met: rp ? rp.eventsPerSec >= 500_000 && rp.allDelivered : null,
+  });
+  const big = r.bigReplay?.median;
+  out.push({
+    name: `Hub RSS growth during a ${int(big?.events ?? 1_000_000)}-event replay`,
+    goal: "< 50 MB",
+    measured: big ? `${fix(big.rssGrowthMb, 1)} MB (${int(big.eventsPerSec)} events/s)` : "not run (full run only)",
+    met: big ? big.rssGrowthMb < 50 && big.allDelivered : null,
+  });
+  return out;
+}
+
+function fanoutRows(label: string, run: FanoutRun): string {
+  return `| ${label} | ${int(run.deliveredPerSec)} | ${int(run.ackedPerSec)} | ${int(run.drainMs)} | ${yes(run.allDelivered)} | ${int(run.latencyRatePerSec)} | ${fix(run.receiveP50Ms)} / ${fix(run.receiveP99Ms)} | ${fix(run.ackP50Ms)} / ${fix(run.ackP99Ms)} | ${pct(run.hubCpu)} | ${pct(run.loadgenCpu)} | ${fix(run.hubRssMb, 0)} |`;
+}
+
+const FANOUT_HEAD = `| hub | delivered events/s | publishes acked/s | drain ms | all delivered | latency phase publishes/s | receive p50 / p99 ms | ack p50 / p99 ms | hub CPU | loadgen CPU | hub RSS MB |
+|---|---|---|---|---|---|---|---|---|---|---|`;
+
+function busyRuns(r: Results): string[] {
+  const runs: Array<[string, number]> = [];
+  // Scaling reuses scenario 1's result at its size: list each run once.
+  for (const f of new Set([r.fanout, ...(r.scaling ?? [])])) {
+    if (!f) continue;
+    for (const [i, run] of f.runs.herald.entries()) runs.push([`fan-out ${f.streams} Herald #${i + 1}`, run.loadgenCpu]);
+    for (const [i, run] of f.runs.baseline.entries()) runs.push([`fan-out ${f.streams} baseline #${i + 1}`, run.loadgenCpu]);
+  }
+  for (const [name, list] of Object.entries(r.publish?.runs ?? {})) {
+    for (const [i, run] of list.entries()) runs.push([`publish ${name} #${i + 1}`, run.loadgenCpu]);
+  }
+  return runs
+    .filter(([, cpu]) => cpu > LOADGEN_BUSY)
+    .map(([label, cpu]) => `${label}: load generator at ${pct(cpu)} of its core; the figure may be a lower bound.`);
+}
+
+export function markdown(r: Results): string {
+  const m = r.machine;
+  const lines: string[] = [];
+  const add = (...l: string[]) => lines.push(...l);
+  add(`# Herald benchmark: ${r.profile.name} run, ${r.startedAt}`, "");
+  if (r.profile.name === "smoke")
+    add("A smoke run: tiny sizes and 1 s phases. It shows the harness works; its figures are not the targets' scale.", "");
+  add("| machine | |", "|---|---|");
+  add(`| CPU | ${m.cpu}, ${m.cores} cores |`, `| RAM | ${m.ramGiB} GiB |`, `| kernel | ${m.kernel} |`, `| OS | ${m.os} |`);
+  add(`| Bun | ${m.bun} |`, `| wrk | ${m.wrk ?? "not installed (Bun publisher)"} |`, `| temp dir filesystem | ${m.tmpFs} |`);
+  add(`| pinning | ${m.pinned ? "hub on core 0, load generator on core 1 (taskset)" : "none (no taskset)"} |`);
+  add(
+    `| commit | ${m.commit} |`,
+    `| load average before / after | ${m.loadAverage.join(" ")} / ${r.loadAverageAfter.join(" ")} |`,
+  );
+  add(
+    `| repeats | ${r.profile.repeats} per figure (medians shown), ${r.profile.phaseMs / 1000} s phases, ${r.durationS} s in all |`,
+    "",
+  );
+  add("## Targets", "", "| target | goal | measured | met |", "|---|---|---|---|");
+  for (const t of judge(r))
+    add(`| ${t.name} | ${t.goal} | ${t.measured} | ${t.met === null ? "not run" : t.met ? "met" : "**not met**"} |`);
+  add("");
+  if (r.fanout) {
+    add(`## 1. Fan-out: ${r.fanout.streams} streams on one topic, ~100-byte events, HERALD_SYNC=full`, "");
+    add(
+      `Herald / baseline delivered events/s: **${fix(r.fanout.ratio)}×**. Capacity phase: ${r.profile.connections} publishing connections as fast as acknowledged; delivered/s counts from the first publish to the last event reaching the last stream. Drain: from the last acknowledgement to the last delivery (small when the streams keep up). Latency phase: open loop at 80% of that capacity over ${r.profile.connections * 4} connections, publish-to-receive measured on ${r.profile.sampledStreams} streams.`,
+      "",
+    );
+    add(FANOUT_HEAD, fanoutRows("Herald", r.fanout.herald), fanoutRows("baseline (in memory)", r.fanout.baseline), "");
+  }
+  if (r.publish) {
+    const p = r.publish;
+    add(`## 2. Publish: ${r.profile.connections} connections, no subscribers (${p.publisher})`, "");
+    add(
+      `Herald full / in-memory baseline: **${fix(p.ratioFull)}×**; normal / baseline: ${fix(p.ratioNormal)}×; full keeps ${pct(p.fullOverNormal)} of normal's throughput (group commit).`,
+      "",
+    );
+    add("| case | events/s | requests/s | p50 / p99 ms | all acked | hub CPU | loadgen CPU |", "|---|---|---|---|---|---|---|");
+    for (const [name, c] of Object.entries(p.cases) as [PublishCase, PublishResult["cases"][PublishCase]][]) {
+      add(
+        `| ${name} | ${int(c.eventsPerSec)} | ${int(c.requestsPerSec)} | ${fix(c.p50Ms)} / ${fix(c.p99Ms)} | ${yes(c.allAcked)} | ${pct(c.hubCpu)} | ${pct(c.loadgenCpu)} |`,
+      );
+    }
+    add("");
+  }
+  if (r.idle) {
+    const i = r.idle;
+    add(`## 3. Idle streams: ${i.streams} streams held ${i.holdMs / 1000} s`, "");
+    add(
+      "| hub | RSS before MB | KiB/stream after 1 s | KiB/stream after hold | open after hold | hub's count |",
+      "|---|---|---|---|---|---|",
+    );
+    for (const [label, run] of [
+      ["Herald", i.herald],
+      ["baseline (in memory)", i.baseline],
+    ] as const) {
+      add(
+        `| ${label} | ${fix(run.rssBeforeMb, 1)} | ${fix(run.perStreamAtOpenKiB)} | ${fix(run.perStreamAfterHoldKiB)} | ${run.openAfterHold} | ${run.hubSubscribers} |`,
+      );
+    }
+    add("");
+  }
+  if (r.replay) {
+    add("## 4. Replay from Last-Event-ID 0 to one client", "");
+    add(
+      "| events | replay events/s | all delivered | hub RSS growth MB | hub CPU | loadgen CPU | seeding events/s (batches of 1000) |",
+      "|---|---|---|---|---|---|---|",
+    );
+    for (const run of [r.replay.median, r.bigReplay?.median]) {
+      if (run)
+        add(
+          `| ${int(run.events)} | ${int(run.eventsPerSec)} | ${yes(run.allDelivered)} | ${fix(run.rssGrowthMb, 1)} | ${pct(run.hubCpu)} | ${pct(run.loadgenCpu)} | ${int(run.seedEventsPerSec)} |`,
+        );
+    }
+    add("");
+  }
+  if (r.scaling) {
+    add(
+      "## 5. Scaling: fan-out by stream count",
+      "",
+      "Publish ack latency is measured in the 80% phase, while every stream receives.",
+      "",
+    );
+    add(
+      "| streams | Herald delivered/s | baseline delivered/s | ratio | Herald all delivered | Herald receive p99 ms | Herald ack p50 / p99 ms | baseline ack p50 / p99 ms |",
+      "|---|---|---|---|---|---|---|---|",
+    );
+    for (const s of r.scaling) {
+      add(
+        `| ${s.streams} | ${int(s.herald.deliveredPerSec)} | ${int(s.baseline.deliveredPerSec)} | ${fix(s.ratio)}× | ${yes(s.herald.allDelivered)} | ${fix(s.herald.receiveP99Ms, 1)} | ${fix(s.herald.ackP50Ms)} / ${fix(s.herald.ackP99Ms)} | ${fix(s.baseline.ackP50Ms)} / ${fix(s.baseline.ackP99Ms)} |`,
+      );
+    }
+    add("");
+  }
+  const notes = busyRuns(r);
+  add("## Notes", "", ...(notes.length > 0 ? notes.map((n) => `- ${n}`) : ["- No load generator was above 85% of its core."]));
+  add("- CPU shares are of one core; every figure is the median of the runs listed in the JSON file beside this one.", "");
+  return lines.join("\n");
+}

@@ -1,0 +1,54 @@
+/** The bench harness in miniature (`bench/run.ts --smoke`): it completes and its figures are sane, whatever the speed. */
+import { expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Results, Target } from "../bench/report";
+
+const RUNNER = join(import.meta.dir, "..", "bench", "run.ts");
+
+test(
+  "bench:smoke runs every scenario and every event reaches every stream",
+  async () => {
+    const out = mkdtempSync(join(tmpdir(), "herald-bench-smoke-"));
+    try {
+      const proc = Bun.spawn([process.execPath, RUNNER, "--smoke", "--out", out], { stdout: "pipe", stderr: "pipe" });
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      expect(code, stderr).toBe(0);
+      expect(stdout).toContain("## Targets");
+
+      const json = readdirSync(out).find((f) => f.endsWith(".json"));
+      expect(json).toBeDefined();
+      expect(readdirSync(out)).toContain("latest.md");
+      const r = JSON.parse(readFileSync(join(out, json as string), "utf8")) as Results & { targets: Target[] };
+
+      for (const f of [r.fanout, ...(r.scaling ?? [])]) {
+        expect(f).toBeDefined();
+        for (const run of [f?.herald, f?.baseline]) {
+          expect(run?.allDelivered).toBe(true);
+          expect(run?.deliveredPerSec).toBeGreaterThan(0);
+          expect(run?.latencySamples).toBeGreaterThan(0);
+          expect(run?.receiveP99Ms).toBeGreaterThan(0);
+        }
+      }
+      for (const c of Object.values(r.publish?.cases ?? {})) {
+        expect(c.allAcked).toBe(true);
+        expect(c.eventsPerSec).toBeGreaterThan(0);
+      }
+      expect(Object.keys(r.publish?.cases ?? {})).toHaveLength(5);
+      expect(r.idle?.herald.allOpen).toBe(true);
+      expect(r.idle?.baseline.allOpen).toBe(true);
+      expect(r.replay?.median.allDelivered).toBe(true);
+      expect(r.replay?.median.eventsPerSec).toBeGreaterThan(0);
+      expect(r.targets.length).toBeGreaterThan(0);
+      expect(r.machine.bun).toBe(Bun.version);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  },
+  { timeout: 120_000 },
+);
