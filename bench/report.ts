@@ -36,6 +36,8 @@ export interface Results {
   readonly replay?: { readonly median: ReplayRun; readonly runs: ReplayRun[] };
   readonly bigReplay?: { readonly median: ReplayRun; readonly runs: ReplayRun[] };
   readonly scaling?: FanoutResult[];
+  /** Scenarios that failed, with why. */
+  readonly errors: readonly string[];
 }
 
 export interface Target {
@@ -119,19 +121,27 @@ const FANOUT_HEAD = `| hub | delivered events/s | publishes acked/s | drain ms |
 |---|---|---|---|---|---|---|---|---|---|---|`;
 
 function busyRuns(r: Results): string[] {
-  const runs: Array<[string, number]> = [];
+  const runs: Array<[string, number, string]> = [];
   // Scaling reuses scenario 1's result at its size: list each run once.
   for (const f of new Set([r.fanout, ...(r.scaling ?? [])])) {
     if (!f) continue;
-    for (const [i, run] of f.runs.herald.entries()) runs.push([`fan-out ${f.streams} Herald #${i + 1}`, run.loadgenCpu]);
-    for (const [i, run] of f.runs.baseline.entries()) runs.push([`fan-out ${f.streams} baseline #${i + 1}`, run.loadgenCpu]);
+    for (const [hub, list] of [
+      ["Herald", f.runs.herald],
+      ["baseline", f.runs.baseline],
+    ] as const) {
+      for (const [i, run] of list.entries()) {
+        // Streams that keep up get the last event within a few ms of its acknowledgement.
+        const kept = run.drainMs < 100 ? "the streams kept up" : "the streams fell behind";
+        runs.push([`fan-out ${f.streams} ${hub} #${i + 1}`, run.loadgenCpu, `drain ${int(run.drainMs)} ms: ${kept}`]);
+      }
+    }
   }
   for (const [name, list] of Object.entries(r.publish?.runs ?? {})) {
-    for (const [i, run] of list.entries()) runs.push([`publish ${name} #${i + 1}`, run.loadgenCpu]);
+    for (const [i, run] of list.entries()) runs.push([`publish ${name} #${i + 1}`, run.loadgenCpu, `hub CPU ${pct(run.hubCpu)}`]);
   }
   return runs
     .filter(([, cpu]) => cpu > LOADGEN_BUSY)
-    .map(([label, cpu]) => `${label}: load generator at ${pct(cpu)} of its core; the figure may be a lower bound.`);
+    .map(([label, cpu, context]) => `${label}: load generator at ${pct(cpu)} of its core (${context}).`);
 }
 
 export function markdown(r: Results): string {

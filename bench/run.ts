@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { killAll, profileHeraldInto } from "./lib/hubs";
 import { describeMachine } from "./lib/machine";
 import { judge, markdown, type Profile, type Results } from "./report";
 import { runFanout } from "./scenarios/fanout";
@@ -49,6 +50,7 @@ const { values: flags } = parseArgs({
     publisher: { type: "string" },
     only: { type: "string" },
     repeats: { type: "string" },
+    profile: { type: "boolean", default: false },
   },
 });
 const base = PROFILES[flags.smoke ? "smoke" : "full"];
@@ -57,6 +59,13 @@ const only = new Set((flags.only ?? SCENARIOS.join(",")).split(","));
 const publisher: Publisher = flags.publisher === "bun" || Bun.which("wrk") === null ? "bun" : "wrk";
 const outDir = flags.out ?? join(import.meta.dir, "results", profile.name === "smoke" ? "smoke" : "");
 const log = (line: string) => process.stderr.write(`${line}\n`);
+if (flags.profile) profileHeraldInto(join(outDir, "profiles"));
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
 
 const machine = describeMachine();
 if (profile.name === "full" && (machine.loadAverage[0] ?? 0) > 1) {
@@ -73,35 +82,49 @@ const fanoutSettings = (streams: number) => ({
 });
 
 log(`herald bench (${profile.name}): ${SCENARIOS.filter((s) => only.has(s)).join(", ")}`);
-const fanout = only.has("fanout") ? await runFanout(fanoutSettings(profile.fanoutStreams), log) : undefined;
-const publish = only.has("publish")
-  ? await runPublish(
-      {
-        repeats: profile.repeats,
-        durationMs: profile.phaseMs,
-        warmupMs: profile.warmupMs,
-        connections: profile.connections,
-        publisher,
-      },
-      log,
-    )
-  : undefined;
-const idle = only.has("idle")
-  ? await runIdle({ streams: profile.idleStreams, holdMs: profile.idleHoldMs, repeats: profile.repeats }, log)
-  : undefined;
-const replay = only.has("replay") ? await runReplay({ events: profile.replayEvents, repeats: profile.repeats }, log) : undefined;
-const bigReplay =
-  only.has("replay") && profile.bigReplayEvents > 0
-    ? await runReplay({ events: profile.bigReplayEvents, repeats: profile.repeats }, log)
-    : undefined;
-let scaling: Results["scaling"];
-if (only.has("scaling")) {
-  scaling = [];
-  for (const streams of profile.scalingStreams) {
-    // Scenario 1 already measured this size with the same settings.
-    scaling.push(fanout?.streams === streams ? fanout : await runFanout(fanoutSettings(streams), log));
+const errors: string[] = [];
+/** One failed scenario (a hub that would not start, a stuck stream) is reported; the others still run. */
+async function scenario<T>(name: (typeof SCENARIOS)[number], run: () => Promise<T>): Promise<T | undefined> {
+  if (!only.has(name)) return undefined;
+  try {
+    return await run();
+  } catch (error) {
+    const message = `${name}: ${error instanceof Error ? error.message : String(error)}`;
+    errors.push(message);
+    log(`  FAILED ${message}`);
+    return undefined;
   }
 }
+
+const fanout = await scenario("fanout", () => runFanout(fanoutSettings(profile.fanoutStreams), log));
+const publish = await scenario("publish", () =>
+  runPublish(
+    {
+      repeats: profile.repeats,
+      durationMs: profile.phaseMs,
+      warmupMs: profile.warmupMs,
+      connections: profile.connections,
+      publisher,
+    },
+    log,
+  ),
+);
+const idle = await scenario("idle", () =>
+  runIdle({ streams: profile.idleStreams, holdMs: profile.idleHoldMs, repeats: profile.repeats }, log),
+);
+const replay = await scenario("replay", () => runReplay({ events: profile.replayEvents, repeats: profile.repeats }, log));
+const bigReplay =
+  profile.bigReplayEvents > 0
+    ? await scenario("replay", () => runReplay({ events: profile.bigReplayEvents, repeats: profile.repeats }, log))
+    : undefined;
+const scaling = await scenario("scaling", async () => {
+  const sizes = [];
+  for (const streams of profile.scalingStreams) {
+    // Scenario 1 already measured this size with the same settings.
+    sizes.push(fanout?.streams === streams ? fanout : await runFanout(fanoutSettings(streams), log));
+  }
+  return sizes;
+});
 
 const results: Results = {
   profile,
@@ -115,6 +138,7 @@ const results: Results = {
   replay,
   bigReplay,
   scaling,
+  errors,
 };
 const targets = judge(results);
 const stamp = started.toISOString().replace(/[:.]/g, "-");
@@ -125,3 +149,4 @@ writeFileSync(join(outDir, `${stamp}.md`), md);
 writeFileSync(join(outDir, "latest.md"), md);
 process.stdout.write(md);
 log(`\nwrote ${join(outDir, `${stamp}.md`)} and .json`);
+process.exit(errors.length > 0 ? 1 : 0);

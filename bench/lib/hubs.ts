@@ -8,6 +8,20 @@ import { drainLines, fdLimit, freePort, pinned } from "./proc";
 const ROOT = join(import.meta.dir, "..", "..");
 const BUN = process.execPath;
 
+/** Where Herald writes a CPU profile (Markdown) of each run when profiling is on; undefined: off. */
+let profileDir: string | undefined;
+
+export function profileHeraldInto(dir: string | undefined): void {
+  profileDir = dir;
+}
+
+/** Hubs and load generators still running, so an interrupted bench leaves no process behind. */
+const live = new Set<Subprocess>();
+
+export function killAll(): void {
+  for (const proc of live) proc.kill("SIGKILL");
+}
+
 export type HubKind = "herald" | "baseline-memory" | "baseline-sqlite";
 export type SyncMode = "full" | "normal";
 
@@ -27,7 +41,8 @@ export async function startHub(kind: HubKind, sync: SyncMode = "full", env: Reco
   const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
   const port = freePort();
   const entry = kind === "herald" ? join(ROOT, "src", "index.ts") : join(ROOT, "bench", "baseline", "hub.ts");
-  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(pinned([BUN, entry], 0), {
+  const profile = kind === "herald" && profileDir ? ["--cpu-prof-md", `--cpu-prof-dir=${profileDir}`] : [];
+  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(pinned([BUN, ...profile, entry], 0), {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -45,6 +60,8 @@ export async function startHub(kind: HubKind, sync: SyncMode = "full", env: Reco
     stdout: "pipe",
     stderr: "pipe",
   });
+  live.add(proc);
+  void proc.exited.then(() => live.delete(proc));
   const lines: string[] = [];
   void drainLines(proc.stdout, lines);
   void drainLines(proc.stderr, lines);
@@ -80,6 +97,8 @@ export async function runLoadgen<R>(job: unknown): Promise<R> {
     stdout: "pipe",
     stderr: "pipe",
   });
+  live.add(proc);
+  void proc.exited.then(() => live.delete(proc));
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   const last = out.trim().split("\n").pop() ?? "";
   if (code !== 0 || !last.startsWith("{")) throw new Error(`load generator failed (exit ${code}):\n${out}\n${err}`);
