@@ -122,6 +122,7 @@ const FANOUT_HEAD = `| hub | delivered events/s | publishes acked/s | drain ms |
 
 function busyRuns(r: Results): string[] {
   const runs: Array<[string, number, string]> = [];
+  const late: string[] = [];
   // Scaling reuses scenario 1's result at its size: list each run once.
   for (const f of new Set([r.fanout, ...(r.scaling ?? [])])) {
     if (!f) continue;
@@ -133,15 +134,20 @@ function busyRuns(r: Results): string[] {
         // Streams that keep up get the last event within a few ms of its acknowledgement.
         const kept = run.drainMs < 100 ? "the streams kept up" : "the streams fell behind";
         runs.push([`fan-out ${f.streams} ${hub} #${i + 1}`, run.loadgenCpu, `drain ${int(run.drainMs)} ms: ${kept}`]);
+        if (run.unsent > 0)
+          late.push(
+            `fan-out ${f.streams} ${hub} #${i + 1}: ${int(run.unsent)} latency-phase publishes never left the client (the hub fell behind 80% of its capacity).`,
+          );
       }
     }
   }
   for (const [name, list] of Object.entries(r.publish?.runs ?? {})) {
     for (const [i, run] of list.entries()) runs.push([`publish ${name} #${i + 1}`, run.loadgenCpu, `hub CPU ${pct(run.hubCpu)}`]);
   }
-  return runs
+  const busy = runs
     .filter(([, cpu]) => cpu > LOADGEN_BUSY)
     .map(([label, cpu, context]) => `${label}: load generator at ${pct(cpu)} of its core (${context}).`);
+  return [...busy, ...late];
 }
 
 export function markdown(r: Results): string {

@@ -30,6 +30,8 @@ export interface FanoutRun {
   readonly closedStreams: number;
   /** The latency phase: its publish rate (80% of capacity) and the percentiles it measured. */
   readonly latencyRatePerSec: number;
+  /** Latency-phase publishes never sent because every socket was waiting on the hub: it fell behind the rate. */
+  readonly unsent: number;
   readonly receiveP50Ms: number;
   readonly receiveP99Ms: number;
   readonly ackP50Ms: number;
@@ -99,6 +101,7 @@ export async function fanoutClient(job: FanoutJob): Promise<FanoutRun> {
     missing,
     closedStreams,
     latencyRatePerSec: rate,
+    unsent: paced.unsent,
     receiveP50Ms: receive.p50,
     receiveP99Ms: receive.p99,
     ackP50Ms: ack.p50,
