@@ -96,7 +96,9 @@ test("`bun build --compile` embeds the docs, the document and the console: the b
     expect((await fetch(`${bin.url}/docs/assets/swagger-ui.css`)).status).toBe(200);
     expect(await (await fetch(`${bin.url}/docs`)).text()).toContain("SwaggerUIBundle");
     expect(await (await fetch(`${bin.url}/`)).text()).toContain("Herald console");
-    expect(await (await fetch(`${bin.url}/console/console.js`)).text()).toContain("EventSource");
+    expect(await (await fetch(`${bin.url}/console/console.js`)).text()).toContain('from "./feed.js"');
+    expect(await (await fetch(`${bin.url}/console/feed.js`)).text()).toContain("new EventSource");
+    expect(await (await fetch(`${bin.url}/console/events.css`)).text()).toContain(".event");
     expect(await (await fetch(`${bin.url}/console/console.css`)).text()).toContain("--accent");
     const doc = (await (await fetch(`${bin.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toContain("/stream");

@@ -15,6 +15,14 @@ declare module "*/console/console.js" {
   const text: string;
   export default text;
 }
+declare module "*/console/feed.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/console/events.css" {
+  const text: string;
+  export default text;
+}
 declare module "*/console/console.css" {
   const text: string;
   export default text;

@@ -1,71 +1,47 @@
-// The Herald console in the browser: EventSource for live events, fetch to publish, every event shown once.
+// The Herald console page: forms, the event list and the status bar, around a Feed of live events.
+import { Feed } from "./feed.js";
 
 const $ = (id) => document.getElementById(id);
 const SELECTOR = /^(\*|[A-Za-z0-9][A-Za-z0-9._:-]{0,199}\*?)$/;
 const MAX_ROWS = 1000;
-const POLL_MS = 1000;
+let selectors = [];
+let received = 0;
 
-const state = {
-  es: null,
-  selectors: [],
-  lastId: null,
-  seen: new Set(),
-  types: new Set(),
-  cursor: "0",
-  retryTimer: null,
-  retryMs: 1000,
-  pollTimer: null,
-  // Bumped on every (re)subscription, so an answer to an older poll is dropped.
-  generation: 0,
-};
+const words = (text) => text.split(/[\s,]+/).filter(Boolean);
+const clock = (time) => new Date(time).toLocaleTimeString([], { hour12: false });
 
-function setState(name, text = name) {
-  $("state").dataset.state = name;
-  $("state").textContent = text;
+function token() {
+  return $("token").value.trim();
 }
 
-function withToken(params) {
-  const token = $("token").value.trim();
-  if (token) params.set("access_token", token);
+/** The query of a stream or history request: the selectors, the token where headers cannot go, and `extra`. */
+function query(extra = {}) {
+  const params = new URLSearchParams();
+  for (const s of selectors) params.append("topic", s);
+  for (const [k, v] of Object.entries(extra)) if (v !== null && v !== undefined) params.set(k, v);
+  if (token()) params.set("access_token", token());
   return params;
 }
 
-function query(selectors, extra = {}) {
-  const params = new URLSearchParams();
-  for (const s of selectors) params.append("topic", s);
-  for (const [k, v] of Object.entries(extra)) params.set(k, v);
-  return withToken(params);
-}
+const feed = new Feed({
+  query,
+  onEvent: show,
+  onNotice: notice,
+  onState(name, text = name) {
+    $("state").dataset.state = name;
+    $("state").textContent = text;
+  },
+  onError(text) {
+    $("stream-error").textContent = text ?? "";
+    $("stream-error").hidden = text === null;
+  },
+});
 
-const laterId = (a, b) => (a === null || BigInt(b) > BigInt(a) ? b : a);
-
-/** One row per id, kept in id order (newest first) whichever path brought the event. */
-function show(event) {
-  if (state.seen.has(event.id)) return;
-  state.seen.add(event.id);
-  state.lastId = laterId(state.lastId, event.id);
-  $("last-id").textContent = state.lastId;
-  $("count").textContent = String(state.seen.size);
-  $("empty").hidden = true;
-
-  const row = document.createElement("li");
-  row.className = "event";
-  row.dataset.id = event.id;
-  const id = cell("span", "id", `#${event.id}`);
-  const time = cell("span", "time", new Date(event.time).toLocaleTimeString([], { hour12: false }));
-  const where = cell("div", "where", "");
-  where.append(cell("div", "topic", event.topic));
-  if (event.event) where.append(cell("span", "type", event.event));
-  const data = cell("pre", "data", format(event.data));
-  row.append(id, time, where, data);
-  row.title = new Date(event.time).toISOString();
-  applyFilter(row);
-
-  const list = $("events");
-  let before = list.firstElementChild;
-  while (before && BigInt(before.dataset.id ?? "0") > BigInt(event.id)) before = before.nextElementSibling;
-  list.insertBefore(row, before);
-  while (list.children.length > MAX_ROWS) list.lastElementChild.remove();
+function cell(tag, className, text) {
+  const el = document.createElement(tag);
+  el.className = className;
+  el.textContent = text;
+  return el;
 }
 
 /** Strings as they are; small JSON on one spaced line, larger JSON indented. */
@@ -76,198 +52,87 @@ function format(data) {
   return line.length <= 120 ? line : JSON.stringify(data, null, 2);
 }
 
-function notice(text) {
+/** One row per event, newest first, in id order even when a replay brings an older one late. */
+function show(event) {
+  received++;
+  $("last-id").textContent = feed.lastId;
+  $("count").textContent = String(received);
+  $("empty").hidden = true;
   const row = document.createElement("li");
-  row.className = "event notice";
-  row.append(cell("span", "id", "—"), cell("span", "time", new Date().toLocaleTimeString([], { hour12: false })));
-  row.append(cell("span", "text", text));
+  row.className = "event";
+  row.dataset.id = event.id;
+  row.title = new Date(event.time).toISOString();
+  const where = cell("div", "where", "");
+  where.append(cell("div", "topic", event.topic));
+  if (event.event) where.append(cell("span", "type", event.event));
+  row.append(
+    cell("span", "id", `#${event.id}`),
+    cell("span", "time", clock(event.time)),
+    where,
+    cell("pre", "data", format(event.data)),
+  );
+  applyFilter(row);
+
+  const list = $("events");
+  let before = list.firstElementChild;
+  while (before && BigInt(before.dataset.id ?? "0") > BigInt(event.id)) before = before.nextElementSibling;
+  list.insertBefore(row, before);
+  while (list.children.length > MAX_ROWS) list.lastElementChild.remove();
+}
+
+function notice(text) {
+  const row = cell("li", "event notice", "");
+  row.append(cell("span", "id", "—"), cell("span", "time", clock(Date.now())), cell("span", "text", text));
   $("events").prepend(row);
 }
 
-function cell(tag, className, text) {
-  const el = document.createElement(tag);
-  el.className = className;
-  el.textContent = text;
-  return el;
-}
-
-function onMessage(message) {
-  try {
-    show(JSON.parse(message.data));
-  } catch {
-    notice(`unreadable event ${message.lastEventId}`);
-  }
-}
-
-/** EventSource hands typed events only to listeners of that type and has no wildcard: listen to each type seen. */
-function listen(type) {
-  if (!type || state.types.has(type)) return;
-  state.types.add(type);
-  state.es?.addEventListener(type, onMessage);
-}
-
-function connect(resumeAfter) {
-  clearTimeout(state.retryTimer);
-  state.es?.close();
-  const extra = { envelope: "true" };
-  if (resumeAfter !== null) extra.lastEventId = resumeAfter;
-  const es = new EventSource(`/stream?${query(state.selectors, extra)}`);
-  state.es = es;
-  es.onmessage = onMessage;
-  for (const type of state.types) es.addEventListener(type, onMessage);
-  es.addEventListener("herald.gap", (m) => {
-    const gap = JSON.parse(m.data);
-    notice(
-      gap.prunedThrough ? `gap: events up to #${gap.prunedThrough} were pruned` : "gap: the log is older than the last id seen",
-    );
-  });
-  es.onopen = () => {
-    state.retryMs = 1000;
-    $("stream-error").hidden = true;
-    setState("live");
-  };
-  es.onerror = () => {
-    if (es !== state.es) return;
-    // CONNECTING: the browser retries by itself, sending Last-Event-ID. CLOSED: it gave up (an HTTP error), so we retry.
-    if (es.readyState === EventSource.CONNECTING) return setState("reconnecting");
-    void explainAndRetry();
-  };
-}
-
-/**
- * EventSource hides why a stream was refused. /events checks the same selectors and token without taking a stream
- * slot (a probe of /stream would hold the very slot the retry needs): a client error there stops the retries.
- */
-async function explainAndRetry() {
-  const resumeAfter = state.lastId ?? state.cursor;
-  const generation = state.generation;
-  let retry = true;
-  let reason = "The hub refused the stream (busy, or restarting): retrying";
-  try {
-    const res = await fetch(`/events?${query(state.selectors, { after: resumeAfter, limit: "1" })}`);
-    if (!res.ok) {
-      const body = await res.json().catch(() => null);
-      reason = body?.error?.message ?? `HTTP ${res.status}`;
-      retry = res.status >= 500;
-    }
-  } catch {
-    reason = "The hub is unreachable: retrying";
-  }
-  if (generation !== state.generation) return;
-  showStreamError(reason);
-  if (!retry) return setState("closed", "refused");
-  const wait = state.retryMs;
-  state.retryMs = Math.min(state.retryMs * 2, 10000);
-  setState("reconnecting", `retrying in ${Math.round(wait / 1000)} s`);
-  state.retryTimer = setTimeout(() => connect(resumeAfter), wait);
-}
-
-function showStreamError(text) {
-  $("stream-error").textContent = text;
-  $("stream-error").hidden = false;
-}
-
-/**
- * EventSource drops typed events nobody listens to, silently. The log tells which types exist: on finding an
- * event the stream must have dropped, listen to its type and reconnect from just before it (`lastEventId`), so the
- * replay brings it; events already shown are skipped by id.
- */
-async function poll() {
-  clearTimeout(state.pollTimer);
-  if (!state.selectors.length) return;
-  const generation = state.generation;
-  let full = false;
-  try {
-    const res = await fetch(`/events?${query(state.selectors, { after: state.cursor, limit: "1000" })}`);
-    const page = res.ok ? await res.json() : { events: [], next: null };
-    if (generation !== state.generation) return;
-    let missed = null;
-    for (const event of page.events) {
-      const known = state.types.has(event.event);
-      listen(event.event);
-      // Delivered in id order: an unseen event before the last one shown was dropped, as is one of a new type.
-      const dropped = event.event && !state.seen.has(event.id) && (!known || BigInt(event.id) < BigInt(state.lastId ?? "0"));
-      if (dropped && missed === null) missed = event.id;
-      state.cursor = laterId(state.cursor, event.id);
-    }
-    full = page.next !== null;
-    if (missed !== null) connect((BigInt(missed) - 1n).toString());
-  } catch {
-    // the hub is restarting: try again next round
-  }
-  state.pollTimer = setTimeout(poll, full ? 0 : POLL_MS);
-}
-
-async function subscribe(event) {
-  event?.preventDefault();
-  const selectors = $("selectors")
-    .value.split(/[\s,]+/)
-    .filter(Boolean);
-  const bad = selectors.find((s) => !SELECTOR.test(s));
-  if (!selectors.length || bad !== undefined) return showStreamError(bad ? `not a selector: ${bad}` : "enter a topic selector");
-  const resume = $("resume").value.trim();
-  if (resume && !/^\d+$/.test(resume)) return showStreamError("resume after: an event id, or empty");
-  $("stream-error").hidden = true;
-  localStorage.setItem("herald.selectors", selectors.join(" "));
-  history.replaceState(null, "", `/?${new URLSearchParams(selectors.map((s) => ["topic", s]))}`);
-  if (state.selectors.join(" ") !== selectors.join(" ")) clearEvents();
-  state.selectors = selectors;
-  state.generation++;
-  clearTimeout(state.pollTimer);
-  clearTimeout(state.retryTimer);
-  state.es?.close();
-  // Live only still starts from a known id, the head, so the stream and the history poll share one starting point.
-  state.cursor = resume || (await headId());
-  setState("connecting");
-  connect(state.cursor);
-  void poll();
-}
-
-async function headId() {
-  try {
-    return (await (await fetch("/health")).json()).lastEventId ?? "0";
-  } catch {
-    return "0";
-  }
-}
-
-function disconnect() {
-  state.selectors = [];
-  state.generation++;
-  clearTimeout(state.retryTimer);
-  clearTimeout(state.pollTimer);
-  state.es?.close();
-  state.es = null;
-  setState("idle");
-}
-
-function clearEvents() {
-  state.seen.clear();
-  state.lastId = null;
+function clearList() {
+  received = 0;
   $("events").replaceChildren();
   $("count").textContent = "0";
-  $("last-id").textContent = "–";
+  $("last-id").textContent = feed.lastId ?? "–";
   $("empty").hidden = false;
+}
+
+function subscribe(event) {
+  event?.preventDefault();
+  const wanted = words($("selectors").value);
+  const bad = wanted.find((s) => !SELECTOR.test(s));
+  const resume = $("resume").value.trim();
+  const problem = !wanted.length
+    ? "Enter a topic selector"
+    : bad !== undefined
+      ? `Not a selector: ${bad}`
+      : resume && !/^\d+$/.test(resume)
+        ? "Resume after: an event id, or empty"
+        : null;
+  feed.hooks.onError(problem);
+  if (problem) return;
+  selectors = wanted;
+  localStorage.setItem("herald.selectors", wanted.join(" "));
+  history.replaceState(null, "", `/?${new URLSearchParams(wanted.map((s) => ["topic", s]))}`);
+  void feed.start(resume || null); // resets the feed's last id at once, before it awaits anything
+  clearList();
 }
 
 async function publish(event) {
   event.preventDefault();
   const topic = $("publish-topic").value.trim();
   const type = $("publish-type").value.trim();
-  const text = $("publish-data").value;
-  const headers = { "Content-Type": $("publish-json").checked ? "application/json" : "text/plain; charset=utf-8" };
-  const token = $("token").value.trim();
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let body = text;
-  if ($("publish-json").checked) {
+  const asJson = $("publish-json").checked;
+  const headers = { "Content-Type": asJson ? "application/json" : "text/plain; charset=utf-8" };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  let body = $("publish-data").value;
+  if (asJson) {
     try {
-      body = JSON.stringify(type ? { data: JSON.parse(text || "null"), event: type } : { data: JSON.parse(text || "null") });
+      const data = JSON.parse(body || "null");
+      body = JSON.stringify(type ? { data, event: type } : { data });
     } catch {
       return result("Data is not valid JSON: untick JSON to send it as text", "bad");
     }
   }
-  const params = type && !$("publish-json").checked ? `?${new URLSearchParams({ event: type })}` : "";
-  listen(type);
+  const params = type && !asJson ? `?${new URLSearchParams({ event: type })}` : "";
+  feed.listen(type);
   try {
     const res = await fetch(`/topics/${encodeURIComponent(topic)}/events${params}`, { method: "POST", headers, body });
     const answer = await res.json();
@@ -287,8 +152,7 @@ function result(text, kind) {
 
 async function loadTopics() {
   try {
-    const params = withToken(new URLSearchParams());
-    const res = await fetch(params.size ? `/topics?${params}` : "/topics");
+    const res = await fetch(token() ? `/topics?${new URLSearchParams({ access_token: token() })}` : "/topics");
     if (!res.ok) return;
     const { topics } = await res.json();
     const items = topics.map((t) => {
@@ -305,9 +169,7 @@ async function loadTopics() {
 }
 
 function addSelector(topic) {
-  const current = $("selectors")
-    .value.split(/[\s,]+/)
-    .filter(Boolean);
+  const current = words($("selectors").value);
   if (!current.includes(topic)) $("selectors").value = [...current, topic].join(" ");
   if (!$("publish-topic").value) $("publish-topic").value = topic;
 }
@@ -317,22 +179,20 @@ function applyFilter(row) {
   row.hidden = needle !== "" && !row.textContent.toLowerCase().includes(needle);
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  const fromUrl = new URLSearchParams(location.search).getAll("topic");
-  $("selectors").value = fromUrl.length ? fromUrl.join(" ") : (localStorage.getItem("herald.selectors") ?? "*");
-  $("publish-topic").value = localStorage.getItem("herald.topic") ?? "news";
-  $("subscribe-form").addEventListener("submit", subscribe);
-  $("disconnect").addEventListener("click", disconnect);
-  $("publish-form").addEventListener("submit", publish);
-  $("publish-data").addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("publish-form").requestSubmit();
-  });
-  $("topics-refresh").addEventListener("click", loadTopics);
-  $("token-form").addEventListener("submit", (e) => e.preventDefault());
-  $("clear").addEventListener("click", clearEvents);
-  $("filter").addEventListener("input", () => {
-    for (const row of $("events").children) applyFilter(row);
-  });
-  void loadTopics();
-  void subscribe();
+const fromUrl = new URLSearchParams(location.search).getAll("topic");
+$("selectors").value = fromUrl.length ? fromUrl.join(" ") : (localStorage.getItem("herald.selectors") ?? "*");
+$("publish-topic").value = localStorage.getItem("herald.topic") ?? "news";
+$("subscribe-form").addEventListener("submit", subscribe);
+$("disconnect").addEventListener("click", () => feed.stop());
+$("publish-form").addEventListener("submit", publish);
+$("publish-data").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("publish-form").requestSubmit();
 });
+$("topics-refresh").addEventListener("click", loadTopics);
+$("token-form").addEventListener("submit", (e) => e.preventDefault());
+$("clear").addEventListener("click", clearList);
+$("filter").addEventListener("input", () => {
+  for (const row of $("events").children) applyFilter(row);
+});
+void loadTopics();
+subscribe();

@@ -1,8 +1,10 @@
-/** GET /: the console page, its script, styles and icon, embedded in the binary as text. */
+/** GET /: the console page, its scripts, styles and icon, embedded in the binary as text. */
 import { Elysia } from "elysia";
-import styles from "../console/console.css" with { type: "text" };
-import script from "../console/console.js" with { type: "text" };
+import consoleCss from "../console/console.css" with { type: "text" };
+import consoleJs from "../console/console.js" with { type: "text" };
+import eventsCss from "../console/events.css" with { type: "text" };
 import icon from "../console/favicon.svg" with { type: "text" };
+import feedJs from "../console/feed.js" with { type: "text" };
 import page from "../console/index.html" with { type: "text" };
 
 // bun-types declares every *.html import as an HTMLBundle (for Bun.serve routes); with `type: "text"` it is the text.
@@ -18,18 +20,32 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-const serve =
-  (body: string, type: string, extra: Record<string, string> = {}) =>
-  () =>
-    new Response(body, { headers: { "Content-Type": type, "X-Content-Type-Options": "nosniff", ...extra } });
+const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
+const ICON = "image/svg+xml";
+
+/** Path → body and type. No-cache for the page's own files: a new hub version shows at the next reload. */
+const FILES: Record<string, [body: string, type: string, cache: string]> = {
+  "/console/console.js": [consoleJs, JS, "no-cache"],
+  "/console/feed.js": [feedJs, JS, "no-cache"],
+  "/console/console.css": [consoleCss, CSS, "no-cache"],
+  "/console/events.css": [eventsCss, CSS, "no-cache"],
+  "/favicon.svg": [icon, ICON, "public, max-age=86400"],
+  // Browsers ask for /favicon.ico on every page (/docs too): the same icon, rather than a 404 in their console.
+  "/favicon.ico": [icon, ICON, "public, max-age=86400"],
+};
 
 const hidden = { detail: { hide: true } };
+const respond = (body: string, type: string, headers: Record<string, string>) => () =>
+  new Response(body, { headers: { "Content-Type": type, "X-Content-Type-Options": "nosniff", ...headers } });
 
-export const consoleRoutes = () =>
-  new Elysia({ name: "console" })
-    .get("/", serve(html, "text/html; charset=utf-8", { "Content-Security-Policy": CSP, "Cache-Control": "no-cache" }), hidden)
-    .get("/console/console.js", serve(script, "text/javascript; charset=utf-8", { "Cache-Control": "no-cache" }), hidden)
-    .get("/console/console.css", serve(styles, "text/css; charset=utf-8", { "Cache-Control": "no-cache" }), hidden)
-    // Browsers ask for /favicon.ico on every page (/docs too): the same icon, rather than a 404 in their console.
-    .get("/favicon.svg", serve(icon, "image/svg+xml", { "Cache-Control": "public, max-age=86400" }), hidden)
-    .get("/favicon.ico", serve(icon, "image/svg+xml", { "Cache-Control": "public, max-age=86400" }), hidden);
+export const consoleRoutes = () => {
+  const app = new Elysia({ name: "console" }).get(
+    "/",
+    respond(html, "text/html; charset=utf-8", { "Content-Security-Policy": CSP, "Cache-Control": "no-cache" }),
+    hidden,
+  );
+  for (const [path, [body, type, cache]] of Object.entries(FILES))
+    app.get(path, respond(body, type, { "Cache-Control": cache }), hidden);
+  return app;
+};
