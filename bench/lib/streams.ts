@@ -22,7 +22,7 @@ export interface Stream {
 export interface OpenOptions {
   readonly path: string;
   readonly headers?: Record<string, string>;
-  /** How many of the streams also parse each event's `"t":` stamp for latency. */
+  /** How many of the streams, spread evenly and including the last, also parse each event's `"t":` stamp. */
   readonly sampled?: number;
   /** Streams connecting at once. */
   readonly concurrency?: number;
@@ -68,12 +68,12 @@ export class StreamSet {
     const request = Buffer.from(
       `GET ${options.path} HTTP/1.1\r\nHost: ${this.target.host}:${this.target.port}\r\nAccept: text/event-stream\r\n${extra}\r\n`,
     );
-    const first = this.streams.length;
     const concurrency = options.concurrency ?? 200;
+    // Hubs write to streams in the order they opened: sampling only the first ones would flatter the latency.
+    const step = n / Math.min(n, options.sampled ?? 0);
+    const sampled = (k: number) => Number.isFinite(step) && Math.floor((k + 1) / step) > Math.floor(k / step);
     for (let i = 0; i < n; i += concurrency) {
-      const batch = Array.from({ length: Math.min(concurrency, n - i) }, (_, j) =>
-        this.connect(request, first + i + j < (options.sampled ?? 0)),
-      );
+      const batch = Array.from({ length: Math.min(concurrency, n - i) }, (_, j) => this.connect(request, sampled(i + j)));
       await Promise.all(batch);
     }
     const failed = this.streams.filter((s) => s.status !== 200);
