@@ -24,5 +24,6 @@ switch (job.kind) {
   default:
     throw new Error(`unknown job ${JSON.stringify(job)}`);
 }
-process.stdout.write(`${JSON.stringify(result)}\n`);
+await Bun.write(Bun.stdout, `${JSON.stringify(result)}\n`);
+// Sockets still closing would otherwise keep the process alive.
 process.exit(0);
