@@ -43,11 +43,12 @@ test("the Dockerfile builds with the same command, runs as non-root with /data a
 });
 
 test("`herald healthcheck` exits 0 against a live hub and 1 when none answers", async () => {
+  const healthcheck = (port: number) =>
+    Bun.spawnSync([process.execPath, join(ROOT, "src", "index.ts"), "healthcheck", "--port", String(port), "--host", "127.0.0.1"])
+      .exitCode;
   const h = await startHerald();
-  const ok = Bun.spawnSync([process.execPath, join(ROOT, "src", "index.ts"), "healthcheck", "--port", String(h.port), "--host", "127.0.0.1"]);
-  expect(ok.exitCode).toBe(0);
+  expect(healthcheck(h.port)).toBe(0);
   await h.stop();
-  const down = Bun.spawnSync([process.execPath, join(ROOT, "src", "index.ts"), "healthcheck", "--port", String(h.port), "--host", "127.0.0.1"]);
-  expect(down.exitCode).toBe(1);
+  expect(healthcheck(h.port)).toBe(1);
   removeDir(h.dir);
 });

@@ -1,13 +1,11 @@
 /** CORS with credentials: preflights, headers on streams and errors, and a cross-origin EventSource in Chromium. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
 import { mintToken } from "../src/cli/token";
+import { hasChromium, launch } from "./support/browser";
 import { type Herald, removeDir, startHerald } from "./support/herald";
 import { streamUrl } from "./support/sse";
 
 const SECRET = "cors-secret-cors-secret-cors-secret";
-const CHROMIUM = "/usr/bin/chromium";
 let herald: Herald;
 let app: ReturnType<typeof Bun.serve>;
 let appOrigin: string;
@@ -69,23 +67,10 @@ describe("CORS", () => {
     expect(stranger.headers.get("access-control-allow-origin")).toBeNull();
   });
 
-  let browser: Browser;
-  test.skipIf(!existsSync(CHROMIUM))(
+  test.skipIf(!hasChromium)(
     "a cross-origin EventSource in Chromium streams with the herald_token cookie",
     async () => {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
-      });
+      const browser = await launch();
       try {
         const context = await browser.newContext();
         await context.addCookies([{ name: "herald_token", value: reader, url: herald.url }]);
