@@ -2,10 +2,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { SignJWT } from "jose";
 import type { Browser, Page } from "playwright-core";
 import { external, hasChromium, launch, openPage } from "./support/browser";
 import { type Herald, publish, removeDir, startHerald, tempDir } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
+import { eventually } from "./support/wait";
 
 const SCREENSHOT = join(import.meta.dir, "..", "docs", "console.png");
 // Runs in the browser (as source text: the tests' TypeScript has no DOM types): luminance spread and colour count.
@@ -56,16 +58,8 @@ afterAll(async () => {
 const ROWS = "#events li.event[data-id]";
 const rowIds = (page: Page) => page.$$eval(ROWS, (rows) => rows.map((r) => r.getAttribute("data-id")));
 
-/** Polls from the test side: the page's CSP (rightly) refuses the string evaluation waitForFunction would need. */
-async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(50);
-  }
-}
-
-const waitForRows = (page: Page, count: number) => until(async () => (await rowIds(page)).length >= count);
+// Polled from the test side: the page's CSP (rightly) refuses the string evaluation waitForFunction would need.
+const waitForRows = (page: Page, count: number) => eventually(async () => (await rowIds(page)).length >= count, 15_000);
 
 async function subscribe(page: Page, selectors: string): Promise<void> {
   await page.fill("#selectors", selectors);
@@ -154,7 +148,7 @@ test.skipIf(!hasChromium)(
     while (acknowledged.length < 20) await Bun.sleep(10);
     // Once the page has learnt the "tick" type (and so shows everything so far), the restart is what is tested.
     const sofar = [...acknowledged];
-    await until(async () => {
+    await eventually(async () => {
       const shown = new Set(await rowIds(page));
       return sofar.every((id) => shown.has(id));
     });
@@ -225,6 +219,36 @@ test.skipIf(!hasChromium)(
   },
   30_000,
 );
+
+test.skipIf(!hasChromium)("with HERALD_JWT_SECRET the page is refused without a token, and works with one", async () => {
+  const secret = "console-test-secret-long-enough-for-hs256";
+  const server = await startHerald({ env: { HERALD_JWT_SECRET: secret } });
+  const jwt = await new SignJWT({ herald: { publish: ["secure.*"], subscribe: ["secure.*"] } })
+    .setProtectedHeader({ alg: "HS256" })
+    .setExpirationTime("10m")
+    .sign(new TextEncoder().encode(secret));
+  const { page, urls } = await openPage(browser);
+  await page.goto(`${server.url}/?topic=secure.*`);
+  await page.waitForSelector('#state[data-state="closed"]');
+  expect(await page.isVisible("#stream-error")).toBe(true);
+
+  await page.click("summary");
+  await page.fill("#token", jwt);
+  await subscribe(page, "secure.*");
+  await page.fill("#publish-topic", "secure.vault");
+  await page.fill("#publish-type", "opened");
+  await page.fill("#publish-data", '{"by": "ada"}');
+  await page.click("#publish");
+  await page.waitForSelector("#publish-result.ok");
+  const id = /#(\d+)/.exec((await page.textContent("#publish-result")) ?? "")?.[1];
+  await page.waitForSelector(`#events li[data-id="${id}"]`);
+  // The token rides as access_token on the stream (EventSource sends no headers), never in the page's own URL.
+  expect(urls.some((u) => u.includes("/stream?") && u.includes("access_token="))).toBe(true);
+  expect(page.url()).not.toContain("access_token");
+  await page.close();
+  await server.stop();
+  removeDir(server.dir);
+});
 
 test.skipIf(!hasChromium)("a screenshot of the console with events goes to docs/console.png, and it is not blank", async () => {
   const { page } = await openPage(browser, { width: 1280, height: 820 });
