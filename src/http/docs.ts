@@ -198,7 +198,7 @@ export function docsRoutes() {
               { name: "publish", description: "Append events to topics" },
               { name: "subscribe", description: "Server-Sent Events streams, resumable" },
               { name: "history", description: "The retained log, read as JSON" },
-              { name: "operations", description: "Health for load balancers and orchestrators" },
+              { name: "operations", description: "Health and metrics, for load balancers and monitoring" },
             ],
           },
           swagger: {
