@@ -48,11 +48,23 @@ beforeAll(async () => {
   herald = await startHerald();
 });
 
+/** Hubs a test starts for itself: killed here if a failed assertion left them running. */
+const extra: Herald[] = [];
+async function ownHerald(options: Parameters<typeof startHerald>[0]): Promise<Herald> {
+  const h = await startHerald(options);
+  extra.push(h);
+  return h;
+}
+
 afterAll(async () => {
   if (!hasChromium) return;
   await browser.close();
   await herald.stop();
   removeDir(herald.dir);
+  for (const h of extra) {
+    if (h.proc.exitCode === null) await h.kill();
+    removeDir(h.dir);
+  }
 });
 
 const ROWS = "#events li.event[data-id]";
@@ -119,7 +131,7 @@ test.skipIf(!hasChromium)(
   async () => {
     const dir = tempDir();
     const env = { HERALD_RETRY_MS: "200" };
-    let server = await startHerald({ dir, env });
+    let server = await ownHerald({ dir, env });
     const { port } = server;
     const { page, urls } = await openPage(browser);
     // Each stream that opened, and the id it resumed from: the browser's own Last-Event-ID, or the console's lastEventId.
@@ -160,7 +172,7 @@ test.skipIf(!hasChromium)(
       states.add((await page.getAttribute("#state", "data-state")) ?? "");
       await Bun.sleep(30);
     }
-    server = await startHerald({ dir, port, env });
+    server = await ownHerald({ dir, port, env });
     const before = acknowledged.length;
     while (acknowledged.length < before + 20) await Bun.sleep(10);
     running = false;
@@ -185,7 +197,6 @@ test.skipIf(!hasChromium)(
     expect(external(urls)).toEqual([]);
     await page.close();
     await server.stop();
-    removeDir(dir);
   },
   60_000,
 );
@@ -193,7 +204,7 @@ test.skipIf(!hasChromium)(
 test.skipIf(!hasChromium)(
   "refused with 503, the page retries by itself from its last id (lastEventId); a 400 stops it",
   async () => {
-    const server = await startHerald({ env: { HERALD_MAX_SUBSCRIBERS: "1" } });
+    const server = await ownHerald({ env: { HERALD_MAX_SUBSCRIBERS: "1" } });
     const before = await publish(server.url, "busy", "before");
     const holder = await SseReader.open(streamUrl(server.url, ["elsewhere"]));
     const { page, urls } = await openPage(browser);
@@ -215,14 +226,13 @@ test.skipIf(!hasChromium)(
     expect(await page.textContent("#stream-error")).toContain("at most 50");
     await page.close();
     await server.stop();
-    removeDir(server.dir);
   },
   30_000,
 );
 
 test.skipIf(!hasChromium)("with HERALD_JWT_SECRET the page is refused without a token, and works with one", async () => {
   const secret = "console-test-secret-long-enough-for-hs256";
-  const server = await startHerald({ env: { HERALD_JWT_SECRET: secret } });
+  const server = await ownHerald({ env: { HERALD_JWT_SECRET: secret } });
   const jwt = await new SignJWT({ herald: { publish: ["secure.*"], subscribe: ["secure.*"] } })
     .setProtectedHeader({ alg: "HS256" })
     .setExpirationTime("10m")
@@ -247,7 +257,6 @@ test.skipIf(!hasChromium)("with HERALD_JWT_SECRET the page is refused without a 
   expect(page.url()).not.toContain("access_token");
   await page.close();
   await server.stop();
-  removeDir(server.dir);
 });
 
 test.skipIf(!hasChromium)("a screenshot of the console with events goes to docs/console.png, and it is not blank", async () => {
