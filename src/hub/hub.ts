@@ -89,7 +89,8 @@ export class Hub {
       this.metrics.slowDropped++;
       this.logger.warn("slow subscriber dropped", { selectors: sub.selectors.map((s) => s.text) });
     }
-    if (reason === "error") this.logger.error("stream ended by a log read failure", { selectors: sub.selectors.map((s) => s.text) });
+    if (reason === "error")
+      this.logger.error("stream ended by a log read failure", { selectors: sub.selectors.map((s) => s.text) });
   }
 
   /** Stops accepting, ends every stream cleanly and waits for in-flight publishes to commit. */
