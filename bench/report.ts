@@ -161,6 +161,7 @@ export function markdown(r: Results): string {
   add(`| CPU | ${m.cpu}, ${m.cores} cores |`, `| RAM | ${m.ramGiB} GiB |`, `| kernel | ${m.kernel} |`, `| OS | ${m.os} |`);
   add(`| Bun | ${m.bun} |`, `| wrk | ${m.wrk ?? "not installed (Bun publisher)"} |`, `| temp dir filesystem | ${m.tmpFs} |`);
   add(`| pinning | ${m.pinned ? "hub on core 0, load generator on core 1 (taskset)" : "none (no taskset)"} |`);
+  add(`| open-file limit | ${m.fdLimit} |`);
   add(
     `| commit | ${m.commit} |`,
     `| load average before / after | ${m.loadAverage.join(" ")} / ${r.loadAverageAfter.join(" ")} |`,

@@ -1,7 +1,7 @@
 /** What the bench ran on: figures mean little without the machine, the runtime and the load beside them. */
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { isPinned } from "./proc";
+import { isPinned, pinned } from "./proc";
 
 export interface Machine {
   readonly cpu: string;
@@ -14,6 +14,8 @@ export interface Machine {
   /** Filesystem of the temp dir, where the hubs' databases live (fsync cost depends on it). */
   readonly tmpFs: string;
   readonly pinned: boolean;
+  /** The open-file limit the hubs and load generators get (5000 streams need more than 5000). */
+  readonly fdLimit: number;
   readonly commit: string;
   readonly loadAverage: readonly number[];
 }
@@ -45,8 +47,9 @@ export function describeMachine(): Machine {
     os: osRelease,
     bun: Bun.version,
     wrk,
-    tmpFs: run(["stat", "-f", "-c", "%T", os.tmpdir()]),
+    tmpFs: run(["findmnt", "-n", "-o", "FSTYPE,SOURCE", "-T", os.tmpdir()]) || run(["stat", "-f", "-c", "%T", os.tmpdir()]),
     pinned: isPinned(),
+    fdLimit: Number(run(pinned(["sh", "-c", "ulimit -n"], 0))),
     commit: `${run(["git", "rev-parse", "--short", "HEAD"])}${dirty ? " (with uncommitted changes)" : ""}`,
     loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
