@@ -47,7 +47,9 @@ export function describeMachine(): Machine {
     os: osRelease,
     bun: Bun.version,
     wrk,
-    tmpFs: run(["findmnt", "-n", "-o", "FSTYPE,SOURCE", "-T", os.tmpdir()]) || run(["stat", "-f", "-c", "%T", os.tmpdir()]),
+    tmpFs:
+      run(["findmnt", "-n", "-o", "FSTYPE,SOURCE", "-T", os.tmpdir()]).replace(/\s+/g, " ") ||
+      run(["stat", "-f", "-c", "%T", os.tmpdir()]),
     pinned: isPinned(),
     fdLimit: Number(run(pinned(["sh", "-c", "ulimit -n"], 0))),
     commit: `${run(["git", "rev-parse", "--short", "HEAD"])}${dirty ? " (with uncommitted changes)" : ""}`,
