@@ -7,6 +7,9 @@ import { coveredBy, type Grants, grantsFromClaim } from "./grants";
 const CHALLENGE = { "WWW-Authenticate": "Bearer" };
 const INVALID = { "WWW-Authenticate": 'Bearer error="invalid_token"' };
 
+/** Reads the request's token only when one is needed: open mode never parses headers or cookies. */
+export type TokenSource = () => string | undefined;
+
 export interface AuthOptions {
   /** Empty: open mode, everyone may publish and subscribe. */
   readonly secret: string;
@@ -27,17 +30,18 @@ export class Authorizer {
   }
 
   /** Publishing needs a token whose publish selectors match every topic written. */
-  async authorizePublish(token: string | undefined, topics: readonly string[]): Promise<void> {
+  async authorizePublish(token: TokenSource, topics: readonly string[]): Promise<void> {
     if (this.key === null) return;
-    const grants = await this.verify(token, this.key);
+    const grants = await this.verify(token(), this.key);
     const denied = topics.find((t) => !coveredBy(grants.publish, parseSelector(t)));
     if (denied !== undefined) throw new HeraldError("forbidden", `this token may not publish to "${denied}"`);
   }
 
   /** Reading needs, for every selector not covered by the public topics, a token that covers it. */
-  async authorizeRead(token: string | undefined, selectors: readonly Selector[]): Promise<void> {
+  async authorizeRead(token: TokenSource, selectors: readonly Selector[]): Promise<void> {
     if (this.key === null) return;
-    const grants = token === undefined ? null : await this.verify(token, this.key);
+    const presented = token();
+    const grants = presented === undefined ? null : await this.verify(presented, this.key);
     for (const s of selectors) {
       if (coveredBy(this.publicSelectors, s)) continue;
       if (grants === null) throw new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
@@ -46,9 +50,10 @@ export class Authorizer {
   }
 
   /** A predicate for the topics a caller may see listed. */
-  async readableTopics(token: string | undefined): Promise<(topic: string) => boolean> {
+  async readableTopics(token: TokenSource): Promise<(topic: string) => boolean> {
     if (this.key === null) return () => true;
-    const grants = token === undefined ? null : await this.verify(token, this.key);
+    const presented = token();
+    const grants = presented === undefined ? null : await this.verify(presented, this.key);
     const allowed = [...this.publicSelectors, ...(grants?.subscribe ?? [])];
     return (topic) => coveredBy(allowed, parseSelector(topic));
   }

@@ -1,7 +1,7 @@
 /** GET /events and GET /topics: the log read as JSON pages. */
 import { Elysia, t } from "elysia";
 import type { Authorizer } from "../auth/authorizer";
-import { eventJson } from "../event-json";
+import { eventJson, isoTime } from "../event-json";
 import type { EventLog } from "../log/event-log";
 import { parseEventId, parseSelectors } from "../names";
 import { bearerToken } from "./credentials";
@@ -17,7 +17,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
         const limit = query.limit ?? 100;
         const selectors = parseSelectors(query.topic);
         const after = query.after === undefined ? 0 : parseEventId(query.after, "after");
-        await auth.authorizeRead(bearerToken(request), selectors);
+        await auth.authorizeRead(() => bearerToken(request), selectors);
         const events = await log.read({ selectors, after, limit });
         const last = events[events.length - 1];
         const next = events.length === limit && last ? `"${last.id}"` : "null";
@@ -46,7 +46,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
     .get(
       "/topics",
       async ({ request }) => {
-        const readable = await auth.readableTopics(bearerToken(request));
+        const readable = await auth.readableTopics(() => bearerToken(request));
         return {
           topics: (await log.topics())
             .filter((s) => readable(s.topic))
@@ -55,7 +55,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
               events: s.events,
               firstId: String(s.firstId),
               lastId: String(s.lastId),
-              lastTime: new Date(s.lastTime).toISOString(),
+              lastTime: isoTime(s.lastTime),
             })),
         };
       },

@@ -2,6 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Authorizer } from "../auth/authorizer";
 import { HeraldError } from "../errors";
+import { isoTime } from "../event-json";
 import type { Hub } from "../hub/hub";
 import type { EventDraft, Idempotency, Receipt } from "../log/event-log";
 import { checkEventType, checkTopic } from "../names";
@@ -22,7 +23,7 @@ import {
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,200}$/;
 
 function published(r: Receipt) {
-  return { id: String(r.id), topic: r.topic, event: r.event, time: new Date(r.time).toISOString() };
+  return { id: String(r.id), topic: r.topic, event: r.event, time: isoTime(r.time) };
 }
 
 /** The Idempotency-Key of a request, scoped and tied to what was asked, or undefined without one. */
@@ -59,7 +60,7 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
           event: checkEventType(body.event ?? query.event),
           data: dataJson(body.data, limits, isJson(request.headers.get("content-type")) ? "json" : "text"),
         };
-        await auth.authorizePublish(bearerToken(request), [draft.topic]);
+        await auth.authorizePublish(() => bearerToken(request), [draft.topic]);
         const { receipts, replayed } = await hub.publish([draft], idempotency(headers["idempotency-key"], draft.topic, [draft]));
         set.status = replayed ? 200 : 201;
         return published(receipts[0] as Receipt);
@@ -105,7 +106,7 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
         );
         // All or nothing: one topic the token does not cover refuses the whole batch.
         await auth.authorizePublish(
-          bearerToken(request),
+          () => bearerToken(request),
           drafts.map((d) => d.topic),
         );
         const { receipts, replayed } = await hub.publish(drafts, idempotency(headers["idempotency-key"], "", drafts));

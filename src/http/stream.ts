@@ -20,7 +20,7 @@ export const streamRoutes = (hub: Hub, auth: Authorizer) =>
       const selectors = parseSelectors(query.topic);
       const resumeFrom = resume === undefined ? null : parseEventId(resume, "Last-Event-ID");
       // Every refusal comes before the first stream byte.
-      await auth.authorizeRead(bearerToken(request), selectors);
+      await auth.authorizeRead(() => bearerToken(request), selectors);
       const sub = hub.open({ selectors, envelope: query.envelope ?? false, resumeFrom });
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
       server?.timeout(request, 0);

@@ -128,10 +128,10 @@ export class SqliteEventLog implements EventLog {
         return { replayed: rows.map(([id, topic, event, t]) => ({ id, topic, event, time: t })) };
       }
     }
-    const insert = this.db.query<{ id: number }, [string, string | null, string, number]>(
-      "INSERT INTO events (topic, type, data, time) VALUES (?, ?, ?, ?) RETURNING id",
+    const insert = this.db.query<never, [string, string | null, string, number]>(
+      "INSERT INTO events (topic, type, data, time) VALUES (?, ?, ?, ?)",
     );
-    const fresh = drafts.map((d) => ({ ...d, id: (insert.get(d.topic, d.event, d.data, time) as { id: number }).id, time }));
+    const fresh = drafts.map((d) => ({ ...d, id: Number(insert.run(d.topic, d.event, d.data, time).lastInsertRowid), time }));
     const first = fresh[0];
     if (idem && first) {
       const receipts = JSON.stringify(fresh.map((e) => [e.id, e.topic, e.event, e.time]));
