@@ -1,5 +1,5 @@
 /** The embedded event log: SQLite in WAL mode, with concurrent appends sharing one commit. */
-import { Database } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { SyncMode } from "../config";
@@ -14,10 +14,10 @@ import type {
   LoggedEvent,
   PrunePolicy,
   ReadRange,
-  Receipt,
   TopicSummary,
 } from "./event-log";
 import { migrate } from "./migrations";
+import { type AppendRequest, type Outcome, openLog, SqliteWriter } from "./sqlite-writer";
 
 interface Row {
   id: number;
@@ -27,14 +27,10 @@ interface Row {
   time: number;
 }
 
-interface PendingAppend {
-  readonly drafts: readonly EventDraft[];
-  readonly idempotency: Idempotency | undefined;
+interface PendingAppend extends AppendRequest {
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
-
-type Outcome = { fresh: LoggedEvent[] } | { replayed: Receipt[] } | { conflict: true };
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 const COLUMNS = "id, topic, type, data, time";
@@ -61,6 +57,7 @@ function mergeById(lists: LoggedEvent[][], limit: number): LoggedEvent[] {
 
 export class SqliteEventLog implements EventLog {
   private readonly db: Database;
+  private readonly writer: SqliteWriter;
   private readonly listeners: CommitListener[] = [];
   private queue: PendingAppend[] = [];
   private head: number;
@@ -70,15 +67,9 @@ export class SqliteEventLog implements EventLog {
     sync: SyncMode,
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path, { create: true, strict: true });
-    // Only takes effect on a new file: freed pages then go back to the OS as retention prunes.
-    this.db.run("PRAGMA auto_vacuum = INCREMENTAL");
-    this.db.run("PRAGMA journal_mode = WAL");
-    this.db.run(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
-    this.db.run("PRAGMA busy_timeout = 5000");
-    // The WAL is reused after each checkpoint; this bounds what it keeps on disk meanwhile.
-    this.db.run("PRAGMA journal_size_limit = 67108864");
+    this.db = openLog(path, sync);
     migrate(this.db);
+    this.writer = new SqliteWriter(this.db);
     this.head = this.db.query<{ seq: number }, []>("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get()?.seq ?? 0;
   }
 
@@ -96,12 +87,16 @@ export class SqliteEventLog implements EventLog {
     if (batch.length === 0) return;
     let outcomes: Outcome[];
     try {
-      const time = Date.now();
-      outcomes = this.db.transaction(() => batch.map((p) => this.apply(p, time)))();
+      outcomes = this.writer.append(batch);
     } catch (error) {
       for (const p of batch) p.reject(error);
       return;
     }
+    this.deliver(batch, outcomes);
+  }
+
+  /** Announces a commit to the listeners, in commit order, then answers its publishers. */
+  private deliver(batch: readonly PendingAppend[], outcomes: readonly Outcome[]): void {
     const committed = outcomes.flatMap((o) => ("fresh" in o ? o.fresh : []));
     const last = committed[committed.length - 1];
     if (last) this.head = last.id;
@@ -112,34 +107,6 @@ export class SqliteEventLog implements EventLog {
       else if ("replayed" in o) p.resolve({ receipts: o.replayed, replayed: true });
       else p.reject(new HeraldError("idempotency_conflict", "this Idempotency-Key was already used with a different request"));
     });
-  }
-
-  /** One request inside the shared transaction; a repeated key is resolved here, so duplicates append once. */
-  private apply({ drafts, idempotency: idem }: PendingAppend, time: number): Outcome {
-    if (idem) {
-      const prior = this.db
-        .query<{ fingerprint: string; receipts: string }, [string, string]>(
-          "SELECT fingerprint, receipts FROM idempotency_keys WHERE scope = ? AND key = ?",
-        )
-        .get(idem.scope, idem.key);
-      if (prior && prior.fingerprint !== idem.fingerprint) return { conflict: true };
-      if (prior) {
-        const rows = JSON.parse(prior.receipts) as Array<[number, string, string | null, number]>;
-        return { replayed: rows.map(([id, topic, event, t]) => ({ id, topic, event, time: t })) };
-      }
-    }
-    const insert = this.db.query<never, [string, string | null, string, number]>(
-      "INSERT INTO events (topic, type, data, time) VALUES (?, ?, ?, ?)",
-    );
-    const fresh = drafts.map((d) => ({ ...d, id: Number(insert.run(d.topic, d.event, d.data, time).lastInsertRowid), time }));
-    const first = fresh[0];
-    if (idem && first) {
-      const receipts = JSON.stringify(fresh.map((e) => [e.id, e.topic, e.event, e.time]));
-      this.db
-        .query("INSERT INTO idempotency_keys (scope, key, fingerprint, first_id, receipts) VALUES (?, ?, ?, ?, ?)")
-        .run(idem.scope, idem.key, idem.fingerprint, first.id, receipts);
-    }
-    return { fresh };
   }
 
   async read({ selectors, after, upTo = NO_UPPER_BOUND, limit }: ReadRange): Promise<LoggedEvent[]> {
@@ -187,25 +154,8 @@ export class SqliteEventLog implements EventLog {
     return highest;
   }
 
-  async prune({ before, maxPerTopic, limit }: PrunePolicy): Promise<number> {
-    // Ids follow commit time, so the oldest events are the lowest ids: look at no more than `limit` of them.
-    let deleted = this.db
-      .query("DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND time < ?")
-      .run(limit, before).changes;
-    if (maxPerTopic > 0) {
-      const over = this.db
-        .query<{ topic: string; excess: number }, [number, number]>(
-          "SELECT topic, events - ? AS excess FROM topics WHERE events > ? LIMIT 16",
-        )
-        .all(maxPerTopic, maxPerTopic);
-      const trim = this.db.query("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE topic = ? ORDER BY id LIMIT ?)");
-      for (const { topic, excess } of over) {
-        if (deleted >= limit) break;
-        deleted += trim.run(topic, Math.min(excess, limit - deleted)).changes;
-      }
-    }
-    if (deleted > 0) this.db.run("PRAGMA incremental_vacuum(256)");
-    return deleted;
+  async prune(policy: PrunePolicy): Promise<number> {
+    return this.writer.prune(policy);
   }
 
   async topics(): Promise<TopicSummary[]> {
@@ -223,13 +173,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   sizeBytes(): number {
-    const size = (file: string) => {
-      try {
-        return statSync(file).size;
-      } catch {
-        return 0;
-      }
-    };
+    const size = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
     return this.path === ":memory:" ? 0 : size(this.path) + size(`${this.path}-wal`);
   }
 
@@ -248,7 +192,6 @@ export class SqliteEventLog implements EventLog {
 
   async close(): Promise<void> {
     this.commit();
-    this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
-    this.db.close();
+    this.writer.close();
   }
 }
