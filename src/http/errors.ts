@@ -51,10 +51,12 @@ function validationError(error: ValidationFailure): HeraldError {
 }
 
 export const errorHandling = (logger: Logger) =>
-  new Elysia({ name: "errors" }).onError({ as: "global" }, (ctx) => {
-    const known = translate(ctx as FrameworkError);
+  // Destructured, not `ctx`: Elysia infers from the parameters what to build per request (a whole
+  // context would make it parse cookies on every route).
+  new Elysia({ name: "errors" }).onError({ as: "global" }, ({ code, error, request }) => {
+    const known = translate({ code, error });
     if (known) return errorResponse(known);
-    logger.error("unhandled error", { path: new URL(ctx.request.url).pathname, error: String(ctx.error) });
+    logger.error("unhandled error", { path: new URL(request.url).pathname, error: String(error) });
     const body: ErrorBody = { error: { code: "internal", message: "internal server error" } };
     return Response.json(body, { status: 500 });
   });

@@ -3,6 +3,7 @@ import type { Database } from "bun:sqlite";
 // Imported as text so `bun build --compile` embeds them in the binary.
 import events from "../../migrations/0001_events.sql" with { type: "text" };
 import idempotency from "../../migrations/0002_idempotency.sql" with { type: "text" };
+import topicCounts from "../../migrations/0003_topic_counts_per_commit.sql" with { type: "text" };
 
 interface Migration {
   readonly version: number;
@@ -13,6 +14,7 @@ interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: "0001_events.sql", sql: events },
   { version: 2, name: "0002_idempotency.sql", sql: idempotency },
+  { version: 3, name: "0003_topic_counts_per_commit.sql", sql: topicCounts },
 ];
 
 export function migrate(db: Database, all: readonly Migration[] = migrations): number[] {

@@ -31,8 +31,13 @@ export class SqliteWriter {
   private readonly insert;
   private readonly findKey;
   private readonly saveKey;
+  private readonly countTopic;
 
   constructor(private readonly db: Database) {
+    this.countTopic = db.query<never, [string, number, number, number]>(
+      `INSERT INTO topics (topic, events, last_id, last_time) VALUES (?, ?, ?, ?)
+       ON CONFLICT (topic) DO UPDATE SET events = events + excluded.events, last_id = excluded.last_id, last_time = excluded.last_time`,
+    );
     this.insert = db.query<never, Insert>("INSERT INTO events (topic, type, data, time) VALUES (?, ?, ?, ?)");
     this.findKey = db.query<{ fingerprint: string; receipts: string }, [string, string]>(
       "SELECT fingerprint, receipts FROM idempotency_keys WHERE scope = ? AND key = ?",
@@ -45,7 +50,27 @@ export class SqliteWriter {
   /** All requests in one transaction and one sync; throws (and commits nothing) if the commit fails. */
   append(requests: readonly AppendRequest[]): Outcome[] {
     const time = Date.now();
-    return this.db.transaction(() => requests.map((r) => this.apply(r, time)))();
+    return this.db.transaction(() => {
+      const outcomes = requests.map((r) => this.apply(r, time));
+      this.countTopics(outcomes, time);
+      return outcomes;
+    })();
+  }
+
+  /** One update per topic per commit keeps /topics and the gap checks from ever scanning the log. */
+  private countTopics(outcomes: readonly Outcome[], time: number): void {
+    const counts = new Map<string, { events: number; lastId: number }>();
+    for (const o of outcomes) {
+      if (!("fresh" in o)) continue;
+      for (const e of o.fresh) {
+        const c = counts.get(e.topic);
+        if (c) {
+          c.events++;
+          c.lastId = e.id;
+        } else counts.set(e.topic, { events: 1, lastId: e.id });
+      }
+    }
+    for (const [topic, c] of counts) this.countTopic.run(topic, c.events, c.lastId, time);
   }
 
   /** One request inside the shared transaction; a repeated key is resolved here, so duplicates append once. */
