@@ -61,7 +61,12 @@ async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
   for (let s = 0; s < 20; s++) {
     await Bun.sleep(Math.random() * 5);
     const from = Math.floor(Math.random() * log.lastId());
-    const sub = hub.open({ selectors: parseSelectors(["t.*"]), envelope: false, resumeFrom: from });
+    const sub = hub.open({
+      selectors: parseSelectors(["t.*"]),
+      envelope: false,
+      resumeFrom: from,
+      signal: new AbortController().signal,
+    });
     subs.push({ from, ids: collectIds(sub.stream) });
   }
   await Promise.all(publishers);

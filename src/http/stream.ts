@@ -21,7 +21,7 @@ export const streamRoutes = (hub: Hub, auth: Authorizer) =>
       const resumeFrom = resume === undefined ? null : parseEventId(resume, "Last-Event-ID");
       // Every refusal comes before the first stream byte.
       await auth.authorizeRead(() => bearerToken(request), selectors);
-      const sub = hub.open({ selectors, envelope: query.envelope ?? false, resumeFrom });
+      const sub = hub.open({ selectors, envelope: query.envelope ?? false, resumeFrom, signal: request.signal });
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
       server?.timeout(request, 0);
       return new Response(sub.stream, { headers: SSE_HEADERS });

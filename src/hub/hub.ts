@@ -3,9 +3,8 @@ import { HeraldError } from "../errors";
 import type { AppendResult, EventDraft, EventLog, Idempotency } from "../log/event-log";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
-import type { Selector } from "../names";
 import { Broadcaster } from "./broadcaster";
-import { type CloseReason, Subscription } from "./subscription";
+import { type CloseReason, type StreamRequest, Subscription, type SubscriptionHost } from "./subscription";
 
 export interface HubOptions {
   readonly retryMs: number;
@@ -14,16 +13,11 @@ export interface HubOptions {
   readonly maxSubscribers: number;
 }
 
-export interface StreamRequest {
-  readonly selectors: readonly Selector[];
-  readonly envelope: boolean;
-  readonly resumeFrom: number | null;
-}
-
 export class Hub {
   private readonly broadcaster: Broadcaster;
   private readonly subscriptions = new Set<Subscription>();
   private readonly heartbeats: Timer;
+  private readonly host: SubscriptionHost;
   private draining = false;
 
   constructor(
@@ -41,6 +35,19 @@ export class Hub {
     this.heartbeats = setInterval(() => {
       for (const sub of this.subscriptions) sub.sendHeartbeat();
     }, options.heartbeatMs);
+    this.host = {
+      retryMs: options.retryMs,
+      budgetBytes: options.subscriberBufferBytes,
+      log,
+      register: (sub) => {
+        this.subscriptions.add(sub);
+        return this.broadcaster.add(sub);
+      },
+      closed: (sub, reason) => this.forget(sub, reason),
+      delivered: (count) => {
+        metrics.delivered += count;
+      },
+    };
   }
 
   get subscriberCount(): number {
@@ -65,21 +72,7 @@ export class Hub {
     if (this.subscriptions.size >= this.options.maxSubscribers) {
       throw new HeraldError("too_many_subscribers", "the hub has reached its stream limit", { "Retry-After": "5" });
     }
-    const sub = new Subscription({
-      ...request,
-      retryMs: this.options.retryMs,
-      budgetBytes: this.options.subscriberBufferBytes,
-      log: this.log,
-      register: (s) => {
-        this.subscriptions.add(s);
-        return this.broadcaster.add(s);
-      },
-      onClose: (s, reason) => this.forget(s, reason),
-      onDelivered: (count) => {
-        this.metrics.delivered += count;
-      },
-    });
-    return sub;
+    return new Subscription(request, this.host);
   }
 
   private forget(sub: Subscription, reason: CloseReason): void {

@@ -6,25 +6,29 @@ import type { EncodedBatch, Subscriber } from "./broadcaster";
 
 /** Events read from the log per replay step. */
 const REPLAY_PAGE = 1000;
-/** Bytes queued ahead of the socket before replay waits for the client to read. */
-const REPLAY_AHEAD_BYTES = 256 * 1024;
 
 export type CloseReason = "client_closed" | "slow_consumer" | "shutdown" | "error";
 
-export interface SubscriptionOptions {
+/** What every subscription shares: one object for all streams, so an idle stream costs little memory. */
+export interface SubscriptionHost {
+  readonly retryMs: number;
+  /** Bytes held for one client (buffered past the socket, or live events held during replay) before it is cut off. */
+  readonly budgetBytes: number;
+  readonly log: EventLog;
+  /** Registers with the broadcaster and returns the last id it handed out. */
+  register(sub: Subscription): number;
+  closed(sub: Subscription, reason: CloseReason): void;
+  /** Counts events written to a stream, replayed or live. */
+  delivered(count: number): void;
+}
+
+export interface StreamRequest {
   readonly selectors: readonly Selector[];
   readonly envelope: boolean;
   /** `Last-Event-ID`: replay what follows it; null to start live. */
   readonly resumeFrom: number | null;
-  readonly retryMs: number;
-  /** Bytes held for this client (queued plus buffered live events) before it is cut off. */
-  readonly budgetBytes: number;
-  readonly log: EventLog;
-  /** Registers with the broadcaster and returns the last id it handed out. */
-  readonly register: (sub: Subscription) => number;
-  readonly onClose: (sub: Subscription, reason: CloseReason) => void;
-  /** Counts events written to this stream, replayed or live. */
-  readonly onDelivered: (count: number) => void;
+  /** Aborts when the client goes away. */
+  readonly signal: AbortSignal;
 }
 
 type State = "replaying" | "live" | "closed";
@@ -32,8 +36,12 @@ type State = "replaying" | "live" | "closed";
 export class Subscription implements Subscriber {
   readonly selectors: readonly Selector[];
   readonly envelope: boolean;
+  /**
+   * A direct stream: writes go straight to the socket, and a write that finds it full returns a promise.
+   * Half the memory of a queued ReadableStream per idle stream, and the bytes Bun buffers are counted here.
+   */
   readonly stream: ReadableStream<Uint8Array>;
-  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private sink: ReadableStreamDirectController | undefined;
   private state: State;
   /** Replay covers ids in (cursor, head]; live events after head are held until replay ends. */
   private cursor: number;
@@ -41,25 +49,34 @@ export class Subscription implements Subscriber {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private heldEvents = 0;
-  private gapChecked = false;
+  /** Bytes written since the socket last pushed back, not yet drained. */
+  private backlog = 0;
+  private drained: Promise<unknown> | undefined;
+  private finish: () => void = () => {};
 
-  constructor(private readonly options: SubscriptionOptions) {
-    this.selectors = options.selectors;
-    this.envelope = options.envelope;
-    this.cursor = options.resumeFrom ?? 0;
-    this.state = options.resumeFrom === null ? "live" : "replaying";
-    this.stream = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.controller = controller;
-          controller.enqueue(preamble(options.retryMs));
-          this.head = options.register(this);
-        },
-        pull: () => (this.state === "replaying" ? this.replayStep() : undefined),
-        cancel: () => this.close("client_closed"),
+  constructor(
+    request: StreamRequest,
+    private readonly host: SubscriptionHost,
+  ) {
+    this.selectors = request.selectors;
+    this.envelope = request.envelope;
+    this.cursor = request.resumeFrom ?? 0;
+    this.state = request.resumeFrom === null ? "live" : "replaying";
+    request.signal.addEventListener("abort", () => this.close("client_closed"), { once: true });
+    this.stream = new ReadableStream({
+      type: "direct",
+      pull: (sink: ReadableStreamDirectController) => {
+        this.sink = sink;
+        this.write(preamble(host.retryMs));
+        this.head = host.register(this);
+        if (this.state === "replaying") void this.replay();
+        // The response stays open until this resolves.
+        return new Promise<void>((resolve) => {
+          this.finish = resolve;
+        });
       },
-      { highWaterMark: REPLAY_AHEAD_BYTES, size: (chunk) => chunk?.byteLength ?? 0 },
-    );
+      cancel: () => this.close("client_closed"),
+    });
   }
 
   receive(batch: EncodedBatch, indexes: readonly number[]): void {
@@ -67,14 +84,14 @@ export class Subscription implements Subscriber {
     const chunk = batch.chunk(indexes, this.envelope);
     if (this.state === "live") {
       this.write(chunk);
-      this.options.onDelivered(indexes.length);
+      this.host.delivered(indexes.length);
       return;
     }
     this.held.push(chunk);
     this.heldBytes += chunk.byteLength;
     this.heldEvents += indexes.length;
-    // Half the budget: what is held still has to fit beside what replay has queued when it is flushed.
-    if (this.heldBytes > this.options.budgetBytes / 2) {
+    // Half the budget: what is held still has to fit beside the replay's backlog when it is flushed.
+    if (this.heldBytes > this.host.budgetBytes / 2) {
       // Everything held is in the log too: drop it and let replay run on to the newer head.
       this.held = [];
       this.heldBytes = 0;
@@ -90,48 +107,61 @@ export class Subscription implements Subscriber {
   /** Ends the response properly (not a reset): for shutdown. */
   end(): void {
     if (this.state === "closed") return;
-    this.controller.close();
+    this.sink?.close();
     this.close("shutdown");
   }
 
   private write(chunk: Uint8Array): void {
-    this.controller.enqueue(chunk);
-    const queued = REPLAY_AHEAD_BYTES - (this.controller.desiredSize ?? 0);
-    if (queued > this.options.budgetBytes) this.fail("slow_consumer");
+    const sink = this.sink;
+    if (!sink || this.state === "closed") return;
+    const written = sink.write(chunk);
+    sink.flush();
+    if (written === 0) this.close("client_closed");
+    if (typeof written === "number") return;
+    // The socket is full: Bun holds what follows in memory until it drains, so count it against the budget.
+    this.backlog += chunk.byteLength;
+    if (this.backlog > this.host.budgetBytes) {
+      this.fail("slow_consumer");
+      return;
+    }
+    this.drained ??= written.then(() => {
+      this.backlog = 0;
+      this.drained = undefined;
+    });
   }
 
-  private async replayStep(): Promise<void> {
+  /** Replays page by page, waiting for the socket to drain between pages, then goes live. */
+  private async replay(): Promise<void> {
     try {
-      if (!this.gapChecked) await this.checkGap();
-      if (this.state !== "replaying") return;
-      // The head moves on if held live events overflow meanwhile; this page covers the old one.
-      const upTo = this.head;
-      const page = await this.options.log.read({ selectors: this.selectors, after: this.cursor, upTo, limit: REPLAY_PAGE });
-      if (this.state !== "replaying") return;
-      const last = page[page.length - 1];
-      if (last) {
-        this.cursor = last.id;
-        this.controller.enqueue(encodeEvents(page, this.envelope));
-        this.options.onDelivered(page.length);
+      await this.checkGap();
+      while (this.state === "replaying") {
+        // The head moves on if held live events overflow meanwhile; this page covers the old one.
+        const upTo = this.head;
+        const page = await this.host.log.read({ selectors: this.selectors, after: this.cursor, upTo, limit: REPLAY_PAGE });
+        if (this.state !== "replaying") return;
+        if (page.length > 0) {
+          this.write(encodeEvents(page, this.envelope));
+          this.host.delivered(page.length);
+        }
+        this.cursor = page.length < REPLAY_PAGE ? upTo : (page[page.length - 1]?.id ?? upTo);
+        if (this.cursor >= this.head) this.goLive();
+        else await this.drained;
       }
-      if (page.length < REPLAY_PAGE) this.cursor = upTo;
-      if (this.cursor >= this.head) this.goLive();
     } catch {
       this.fail("error");
     }
   }
 
   private async checkGap(): Promise<void> {
-    this.gapChecked = true;
     const from = this.cursor;
     if (from === 0) return;
     if (from > this.head) {
-      this.controller.enqueue(gapNotice(from, null));
+      this.write(gapNotice(from, null));
       this.cursor = this.head;
       return;
     }
-    const pruned = await this.options.log.prunedThrough(this.selectors);
-    if (pruned > from) this.controller.enqueue(gapNotice(from, pruned));
+    const pruned = await this.host.log.prunedThrough(this.selectors);
+    if (pruned > from) this.write(gapNotice(from, pruned));
   }
 
   private goLive(): void {
@@ -140,14 +170,14 @@ export class Subscription implements Subscriber {
     this.held = [];
     this.heldBytes = 0;
     if (held.length > 0) this.write(held.length === 1 ? (held[0] as Uint8Array) : joinChunks(held));
-    this.options.onDelivered(this.heldEvents);
+    this.host.delivered(this.heldEvents);
     this.heldEvents = 0;
   }
 
   private fail(reason: CloseReason): void {
     if (this.state === "closed") return;
-    // error() discards what is queued, so a reader that stopped reading frees its memory at once.
-    this.controller.error(new Error(reason));
+    // Closing with an error drops what Bun buffered, so a reader that stopped reading frees its memory at once.
+    this.sink?.close(new Error(reason));
     this.close(reason);
   }
 
@@ -155,6 +185,7 @@ export class Subscription implements Subscriber {
     if (this.state === "closed") return;
     this.state = "closed";
     this.held = [];
-    this.options.onClose(this, reason);
+    this.finish();
+    this.host.closed(this, reason);
   }
 }
