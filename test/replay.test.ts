@@ -1,6 +1,7 @@
 /** Replay is paged and follows the reader's pace: a huge catch-up holds bounded server memory. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type Herald, removeDir, startHerald } from "./support/herald";
+import { eventually } from "./support/wait";
 
 let herald: Herald;
 const EVENTS = 100_000;
@@ -65,3 +66,25 @@ test("a replay of 100k events to a reader that pauses holds bounded memory, then
   expect(lastId).toBe(EVENTS);
   socket.end();
 }, 60_000);
+
+test("a client that leaves in the middle of a backpressured replay is forgotten within 1 s", async () => {
+  const subscribers = async () => ((await (await fetch(`${herald.url}/health`)).json()) as { subscribers: number }).subscribers;
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port: herald.port,
+    socket: {
+      open(s) {
+        s.write("GET /stream?topic=replay.*&lastEventId=0 HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      },
+      data(s) {
+        s.pause();
+      },
+    },
+  });
+  await eventually(async () => (await subscribers()) === 1);
+  await Bun.sleep(300);
+  socket.terminate();
+  const left = Date.now();
+  await eventually(async () => (await subscribers()) === 0, 1000);
+  expect(Date.now() - left).toBeLessThan(1000);
+});

@@ -52,6 +52,8 @@ export class Subscription implements Subscriber {
   /** Bytes written since the socket last pushed back, not yet drained. */
   private backlog = 0;
   private drained: Promise<unknown> | undefined;
+  /** Settles when the stream closes, for whatever reason: waits race against it so none outlives the stream. */
+  private readonly ended: Promise<void>;
   private finish: () => void = () => {};
 
   constructor(
@@ -62,6 +64,9 @@ export class Subscription implements Subscriber {
     this.envelope = request.envelope;
     this.cursor = request.resumeFrom ?? 0;
     this.state = request.resumeFrom === null ? "live" : "replaying";
+    this.ended = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
     request.signal.addEventListener("abort", () => this.close("client_closed"), { once: true });
     this.stream = new ReadableStream({
       type: "direct",
@@ -71,9 +76,7 @@ export class Subscription implements Subscriber {
         this.head = host.register(this);
         if (this.state === "replaying") void this.replay();
         // The response stays open until this resolves.
-        return new Promise<void>((resolve) => {
-          this.finish = resolve;
-        });
+        return this.ended;
       },
       cancel: () => this.close("client_closed"),
     });
@@ -124,10 +127,11 @@ export class Subscription implements Subscriber {
       this.fail("slow_consumer");
       return;
     }
-    this.drained ??= written.then(() => {
+    const reset = () => {
       this.backlog = 0;
       this.drained = undefined;
-    });
+    };
+    this.drained ??= written.then(reset, reset);
   }
 
   /** Replays page by page, waiting for the socket to drain between pages, then goes live. */
@@ -145,7 +149,8 @@ export class Subscription implements Subscriber {
         }
         this.cursor = page.length < REPLAY_PAGE ? upTo : (page[page.length - 1]?.id ?? upTo);
         if (this.cursor >= this.head) this.goLive();
-        else await this.drained;
+        // A client that leaves mid-replay may leave a write promise that never settles.
+        else await Promise.race([this.drained, this.ended]);
       }
     } catch {
       this.fail("error");
