@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { EventSource } from "eventsource";
 import { SignJWT } from "jose";
 import { mintToken, parseTokenArgs } from "../src/cli/token";
-import { type Herald, removeDir, startHerald } from "./support/herald";
+import { dispose, type Herald, startHerald } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
 
 const SECRET = "test-secret-that-is-long-enough-for-hs256";
@@ -11,10 +11,7 @@ let herald: Herald;
 beforeAll(async () => {
   herald = await startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "public.*", HERALD_LOG_LEVEL: "debug" } });
 });
-afterAll(async () => {
-  await herald.stop();
-  removeDir(herald.dir);
-});
+afterAll(() => dispose(herald));
 
 const key = new TextEncoder().encode(SECRET);
 const now = () => Math.floor(Date.now() / 1000);

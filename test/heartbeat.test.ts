@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Herald, publish, removeDir, startHerald } from "./support/herald";
+import { dispose, type Herald, publish, startHerald } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
 
 let herald: Herald;
@@ -7,10 +7,7 @@ beforeAll(async () => {
   // Longer than the server's 10 s idle timeout for ordinary requests: only the stream's own opt-out keeps it open.
   herald = await startHerald({ env: { HERALD_HEARTBEAT_MS: "14000" } });
 });
-afterAll(async () => {
-  await herald.stop();
-  removeDir(herald.dir);
-});
+afterAll(() => dispose(herald));
 
 test("an idle stream is still open after 15 s, with heartbeats seen, and still delivers", async () => {
   const r = await SseReader.open(streamUrl(herald.url, ["quiet"]));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Herald, removeDir, startHerald } from "./support/herald";
+import { dispose, type Herald, startHerald } from "./support/herald";
 
 let herald: Herald;
 const ids: Record<string, string[]> = {};
@@ -27,10 +27,7 @@ beforeAll(async () => {
     ids[e.topic] = [...(ids[e.topic] ?? []), e.id];
   }
 });
-afterAll(async () => {
-  await herald.stop();
-  removeDir(herald.dir);
-});
+afterAll(() => dispose(herald));
 
 async function page(query: string): Promise<Page> {
   const res = await fetch(`${herald.url}/events?${query}`);

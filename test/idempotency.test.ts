@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Herald, removeDir, startHerald } from "./support/herald";
+import { dispose, type Herald, startHerald } from "./support/herald";
 
 let herald: Herald;
 beforeAll(async () => {
   herald = await startHerald({ env: { HERALD_RETENTION_MAX_EVENTS: "3" } });
 });
-afterAll(async () => {
-  await herald.stop();
-  removeDir(herald.dir);
-});
+afterAll(() => dispose(herald));
 
 function post(path: string, body: unknown, key?: string): Promise<Response> {
   const headers: Record<string, string> = { "content-type": "application/json" };

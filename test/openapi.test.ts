@@ -1,7 +1,7 @@
 /** The OpenAPI document of a live hub: valid by a standard validator, and saying what the contract says. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
-import { type Herald, removeDir, startHerald } from "./support/herald";
+import { dispose, type Herald, startHerald } from "./support/herald";
 
 type Obj = Record<string, unknown>;
 /** What the validator takes: the served JSON is handed over as is, for the validator to judge. */
@@ -32,10 +32,7 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
-  await herald.stop();
-  removeDir(herald.dir);
-});
+afterAll(() => dispose(herald));
 
 const op = (id: string) => {
   const found = ops.get(id);

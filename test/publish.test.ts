@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Herald, removeDir, startHerald } from "./support/herald";
+import { dispose, type Herald, startHerald } from "./support/herald";
 
 let herald: Herald;
 const MAX = 4096;
@@ -7,10 +7,7 @@ const MAX = 4096;
 beforeAll(async () => {
   herald = await startHerald({ env: { HERALD_MAX_EVENT_BYTES: String(MAX) } });
 });
-afterAll(async () => {
-  await herald.stop();
-  removeDir(herald.dir);
-});
+afterAll(() => dispose(herald));
 
 async function history(topic = "*"): Promise<Array<{ id: string; topic: string; event: string | null; data: unknown }>> {
   const res = await fetch(`${herald.url}/events?topic=${encodeURIComponent(topic)}&limit=1000`);

@@ -1,10 +1,12 @@
 /** Replay is paged and follows the reader's pace: a huge catch-up holds bounded server memory. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Herald, removeDir, startHerald } from "./support/herald";
+import { dispose, type Herald, startHerald } from "./support/herald";
+import { rawStream } from "./support/sse";
 import { eventually } from "./support/wait";
 
 let herald: Herald;
 const EVENTS = 100_000;
+const REPLAY_ALL = "/stream?topic=replay.*&lastEventId=0";
 
 beforeAll(async () => {
   herald = await startHerald({ env: { HERALD_SYNC: "normal" } });
@@ -19,10 +21,7 @@ beforeAll(async () => {
     expect(res.status).toBe(201);
   }
 }, 60_000);
-afterAll(async () => {
-  await herald.stop();
-  removeDir(herald.dir);
-});
+afterAll(() => dispose(herald));
 
 test("a replay of 100k events to a reader that pauses holds bounded memory, then completes in order", async () => {
   const rssBefore = herald.rss();
@@ -33,27 +32,18 @@ test("a replay of 100k events to a reader that pauses holds bounded memory, then
   let inOrder = true;
   let done: () => void = () => {};
   const finished = new Promise<void>((resolve) => (done = resolve));
-  const socket = await Bun.connect({
-    hostname: "127.0.0.1",
-    port: herald.port,
-    socket: {
-      open(s) {
-        s.write("GET /stream?topic=replay.*&lastEventId=0 HTTP/1.1\r\nHost: localhost\r\n\r\n");
-      },
-      data(s, chunk) {
-        if (paused) s.pause();
-        text += chunk.toString();
-        const cut = text.lastIndexOf("\n");
-        for (const m of text.slice(0, cut).matchAll(/^id: (\d+)$/gm)) {
-          const id = Number(m[1]);
-          if (id !== lastId + 1) inOrder = false;
-          lastId = id;
-          seen++;
-        }
-        text = text.slice(cut + 1);
-        if (seen === EVENTS) done();
-      },
-    },
+  const socket = await rawStream(herald.port, REPLAY_ALL, (chunk, s) => {
+    if (paused) s.pause();
+    text += chunk.toString();
+    const cut = text.lastIndexOf("\n");
+    for (const m of text.slice(0, cut).matchAll(/^id: (\d+)$/gm)) {
+      const id = Number(m[1]);
+      if (id !== lastId + 1) inOrder = false;
+      lastId = id;
+      seen++;
+    }
+    text = text.slice(cut + 1);
+    if (seen === EVENTS) done();
   });
   await Bun.sleep(1000);
   // ~13 MB of events are waiting; the server must not have read them all into memory.
@@ -69,18 +59,7 @@ test("a replay of 100k events to a reader that pauses holds bounded memory, then
 
 test("a client that leaves in the middle of a backpressured replay is forgotten within 1 s", async () => {
   const subscribers = async () => ((await (await fetch(`${herald.url}/health`)).json()) as { subscribers: number }).subscribers;
-  const socket = await Bun.connect({
-    hostname: "127.0.0.1",
-    port: herald.port,
-    socket: {
-      open(s) {
-        s.write("GET /stream?topic=replay.*&lastEventId=0 HTTP/1.1\r\nHost: localhost\r\n\r\n");
-      },
-      data(s) {
-        s.pause();
-      },
-    },
-  });
+  const socket = await rawStream(herald.port, REPLAY_ALL, (_, s) => s.pause());
   await eventually(async () => (await subscribers()) === 1);
   await Bun.sleep(300);
   socket.terminate();

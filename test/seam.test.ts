@@ -1,16 +1,13 @@
 /** The replay→live seam under load: no gap and no duplicate while publishers run at full speed. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Herald, removeDir, startHerald } from "./support/herald";
+import { dispose, type Herald, startHerald } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
 
 let herald: Herald;
 beforeAll(async () => {
   herald = await startHerald();
 });
-afterAll(async () => {
-  await herald.stop();
-  removeDir(herald.dir);
-});
+afterAll(() => dispose(herald));
 
 const PUBLISHERS = 4;
 const PER_PUBLISHER = 1500;

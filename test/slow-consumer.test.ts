@@ -1,7 +1,7 @@
 /** A reader that stops reading is cut off; everyone else keeps receiving promptly; memory stays bounded. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Herald, removeDir, startHerald } from "./support/herald";
-import { SseReader, streamUrl } from "./support/sse";
+import { dispose, type Herald, startHerald } from "./support/herald";
+import { rawStream, SseReader, streamUrl } from "./support/sse";
 
 let herald: Herald;
 const BUDGET = 256 * 1024;
@@ -9,10 +9,7 @@ const BUDGET = 256 * 1024;
 beforeAll(async () => {
   herald = await startHerald({ env: { HERALD_SUBSCRIBER_BUFFER_BYTES: String(BUDGET) } });
 });
-afterAll(async () => {
-  await herald.stop();
-  removeDir(herald.dir);
-});
+afterAll(() => dispose(herald));
 
 /** A raw HTTP client that reads the response head, then stops reading from the socket. */
 async function stalledReader(path: string): Promise<{ resume: () => void; closed: Promise<void>; received: () => number }> {
@@ -20,21 +17,15 @@ async function stalledReader(path: string): Promise<{ resume: () => void; closed
   let stalled = true;
   let onClose = () => {};
   const closed = new Promise<void>((resolve) => (onClose = resolve));
-  const socket = await Bun.connect({
-    hostname: "127.0.0.1",
-    port: herald.port,
-    socket: {
-      open(s) {
-        s.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
-      },
-      data(s, chunk) {
-        received += chunk.byteLength;
-        if (stalled) s.pause();
-      },
-      close: () => onClose(),
-      error: () => onClose(),
+  const socket = await rawStream(
+    herald.port,
+    path,
+    (chunk, s) => {
+      received += chunk.byteLength;
+      if (stalled) s.pause();
     },
-  });
+    () => onClose(),
+  );
   return {
     resume: () => {
       stalled = false;

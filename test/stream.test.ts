@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { EventSource } from "eventsource";
-import { type Herald, publish, removeDir, startHerald } from "./support/herald";
+import { dispose, type Herald, publish, startHerald } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
 
@@ -9,10 +9,7 @@ let herald: Herald;
 beforeAll(async () => {
   herald = await startHerald({ env: { HERALD_RETRY_MS: "1500", HERALD_MAX_SUBSCRIBERS: "40" } });
 });
-afterAll(async () => {
-  await herald.stop();
-  removeDir(herald.dir);
-});
+afterAll(() => dispose(herald));
 
 async function subscribers(): Promise<number> {
   return ((await (await fetch(`${herald.url}/health`)).json()) as { subscribers: number }).subscribers;

@@ -105,3 +105,9 @@ export async function publish(base: string, topic: string, data: unknown, event?
   if (res.status !== 201) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as { id: string };
 }
+
+/** Stops a hub and removes its directory: what every test file's afterAll does. */
+export async function dispose(h: Herald): Promise<void> {
+  await h.stop();
+  removeDir(h.dir);
+}

@@ -1,4 +1,5 @@
 /** A minimal SSE reader over fetch that keeps every field, for checking the wire format exactly. */
+import type { Socket } from "bun";
 
 export interface SseEvent {
   id?: string;
@@ -102,4 +103,25 @@ export function streamUrl(base: string, selectors: string[], params: Record<stri
   for (const s of selectors) q.append("topic", s);
   for (const [k, v] of Object.entries(params)) q.set(k, v);
   return `${base}/stream?${q}`;
+}
+
+/** A raw TCP client for a stream: sends the GET and hands every chunk to `onData`, which may pause the socket. */
+export function rawStream(
+  port: number,
+  path: string,
+  onData: (chunk: Buffer, socket: Socket) => void,
+  onClose: () => void = () => {},
+): Promise<Socket> {
+  return Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      open(s) {
+        s.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+      },
+      data: (s, chunk) => onData(chunk, s),
+      close: onClose,
+      error: onClose,
+    },
+  });
 }
