@@ -1,7 +1,7 @@
 /** Fan-out: N streams on one topic; delivered events/s at capacity, then latency at 80% of it. */
 
 import { postRequest, publish, type Target } from "../lib/http-client";
-import { type HubKind, runLoadgen, startHub } from "../lib/hubs";
+import { type HubKind, runStreamsJob } from "../lib/hubs";
 import { publishBody, TOPIC } from "../lib/payload";
 import { cpuMeter, rssBytes } from "../lib/proc";
 import { median, medianOf, percentiles } from "../lib/stats";
@@ -130,23 +130,20 @@ export interface FanoutSettings {
   readonly sampled: number;
 }
 
-async function once(kind: HubKind, s: FanoutSettings): Promise<FanoutRun> {
-  const hub = await startHub(kind, "full");
-  try {
-    if (hub.fdLimit > 0 && hub.fdLimit < s.streams + 100) throw new Error(`fd limit ${hub.fdLimit} < ${s.streams} streams`);
-    const job: FanoutJob = {
+function once(kind: HubKind, s: FanoutSettings): Promise<FanoutRun> {
+  return runStreamsJob<FanoutRun>(
+    kind,
+    s.streams,
+    (target, hubPid): FanoutJob => ({
       kind: "fanout",
-      target: { host: hub.host, port: hub.port },
-      hubPid: hub.pid,
+      target,
+      hubPid,
       streams: s.streams,
       connections: s.connections,
       phaseMs: s.phaseMs,
       sampled: s.sampled,
-    };
-    return await runLoadgen<FanoutRun>(job);
-  } finally {
-    await hub.stop();
-  }
+    }),
+  );
 }
 
 /** In the runner: Herald and the in-memory baseline, alternating, `repeats` times each. */

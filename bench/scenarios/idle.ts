@@ -1,7 +1,7 @@
 /** Idle streams: the hub's RSS per open stream, and that every stream is still open after a long hold. */
 
 import type { Target } from "../lib/http-client";
-import { type HubKind, runLoadgen, startHub } from "../lib/hubs";
+import { type HubKind, runStreamsJob } from "../lib/hubs";
 import { TOPIC } from "../lib/payload";
 import { rssBytes } from "../lib/proc";
 import { median, medianOf } from "../lib/stats";
@@ -73,15 +73,8 @@ export interface IdleSettings {
   readonly repeats: number;
 }
 
-async function once(kind: HubKind, s: IdleSettings): Promise<IdleRun> {
-  const hub = await startHub(kind, "full");
-  try {
-    if (hub.fdLimit > 0 && hub.fdLimit < s.streams + 100) throw new Error(`fd limit ${hub.fdLimit} < ${s.streams} streams`);
-    const job: IdleJob = { kind: "idle", target: { host: hub.host, port: hub.port }, hubPid: hub.pid, ...s };
-    return await runLoadgen<IdleRun>(job);
-  } finally {
-    await hub.stop();
-  }
+function once(kind: HubKind, s: IdleSettings): Promise<IdleRun> {
+  return runStreamsJob<IdleRun>(kind, s.streams, (target, hubPid): IdleJob => ({ kind: "idle", target, hubPid, ...s }));
 }
 
 export async function runIdle(s: IdleSettings, log: (line: string) => void): Promise<IdleResult> {
