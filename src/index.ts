@@ -88,7 +88,8 @@ app.listen({
   reusePort: false,
   // Ordinary requests get Bun's 10 s; streams opt out per request and send heartbeats.
   idleTimeout: 10,
-  maxRequestBodySize: maxRequestBytes(config.maxEventBytes),
+  // Above our own limit, so a declared oversize body gets our JSON 413 rather than Bun's empty one.
+  maxRequestBodySize: maxRequestBytes(config.maxEventBytes) + 1024 * 1024,
 });
 retention.start();
 

@@ -199,6 +199,29 @@ describe("bad input: the right status and code, nothing written, server healthy"
     });
   }
 
+  test("a body past the request limit is a JSON 413, declared or chunked", async () => {
+    const huge = "a".repeat(33 * 1024 * 1024);
+    const declared = await post("/topics/t/events", huge, { "content-type": "text/plain" });
+    const tooLarge = async (res: Response) => {
+      expect(res.status).toBe(413);
+      // The request limit, not the per-event one, answered: nothing was parsed.
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain("request body");
+    };
+    await tooLarge(declared);
+    const chunked = await fetch(`${herald.url}/topics/t/events`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(huge.slice(0, 32 * 1024 * 1024 + 10)));
+          c.close();
+        },
+      }),
+    });
+    await tooLarge(chunked);
+    expect((await fetch(`${herald.url}/health`)).status).toBe(200);
+  });
+
   test("unknown route is a JSON 404", async () => {
     const res = await fetch(`${herald.url}/nope`);
     expect(res.status).toBe(404);

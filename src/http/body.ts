@@ -18,11 +18,12 @@ export function isJson(contentType: string | null): boolean {
 }
 
 export async function readText(request: Request, limits: BodyLimits): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limits.maxRequestBytes) {
-    throw new HeraldError("payload_too_large", `the request body is larger than ${limits.maxRequestBytes} bytes`);
-  }
-  return request.text();
+  const tooLarge = () => new HeraldError("payload_too_large", `the request body is larger than ${limits.maxRequestBytes} bytes`);
+  if (Number(request.headers.get("content-length") ?? "0") > limits.maxRequestBytes) throw tooLarge();
+  const text = await request.text();
+  // A chunked body declares no length: measure what came.
+  if (text.length > limits.maxRequestBytes / 3 && Buffer.byteLength(text) > limits.maxRequestBytes) throw tooLarge();
+  return text;
 }
 
 export function parseJson(text: string): unknown {

@@ -15,6 +15,9 @@ interface FrameworkError {
 /** Elysia's own errors (validation, parse, not found) carry no stable code of ours: translate them. */
 function translate({ code, error }: FrameworkError): HeraldError | null {
   if (error instanceof HeraldError) return error;
+  // Elysia wraps what a `parse` hook throws (our body limits) in its own ParseError.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (cause instanceof HeraldError) return cause;
   switch (code) {
     case "VALIDATION":
       return validationError(error as ValidationFailure);
