@@ -71,18 +71,21 @@ describe("GET /events", () => {
   });
 
   test("bad queries are JSON 400s", async () => {
-    for (const [q, code] of [
-      ["", "invalid_selector"],
-      ["topic=bad%20topic", "invalid_selector"],
-      ["topic=*&limit=0", "invalid_request"],
-      ["topic=*&limit=1001", "invalid_request"],
-      ["topic=*&limit=ten", "invalid_request"],
-      ["topic=*&after=-1", "invalid_event_id"],
-      ["topic=*&after=x", "invalid_event_id"],
+    for (const [q, code, hint] of [
+      ["", "invalid_selector", "topic"],
+      ["topic=bad%20topic", "invalid_selector", "bad topic"],
+      ["topic=*&limit=0", "invalid_request", "1 to 1000"],
+      ["topic=*&limit=1001", "invalid_request", "1 to 1000"],
+      ["topic=*&limit=ten", "invalid_request", "1 to 1000"],
+      ["topic=*&after=-1", "invalid_event_id", "after"],
+      ["topic=*&after=x", "invalid_event_id", "after"],
     ] as const) {
       const res = await fetch(`${herald.url}/events?${q}`);
       expect(res.status).toBe(400);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe(code);
+      // Messages a person can act on: they name what is wrong.
+      expect(error.message).toContain(hint);
     }
   });
 });

@@ -73,14 +73,18 @@ function collapseNumeric(node: JsonObject): JsonObject {
   return isObject(numeric) && coercion ? { ...numeric, ...rest } : node;
 }
 
-/** Replaces copies of named components with `$ref`s, drops Elysia's `$id` markers and collapses numeric coercions. */
+/** Replaces copies of named components with `$ref`s, drops Elysia's own keys and collapses numeric coercions. */
 function tidy(node: Json, names: Map<string, string>, root = false): Json {
   if (Array.isArray(node)) return node.map((n) => tidy(n, names));
   if (!isObject(node)) return node;
   const name = root ? undefined : names.get(canonical(node));
   if (name) return { $ref: SCHEMA_REF + name };
   const out: JsonObject = {};
-  for (const [key, value] of Object.entries(node)) if (key !== "$id") out[key] = tidy(value, names);
+  for (const [key, value] of Object.entries(node)) {
+    // `$id` markers and a schema's `error` text (its validation message) are Elysia's, not JSON Schema.
+    const elysiaOnly = key === "$id" || (key === "error" && typeof value === "string");
+    if (!elysiaOnly) out[key] = tidy(value, names);
+  }
   return collapseNumeric(out);
 }
 

@@ -34,6 +34,8 @@ function translate({ code, error }: FrameworkError): HeraldError | null {
 
 interface ValidationFailure {
   type: string;
+  /** A schema's own `error` text, where it has one. */
+  customError?: unknown;
   all?: Array<{ path?: string; message?: string; summary?: string }>;
 }
 
@@ -50,7 +52,8 @@ function validationError(error: ValidationFailure): HeraldError {
   const path = (first?.path ?? "").split("/").filter((p) => p !== "");
   const field = path.filter((p) => !/^\d+$/.test(p)).pop() ?? "";
   const where = path.length > 0 ? `${error.type} ${path.join(".")}` : "request";
-  return new HeraldError(fieldCode(error.type, field), `${where}: ${first?.summary ?? first?.message ?? "invalid"}`);
+  const detail = typeof error.customError === "string" ? error.customError : (first?.summary ?? first?.message ?? "invalid");
+  return new HeraldError(fieldCode(error.type, field), `${where}: ${detail}`);
 }
 
 export const errorHandling = (logger: Logger) =>

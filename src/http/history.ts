@@ -29,7 +29,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
           {
             topic: SelectorQuery,
             after: t.Optional(t.String({ description: "Return events after this id", examples: ["0"] })),
-            limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100, error: "must be an integer from 1 to 1000" })),
             access_token: AccessToken,
           },
           QUERY_OPTIONS,

@@ -30,7 +30,12 @@ export const streamRoutes = (hub: Hub, auth: Authorizer) =>
       query: t.Object(
         {
           topic: SelectorQuery,
-          envelope: t.Optional(t.Boolean({ description: "Send `{id, topic, event, data, time}` as each event's data" })),
+          envelope: t.Optional(
+            t.Boolean({
+              description: "Send `{id, topic, event, data, time}` as each event's data",
+              error: "must be true or false",
+            }),
+          ),
           lastEventId: t.Optional(
             t.String({ description: "Resume after this id when the `Last-Event-ID` header cannot be set" }),
           ),
