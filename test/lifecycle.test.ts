@@ -84,7 +84,8 @@ describe("lifecycle", () => {
     expect(elapsed).toBeLessThan(5000);
     for (const r of readers) {
       await r.until((x) => x.ended, 2000);
-      // A proper end of the chunked response: the reader saw a clean close, not a reset mid-event.
+      // A proper end of the chunked response, not a reset, and not in the middle of an event.
+      expect(r.endedCleanly).toBe(true);
       expect(r.raw.endsWith("\n\n")).toBe(true);
     }
     expect(h.lines.some((l) => l.includes('"msg":"herald stopped"'))).toBe(true);

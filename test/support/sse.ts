@@ -13,6 +13,8 @@ export class SseReader {
   retry?: number;
   raw = "";
   ended = false;
+  /** The response ended properly (its last chunk), not by a reset or an abort. */
+  endedCleanly = false;
   private buffer = "";
   private waiters: Array<() => void> = [];
   private readonly controller = new AbortController();
@@ -35,8 +37,9 @@ export class SseReader {
         this.parse();
         this.wake();
       }
+      this.endedCleanly = true;
     } catch {
-      // aborted or reset: `ended` says so
+      // aborted or reset: `ended` without `endedCleanly`
     }
     this.ended = true;
     this.wake();
