@@ -15,7 +15,6 @@ export type ErrorCode =
   | "not_found"
   | "too_many_subscribers"
   | "shutting_down"
-  | "unavailable"
   | "internal";
 
 const statusOf: Record<ErrorCode, number> = {
@@ -34,7 +33,6 @@ const statusOf: Record<ErrorCode, number> = {
   not_found: 404,
   too_many_subscribers: 503,
   shutting_down: 503,
-  unavailable: 503,
   internal: 500,
 };
 

@@ -53,10 +53,6 @@ export function parseSelectors(texts: readonly string[], max = 50): Selector[] {
   return unique.map(parseSelector);
 }
 
-export function selectorMatches(selector: Selector, topic: string): boolean {
-  return selector.isPrefix ? topic.startsWith(selector.value) : topic === selector.value;
-}
-
 /** Parses a client-supplied event id (`Last-Event-ID`, `after`): a non-negative decimal integer. */
 export function parseEventId(text: string, field: string): number {
   const trimmed = text.trim();
