@@ -4,6 +4,7 @@ import type { AppendResult, EventDraft, EventLog, Idempotency } from "../log/eve
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { Broadcaster } from "./broadcaster";
+import { WriteCoalescer } from "./coalescer";
 import { type CloseReason, type StreamRequest, Subscription, type SubscriptionHost } from "./subscription";
 
 export interface HubOptions {
@@ -27,6 +28,7 @@ export class Hub {
     private readonly metrics: Metrics,
   ) {
     this.broadcaster = new Broadcaster(log.lastId());
+    const coalescer = new WriteCoalescer();
     log.onCommit((events) => {
       metrics.published += events.length;
       this.broadcaster.dispatch(events);
@@ -47,6 +49,7 @@ export class Hub {
       delivered: (count) => {
         metrics.delivered += count;
       },
+      pending: (sub) => coalescer.mark(sub),
     };
   }
 

@@ -20,6 +20,8 @@ export interface SubscriptionHost {
   closed(sub: Subscription, reason: CloseReason): void;
   /** Counts events written to a stream, replayed or live. */
   delivered(count: number): void;
+  /** Live bytes are waiting in `sub`: it is flushed together with every other stream that has some. */
+  pending(sub: Subscription): void;
 }
 
 export interface StreamRequest {
@@ -52,6 +54,8 @@ export class Subscription implements Subscriber {
   /** Bytes written since the socket last pushed back, not yet drained. */
   private backlog = 0;
   private drained: Promise<unknown> | undefined;
+  /** Live bytes not yet written: flushed together, a busy hub writes several commits per write. */
+  private unwritten: Uint8Array[] = [];
   /** Settles when the stream closes, for whatever reason: waits race against it so none outlives the stream. */
   private readonly ended: Promise<void>;
   private finish: () => void = () => {};
@@ -86,7 +90,7 @@ export class Subscription implements Subscriber {
     if (this.state === "closed") return;
     const chunk = batch.chunk(indexes, this.envelope);
     if (this.state === "live") {
-      this.write(chunk);
+      this.enqueue(chunk);
       this.host.delivered(indexes.length);
       return;
     }
@@ -104,14 +108,28 @@ export class Subscription implements Subscriber {
   }
 
   sendHeartbeat(): void {
-    if (this.state !== "closed") this.write(heartbeat);
+    if (this.state !== "closed") this.enqueue(heartbeat);
+  }
+
+  /** Writes the live bytes waiting, in one write. */
+  flush(): void {
+    const chunks = this.unwritten;
+    if (chunks.length === 0) return;
+    this.unwritten = [];
+    this.write(chunks.length === 1 ? (chunks[0] as Uint8Array) : joinChunks(chunks));
   }
 
   /** Ends the response properly (not a reset): for shutdown. */
   end(): void {
     if (this.state === "closed") return;
+    this.flush();
     this.sink?.close();
     this.close("shutdown");
+  }
+
+  private enqueue(chunk: Uint8Array): void {
+    if (this.unwritten.length === 0) this.host.pending(this);
+    this.unwritten.push(chunk);
   }
 
   private write(chunk: Uint8Array): void {
@@ -174,7 +192,7 @@ export class Subscription implements Subscriber {
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
-    if (held.length > 0) this.write(held.length === 1 ? (held[0] as Uint8Array) : joinChunks(held));
+    for (const chunk of held) this.enqueue(chunk);
     this.host.delivered(this.heldEvents);
     this.heldEvents = 0;
   }
@@ -190,6 +208,7 @@ export class Subscription implements Subscriber {
     if (this.state === "closed") return;
     this.state = "closed";
     this.held = [];
+    this.unwritten = [];
     this.finish();
     this.host.closed(this, reason);
   }
