@@ -45,7 +45,6 @@ export class Broadcaster {
   private readonly exact = new Map<string, Set<Subscriber>>();
   private readonly prefixes = new Map<string, Set<Subscriber>>();
   private head: number;
-  private count = 0;
 
   /** @param head the log's last id when the broadcaster starts */
   constructor(head: number) {
@@ -57,29 +56,22 @@ export class Broadcaster {
     return this.head;
   }
 
-  size(): number {
-    return this.count;
-  }
-
   add(sub: Subscriber): number {
     for (const s of sub.selectors) {
       const index = s.isPrefix ? this.prefixes : this.exact;
       const set = index.get(s.value) ?? new Set<Subscriber>();
       index.set(s.value, set.add(sub));
     }
-    this.count++;
     return this.head;
   }
 
   remove(sub: Subscriber): void {
-    let found = false;
     for (const s of sub.selectors) {
       const index = s.isPrefix ? this.prefixes : this.exact;
       const set = index.get(s.value);
-      if (set?.delete(sub)) found = true;
+      set?.delete(sub);
       if (set?.size === 0) index.delete(s.value);
     }
-    if (found) this.count--;
   }
 
   /** Called by the log with each committed batch, in commit order. */

@@ -3,6 +3,7 @@ import { HeraldError } from "../errors";
 import type { AppendResult, EventDraft, EventLog, Idempotency } from "../log/event-log";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
+import { preamble } from "../sse/encode";
 import { Broadcaster } from "./broadcaster";
 import { WriteCoalescer } from "./coalescer";
 import { type CloseReason, type StreamRequest, Subscription, type SubscriptionHost } from "./subscription";
@@ -38,7 +39,7 @@ export class Hub {
       for (const sub of this.subscriptions) sub.sendHeartbeat();
     }, options.heartbeatMs);
     this.host = {
-      retryMs: options.retryMs,
+      preamble: preamble(options.retryMs),
       budgetBytes: options.subscriberBufferBytes,
       log,
       register: (sub) => {

@@ -1,7 +1,7 @@
 /** One client's stream: replay from the log up to a noted head, then live, within a byte budget. */
 import type { EventLog } from "../log/event-log";
 import type { Selector } from "../names";
-import { encodeEvents, gapNotice, heartbeat, joinChunks, preamble } from "../sse/encode";
+import { encodeEvents, gapNotice, heartbeat, joinChunks } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
 
 /** Events read from the log per replay step. */
@@ -11,7 +11,8 @@ export type CloseReason = "client_closed" | "slow_consumer" | "shutdown" | "erro
 
 /** What every subscription shares: one object for all streams, so an idle stream costs little memory. */
 export interface SubscriptionHost {
-  readonly retryMs: number;
+  /** The opening bytes every stream starts with (`retry:` and a comment), encoded once. */
+  readonly preamble: Uint8Array;
   /** Bytes held for one client (buffered past the socket, or live events held during replay) before it is cut off. */
   readonly budgetBytes: number;
   readonly log: EventLog;
@@ -76,7 +77,7 @@ export class Subscription implements Subscriber {
       type: "direct",
       pull: (sink: ReadableStreamDirectController) => {
         this.sink = sink;
-        this.write(preamble(host.retryMs));
+        this.write(host.preamble);
         this.head = host.register(this);
         if (this.state === "replaying") void this.replay();
         // The response stays open until this resolves.
