@@ -15,6 +15,8 @@ export type ErrorCode =
   | "not_found"
   | "too_many_subscribers"
   | "shutting_down"
+  | "storage_full"
+  | "log_unavailable"
   | "internal";
 
 const statusOf: Record<ErrorCode, number> = {
@@ -33,6 +35,8 @@ const statusOf: Record<ErrorCode, number> = {
   not_found: 404,
   too_many_subscribers: 503,
   shutting_down: 503,
+  storage_full: 507,
+  log_unavailable: 503,
   internal: 500,
 };
 

@@ -1,6 +1,7 @@
 /** Boot: config → log (migrations) → hub → retention → listen; drain on SIGTERM/SIGINT. */
 import { createApp } from "./app";
 import { type Config, ConfigError, describeConfig, helpText, loadConfig } from "./config";
+import { HeraldError } from "./errors";
 import { maxRequestBytes } from "./http/body";
 import { Hub } from "./hub/hub";
 import { Retention } from "./log/retention";
@@ -34,6 +35,17 @@ async function healthcheck(config: Config): Promise<never> {
   }
 }
 
+/** A log that cannot be opened (unreadable, another program's file, a newer schema) stops start-up. */
+function openLog(): SqliteEventLog {
+  try {
+    return SqliteEventLog.open(config.db, config.sync, logger);
+  } catch (error) {
+    if (!(error instanceof HeraldError)) throw error;
+    process.stderr.write(`herald: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
 const argv = process.argv.slice(2);
 if (argv.includes("--help") || argv.includes("-h")) {
   process.stdout.write(helpText());
@@ -45,7 +57,7 @@ const config = readConfig(argv);
 const logger = createLogger(config.logLevel);
 const startedAt = Date.now();
 const metrics = new Metrics();
-const log = new SqliteEventLog(config.db, config.sync);
+const log = openLog();
 const hub = new Hub(log, config, logger, metrics);
 const retention = new Retention(
   log,

@@ -1,4 +1,5 @@
 /** Prometheus text exposition, written directly: a handful of counters, gauges and one histogram. */
+import type { FaultReport } from "./log/fault-state";
 
 /** Upper bounds of the publish latency buckets, in seconds. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -40,10 +41,20 @@ export interface Gauges {
   databaseBytes: number;
   retainedEvents: number;
   lastEventId: number;
+  faults: FaultReport;
 }
 
 function metric(name: string, type: "counter" | "gauge", help: string, value: number): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
+}
+
+function faultMetrics({ current, started }: FaultReport): string {
+  const counts = Object.entries(started).map(([reason, n]) => `herald_log_faults_total{reason="${reason}"} ${n}\n`);
+  return [
+    "# HELP herald_log_faults_total Log faults begun (disk full, log unavailable), by reason.\n# TYPE herald_log_faults_total counter\n",
+    ...counts,
+    metric("herald_log_degraded", "gauge", "1 while the log cannot take writes, else 0.", current ? 1 : 0),
+  ].join("");
 }
 
 export function renderMetrics(m: Metrics, g: Gauges): string {
@@ -62,6 +73,7 @@ export function renderMetrics(m: Metrics, g: Gauges): string {
     metric("herald_events_retained", "gauge", "Events in the log.", g.retainedEvents),
     metric("herald_last_event_id", "gauge", "The highest event id assigned.", g.lastEventId),
     metric("herald_database_size_bytes", "gauge", "SQLite database and WAL size on disk.", g.databaseBytes),
+    faultMetrics(g.faults),
     "# HELP herald_publish_duration_seconds Time from a publish request's arrival to its commit.\n# TYPE herald_publish_duration_seconds histogram\n",
     m.publishLatency.render("herald_publish_duration_seconds"),
   ].join("");

@@ -1,4 +1,4 @@
-/** GET /health: ok, or 503 when the log is unusable or the hub is draining. */
+/** GET /health: ok, or 503 when the log cannot take writes or the hub is draining. */
 import { Elysia } from "elysia";
 import type { Hub } from "../hub/hub";
 import { Health } from "./models";
@@ -7,26 +7,30 @@ export const healthRoutes = (hub: Hub, startedAt: number) =>
   new Elysia({ name: "health" }).get(
     "/health",
     ({ set }) => {
-      const status = hub.isDraining ? "draining" : hub.log.healthy() ? "ok" : "unavailable";
-      if (status !== "ok") {
+      const fault = hub.log.faults.current;
+      const problem = hub.isDraining
+        ? ({ status: "draining", reason: "shutting_down", message: "the hub is shutting down" } as const)
+        : fault && ({ status: "degraded", reason: fault.reason, message: fault.message } as const);
+      if (problem) {
         set.status = 503;
         set.headers["retry-after"] = "5";
       }
       return {
-        status,
+        ...(problem ?? { status: "ok" as const }),
         subscribers: hub.subscriberCount,
         lastEventId: String(hub.log.lastId()),
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-      } as const;
+      };
     },
     {
       response: { 200: Health, 503: Health },
       detail: {
         operationId: "health",
         summary: "Liveness and readiness",
-        description: "200 while the log is usable and the hub accepts work; 503 with `Retry-After` otherwise.",
+        description:
+          "200 while the log takes writes and the hub accepts work. 503 with `Retry-After` otherwise: `degraded` with the reason (`storage_full`, `log_unavailable`) and a message while the log cannot take writes, `draining` while the hub shuts down.",
         tags: ["operations"],
-        responses: { 503: { description: "The database is unusable or the hub is draining" } },
+        responses: { 503: { description: "The log cannot take writes, or the hub is draining" } },
       },
     },
   );

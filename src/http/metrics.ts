@@ -10,8 +10,10 @@ export const metricsRoutes = (hub: Hub, metrics: Metrics) =>
       const text = renderMetrics(metrics, {
         subscribers: hub.subscriberCount,
         databaseBytes: hub.log.sizeBytes(),
-        retainedEvents: await hub.log.retained(),
+        // An unreadable log still gets its fault scraped: the count it cannot read is NaN.
+        retainedEvents: await hub.log.retained().catch(() => Number.NaN),
         lastEventId: hub.log.lastId(),
+        faults: hub.log.faults,
       });
       return new Response(text, { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
     },

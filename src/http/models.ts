@@ -91,7 +91,13 @@ export const TopicList = t.Object({
 });
 
 export const Health = t.Object({
-  status: t.Union([t.Literal("ok"), t.Literal("draining"), t.Literal("unavailable")]),
+  status: t.Union([t.Literal("ok"), t.Literal("degraded"), t.Literal("draining")]),
+  reason: t.Optional(
+    t.Union([t.Literal("storage_full"), t.Literal("log_unavailable"), t.Literal("shutting_down")], {
+      description: "Why the hub is not ok: a stable word",
+    }),
+  ),
+  message: t.Optional(t.String({ description: "Why the hub is not ok, for people" })),
   subscribers: t.Integer(),
   lastEventId: EventId,
   uptimeSeconds: t.Number(),

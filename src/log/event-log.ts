@@ -1,5 +1,6 @@
 /** The event log seam: what the hub needs from any store (SQLite today, a shared engine later). */
 import type { Selector } from "../names";
+import type { FaultReport } from "./fault-state";
 
 /** An event as a publisher hands it over, already validated. */
 export interface EventDraft {
@@ -87,8 +88,8 @@ export interface EventLog {
   /** Bytes the log occupies on disk (database and WAL). */
   sizeBytes(): number;
   onCommit(listener: CommitListener): void;
-  /** Probes the store; false when it cannot be used. */
-  healthy(): boolean;
+  /** What is wrong with the store now, if anything, and how often it went wrong (for /health and /metrics). */
+  readonly faults: FaultReport;
   /** Commits what is queued, checkpoints, closes. */
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type { Database } from "bun:sqlite";
 import events from "../../migrations/0001_events.sql" with { type: "text" };
 import idempotency from "../../migrations/0002_idempotency.sql" with { type: "text" };
 import topicCounts from "../../migrations/0003_topic_counts_per_commit.sql" with { type: "text" };
+import { HeraldError } from "../errors";
 
 interface Migration {
   readonly version: number;
@@ -16,6 +17,40 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: "0002_idempotency.sql", sql: idempotency },
   { version: 3, name: "0003_topic_counts_per_commit.sql", sql: topicCounts },
 ];
+
+const LEDGER_COLUMNS = ["applied_at", "name", "version"];
+
+function refuse(why: string): never {
+  throw new HeraldError("log_unavailable", why);
+}
+
+/**
+ * Refuses a file this binary must not write to: a SQLite database of another program, or one whose schema a
+ * newer Herald has migrated past what this binary knows. Reads only, so a refused file is left as it was.
+ */
+export function checkOwnership(db: Database, all: readonly Migration[] = migrations): void {
+  const tables = db
+    .query<{ name: string }, []>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+    .all()
+    .map((t) => t.name);
+  if (tables.length === 0) return;
+  const columns = db
+    .query<{ name: string }, []>("SELECT name FROM pragma_table_info('schema_migrations') ORDER BY name")
+    .all()
+    .map((c) => c.name);
+  if (columns.join() !== LEDGER_COLUMNS.join()) {
+    refuse(
+      `the file is a SQLite database of another program (tables: ${tables.slice(0, 5).join(", ")}); point HERALD_DB at Herald's own database or a new path`,
+    );
+  }
+  const newest = db.query<{ v: number | null }, []>("SELECT max(version) AS v FROM schema_migrations").get()?.v ?? 0;
+  const known = Math.max(0, ...all.map((m) => m.version));
+  if (newest > known) {
+    refuse(
+      `the database was written by a newer Herald (schema version ${newest}; this binary knows versions up to ${known}); run that Herald or a newer one`,
+    );
+  }
+}
 
 export function migrate(db: Database, all: readonly Migration[] = migrations): number[] {
   db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -4,6 +4,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { SyncMode } from "../config";
 import { HeraldError } from "../errors";
+import { createLogger, type Logger } from "../logger";
 import type { Selector } from "../names";
 import type {
   AppendResult,
@@ -16,7 +17,10 @@ import type {
   ReadRange,
   TopicSummary,
 } from "./event-log";
+import { FaultState } from "./fault-state";
+import { faultError, isFaultError } from "./faults";
 import { migrate } from "./migrations";
+import { SqliteProbe } from "./sqlite-probe";
 import { type AppendRequest, type Outcome, openLog, SqliteWriter } from "./sqlite-writer";
 
 interface Row {
@@ -33,6 +37,8 @@ interface PendingAppend extends AppendRequest {
 }
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
+/** How often the files are checked for being deleted or replaced, and a degraded log is probed for recovery. */
+const PROBE_INTERVAL_MS = 1000;
 const COLUMNS = "id, topic, type, data, time";
 
 function toEvent(row: Row): LoggedEvent {
@@ -56,21 +62,43 @@ function mergeById(lists: LoggedEvent[][], limit: number): LoggedEvent[] {
 }
 
 export class SqliteEventLog implements EventLog {
+  readonly faults: FaultState;
   private readonly db: Database;
   private readonly writer: SqliteWriter;
+  private readonly probe: SqliteProbe;
   private readonly listeners: CommitListener[] = [];
   private queue: PendingAppend[] = [];
   private head: number;
 
+  /** Throws what SQLite throws; `open` says why in one line. */
   constructor(
     private readonly path: string,
     sync: SyncMode,
+    logger: Logger = createLogger("info"),
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = openLog(path, sync);
     migrate(this.db);
-    this.writer = new SqliteWriter(this.db);
+    this.probe = new SqliteProbe(this.db, path);
+    this.faults = new FaultState(logger);
+    this.writer = new SqliteWriter(this.db, () => {
+      const moved = this.probe.moved();
+      if (moved) throw this.faults.enter(moved);
+    });
     this.head = this.db.query<{ seq: number }, []>("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get()?.seq ?? 0;
+    // Healthy, only the files' identity is checked (two stats a second); degraded, the probe tries a real commit.
+    this.faults.watch((current) => (current ? this.probe.check(current) : this.probe.moved()), PROBE_INTERVAL_MS);
+  }
+
+  /** Opens (creating and migrating) the log at `path`; any failure is a `log_unavailable` error saying why. */
+  static open(path: string, sync: SyncMode, logger: Logger): SqliteEventLog {
+    try {
+      return new SqliteEventLog(path, sync, logger);
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      const why = error instanceof HeraldError ? error.message : `${(error as Error).message}${code ? ` (${code})` : ""}`;
+      throw new HeraldError("log_unavailable", `cannot open the log at ${path}: ${why}`);
+    }
   }
 
   append(drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<AppendResult> {
@@ -85,14 +113,35 @@ export class SqliteEventLog implements EventLog {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    // Degraded, only the probe writes: publishes fail at once rather than thrash a failing disk, and the state
+    // changes only when the probe says so (one log line each way).
+    const fault = this.faults.current;
     let outcomes: Outcome[];
     try {
+      if (fault) throw faultError(fault);
       outcomes = this.writer.append(batch);
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      const failure = this.failure(error);
+      for (const p of batch) p.reject(failure);
       return;
     }
     this.deliver(batch, outcomes);
+  }
+
+  /** A store failure becomes the fault it stands for, degrading the log; any other error passes as it is. */
+  private failure(error: unknown): unknown {
+    if (isFaultError(error)) return error;
+    const fault = this.probe.diagnose(error);
+    return fault ? this.faults.enter(fault) : error;
+  }
+
+  /** Runs a read, turning a store failure into its fault. */
+  private reading<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      throw this.failure(error);
+    }
   }
 
   /** Announces a commit to the listeners, in commit order, then answers its publishers. */
@@ -110,9 +159,11 @@ export class SqliteEventLog implements EventLog {
   }
 
   async read({ selectors, after, upTo = NO_UPPER_BOUND, limit }: ReadRange): Promise<LoggedEvent[]> {
-    return mergeById(
-      selectors.map((s) => this.readOne(s, after, upTo, limit).map(toEvent)),
-      limit,
+    return this.reading(() =>
+      mergeById(
+        selectors.map((s) => this.readOne(s, after, upTo, limit).map(toEvent)),
+        limit,
+      ),
     );
   }
 
@@ -146,30 +197,42 @@ export class SqliteEventLog implements EventLog {
       "SELECT max(pruned_through) AS p FROM topics WHERE topic >= ? AND topic < ?",
     );
     const exact = this.db.query<{ p: number | null }, [string]>("SELECT pruned_through AS p FROM topics WHERE topic = ?");
-    let highest = 0;
-    for (const s of selectors) {
-      const row = s.isPrefix ? range.get(s.value, prefixEnd(s.value)) : exact.get(s.value);
-      highest = Math.max(highest, row?.p ?? 0);
-    }
-    return highest;
+    return this.reading(() => {
+      let highest = 0;
+      for (const s of selectors) {
+        const row = s.isPrefix ? range.get(s.value, prefixEnd(s.value)) : exact.get(s.value);
+        highest = Math.max(highest, row?.p ?? 0);
+      }
+      return highest;
+    });
   }
 
+  /** Prunes nothing while degraded; a store failure degrades the log (logged once) rather than failing the sweep. */
   async prune(policy: PrunePolicy): Promise<number> {
-    return this.writer.prune(policy);
+    if (this.faults.current) return 0;
+    try {
+      return this.writer.prune(policy);
+    } catch (error) {
+      const failure = this.failure(error);
+      if (isFaultError(failure)) return 0;
+      throw failure;
+    }
   }
 
   async topics(): Promise<TopicSummary[]> {
-    return this.db
-      .query<TopicSummary, []>(
-        `SELECT topic, events, (SELECT min(id) FROM events e WHERE e.topic = t.topic) AS firstId,
+    return this.reading(() =>
+      this.db
+        .query<TopicSummary, []>(
+          `SELECT topic, events, (SELECT min(id) FROM events e WHERE e.topic = t.topic) AS firstId,
                 last_id AS lastId, last_time AS lastTime
          FROM topics t WHERE events > 0 ORDER BY topic`,
-      )
-      .all();
+        )
+        .all(),
+    );
   }
 
   async retained(): Promise<number> {
-    return this.db.query<{ n: number | null }, []>("SELECT sum(events) AS n FROM topics").get()?.n ?? 0;
+    return this.reading(() => this.db.query<{ n: number | null }, []>("SELECT sum(events) AS n FROM topics").get()?.n ?? 0);
   }
 
   sizeBytes(): number {
@@ -181,16 +244,8 @@ export class SqliteEventLog implements EventLog {
     this.listeners.push(listener);
   }
 
-  healthy(): boolean {
-    try {
-      this.db.query("SELECT count(*) FROM schema_migrations").get();
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   async close(): Promise<void> {
+    this.faults.stop();
     this.commit();
     this.writer.close();
   }

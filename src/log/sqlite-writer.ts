@@ -4,6 +4,7 @@
 import { Database } from "bun:sqlite";
 import type { SyncMode } from "../config";
 import type { EventDraft, Idempotency, LoggedEvent, PrunePolicy, Receipt } from "./event-log";
+import { checkOwnership } from "./migrations";
 
 export interface AppendRequest {
   readonly drafts: readonly EventDraft[];
@@ -17,11 +18,13 @@ type Insert = [topic: string, type: string | null, data: string, time: number];
 
 export function openLog(path: string, sync: SyncMode): Database {
   const db = new Database(path, { create: true, strict: true });
+  db.run("PRAGMA busy_timeout = 5000");
+  // Before any pragma below writes to it: a file that is not ours stays untouched.
+  checkOwnership(db);
   // Only takes effect on a new file: freed pages then go back to the OS as retention prunes.
   db.run("PRAGMA auto_vacuum = INCREMENTAL");
   db.run("PRAGMA journal_mode = WAL");
   db.run(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
-  db.run("PRAGMA busy_timeout = 5000");
   // The WAL is reused after each checkpoint; this bounds what it keeps on disk meanwhile.
   db.run("PRAGMA journal_size_limit = 67108864");
   return db;
@@ -33,7 +36,14 @@ export class SqliteWriter {
   private readonly saveKey;
   private readonly countTopic;
 
-  constructor(private readonly db: Database) {
+  /**
+   * @param beforeCommit runs last inside every append transaction and throws to roll it back: the place to
+   * refuse a commit to a file that is no longer the log.
+   */
+  constructor(
+    private readonly db: Database,
+    private readonly beforeCommit: () => void,
+  ) {
     this.countTopic = db.query<never, [string, number, number, number]>(
       `INSERT INTO topics (topic, events, last_id, last_time) VALUES (?, ?, ?, ?)
        ON CONFLICT (topic) DO UPDATE SET events = events + excluded.events, last_id = excluded.last_id, last_time = excluded.last_time`,
@@ -47,14 +57,38 @@ export class SqliteWriter {
     );
   }
 
-  /** All requests in one transaction and one sync; throws (and commits nothing) if the commit fails. */
+  /**
+   * All requests in one transaction and one sync; throws, and leaves nothing of them (events, topic counts,
+   * idempotency keys, the id sequence), if any step or the commit fails.
+   */
   append(requests: readonly AppendRequest[]): Outcome[] {
     const time = Date.now();
-    return this.db.transaction(() => {
+    this.rollback();
+    this.db.run("BEGIN");
+    try {
       const outcomes = requests.map((r) => this.apply(r, time));
       this.countTopics(outcomes, time);
+      this.beforeCommit();
+      this.db.run("COMMIT");
       return outcomes;
-    })();
+    } catch (error) {
+      this.rollback();
+      throw error;
+    }
+  }
+
+  /**
+   * Ends a transaction still open. After SQLITE_FULL or an I/O error SQLite may already have rolled back by
+   * itself (a second ROLLBACK would fail and hide the first error); a transaction left open would turn the
+   * next BEGIN into an error, or, under a helper that nests, the next commit into a savepoint that commits nothing.
+   */
+  private rollback(): void {
+    if (!this.db.inTransaction) return;
+    try {
+      this.db.run("ROLLBACK");
+    } catch {
+      // The store is failing; the caller reports the error that got us here, and the next append tries again.
+    }
   }
 
   /** One update per topic per commit keeps /topics and the gap checks from ever scanning the log. */
@@ -123,7 +157,11 @@ export class SqliteWriter {
   }
 
   close(): void {
-    this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    try {
+      this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch {
+      // A full or read-only disk cannot take the checkpoint; the WAL keeps every commit and the next start replays it.
+    }
     this.db.close();
   }
 }

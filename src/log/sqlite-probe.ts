@@ -1,0 +1,89 @@
+/** Whether the SQLite store can take writes: its files are still the ones open, there is room, and a commit works. */
+import type { Database } from "bun:sqlite";
+import { accessSync, constants, statfsSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { DISK_FULL, type LogFault, sqliteFault } from "./faults";
+
+/** Space a full disk must regain before publishing resumes, so that one small write that fits does not flap the state. */
+const HEADROOM_BYTES = 1024 * 1024;
+
+const READ_ONLY: LogFault = {
+  reason: "log_unavailable",
+  message: "the log's file system is read-only; publishing resumes by itself once it is writable again",
+};
+
+interface FileId {
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+function identify(path: string): FileId | undefined {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat && { path, dev: stat.dev, ino: stat.ino };
+}
+
+export class SqliteProbe {
+  private readonly files: readonly FileId[];
+
+  constructor(
+    private readonly db: Database,
+    private readonly path: string,
+  ) {
+    // SQLite keeps its descriptors for the life of the connection: the files at these paths now are the ones it writes.
+    const files = path === ":memory:" ? [] : [identify(path), identify(`${path}-wal`)];
+    this.files = files.filter((f) => f !== undefined);
+  }
+
+  /**
+   * A fault when the database or its WAL at the path is no longer the file SQLite writes: SQLite would go on
+   * writing to the unlinked file, and acknowledged events would vanish at the next start.
+   */
+  moved(): LogFault | undefined {
+    for (const file of this.files) {
+      const now = statSync(file.path, { throwIfNoEntry: false });
+      if (now?.ino === file.ino && now.dev === file.dev) continue;
+      return {
+        reason: "log_unavailable",
+        message: `${file.path} was deleted or replaced while Herald had it open, so writes are refused: put the original file back and publishing resumes by itself, or restart Herald to use the file now at that path`,
+      };
+    }
+    return undefined;
+  }
+
+  /** The whole check, for a degraded log: the files, the room left, then a real commit that changes nothing. */
+  check(current: LogFault): LogFault | undefined {
+    const moved = this.moved();
+    if (moved) return moved;
+    if (current.reason === "storage_full" && this.freeBytes() < HEADROOM_BYTES) return DISK_FULL;
+    try {
+      // Writing the header's user_version back unchanged dirties a page: the commit appends to the WAL and syncs.
+      const version = this.db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+      this.db.run(`PRAGMA user_version = ${version}`);
+      return undefined;
+    } catch (error) {
+      return this.diagnose(error) ?? current;
+    }
+  }
+
+  /** The fault a SQLite error stands for; a read-only file system or a moved file, which SQLite reports as mere I/O errors, by name. */
+  diagnose(error: unknown): LogFault | undefined {
+    const fault = sqliteFault(error);
+    if (fault?.reason !== "log_unavailable") return fault;
+    return this.moved() ?? (this.readOnly() ? READ_ONLY : fault);
+  }
+
+  private readOnly(): boolean {
+    try {
+      accessSync(dirname(this.path), constants.W_OK);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === "EROFS";
+    }
+  }
+
+  private freeBytes(): number {
+    const fs = statfsSync(dirname(this.path));
+    return fs.bavail * fs.bsize;
+  }
+}
