@@ -40,7 +40,7 @@ test.skipIf(!mount)(
     truncateSync(filler, Bun.file(filler).size - 96 * 1024);
     const big = (i: number) => ({ during: i, pad: "x".repeat(32 * 1024) });
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => post(h, "disk", big(i))));
-    answers.forEach((a, i) => record(a, big(i)));
+    for (const [i, a] of answers.entries()) record(a, big(i));
     expect(answers.map((a) => a.status).filter((s) => s !== 201 && s !== 507)).toEqual([]);
     const refused = answers.find((a) => a.status === 507);
     expect(refused?.body.error?.code).toBe("storage_full");

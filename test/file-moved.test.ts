@@ -6,7 +6,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { renameSync } from "node:fs";
 import { type Answer, health, history, logged, metric, post } from "./support/faults";
-import { dispose, type Herald, removeDir, startHerald, tempDir } from "./support/herald";
+import { dispose, type Herald, removeDir, startHerald } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
 
