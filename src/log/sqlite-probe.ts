@@ -1,6 +1,6 @@
 /** Whether the SQLite store can take writes: its files are still the ones open, there is room, and a commit works. */
 import type { Database } from "bun:sqlite";
-import { accessSync, constants, statfsSync, statSync } from "node:fs";
+import { closeSync, openSync, statfsSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { DISK_FULL, type LogFault, sqliteFault } from "./faults";
 
@@ -73,9 +73,15 @@ export class SqliteProbe {
     return this.moved() ?? (this.readOnly() ? READ_ONLY : fault);
   }
 
+  /**
+   * Creates and removes an empty file beside the database. Not access(2): a file system the kernel forced
+   * read-only after an error (ext4's emergency_ro) still passes that check, and only a write tells.
+   */
   private readOnly(): boolean {
+    const probe = `${this.path}-probe`;
     try {
-      accessSync(dirname(this.path), constants.W_OK);
+      closeSync(openSync(probe, "w"));
+      unlinkSync(probe);
       return false;
     } catch (error) {
       return (error as NodeJS.ErrnoException).code === "EROFS";
