@@ -95,8 +95,8 @@ export class SqliteEventLog implements EventLog {
     try {
       return new SqliteEventLog(path, sync, logger);
     } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      const why = error instanceof HeraldError ? error.message : `${(error as Error).message}${code ? ` (${code})` : ""}`;
+      const { message, code } = error as { message: string; code?: string };
+      const why = error instanceof HeraldError || !code || message.includes(code) ? message : `${message} (${code})`;
       throw new HeraldError("log_unavailable", `cannot open the log at ${path}: ${why}`);
     }
   }
