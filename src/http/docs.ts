@@ -35,12 +35,14 @@ const STATUS_TEXT: Record<string, string> = {
   "409": "Conflict",
   "413": "Event data or request body too large",
   "422": "Idempotency-Key already used with a different request",
-  "503": "Overloaded, or the hub is shutting down: retry after `Retry-After` seconds",
+  "503": "Overloaded, shutting down, or the log cannot be used (`log_unavailable`): retry after `Retry-After` seconds",
+  "507": "The log's disk is full (`storage_full`): retry after `Retry-After` seconds",
 };
 
 const ERROR_HEADERS: Record<string, Json> = {
   "401": { "WWW-Authenticate": { description: "`Bearer`", schema: { type: "string" } } },
   "503": { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } },
+  "507": { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } },
 };
 
 type Json = null | boolean | number | string | Json[] | JsonObject;

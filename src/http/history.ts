@@ -34,7 +34,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
           },
           QUERY_OPTIONS,
         ),
-        response: { 200: HistoryPage, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse },
+        response: { 200: HistoryPage, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse },
         detail: {
           operationId: "listEvents",
           summary: "Read retained events in id order",
@@ -61,7 +61,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
       },
       {
         query: t.Object({ access_token: AccessToken }, QUERY_OPTIONS),
-        response: { 200: TopicList, 401: ErrorResponse },
+        response: { 200: TopicList, 401: ErrorResponse, 503: ErrorResponse },
         detail: {
           operationId: "listTopics",
           summary: "List topics with retained events",

@@ -48,6 +48,7 @@ const errors = {
   413: ErrorResponse,
   422: ErrorResponse,
   503: ErrorResponse,
+  507: ErrorResponse,
 };
 
 export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
