@@ -5,7 +5,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { truncateSync, unlinkSync } from "node:fs";
-import { type Answer, health, history, logged, metric, post } from "./support/faults";
+import { type Answer, expectOneLine, health, history, logged, metric, post, refusal } from "./support/faults";
 import { type Herald, startHerald } from "./support/herald";
 import { fillUp, mountTmpfs } from "./support/mounts";
 import { SseReader, streamUrl } from "./support/sse";
@@ -91,6 +91,20 @@ test.skipIf(!mount)(
     herald.push(h);
     expect(await history(h, "disk")).toEqual(acked);
     expect(await metric(h, FULL)).toBe(0);
+  expect(await h.stop()).toBe(0);
   },
   30_000,
 );
+
+test.skipIf(!mount)("a disk already full at start-up: one line naming it and exit 2; it starts once there is room", async () => {
+  const dir = mount?.dir as string;
+  const h = await startHerald({ dir });
+  expect(await h.stop()).toBe(0);
+  const filler = fillUp(dir);
+  // SQLite cannot even read a WAL database without room for its shared-memory index.
+  expectOneLine(await refusal(h.db), /its disk is full/);
+  unlinkSync(filler);
+  const again = await startHerald({ dir });
+  herald.push(again);
+  expect((await post(again, "disk", "back")).status).toBe(201);
+});

@@ -3,32 +3,11 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { expectOneLine, refusal } from "./support/faults";
 import { publish, removeDir, startHerald, tempDir } from "./support/herald";
 
-const ENTRY = join(import.meta.dir, "..", "src", "index.ts");
 const dir = tempDir();
 afterAll(() => removeDir(dir));
-
-async function refusal(db: string): Promise<{ code: number; stderr: string; stdout: string }> {
-  const proc = Bun.spawn([process.execPath, ENTRY], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", HERALD_DB: db },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [code, stderr, stdout] = await Promise.all([
-    proc.exited,
-    new Response(proc.stderr).text(),
-    new Response(proc.stdout).text(),
-  ]);
-  return { code, stderr, stdout };
-}
-
-function expectOneLine(r: { code: number; stderr: string; stdout: string }, says: RegExp): void {
-  expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/^herald: cannot open the log at .*\n$/);
-  expect(r.stderr).toMatch(says);
-  expect(r.stdout).not.toContain("herald started");
-}
 
 test("random bytes: not a database", async () => {
   const db = join(dir, "random.db");

@@ -20,7 +20,7 @@ import type {
 import { FaultState } from "./fault-state";
 import { faultError, isFaultError } from "./faults";
 import { migrate } from "./migrations";
-import { SqliteProbe } from "./sqlite-probe";
+import { nearlyFull, SqliteProbe } from "./sqlite-probe";
 import { type AppendRequest, type Outcome, openLog, SqliteWriter } from "./sqlite-writer";
 
 interface Row {
@@ -97,7 +97,9 @@ export class SqliteEventLog implements EventLog {
     } catch (error) {
       const { message, code } = error as { message: string; code?: string };
       const why = error instanceof HeraldError || !code || message.includes(code) ? message : `${message} (${code})`;
-      throw new HeraldError("log_unavailable", `cannot open the log at ${path}: ${why}`);
+      // SQLite cannot even read a WAL database without room for its shared-memory index: it says "I/O error".
+      const full = path !== ":memory:" && nearlyFull(path) ? "; its disk is full" : "";
+      throw new HeraldError("log_unavailable", `cannot open the log at ${path}: ${why}${full}`);
     }
   }
 

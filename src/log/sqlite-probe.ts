@@ -18,6 +18,16 @@ interface FileId {
   readonly ino: number;
 }
 
+/** True when the file system holding `path` has less room than a recovered log needs. */
+export function nearlyFull(path: string): boolean {
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.bavail * fs.bsize < HEADROOM_BYTES;
+  } catch {
+    return false;
+  }
+}
+
 function identify(path: string): FileId | undefined {
   const stat = statSync(path, { throwIfNoEntry: false });
   return stat && { path, dev: stat.dev, ino: stat.ino };
@@ -55,7 +65,7 @@ export class SqliteProbe {
   check(current: LogFault): LogFault | undefined {
     const moved = this.moved();
     if (moved) return moved;
-    if (current.reason === "storage_full" && this.freeBytes() < HEADROOM_BYTES) return DISK_FULL;
+    if (current.reason === "storage_full" && nearlyFull(this.path)) return DISK_FULL;
     try {
       // Writing the header's user_version back unchanged dirties a page: the commit appends to the WAL and syncs.
       const version = this.db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
@@ -86,10 +96,5 @@ export class SqliteProbe {
     } catch (error) {
       return (error as NodeJS.ErrnoException).code === "EROFS";
     }
-  }
-
-  private freeBytes(): number {
-    const fs = statfsSync(dirname(this.path));
-    return fs.bavail * fs.bsize;
   }
 }
