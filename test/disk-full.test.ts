@@ -63,6 +63,10 @@ test.skipIf(!mount)(
     await stream.until((r) => r.comments.length >= beats + 3);
     expect(stream.ids()).toEqual(acked.map(([id]) => Number(id)));
     expect(await history(h, "disk")).toEqual(acked);
+    const resumed = await SseReader.open(streamUrl(h.url, ["disk"]), { "Last-Event-ID": "0" });
+    await resumed.count(acked.length);
+    expect(resumed.ids()).toEqual(acked.map(([id]) => Number(id)));
+    resumed.close();
 
     // Space comes back: the probe notices with no publish at all.
     unlinkSync(filler);
@@ -91,7 +95,7 @@ test.skipIf(!mount)(
     herald.push(h);
     expect(await history(h, "disk")).toEqual(acked);
     expect(await metric(h, FULL)).toBe(0);
-  expect(await h.stop()).toBe(0);
+    expect(await h.stop()).toBe(0);
   },
   30_000,
 );
