@@ -137,10 +137,10 @@ export class SqliteEventLog implements EventLog {
     return fault ? this.faults.enter(fault) : error;
   }
 
-  /** Runs a read, turning a store failure into its fault. */
-  private reading<T>(read: () => T): T {
+  /** Runs a read (synchronous or not), turning a store failure into its fault. */
+  private async reading<T>(read: () => T | Promise<T>): Promise<T> {
     try {
-      return read();
+      return await read();
     } catch (error) {
       throw this.failure(error);
     }

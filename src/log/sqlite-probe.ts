@@ -63,6 +63,7 @@ export class SqliteProbe {
 
   /** The whole check, for a degraded log: the files, the room left, then a real commit that changes nothing. */
   check(current: LogFault): LogFault | undefined {
+    if (current.lasting) return current;
     const moved = this.moved();
     if (moved) return moved;
     if (current.reason === "storage_full" && nearlyFull(this.path)) return DISK_FULL;
