@@ -1,11 +1,12 @@
 /** One client's stream: replay from the log up to a noted head, then live, within a byte budget. */
-import type { EventLog } from "../log/event-log";
+import { type EventLog, isFullPage, type ReadRange } from "../log/event-log";
 import type { Selector } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
 
-/** Events read from the log per replay step. */
+/** Events read from the log per replay step, and the data size that ends a step sooner: large events come a few at a time. */
 const REPLAY_PAGE = 1000;
+const REPLAY_PAGE_BYTES = 1024 * 1024;
 
 export type CloseReason = "client_closed" | "slow_consumer" | "shutdown" | "error";
 
@@ -13,7 +14,7 @@ export type CloseReason = "client_closed" | "slow_consumer" | "shutdown" | "erro
 export interface SubscriptionHost {
   /** The opening bytes every stream starts with (`retry:` and a comment), encoded once. */
   readonly preamble: Uint8Array;
-  /** Bytes held for one client (buffered past the socket, or live events held during replay) before it is cut off. */
+  /** Bytes held for a client that does not read (queued behind a pending write, or live events held during replay) before it is cut off. */
   readonly budgetBytes: number;
   readonly log: EventLog;
   /** Registers with the broadcaster and returns the last id it handed out. */
@@ -36,12 +37,14 @@ export interface StreamRequest {
 
 type State = "replaying" | "live" | "closed";
 
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export class Subscription implements Subscriber {
   readonly selectors: readonly Selector[];
   readonly envelope: boolean;
   /**
-   * A direct stream: writes go straight to the socket, and a write that finds it full returns a promise.
-   * Half the memory of a queued ReadableStream per idle stream, and the bytes Bun buffers are counted here.
+   * A direct stream: writes go straight to the socket, and a write that finds it full returns a promise that
+   * settles once the client has taken it. Half the memory of a queued ReadableStream per idle stream.
    */
   readonly stream: ReadableStream<Uint8Array>;
   private sink: ReadableStreamDirectController | undefined;
@@ -49,17 +52,23 @@ export class Subscription implements Subscriber {
   /** Replay covers ids in (cursor, head]; live events after head are held until replay ends. */
   private cursor: number;
   private head = 0;
+  /** The id the client last got (at first the one it resumed from): what a gap notice names. */
+  private lastSent: number;
+  /** The highest pruned id a gap notice announced: that notice covers every deletion up to it. */
+  private announced = 0;
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private heldEvents = 0;
-  /** Bytes written since the socket last pushed back, not yet drained. */
-  private backlog = 0;
-  private drained: Promise<unknown> | undefined;
-  /** Live bytes not yet written: flushed together, a busy hub writes several commits per write. */
-  private unwritten: Uint8Array[] = [];
+  /** Bytes not yet written: live events coalesced with others, or waiting behind a write the client has not taken. */
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  /** Set while Bun still holds part of the last write; nothing else is written until it settles. */
+  private pending: Promise<void> | undefined;
   /** Settles when the stream closes, for whatever reason: waits race against it so none outlives the stream. */
   private readonly ended: Promise<void>;
   private finish: () => void = () => {};
+  /** Ends the response the pull started: cleanly, or cut (the connection aborted, what Bun buffered dropped). */
+  private endResponse: (cut: boolean) => void = () => {};
 
   constructor(
     request: StreamRequest,
@@ -68,6 +77,7 @@ export class Subscription implements Subscriber {
     this.selectors = request.selectors;
     this.envelope = request.envelope;
     this.cursor = request.resumeFrom ?? 0;
+    this.lastSent = this.cursor;
     this.state = request.resumeFrom === null ? "live" : "replaying";
     this.ended = new Promise<void>((resolve) => {
       this.finish = resolve;
@@ -76,12 +86,17 @@ export class Subscription implements Subscriber {
     this.stream = new ReadableStream({
       type: "direct",
       pull: (sink: ReadableStreamDirectController) => {
+        // The response stays open until this settles. Rejecting it without a reason aborts the connection
+        // quietly; `sink.close(error)` would too, but Bun prints a stack trace on stderr for each one.
+        const response = new Promise<void>((resolve, reject) => {
+          this.endResponse = (cut) => (cut ? reject(undefined) : resolve());
+        });
+        if (this.state === "closed") return;
         this.sink = sink;
         this.write(host.preamble);
         this.head = host.register(this);
         if (this.state === "replaying") void this.replay();
-        // The response stays open until this resolves.
-        return this.ended;
+        return response;
       },
       cancel: () => this.close("client_closed"),
     });
@@ -98,7 +113,7 @@ export class Subscription implements Subscriber {
     this.held.push(chunk);
     this.heldBytes += chunk.byteLength;
     this.heldEvents += indexes.length;
-    // Half the budget: what is held still has to fit beside the replay's backlog when it is flushed.
+    // Half the budget: what is held still has to fit beside the queue when it is flushed.
     if (this.heldBytes > this.host.budgetBytes / 2) {
       // Everything held is in the log too: drop it and let replay run on to the newer head.
       this.held = [];
@@ -112,25 +127,31 @@ export class Subscription implements Subscriber {
     if (this.state !== "closed") this.enqueue(heartbeat);
   }
 
-  /** Writes the live bytes waiting, in one write. */
+  /** Writes the queued bytes in one write, unless the client has yet to take the last one. */
   flush(): void {
-    const chunks = this.unwritten;
-    if (chunks.length === 0) return;
-    this.unwritten = [];
+    if (this.pending || this.queue.length === 0) return;
+    const chunks = this.queue;
+    this.queue = [];
+    this.queued = 0;
     this.write(chunks.length === 1 ? (chunks[0] as Uint8Array) : joinChunks(chunks));
   }
 
   /** Ends the response properly (not a reset): for shutdown. */
   end(): void {
     if (this.state === "closed") return;
-    this.flush();
+    if (this.queue.length > 0) this.write(joinChunks(this.queue));
     this.sink?.close();
     this.close("shutdown");
   }
 
   private enqueue(chunk: Uint8Array): void {
-    if (this.unwritten.length === 0) this.host.pending(this);
-    this.unwritten.push(chunk);
+    if (this.queue.length === 0 && !this.pending) this.host.pending(this);
+    this.queue.push(chunk);
+    this.queued += chunk.byteLength;
+    // Only bytes piling up behind a write the client has not taken count, and not the next write itself:
+    // a client that keeps reading is never cut, however large one event or one batch is.
+    const next = (this.queue[0] as Uint8Array).byteLength;
+    if (this.pending && this.queued - next > this.host.budgetBytes) this.fail("slow_consumer");
   }
 
   private write(chunk: Uint8Array): void {
@@ -140,52 +161,73 @@ export class Subscription implements Subscriber {
     sink.flush();
     if (written === 0) this.close("client_closed");
     if (typeof written === "number") return;
-    // The socket is full: Bun holds what follows in memory until it drains, so count it against the budget.
-    this.backlog += chunk.byteLength;
-    if (this.backlog > this.host.budgetBytes) {
-      this.fail("slow_consumer");
-      return;
-    }
-    const reset = () => {
-      this.backlog = 0;
-      this.drained = undefined;
+    // The socket is full and Bun holds the rest of this chunk: the client has it once the promise settles.
+    const drained = () => {
+      this.pending = undefined;
+      this.flush();
     };
-    this.drained ??= written.then(reset, reset);
+    this.pending = written.then(drained, drained);
   }
 
-  /** Replays page by page, waiting for the socket to drain between pages, then goes live. */
+  /** Replays page by page at the client's pace, then goes live. */
   private async replay(): Promise<void> {
     try {
-      await this.checkGap();
+      if (this.cursor > this.head) {
+        this.write(gapNotice(this.cursor, null));
+        this.cursor = this.head;
+      }
       while (this.state === "replaying") {
         // The head moves on if held live events overflow meanwhile; this page covers the old one.
-        const upTo = this.head;
-        const page = await this.host.log.read({ selectors: this.selectors, after: this.cursor, upTo, limit: REPLAY_PAGE });
+        const range: ReadRange = {
+          selectors: this.selectors,
+          after: this.cursor,
+          upTo: this.head,
+          limit: REPLAY_PAGE,
+          maxBytes: REPLAY_PAGE_BYTES,
+        };
+        const page = await this.host.log.read(range);
+        // Checked after the read: events retention deleted before or during it are missing from the page.
+        const notice = await this.gapSince();
         if (this.state !== "replaying") return;
-        if (page.length > 0) {
-          this.write(encodeEvents(page, this.envelope));
+        const last = page[page.length - 1];
+        const bytes = last ? encodeEvents(page, this.envelope) : undefined;
+        const chunk = notice && bytes ? joinChunks([notice, bytes]) : (notice ?? bytes);
+        if (chunk) this.write(chunk);
+        if (last) {
           this.host.delivered(page.length);
+          this.lastSent = last.id;
         }
-        this.cursor = page.length < REPLAY_PAGE ? upTo : (page[page.length - 1]?.id ?? upTo);
+        this.cursor = last && isFullPage(page, range) ? last.id : (range.upTo as number);
         if (this.cursor >= this.head) this.goLive();
-        // A client that leaves mid-replay may leave a write promise that never settles.
-        else await Promise.race([this.drained, this.ended]);
+        else await this.clientTookAll();
       }
     } catch {
       this.fail("error");
     }
   }
 
-  private async checkGap(): Promise<void> {
-    const from = this.cursor;
-    if (from === 0) return;
-    if (from > this.head) {
-      this.write(gapNotice(from, null));
-      this.cursor = this.head;
-      return;
-    }
+  /**
+   * A `herald.gap` notice when retention deleted matching events the client has not been sent: at the start
+   * (naming the id it resumed from) or in the middle of a replay (naming the last id it got).
+   */
+  private async gapSince(): Promise<Uint8Array | undefined> {
+    // From `0` the client asked for everything retained; until it got something, what is left is that.
+    if (this.lastSent === 0) return undefined;
     const pruned = await this.host.log.prunedThrough(this.selectors);
-    if (pruned > from) this.write(gapNotice(from, pruned));
+    if (pruned <= Math.max(this.cursor, this.announced)) return undefined;
+    this.announced = pruned;
+    return gapNotice(this.lastSent, pruned);
+  }
+
+  /** Waits until the client has taken what was written, and lets other work run between pages either way. */
+  private async clientTookAll(): Promise<void> {
+    let pending = this.pending;
+    if (!pending) return nextTurn();
+    // A client that leaves mid-replay may leave a write promise that never settles.
+    while (pending) {
+      await Promise.race([pending, this.ended]);
+      pending = this.state === "replaying" ? this.pending : undefined;
+    }
   }
 
   private goLive(): void {
@@ -199,18 +241,17 @@ export class Subscription implements Subscriber {
   }
 
   private fail(reason: CloseReason): void {
-    if (this.state === "closed") return;
-    // Closing with an error drops what Bun buffered, so a reader that stopped reading frees its memory at once.
-    this.sink?.close(new Error(reason));
-    this.close(reason);
+    this.close(reason, true);
   }
 
-  private close(reason: CloseReason): void {
+  private close(reason: CloseReason, cut = false): void {
     if (this.state === "closed") return;
     this.state = "closed";
     this.held = [];
-    this.unwritten = [];
+    this.queue = [];
+    this.queued = 0;
     this.finish();
+    this.endResponse(cut);
     this.host.closed(this, reason);
   }
 }

@@ -57,6 +57,23 @@ export interface ReadRange {
   /** Inclusive upper bound; unbounded when omitted. */
   readonly upTo?: number;
   readonly limit: number;
+  /**
+   * The page ends with the event that brings its data (counted as `data.length`) to this size: a replay of
+   * large events holds a few of them at a time, never `limit`. Unbounded when omitted.
+   */
+  readonly maxBytes?: number;
+}
+
+/** The size a page's events count against `maxBytes`. */
+export function dataSize(events: readonly LoggedEvent[]): number {
+  let size = 0;
+  for (const e of events) size += e.data.length;
+  return size;
+}
+
+/** A full page may have more after it; a partial one means the range holds nothing more. */
+export function isFullPage(events: readonly LoggedEvent[], { limit, maxBytes = Number.POSITIVE_INFINITY }: ReadRange): boolean {
+  return events.length >= limit || dataSize(events) >= maxBytes;
 }
 
 export interface PrunePolicy {
@@ -74,7 +91,10 @@ export interface EventLog {
    * Rejects with `idempotency_conflict` when the key was used for a different request.
    */
   append(drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<AppendResult>;
-  /** Events matching any selector with an id in the range, in id order, at most `limit`. */
+  /**
+   * Events matching any selector with an id in the range, in id order: a page of at most `limit`, cut after
+   * `maxBytes` (at least one event). A read over a sparse selector yields to the event loop between steps.
+   */
   read(range: ReadRange): Promise<LoggedEvent[]>;
   /** The highest id ever assigned (0 for an empty log), pruned or not. */
   lastId(): number;

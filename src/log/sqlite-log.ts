@@ -21,50 +21,21 @@ import { FaultState } from "./fault-state";
 import { faultError, isFaultError } from "./faults";
 import { migrate } from "./migrations";
 import { nearlyFull, SqliteProbe } from "./sqlite-probe";
+import { SqliteReader } from "./sqlite-reader";
 import { type AppendRequest, type Outcome, openLog, SqliteWriter } from "./sqlite-writer";
-
-interface Row {
-  id: number;
-  topic: string;
-  type: string | null;
-  data: string;
-  time: number;
-}
 
 interface PendingAppend extends AppendRequest {
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
 
-const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 /** How often the files are checked for being deleted or replaced, and a degraded log is probed for recovery. */
 const PROBE_INTERVAL_MS = 1000;
-const COLUMNS = "id, topic, type, data, time";
-
-function toEvent(row: Row): LoggedEvent {
-  return { id: row.id, topic: row.topic, event: row.type, data: row.data, time: row.time };
-}
-
-/** The smallest string greater than every string starting with `prefix` (topics are ASCII). */
-function prefixEnd(prefix: string): string {
-  return prefix === "" ? "\u007f" : prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-}
-
-/** Merges id-sorted lists, dropping duplicates (overlapping selectors), keeping the first `limit`. */
-function mergeById(lists: LoggedEvent[][], limit: number): LoggedEvent[] {
-  if (lists.length === 1) return lists[0] ?? [];
-  const out: LoggedEvent[] = [];
-  for (const e of lists.flat().sort((a, b) => a.id - b.id)) {
-    if (out.length === limit) break;
-    if (out[out.length - 1]?.id !== e.id) out.push(e);
-  }
-  return out;
-}
-
 export class SqliteEventLog implements EventLog {
   readonly faults: FaultState;
   private readonly db: Database;
   private readonly writer: SqliteWriter;
+  private readonly reader: SqliteReader;
   private readonly probe: SqliteProbe;
   private readonly listeners: CommitListener[] = [];
   private queue: PendingAppend[] = [];
@@ -85,6 +56,7 @@ export class SqliteEventLog implements EventLog {
       const moved = this.probe.moved();
       if (moved) throw this.faults.enter(moved);
     });
+    this.reader = new SqliteReader(this.db, () => this.head);
     this.head = this.db.query<{ seq: number }, []>("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get()?.seq ?? 0;
     // Healthy, only the files' identity is checked (two stats a second); degraded, the probe tries a real commit.
     this.faults.watch((current) => (current ? this.probe.check(current) : this.probe.moved()), PROBE_INTERVAL_MS);
@@ -160,53 +132,16 @@ export class SqliteEventLog implements EventLog {
     });
   }
 
-  async read({ selectors, after, upTo = NO_UPPER_BOUND, limit }: ReadRange): Promise<LoggedEvent[]> {
-    return this.reading(() =>
-      mergeById(
-        selectors.map((s) => this.readOne(s, after, upTo, limit).map(toEvent)),
-        limit,
-      ),
-    );
-  }
-
-  private readOne(s: Selector, after: number, upTo: number, limit: number): Row[] {
-    if (!s.isPrefix) {
-      return this.db
-        .query<Row, [string, number, number, number]>(
-          `SELECT ${COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
-        )
-        .all(s.value, after, upTo, limit);
-    }
-    if (s.value === "") {
-      return this.db
-        .query<Row, [number, number, number]>(`SELECT ${COLUMNS} FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`)
-        .all(after, upTo, limit);
-    }
-    // Unary + keeps SQLite on the rowid: a prefix spans many topics, whose index order is not id order.
-    return this.db
-      .query<Row, [number, number, string, string, number]>(
-        `SELECT ${COLUMNS} FROM events WHERE id > ? AND id <= ? AND +topic >= ? AND +topic < ? ORDER BY id LIMIT ?`,
-      )
-      .all(after, upTo, s.value, prefixEnd(s.value), limit);
+  read(range: ReadRange): Promise<LoggedEvent[]> {
+    return this.reading(() => this.reader.read(range));
   }
 
   lastId(): number {
     return this.head;
   }
 
-  async prunedThrough(selectors: readonly Selector[]): Promise<number> {
-    const range = this.db.query<{ p: number | null }, [string, string]>(
-      "SELECT max(pruned_through) AS p FROM topics WHERE topic >= ? AND topic < ?",
-    );
-    const exact = this.db.query<{ p: number | null }, [string]>("SELECT pruned_through AS p FROM topics WHERE topic = ?");
-    return this.reading(() => {
-      let highest = 0;
-      for (const s of selectors) {
-        const row = s.isPrefix ? range.get(s.value, prefixEnd(s.value)) : exact.get(s.value);
-        highest = Math.max(highest, row?.p ?? 0);
-      }
-      return highest;
-    });
+  prunedThrough(selectors: readonly Selector[]): Promise<number> {
+    return this.reading(() => this.reader.prunedThrough(selectors));
   }
 
   /** Prunes nothing while degraded; a store failure degrades the log (logged once) rather than failing the sweep. */

@@ -14,6 +14,9 @@ export interface AppendRequest {
 /** What became of one request in a shared commit. */
 export type Outcome = { fresh: LoggedEvent[] } | { replayed: Receipt[] } | { conflict: true };
 
+/** Over-limit topics fetched per query while trimming. */
+const TOPICS_PER_QUERY = 16;
+
 type Insert = [topic: string, type: string | null, data: string, time: number];
 
 export function openLog(path: string, sync: SyncMode): Database {
@@ -35,6 +38,11 @@ export class SqliteWriter {
   private readonly findKey;
   private readonly saveKey;
   private readonly countTopic;
+  private readonly deleteExpired;
+  private readonly overLimit;
+  private readonly trimTopic;
+  /** The topic the last trim reached: the next one starts after it. */
+  private trimFrom = "";
 
   /**
    * @param beforeCommit runs last inside every append transaction and throws to roll it back: the place to
@@ -44,6 +52,15 @@ export class SqliteWriter {
     private readonly db: Database,
     private readonly beforeCommit: () => void,
   ) {
+    this.deleteExpired = db.query<never, [number, number]>(
+      "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND time < ?",
+    );
+    this.overLimit = db.query<{ topic: string; excess: number }, [number, number, string]>(
+      `SELECT topic, events - ? AS excess FROM topics WHERE events > ? AND topic > ? ORDER BY topic LIMIT ${TOPICS_PER_QUERY}`,
+    );
+    this.trimTopic = db.query<never, [string, number]>(
+      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE topic = ? ORDER BY id LIMIT ?)",
+    );
     this.countTopic = db.query<never, [string, number, number, number]>(
       `INSERT INTO topics (topic, events, last_id, last_time) VALUES (?, ?, ?, ?)
        ON CONFLICT (topic) DO UPDATE SET events = events + excluded.events, last_id = excluded.last_id, last_time = excluded.last_time`,
@@ -135,24 +152,38 @@ export class SqliteWriter {
     return { fresh };
   }
 
+  /** Deletes at most `limit` events past retention, in one transaction (one sync, however many topics). */
   prune({ before, maxPerTopic, limit }: PrunePolicy): number {
-    // Ids follow commit time, so the oldest events are the lowest ids: look at no more than `limit` of them.
-    let deleted = this.db
-      .query("DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND time < ?")
-      .run(limit, before).changes;
-    if (maxPerTopic > 0) {
-      const over = this.db
-        .query<{ topic: string; excess: number }, [number, number]>(
-          "SELECT topic, events - ? AS excess FROM topics WHERE events > ? LIMIT 16",
-        )
-        .all(maxPerTopic, maxPerTopic);
-      const trim = this.db.query("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE topic = ? ORDER BY id LIMIT ?)");
+    const deleted = this.db.transaction(() => {
+      // Ids follow commit time, so the oldest events are the lowest ids: look at no more than `limit` of them.
+      const expired = this.deleteExpired.run(limit, before).changes;
+      return maxPerTopic > 0 ? expired + this.trimTopics(maxPerTopic, limit - expired) : expired;
+    })();
+    if (deleted > 0) this.db.run("PRAGMA incremental_vacuum(256)");
+    return deleted;
+  }
+
+  /**
+   * Trims topics over `maxPerTopic`, round robin from where the last call stopped: every topic over its limit
+   * gets its turn, however many there are and however busy the ones that sort first.
+   */
+  private trimTopics(maxPerTopic: number, budget: number): number {
+    let deleted = 0;
+    let wrapped = false;
+    while (deleted < budget) {
+      const over = this.overLimit.all(maxPerTopic, maxPerTopic, this.trimFrom);
       for (const { topic, excess } of over) {
-        if (deleted >= limit) break;
-        deleted += trim.run(topic, Math.min(excess, limit - deleted)).changes;
+        if (deleted >= budget) break;
+        deleted += this.trimTopic.run(topic, Math.min(excess, budget - deleted)).changes;
+        this.trimFrom = topic;
+      }
+      if (over.length < TOPICS_PER_QUERY) {
+        // Past the last topic: start again from the first, once per call.
+        if (wrapped || this.trimFrom === "") break;
+        wrapped = true;
+        this.trimFrom = "";
       }
     }
-    if (deleted > 0) this.db.run("PRAGMA incremental_vacuum(256)");
     return deleted;
   }
 

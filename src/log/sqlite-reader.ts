@@ -1,0 +1,137 @@
+/**
+ * Reads of the SQLite log: pages bounded in count and in bytes, and prefix scans in bounded id windows that
+ * yield to the event loop, so a sparse selector over a large log never holds the hub.
+ */
+import type { Database } from "bun:sqlite";
+import type { Selector } from "../names";
+import type { LoggedEvent, ReadRange } from "./event-log";
+
+interface Row {
+  id: number;
+  topic: string;
+  type: string | null;
+  data: string;
+  time: number;
+}
+
+/** What one selector found in a window: `complete` unless it stopped at a count or byte limit. */
+export interface Found {
+  readonly events: LoggedEvent[];
+  readonly complete: boolean;
+}
+
+const COLUMNS = "id, topic, type, data, time";
+/** Ids a prefix scan covers per query: a few milliseconds of rows at most. */
+const WINDOW_IDS = 4096;
+/** Longest a read runs before it lets other requests in. */
+const SLICE_MS = 2;
+
+function toEvent(row: Row): LoggedEvent {
+  return { id: row.id, topic: row.topic, event: row.type, data: row.data, time: row.time };
+}
+
+/** The smallest string greater than every string starting with `prefix` (topics are ASCII). */
+function prefixEnd(prefix: string): string {
+  return prefix === "" ? "\u007f" : prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+/** Rows in id order until `limit` of them or `maxBytes` of data (the last one included). */
+function collect(rows: Iterable<Row>, limit: number, maxBytes: number): Found {
+  const events: LoggedEvent[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    events.push(toEvent(row));
+    bytes += row.data.length;
+    if (events.length >= limit || bytes >= maxBytes) return { events, complete: false };
+  }
+  return { events, complete: true };
+}
+
+/**
+ * Merges what each selector found into one page in id order, each event once (selectors may overlap). A list
+ * that stopped early may hide events after its last id, so the page ends there; then `limit` and `maxBytes`.
+ */
+export function mergeFound(lists: readonly Found[], limit: number, maxBytes: number): LoggedEvent[] {
+  let through = Number.POSITIVE_INFINITY;
+  for (const l of lists) if (!l.complete) through = Math.min(through, l.events[l.events.length - 1]?.id ?? through);
+  const all = lists.length === 1 ? (lists[0]?.events ?? []) : lists.flatMap((l) => l.events).sort((a, b) => a.id - b.id);
+  const out: LoggedEvent[] = [];
+  let bytes = 0;
+  for (const e of all) {
+    if (e.id > through || out.length >= limit || bytes >= maxBytes) break;
+    if (out[out.length - 1]?.id === e.id) continue;
+    out.push(e);
+    bytes += e.data.length;
+  }
+  return out;
+}
+
+const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class SqliteReader {
+  private readonly byTopic;
+  private readonly all;
+  private readonly byPrefix;
+  private readonly prunedInRange;
+  private readonly prunedOf;
+
+  /** @param head the highest id committed: a read never looks past it */
+  constructor(
+    db: Database,
+    private readonly head: () => number,
+  ) {
+    this.byTopic = db.query<Row, [string, number, number]>(
+      `SELECT ${COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id`,
+    );
+    this.all = db.query<Row, [number, number]>(`SELECT ${COLUMNS} FROM events WHERE id > ? AND id <= ? ORDER BY id`);
+    // Unary + keeps SQLite on the rowid: a prefix spans many topics, whose index order is not id order.
+    this.byPrefix = db.query<Row, [number, number, string, string]>(
+      `SELECT ${COLUMNS} FROM events WHERE id > ? AND id <= ? AND +topic >= ? AND +topic < ? ORDER BY id`,
+    );
+    this.prunedInRange = db.query<{ p: number | null }, [string, string]>(
+      "SELECT max(pruned_through) AS p FROM topics WHERE topic >= ? AND topic < ?",
+    );
+    this.prunedOf = db.query<{ p: number | null }, [string]>("SELECT pruned_through AS p FROM topics WHERE topic = ?");
+  }
+
+  async read({ selectors, after, upTo, limit, maxBytes = Number.POSITIVE_INFINITY }: ReadRange): Promise<LoggedEvent[]> {
+    const end = Math.min(upTo ?? Number.MAX_SAFE_INTEGER, this.head());
+    // Exact topics seek their index and `*` reads every row in range: only a prefix scan can pass over many
+    // rows that do not match, so only a read with one goes window by window.
+    const windowed = selectors.some((s) => s.isPrefix && s.value !== "");
+    const page: LoggedEvent[] = [];
+    let bytes = 0;
+    let from = after;
+    let sliceStart = performance.now();
+    while (from < end && page.length < limit && bytes < maxBytes) {
+      const to = windowed ? Math.min(end, from + WINDOW_IDS) : end;
+      const left = limit - page.length;
+      const found = selectors.map((s) => collect(this.rows(s, from, to), left, maxBytes - bytes));
+      for (const e of mergeFound(found, left, maxBytes - bytes)) {
+        page.push(e);
+        bytes += e.data.length;
+      }
+      from = to;
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await macrotask();
+        sliceStart = performance.now();
+      }
+    }
+    return page;
+  }
+
+  private rows(s: Selector, after: number, upTo: number): Iterable<Row> {
+    if (!s.isPrefix) return this.byTopic.iterate(s.value, after, upTo);
+    if (s.value === "") return this.all.iterate(after, upTo);
+    return this.byPrefix.iterate(after, upTo, s.value, prefixEnd(s.value));
+  }
+
+  prunedThrough(selectors: readonly Selector[]): number {
+    let highest = 0;
+    for (const s of selectors) {
+      const row = s.isPrefix ? this.prunedInRange.get(s.value, prefixEnd(s.value)) : this.prunedOf.get(s.value);
+      highest = Math.max(highest, row?.p ?? 0);
+    }
+    return highest;
+  }
+}
