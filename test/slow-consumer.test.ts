@@ -1,7 +1,7 @@
 /** A reader that stops reading is cut off; everyone else keeps receiving promptly; memory stays bounded. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { dispose, type Herald, startHerald } from "./support/herald";
-import { rawStream, SseReader, streamUrl } from "./support/sse";
+import { RawSseClient, rawStream, SseReader, streamUrl } from "./support/sse";
 
 let herald: Herald;
 const BUDGET = 256 * 1024;
@@ -73,4 +73,46 @@ test("a stalled reader is cut off at its budget while a normal reader keeps up a
   expect(ended).toBe(true);
   expect(stalled.received()).toBeLessThan(EVENTS * 4000);
   normal.close();
+  // The cut is one JSON line on stdout and nothing on stderr (Bun prints a stack trace for `close(error)`).
+  const drops = herald.lines.filter((l) => l.includes("slow subscriber dropped"));
+  expect(drops).toHaveLength(1);
+  expect(JSON.parse(drops[0] as string)).toMatchObject({ level: "warn", selectors: ["firehose"] });
+  expect(herald.stderr()).toBe("");
+}, 60_000);
+
+async function post(path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${herald.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBe(201);
+}
+
+test("readers that keep reading are never cut, whatever the size of an event or a batch", async () => {
+  const dropsBefore = herald.lines.filter((l) => l.includes("slow subscriber dropped")).length;
+  const readers = [
+    await SseReader.open(streamUrl(herald.url, ["big"])),
+    await SseReader.open(streamUrl(herald.url, ["big"])),
+    await RawSseClient.open(herald.port, "/stream?topic=big", { keepData: false }),
+  ];
+  for (const r of readers) await r.until((x) => x.retry !== undefined);
+  const allHave = (n: number) => Promise.all(readers.map((r) => r.count(n, 20_000)));
+
+  // One write of ~5 MB to each stream, 20 times this hub's budget.
+  await post("/events", { events: Array.from({ length: 1000 }, (_, i) => ({ topic: "big", data: `${i} ${"b".repeat(5000)}` })) });
+  await allHave(1000);
+  // Events of 100 KB and more, one at a time.
+  for (const size of [100_000, 500_000, 1_000_000]) await post("/topics/big/events", { data: "e".repeat(size) });
+  await allHave(1003);
+  await post("/events", { events: Array.from({ length: 1000 }, (_, i) => ({ topic: "big", data: i })) });
+  await allHave(2003);
+
+  for (const r of readers) {
+    expect(r.ended).toBe(false);
+    const ids = r.ids();
+    expect(ids).toEqual(Array.from({ length: 2003 }, (_, i) => (ids[0] as number) + i));
+    r.close();
+  }
+  expect(herald.lines.filter((l) => l.includes("slow subscriber dropped")).length).toBe(dropsBefore);
 }, 60_000);

@@ -66,7 +66,24 @@ export function mergeFound(lists: readonly Found[], limit: number, maxBytes: num
   return out;
 }
 
-const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
+/**
+ * Long scans take turns: one slice per turn of the event loop, however many scans are under way, so a request
+ * that arrives meanwhile waits for one slice at most, not one per scan.
+ */
+class Turns {
+  private waiting: Array<() => void> = [];
+
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.waiting.push(resolve) === 1) setImmediate(() => this.release());
+    });
+  }
+
+  private release(): void {
+    this.waiting.shift()?.();
+    if (this.waiting.length > 0) setImmediate(() => this.release());
+  }
+}
 
 export class SqliteReader {
   private readonly byTopic;
@@ -74,6 +91,7 @@ export class SqliteReader {
   private readonly byPrefix;
   private readonly prunedInRange;
   private readonly prunedOf;
+  private readonly turns = new Turns();
 
   /** @param head the highest id committed: a read never looks past it */
   constructor(
@@ -102,8 +120,12 @@ export class SqliteReader {
     const page: LoggedEvent[] = [];
     let bytes = 0;
     let from = after;
-    let sliceStart = performance.now();
+    let sliceStart = Number.NEGATIVE_INFINITY;
     while (from < end && page.length < limit && bytes < maxBytes) {
+      if (windowed && performance.now() - sliceStart >= SLICE_MS) {
+        await this.turns.next();
+        sliceStart = performance.now();
+      }
       const to = windowed ? Math.min(end, from + WINDOW_IDS) : end;
       const left = limit - page.length;
       const found = selectors.map((s) => collect(this.rows(s, from, to), left, maxBytes - bytes));
@@ -112,10 +134,6 @@ export class SqliteReader {
         bytes += e.data.length;
       }
       from = to;
-      if (performance.now() - sliceStart >= SLICE_MS) {
-        await macrotask();
-        sliceStart = performance.now();
-      }
     }
     return page;
   }

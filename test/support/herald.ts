@@ -14,6 +14,8 @@ export interface Herald {
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
   /** Every stdout line so far. */
   readonly lines: string[];
+  /** What the process wrote on stderr so far (empty when HERALD_TEST_STDERR passes it through). */
+  stderr(): string;
   /** SIGTERM and wait for the exit code. */
   stop(): Promise<number>;
   /** SIGKILL and wait. */
@@ -48,6 +50,13 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
     stderr: process.env.HERALD_TEST_STDERR ? "inherit" : "pipe",
   });
   const lines: string[] = [];
+  let stderr = "";
+  const errors = proc.stderr;
+  if (errors instanceof ReadableStream) {
+    void (async () => {
+      for await (const chunk of errors) stderr += new TextDecoder().decode(chunk);
+    })();
+  }
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`herald did not start: ${lines.join("\n")}`)), 10_000);
     void (async () => {
@@ -66,7 +75,8 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
         }
       }
       clearTimeout(timer);
-      reject(new Error(`herald exited: ${lines.join("\n")}\n${await new Response(proc.stderr).text()}`));
+      await proc.exited;
+      reject(new Error(`herald exited: ${lines.join("\n")}\n${stderr}`));
     })();
   });
   const url = `http://127.0.0.1:${port}`;
@@ -77,6 +87,7 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
     db,
     proc,
     lines,
+    stderr: () => stderr,
     async stop() {
       proc.kill("SIGTERM");
       return proc.exited;

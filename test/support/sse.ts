@@ -1,4 +1,4 @@
-/** A minimal SSE reader over fetch that keeps every field, for checking the wire format exactly. */
+/** SSE clients for tests: one over fetch that keeps every field, one over a raw socket that can stop reading. */
 import type { Socket } from "bun";
 
 export interface SseEvent {
@@ -7,46 +7,35 @@ export interface SseEvent {
   data: string;
 }
 
-export class SseReader {
+/** Parses a stream's text into events and lets a test wait on what has arrived. */
+class SseEvents {
   readonly events: SseEvent[] = [];
   readonly comments: string[] = [];
   retry?: number;
-  raw = "";
   ended = false;
-  /** The response ended properly (its last chunk), not by a reset or an abort. */
-  endedCleanly = false;
+  /** Keep the data of untyped events; off for streams of many large events, where only ids and notices matter. */
+  protected keepData = true;
   private buffer = "";
+  private scanned = 0;
+  private readonly decoder = new TextDecoder();
   private waiters: Array<() => void> = [];
-  private readonly controller = new AbortController();
-  response!: Response;
 
-  static async open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
-    const reader = new SseReader();
-    reader.response = await fetch(url, { headers, signal: reader.controller.signal });
-    if (reader.response.ok) void reader.pump();
-    return reader;
+  protected push(bytes: Uint8Array): string {
+    const text = this.decoder.decode(bytes, { stream: true });
+    this.buffer += text;
+    this.parse();
+    this.wake();
+    return text;
   }
 
-  private async pump(): Promise<void> {
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of this.response.body as ReadableStream<Uint8Array>) {
-        const text = decoder.decode(chunk, { stream: true });
-        this.raw += text;
-        this.buffer += text;
-        this.parse();
-        this.wake();
-      }
-      this.endedCleanly = true;
-    } catch {
-      // aborted or reset: `ended` without `endedCleanly`
-    }
+  protected finish(): void {
     this.ended = true;
     this.wake();
   }
 
   private parse(): void {
-    let end = this.buffer.indexOf("\n\n");
+    // Scan only what arrived since the last look: an event of megabytes comes in many pieces.
+    let end = this.buffer.indexOf("\n\n", Math.max(0, this.scanned - 1));
     while (end !== -1) {
       const block = this.buffer.slice(0, end);
       this.buffer = this.buffer.slice(end + 2);
@@ -57,7 +46,7 @@ export class SseReader {
         else if (line.startsWith("retry: ")) this.retry = Number(line.slice(7));
         else if (line.startsWith("id: ")) e.id = line.slice(4);
         else if (line.startsWith("event: ")) e.event = line.slice(7);
-        else if (line.startsWith("data: ")) data.push(line.slice(6));
+        else if (line.startsWith("data: ")) data.push(this.keepData || e.event !== undefined ? line.slice(6) : "");
       }
       if (data.length > 0) {
         e.data = data.join("\n");
@@ -65,6 +54,7 @@ export class SseReader {
       }
       end = this.buffer.indexOf("\n\n");
     }
+    this.scanned = this.buffer.length;
   }
 
   private wake(): void {
@@ -72,7 +62,7 @@ export class SseReader {
   }
 
   /** Waits until `predicate` holds, or throws after `ms`. */
-  async until(predicate: (r: SseReader) => boolean, ms = 5000): Promise<void> {
+  async until(predicate: (r: this) => boolean, ms = 5000): Promise<void> {
     const deadline = Date.now() + ms;
     while (!predicate(this)) {
       if (this.ended) throw new Error(`stream ended; ${this.events.length} events`);
@@ -94,6 +84,31 @@ export class SseReader {
 
   ids(): number[] {
     return this.events.filter((e) => e.id !== undefined).map((e) => Number(e.id));
+  }
+}
+
+export class SseReader extends SseEvents {
+  raw = "";
+  /** The response ended properly (its last chunk), not by a reset or an abort. */
+  endedCleanly = false;
+  private readonly controller = new AbortController();
+  response!: Response;
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
+    const reader = new SseReader();
+    reader.response = await fetch(url, { headers, signal: reader.controller.signal });
+    if (reader.response.ok) void reader.pump();
+    return reader;
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for await (const chunk of this.response.body as ReadableStream<Uint8Array>) this.raw += this.push(chunk);
+      this.endedCleanly = true;
+    } catch {
+      // aborted or reset: `ended` without `endedCleanly`
+    }
+    this.finish();
   }
 
   close(): void {
@@ -127,4 +142,86 @@ export function rawStream(
       error: onClose,
     },
   });
+}
+
+/**
+ * A stream client on a raw socket, with the HTTP chunked framing taken off: it can stop reading (`pause`)
+ * like a stalled client, so the hub's socket fills and its writes wait.
+ */
+export class RawSseClient extends SseEvents {
+  /** Bytes taken from the socket, framing included. */
+  received = 0;
+  private socket!: Socket;
+  private pending: Buffer = Buffer.alloc(0);
+  private inBody = false;
+  private chunkLeft = 0;
+  private crlfLeft = 0;
+
+  static async open(
+    port: number,
+    path: string,
+    options: { keepData?: boolean; pauseAfter?: number } = {},
+  ): Promise<RawSseClient> {
+    const client = new RawSseClient();
+    client.keepData = options.keepData ?? true;
+    let pauseAfter = options.pauseAfter ?? Number.POSITIVE_INFINITY;
+    client.socket = await rawStream(
+      port,
+      path,
+      (chunk, socket) => {
+        client.received += chunk.byteLength;
+        client.feed(chunk);
+        if (client.received >= pauseAfter) {
+          pauseAfter = Number.POSITIVE_INFINITY;
+          socket.pause();
+        }
+      },
+      () => client.finish(),
+    );
+    return client;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+
+  private feed(data: Buffer): void {
+    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, data]) : data;
+    let at = 0;
+    for (;;) {
+      if (!this.inBody) {
+        const end = buf.indexOf("\r\n\r\n", at);
+        if (end === -1) break;
+        at = end + 4;
+        this.inBody = true;
+      } else if (this.chunkLeft > 0) {
+        const take = Math.min(this.chunkLeft, buf.length - at);
+        if (take === 0) break;
+        this.push(buf.subarray(at, at + take));
+        at += take;
+        this.chunkLeft -= take;
+        if (this.chunkLeft === 0) this.crlfLeft = 2;
+      } else if (this.crlfLeft > 0) {
+        const take = Math.min(this.crlfLeft, buf.length - at);
+        if (take === 0) break;
+        at += take;
+        this.crlfLeft -= take;
+      } else {
+        const eol = buf.indexOf("\r\n", at);
+        if (eol === -1) break;
+        this.chunkLeft = Number.parseInt(buf.toString("latin1", at, eol), 16);
+        at = eol + 2;
+        if (this.chunkLeft === 0) break;
+      }
+    }
+    this.pending = buf.subarray(at);
+  }
 }
