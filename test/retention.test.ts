@@ -95,4 +95,36 @@ describe("retention", () => {
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(Number(/^herald_events_pruned_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(30_000);
   }, 60_000);
+
+  test("per-topic limits reach every topic, however many busy topics sort before it", async () => {
+    const h = await start({ HERALD_RETENTION_MAX_EVENTS: "10", HERALD_SYNC: "normal" });
+    const post = (events: Array<{ topic: string; data: unknown }>) =>
+      fetch(`${h.url}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ events }) });
+    const retained = async () =>
+      new Map(
+        ((await (await fetch(`${h.url}/topics`)).json()) as { topics: Array<{ topic: string; events: number }> }).topics.map(
+          (t) => [t.topic, t.events],
+        ),
+      );
+    await post(Array.from({ length: 1000 }, (_, i) => ({ topic: "zzz", data: i })));
+    await post(Array.from({ length: 10 }, (_, i) => ({ topic: "zzz", data: i })));
+    expect((await retained()).get("zzz")).toBe(1010);
+
+    // Sixteen busy topics that sort first stay over their limit at every sweep while three publishers run.
+    const busy = Array.from({ length: 16 }, (_, i) => `a${String(i).padStart(2, "0")}`);
+    let loading = true;
+    const publishers = Array.from({ length: 3 }, async () => {
+      while (loading) await post(busy.flatMap((topic) => Array.from({ length: 10 }, (_, i) => ({ topic, data: i }))));
+    });
+    try {
+      await eventually(async () => (await retained()).get("zzz") === 10, 8000);
+    } finally {
+      loading = false;
+      await Promise.all(publishers);
+    }
+    await eventually(async () => {
+      const counts = await retained();
+      return busy.every((t) => counts.get(t) === 10);
+    });
+  }, 30_000);
 });
