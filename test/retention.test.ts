@@ -99,7 +99,11 @@ describe("retention", () => {
   test("per-topic limits reach every topic, however many busy topics sort before it", async () => {
     const h = await start({ HERALD_RETENTION_MAX_EVENTS: "10", HERALD_SYNC: "normal" });
     const post = (events: Array<{ topic: string; data: unknown }>) =>
-      fetch(`${h.url}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ events }) });
+      fetch(`${h.url}/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ events }),
+      });
     const retained = async () =>
       new Map(
         ((await (await fetch(`${h.url}/topics`)).json()) as { topics: Array<{ topic: string; events: number }> }).topics.map(
