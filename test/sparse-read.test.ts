@@ -46,6 +46,7 @@ test("ten sparse reads of a 1M-event log in flight do not hold /health or publis
     }
   })();
   await eventually(() => waits.length > 0);
+  const before = waits.length;
 
   const history = Array.from({ length: 5 }, async () => {
     const res = await fetch(`${herald.url}/events?topic=zz.*`);
@@ -59,12 +60,13 @@ test("ten sparse reads of a 1M-event log in flight do not hold /health or publis
   });
   const found = await Promise.all([...history, ...replays]);
   readsDone = true;
+  const during = waits.slice(before).sort((a, b) => a - b);
   await probing;
   for (const ids of found) expect(ids.map(Number)).toEqual([Number(match.id)]);
-  // A read that scans the log in one go holds the loop for all of it, ten of them queued: measured 0.9-1.1 s.
-  // In steps, a probe waits for one step (a window of ids takes ~0.3 ms); what is left is this machine's load
-  // (measured: mostly under 1 ms, the worst of a run 10-130 ms).
-  expect(Math.max(...waits)).toBeLessThan(300);
-  expect(Math.max(...publishWaits)).toBeLessThan(300);
-  expect(waits.length).toBeGreaterThan(10);
+  // A read that scans the log in one go holds the loop for all of it: no probe completes while the ten are in
+  // flight (measured 0-1 over 0.9-2.6 s). In steps, a probe waits for one step (a window of ids takes ~0.3 ms):
+  // measured 78-173 probes, median 0.3-3 ms. The worst probe is this loaded machine's (measured 18-260 ms).
+  expect(during.length).toBeGreaterThanOrEqual(20);
+  expect(during[during.length >> 1]).toBeLessThan(10);
+  expect(Math.max(...waits, ...publishWaits)).toBeLessThan(1000);
 }, 60_000);
