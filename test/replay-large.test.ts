@@ -1,6 +1,6 @@
 /** Replaying large events: pages bounded in bytes, so memory stays flat and readers that keep up are never cut. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { dispose, type Herald, startHerald } from "./support/herald";
+import { dispose, type Herald, publishBatch, startHerald } from "./support/herald";
 import { RawSseClient } from "./support/sse";
 
 let herald: Herald;
@@ -11,12 +11,7 @@ beforeAll(async () => {
   herald = await startHerald({ env: { HERALD_SYNC: "normal" } });
   for (let sent = 0; sent < EVENTS; sent += 10) {
     const events = Array.from({ length: 10 }, (_, i) => ({ topic: "large", data: `${sent + i} ${"L".repeat(SIZE)}` }));
-    const res = await fetch(`${herald.url}/events`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ events }),
-    });
-    expect(res.status).toBe(201);
+    await publishBatch(herald.url, events);
   }
 }, 60_000);
 afterAll(() => dispose(herald));

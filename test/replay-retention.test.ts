@@ -1,6 +1,6 @@
 /** Retention while a replay waits for its reader: what it deletes is announced, never skipped silently. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { dispose, type Herald, startHerald } from "./support/herald";
+import { dispose, type Herald, publishBatch, startHerald } from "./support/herald";
 import { RawSseClient, type SseEvent } from "./support/sse";
 import { eventually } from "./support/wait";
 
@@ -16,12 +16,7 @@ afterAll(() => dispose(herald));
 async function publishMany(count: number): Promise<void> {
   for (let sent = 0; sent < count; sent += 500) {
     const events = Array.from({ length: 500 }, () => ({ topic: "t", data: payload }));
-    const res = await fetch(`${herald.url}/events`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ events }),
-    });
-    expect(res.status).toBe(201);
+    await publishBatch(herald.url, events);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Replay is paged and follows the reader's pace: a huge catch-up holds bounded server memory. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { dispose, type Herald, startHerald } from "./support/herald";
+import { dispose, type Herald, publishBatch, startHerald } from "./support/herald";
 import { rawStream } from "./support/sse";
 import { eventually } from "./support/wait";
 
@@ -13,12 +13,7 @@ beforeAll(async () => {
   const payload = "p".repeat(100);
   for (let b = 0; b < EVENTS / 1000; b++) {
     const events = Array.from({ length: 1000 }, (_, i) => ({ topic: `replay.${i % 4}`, data: `${b * 1000 + i} ${payload}` }));
-    const res = await fetch(`${herald.url}/events`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ events }),
-    });
-    expect(res.status).toBe(201);
+    await publishBatch(herald.url, events);
   }
 }, 60_000);
 afterAll(() => dispose(herald));

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
-import { type Herald, publish, removeDir, startHerald } from "./support/herald";
+import { type Herald, publish, publishBatch, removeDir, startHerald } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
 
@@ -98,12 +98,7 @@ describe("retention", () => {
 
   test("per-topic limits reach every topic, however many busy topics sort before it", async () => {
     const h = await start({ HERALD_RETENTION_MAX_EVENTS: "10", HERALD_SYNC: "normal" });
-    const post = (events: Array<{ topic: string; data: unknown }>) =>
-      fetch(`${h.url}/events`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ events }),
-      });
+    const post = (events: Array<{ topic: string; data: unknown }>) => publishBatch(h.url, events);
     const retained = async () =>
       new Map(
         ((await (await fetch(`${h.url}/topics`)).json()) as { topics: Array<{ topic: string; events: number }> }).topics.map(

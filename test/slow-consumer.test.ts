@@ -1,6 +1,6 @@
 /** A reader that stops reading is cut off; everyone else keeps receiving promptly; memory stays bounded. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { dispose, type Herald, startHerald } from "./support/herald";
+import { dispose, type Herald, publish, publishBatch, startHerald } from "./support/herald";
 import { RawSseClient, rawStream, SseReader, streamUrl } from "./support/sse";
 
 let herald: Herald;
@@ -80,15 +80,6 @@ test("a stalled reader is cut off at its budget while a normal reader keeps up a
   expect(herald.stderr()).toBe("");
 }, 60_000);
 
-async function post(path: string, body: unknown): Promise<void> {
-  const res = await fetch(`${herald.url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(201);
-}
-
 test("readers that keep reading are never cut, whatever the size of an event or a batch", async () => {
   const dropsBefore = herald.lines.filter((l) => l.includes("slow subscriber dropped")).length;
   const readers = [
@@ -100,12 +91,18 @@ test("readers that keep reading are never cut, whatever the size of an event or 
   const allHave = (n: number) => Promise.all(readers.map((r) => r.count(n, 20_000)));
 
   // One write of ~5 MB to each stream, 20 times this hub's budget.
-  await post("/events", { events: Array.from({ length: 1000 }, (_, i) => ({ topic: "big", data: `${i} ${"b".repeat(5000)}` })) });
+  await publishBatch(
+    herald.url,
+    Array.from({ length: 1000 }, (_, i) => ({ topic: "big", data: `${i} ${"b".repeat(5000)}` })),
+  );
   await allHave(1000);
   // Events of 100 KB and more, one at a time.
-  for (const size of [100_000, 500_000, 1_000_000]) await post("/topics/big/events", { data: "e".repeat(size) });
+  for (const size of [100_000, 500_000, 1_000_000]) await publish(herald.url, "big", "e".repeat(size));
   await allHave(1003);
-  await post("/events", { events: Array.from({ length: 1000 }, (_, i) => ({ topic: "big", data: i })) });
+  await publishBatch(
+    herald.url,
+    Array.from({ length: 1000 }, (_, i) => ({ topic: "big", data: i })),
+  );
   await allHave(2003);
 
   for (const r of readers) {

@@ -122,3 +122,13 @@ export async function dispose(h: Herald): Promise<void> {
   await h.stop();
   removeDir(h.dir);
 }
+
+/** `POST /events` with these events; throws unless they were all committed. */
+export async function publishBatch(base: string, events: ReadonlyArray<{ topic: string; data: unknown }>): Promise<void> {
+  const res = await fetch(`${base}/events`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ events }),
+  });
+  if (res.status !== 201) throw new Error(`batch publish failed: ${res.status} ${await res.text()}`);
+}
