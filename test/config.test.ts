@@ -86,6 +86,7 @@ test("unknown HERALD_* variables are named in one start-up warning; the ones Her
     HERALD_RETENTON_MAX_AGE: "1d",
     HERALD_FROM_THE_FUTURE: "1",
     HERALD_TEST_SOMETHING: "the test suite's own switch",
+    HERALD_URL: "http://the-hub-an-example-talks-to",
     HERALD_LOG_LEVEL: "info",
   });
   expect(outcome.started).toBe(true);
@@ -96,6 +97,7 @@ test("unknown HERALD_* variables are named in one start-up warning; the ones Her
   expect(warning.variables).toContain("HERALD_RETENTON_MAX_AGE");
   expect(warning.variables).toContain("HERALD_FROM_THE_FUTURE");
   expect(warning.variables).not.toContain("HERALD_TEST_SOMETHING");
+  expect(warning.variables).not.toContain("HERALD_URL");
   expect(warning.variables).not.toContain("HERALD_LOG_LEVEL");
   expect(warning.variables).not.toContain("HERALD_DB");
   expect(warning.didYouMean).toMatchObject({ HERALD_RETENTON_MAX_AGE: "HERALD_RETENTION_MAX_AGE" });

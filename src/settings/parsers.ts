@@ -71,8 +71,6 @@ export const oneOf = <T extends string>(...values: T[]): Parser<T> => {
   });
 };
 
-export const text: Parser<string> = parser("any text", (raw) => raw);
-
 /** Text that must not be empty, such as a host or a path; `range` says what it is. */
 export const nonEmpty = (range: string): Parser<string> =>
   parser(range, (raw, name) => {

@@ -13,7 +13,7 @@ export interface SettingSource {
 export type Env = Record<string, string | undefined>;
 
 /** A value as the user gave it, and under which name (for messages). */
-export interface Given {
+interface Given {
   readonly raw: string;
   readonly name: string;
 }
@@ -117,14 +117,14 @@ function readFailure(error: unknown): string {
   return readFailures[code] ?? (code || String(error));
 }
 
-/** Variables under `HERALD_` that this program leaves alone on purpose: the test suite's own switches. */
-const FOREIGN_PREFIXES = ["HERALD_TEST_"];
+/** Variables under `HERALD_` that belong to others on purpose: the test suite's switches, the examples' hub address. */
+const OTHERS_VARIABLES = [/^HERALD_TEST_/, /^HERALD_URL$/];
 
 /** `HERALD_*` variables no setting reads: typos, or settings of another version. */
 export function unknownVariables(env: Env, settings: readonly SettingSource[]): string[] {
   const known = new Set(settings.flatMap((s) => (s.secret ? [s.env, fileVariable(s)] : [s.env])));
   return Object.keys(env)
-    .filter((name) => name.startsWith("HERALD_") && !known.has(name) && !FOREIGN_PREFIXES.some((p) => name.startsWith(p)))
+    .filter((name) => name.startsWith("HERALD_") && !known.has(name) && !OTHERS_VARIABLES.some((re) => re.test(name)))
     .sort();
 }
 
