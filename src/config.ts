@@ -253,8 +253,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
 }
 
 function describeSetting(s: AnySetting): string {
-  const lines = [`  --${s.flag.padEnd(26)}${s.env.padEnd(32)}default: ${s.default || "(unset)"}`, `      ${s.help}`];
-  lines.push(`      range: ${s.parse.range}`);
+  const lines = [
+    `  --${s.flag.padEnd(26)}${s.env.padEnd(32)}default: ${s.default || "(unset)"}`,
+    `      ${s.help}`,
+    `      range: ${s.parse.range}`,
+  ];
   if (s.secret) lines.push(`      or from a file: ${fileVariable(s)} / --${fileFlag(s)} PATH (one trailing newline dropped)`);
   return lines.join("\n");
 }
