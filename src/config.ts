@@ -23,6 +23,7 @@ import {
   parseFlags,
   type SettingSource,
   unknownVariables,
+  variablesOf,
 } from "./settings/sources";
 
 export { ConfigError };
@@ -226,7 +227,7 @@ export function configWarnings(argv: readonly string[], env: Env): ConfigWarning
   const warnings: ConfigWarning[] = [];
   const unknown = unknownVariables(env, settings);
   if (unknown.length > 0) {
-    const known = settings.map((s) => s.env);
+    const known = settings.flatMap(variablesOf);
     const suggestions = Object.fromEntries(
       unknown.flatMap((name) => {
         const near = closestName(name, known);

@@ -23,6 +23,8 @@ export const fileFlag = (s: SettingSource): string => `${s.flag}-file`;
 
 /** The flags a setting answers to: its own, and for a secret the one naming a file. */
 export const flagsOf = (s: SettingSource): string[] => (s.secret ? [s.flag, fileFlag(s)] : [s.flag]);
+/** The variables a setting reads, likewise. */
+export const variablesOf = (s: SettingSource): string[] => (s.secret ? [s.env, fileVariable(s)] : [s.env]);
 
 /** Reads `--name value` and `--name=value` pairs, refusing flags not in `known`. */
 export function parseFlags(argv: readonly string[], known: readonly string[]): Map<string, string> {
@@ -53,16 +55,14 @@ interface Source {
   readonly value: string | undefined;
 }
 
+const present = (source: Source): Given | undefined =>
+  source.value === undefined ? undefined : { raw: source.value, name: source.name };
+
 function pick(s: SettingSource, direct: Source, file: Source): Given | undefined {
-  if (!s.secret) return direct.value === undefined ? undefined : { raw: direct.value, name: direct.name };
+  if (!s.secret) return present(direct);
   if (direct.value !== undefined && file.value !== undefined)
     throw new ConfigError(`${direct.name} and ${file.name} are both set: keep one`);
-  const found =
-    file.value !== undefined
-      ? { raw: readSecretFile(file.value, file.name), name: file.name }
-      : direct.value !== undefined
-        ? { raw: direct.value, name: direct.name }
-        : undefined;
+  const found = file.value === undefined ? present(direct) : { raw: readSecretFile(file.value, file.name), name: file.name };
   // An empty secret is a mistake (an unset shell variable, an empty mount), never a request for "no secret".
   if (found?.raw === "") throw new ConfigError(`${found.name} is set but empty; unset it, or give the secret`);
   return found;
@@ -122,7 +122,7 @@ const OTHERS_VARIABLES = [/^HERALD_TEST_/, /^HERALD_URL$/];
 
 /** `HERALD_*` variables no setting reads: typos, or settings of another version. */
 export function unknownVariables(env: Env, settings: readonly SettingSource[]): string[] {
-  const known = new Set(settings.flatMap((s) => (s.secret ? [s.env, fileVariable(s)] : [s.env])));
+  const known = new Set(settings.flatMap(variablesOf));
   return Object.keys(env)
     .filter((name) => name.startsWith("HERALD_") && !known.has(name) && !OTHERS_VARIABLES.some((re) => re.test(name)))
     .sort();
