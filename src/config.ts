@@ -1,5 +1,32 @@
-/** Settings: command-line flags over environment variables over defaults, frozen once parsed. */
-import { SELECTOR_PATTERN } from "./names";
+/** Settings: command-line flags over environment variables over defaults, each with its range, frozen once parsed. */
+import {
+  ConfigError,
+  DAY,
+  duration,
+  hmacSecret,
+  host,
+  integer,
+  list,
+  milliseconds,
+  nonEmpty,
+  oneOf,
+  type Parser,
+  selectorList,
+} from "./settings/parsers";
+import {
+  closestName,
+  type Env,
+  fileFlag,
+  fileVariable,
+  flagsOf,
+  given,
+  parseFlags,
+  type SettingSource,
+  unknownVariables,
+  variablesOf,
+} from "./settings/sources";
+
+export { ConfigError };
 
 export type SyncMode = "full" | "normal";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -23,11 +50,11 @@ export interface Config {
   readonly subscriberBufferBytes: number;
   /** Open streams past which `/stream` answers 503. Default 10000. */
   readonly maxSubscribers: number;
-  /** Events older than this are pruned, in ms. Default 7 days. */
+  /** Events older than this are pruned, in ms; 0 means no age limit. Default 7 days. */
   readonly retentionMaxAgeMs: number;
   /** Events kept per topic; 0 means unlimited. Default unlimited. */
   readonly retentionMaxEvents: number;
-  /** HS256 secret for JWTs; empty means open mode. Default unset. */
+  /** HS256 secret for JWTs, at least 32 bytes; empty means open mode. Default unset. */
   readonly jwtSecret: string;
   /** Selectors readable without a token. Default none. */
   readonly publicTopics: readonly string[];
@@ -37,72 +64,37 @@ export interface Config {
   readonly logLevel: LogLevel;
 }
 
-type Parser<T> = (raw: string, name: string) => T;
-
-interface Setting<K extends keyof Config> {
+interface Setting<K extends keyof Config> extends SettingSource {
   key: K;
-  env: string;
-  flag: string;
+  /** The text a user would give for the default value. */
   default: string;
   help: string;
   parse: Parser<Config[K]>;
-  secret?: boolean;
 }
 
-export class ConfigError extends Error {}
-
-const integer =
-  (min: number): Parser<number> =>
-  (raw, name) => {
-    if (!/^\d+$/.test(raw.trim()) || Number(raw) < min)
-      throw new ConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-    return Number(raw);
-  };
-
-const oneOf =
-  <T extends string>(...values: T[]): Parser<T> =>
-  (raw, name) => {
-    if (!values.includes(raw as T)) throw new ConfigError(`${name} must be one of ${values.join(", ")}, got "${raw}"`);
-    return raw as T;
-  };
-
-const text: Parser<string> = (raw) => raw;
-const list: Parser<readonly string[]> = (raw) =>
-  raw
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-
-const selectorList: Parser<readonly string[]> = (raw, name) => {
-  const selectors = list(raw, name);
-  const bad = selectors.find((s) => !new RegExp(SELECTOR_PATTERN).test(s));
-  if (bad !== undefined) throw new ConfigError(`${name}: "${bad}" is not a topic or a prefix ending in "*"`);
-  return selectors;
-};
-
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** Parses `90s`, `15m`, `12h`, `7d`, `2w` (or plain milliseconds) into milliseconds. */
-export const duration: Parser<number> = (raw, name) => {
-  const match = /^(\d+)(ms|s|m|h|d|w)?$/.exec(raw.trim());
-  if (!match?.[1]) throw new ConfigError(`${name} must be a duration such as 30s, 12h or 7d, got "${raw}"`);
-  return Number(match[1]) * (durationUnits[match[2] ?? "ms"] ?? 1);
-};
+const MiB = 1024 * 1024;
 
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
 }
 
 const settings = [
-  setting({ key: "port", env: "PORT", flag: "port", default: "8080", help: "TCP port", parse: integer(0) }),
-  setting({ key: "host", env: "HOST", flag: "host", default: "0.0.0.0", help: "interface to bind", parse: text }),
+  setting({
+    key: "port",
+    env: "PORT",
+    flag: "port",
+    default: "8080",
+    help: "TCP port",
+    parse: integer(0, 65535, "0: any free port, the start-up line names it"),
+  }),
+  setting({ key: "host", env: "HOST", flag: "host", default: "0.0.0.0", help: "interface to bind", parse: host }),
   setting({
     key: "db",
     env: "HERALD_DB",
     flag: "db",
     default: "./data/herald.db",
     help: "SQLite file of the event log",
-    parse: text,
+    parse: nonEmpty("a file path"),
   }),
   setting({
     key: "sync",
@@ -118,7 +110,7 @@ const settings = [
     flag: "max-event-bytes",
     default: "1048576",
     help: "largest event data in bytes",
-    parse: integer(1),
+    parse: integer(1, 128 * MiB, "bytes, at most 128 MiB"),
   }),
   setting({
     key: "retryMs",
@@ -126,7 +118,7 @@ const settings = [
     flag: "retry-ms",
     default: "2000",
     help: "reconnect delay sent to clients (retry:)",
-    parse: integer(0),
+    parse: milliseconds(0),
   }),
   setting({
     key: "heartbeatMs",
@@ -134,7 +126,7 @@ const settings = [
     flag: "heartbeat-ms",
     default: "15000",
     help: "longest silence on a stream before a comment",
-    parse: integer(100),
+    parse: milliseconds(100),
   }),
   setting({
     key: "subscriberBufferBytes",
@@ -142,7 +134,7 @@ const settings = [
     flag: "subscriber-buffer-bytes",
     default: "4194304",
     help: "bytes held for a subscriber that does not read before it is cut off",
-    parse: integer(1024),
+    parse: integer(1024, 1024 * MiB, "bytes, at most 1 GiB"),
   }),
   setting({
     key: "maxSubscribers",
@@ -150,23 +142,23 @@ const settings = [
     flag: "max-subscribers",
     default: "10000",
     help: "open streams past which /stream answers 503",
-    parse: integer(1),
+    parse: integer(1, 10_000_000),
   }),
   setting({
     key: "retentionMaxAgeMs",
     env: "HERALD_RETENTION_MAX_AGE",
     flag: "retention-max-age",
     default: "7d",
-    help: "events older than this are pruned (30s, 12h, 7d, ...)",
-    parse: duration,
+    help: "events older than this are pruned",
+    parse: duration(1, 36_500 * DAY, "no age limit"),
   }),
   setting({
     key: "retentionMaxEvents",
     env: "HERALD_RETENTION_MAX_EVENTS",
     flag: "retention-max-events",
     default: "0",
-    help: "events kept per topic, 0 for unlimited",
-    parse: integer(0),
+    help: "events kept per topic",
+    parse: integer(0, Number.MAX_SAFE_INTEGER, "0: unlimited"),
   }),
   setting({
     key: "jwtSecret",
@@ -174,7 +166,7 @@ const settings = [
     flag: "jwt-secret",
     default: "",
     help: "HS256 secret; unset means open mode",
-    parse: text,
+    parse: hmacSecret,
     secret: true,
   }),
   setting({
@@ -182,7 +174,7 @@ const settings = [
     env: "HERALD_PUBLIC_TOPICS",
     flag: "public-topics",
     default: "",
-    help: "comma-separated selectors readable without a token",
+    help: "selectors readable without a token",
     parse: selectorList,
   }),
   setting({
@@ -190,7 +182,7 @@ const settings = [
     env: "HERALD_CORS_ORIGINS",
     flag: "cors-origins",
     default: "",
-    help: "comma-separated origins allowed by CORS",
+    help: "origins allowed by CORS",
     parse: list,
   }),
   setting({
@@ -198,35 +190,60 @@ const settings = [
     env: "HERALD_LOG_LEVEL",
     flag: "log-level",
     default: "info",
-    help: "debug, info, warn or error",
+    help: "lowest level logged",
     parse: oneOf<LogLevel>("debug", "info", "warn", "error"),
   }),
 ];
 
-/** Reads `--name value` and `--name=value` pairs. */
-function parseFlags(argv: readonly string[]): Map<string, string> {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    if (!arg.startsWith("--")) throw new ConfigError(`unexpected argument "${arg}" (see --help)`);
-    const eq = arg.indexOf("=");
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    if (!settings.some((s) => s.flag === name)) throw new ConfigError(`unknown flag --${name} (see --help)`);
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
-    flags.set(name, value);
-  }
-  return flags;
+type AnySetting = (typeof settings)[number];
+
+const knownFlags = settings.flatMap(flagsOf);
+
+function settingValue<K extends keyof Config>(s: Setting<K>, flags: ReadonlyMap<string, string>, env: Env): Config[K] {
+  const value = given(s, flags, env);
+  return value ? s.parse(value.raw, value.name) : s.parse(s.default, `the default of ${s.env}`);
 }
 
-export function loadConfig(argv: readonly string[] = [], env: Record<string, string | undefined> = {}): Config {
-  const flags = parseFlags(argv);
-  const config: Record<string, unknown> = {};
-  for (const s of settings) {
-    const raw = flags.get(s.flag) ?? env[s.env] ?? s.default;
-    config[s.key] = s.parse(raw, flags.has(s.flag) ? `--${s.flag}` : s.env);
-  }
+/** Flags over environment over defaults; throws a ConfigError, naming the setting and its range, for a bad value. */
+export function loadConfig(argv: readonly string[] = [], env: Env = {}): Config {
+  const flags = parseFlags(argv, knownFlags);
+  const config = Object.fromEntries(settings.map((s) => [s.key, settingValue(s as Setting<keyof Config>, flags, env)]));
   return Object.freeze(config as unknown as Config);
+}
+
+/** One setting read from the environment the way the hub reads it: what `bun run token` needs of the secret. */
+export function settingFromEnv<K extends keyof Config>(key: K, env: Env): Config[K] {
+  const s = settings.find((x) => x.key === key) as Setting<K>;
+  return settingValue(s, new Map(), env);
+}
+
+export interface ConfigWarning {
+  readonly msg: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** What the start-up log should warn about in a configuration that loads: typos, and secrets anyone can see. */
+export function configWarnings(argv: readonly string[], env: Env): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  const unknown = unknownVariables(env, settings);
+  if (unknown.length > 0) {
+    const known = settings.flatMap(variablesOf);
+    const suggestions = Object.fromEntries(
+      unknown.flatMap((name) => {
+        const near = closestName(name, known);
+        return near ? [[name, near]] : [];
+      }),
+    );
+    warnings.push({ msg: "unknown HERALD_* variables are ignored", fields: { variables: unknown, didYouMean: suggestions } });
+  }
+  const flags = parseFlags(argv, knownFlags);
+  for (const s of settings.filter((x) => x.secret && flags.has(x.flag))) {
+    warnings.push({
+      msg: `--${s.flag} is visible to every user of this machine (ps, /proc); use ${fileVariable(s)} or --${fileFlag(s)}`,
+      fields: { flag: `--${s.flag}` },
+    });
+  }
+  return warnings;
 }
 
 /** The effective settings with secrets redacted, for the start-up log. */
@@ -236,9 +253,25 @@ export function describeConfig(config: Config): Record<string, unknown> {
   return out;
 }
 
+function describeSetting(s: AnySetting): string {
+  const lines = [
+    `  --${s.flag.padEnd(26)}${s.env.padEnd(32)}default: ${s.default || "(unset)"}`,
+    `      ${s.help}`,
+    `      range: ${s.parse.range}`,
+  ];
+  if (s.secret) lines.push(`      or from a file: ${fileVariable(s)} / --${fileFlag(s)} PATH (one trailing newline dropped)`);
+  return lines.join("\n");
+}
+
 export function helpText(): string {
-  const rows = settings.map(
-    (s) => `  --${s.flag.padEnd(26)}${s.env.padEnd(32)}default: ${s.default || "(unset)"}\n      ${s.help}`,
-  );
-  return `Herald, a Server-Sent Events hub.\n\nUsage: herald [--flag value ...]\n       herald healthcheck [--port N]   exit 0 if the hub on this machine answers /health\nFlags override environment variables, which override defaults.\n\n${rows.join("\n")}\n  --help\n      print this text\n`;
+  return `Herald, a Server-Sent Events hub.
+
+Usage: herald [--flag value ...]
+       herald healthcheck [--port N]   exit 0 if the hub on this machine answers /health
+Flags override environment variables, which override defaults. A value out of range stops start-up (exit 2).
+
+${settings.map(describeSetting).join("\n")}
+  --help
+      print this text
+`;
 }

@@ -1,6 +1,6 @@
 /** Boot: config → log (migrations) → hub → retention → listen; drain on SIGTERM/SIGINT. */
 import { createApp } from "./app";
-import { type Config, ConfigError, describeConfig, helpText, loadConfig } from "./config";
+import { type Config, ConfigError, configWarnings, describeConfig, helpText, loadConfig } from "./config";
 import { HeraldError } from "./errors";
 import { maxRequestBytes } from "./http/body";
 import { Hub } from "./hub/hub";
@@ -8,6 +8,7 @@ import { Retention } from "./log/retention";
 import { SqliteEventLog } from "./log/sqlite-log";
 import { createLogger } from "./logger";
 import { Metrics } from "./metrics";
+import { bindFailure, checkResolvable, refuseToStart, urlHost } from "./startup";
 
 /** Longest a graceful stop may take before the process exits anyway (the spec allows 5 s). */
 const STOP_DEADLINE_MS = 4500;
@@ -17,16 +18,15 @@ function readConfig(argv: string[]): Config {
     return loadConfig(argv, process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`herald: ${error.message}\n`);
-    process.exit(2);
+    refuseToStart(error.message);
   }
 }
 
 /** `herald healthcheck`: for container health checks, where no curl is at hand. */
 async function healthcheck(config: Config): Promise<never> {
-  const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
+  const wildcard: Record<string, string> = { "0.0.0.0": "127.0.0.1", "::": "::1" };
   try {
-    const res = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${config.port}/health`, {
+    const res = await fetch(`http://${urlHost(wildcard[config.host] ?? config.host)}:${config.port}/health`, {
       signal: AbortSignal.timeout(3000),
     });
     process.exit(res.ok ? 0 : 1);
@@ -41,8 +41,7 @@ function openLog(): SqliteEventLog {
     return SqliteEventLog.open(config.db, config.sync, logger);
   } catch (error) {
     if (!(error instanceof HeraldError)) throw error;
-    process.stderr.write(`herald: ${error.message}\n`);
-    process.exit(2);
+    refuseToStart(error.message);
   }
 }
 
@@ -55,6 +54,8 @@ if (argv[0] === "healthcheck") await healthcheck(readConfig(argv.slice(1)));
 
 const config = readConfig(argv);
 const logger = createLogger(config.logLevel);
+for (const warning of configWarnings(argv, process.env)) logger.warn(warning.msg, warning.fields);
+await checkResolvable(config.host);
 const startedAt = Date.now();
 const metrics = new Metrics();
 const log = openLog();
@@ -93,17 +94,23 @@ async function shutdown(signal: string): Promise<void> {
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
 
-app.listen({
-  port: config.port,
-  hostname: config.host,
-  // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
-  reusePort: false,
-  // Ordinary requests get Bun's 10 s; streams opt out per request and send heartbeats.
-  idleTimeout: 10,
-  // Above our own limit, so a declared oversize body gets our JSON 413 rather than Bun's empty one.
-  maxRequestBodySize: maxRequestBytes(config.maxEventBytes) + 1024 * 1024,
-});
+try {
+  app.listen({
+    port: config.port,
+    hostname: config.host,
+    // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
+    reusePort: false,
+    // Ordinary requests get Bun's 10 s; streams opt out per request and send heartbeats.
+    idleTimeout: 10,
+    // Above our own limit, so a declared oversize body gets our JSON 413 rather than Bun's empty one.
+    maxRequestBodySize: maxRequestBytes(config.maxEventBytes) + 1024 * 1024,
+  });
+} catch (error) {
+  await log.close();
+  refuseToStart(bindFailure(error, config.host, config.port));
+}
 retention.start();
 
-logger.info("herald started", { url: `http://${config.host}:${app.server?.port}`, settings: describeConfig(config) });
+const url = `http://${urlHost(config.host)}:${app.server?.port}`;
+logger.info("herald started", { url, settings: describeConfig(config) });
 if (!config.jwtSecret) logger.warn("open mode: HERALD_JWT_SECRET is unset, anyone may publish and subscribe");

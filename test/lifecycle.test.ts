@@ -149,7 +149,7 @@ describe("lifecycle", () => {
   });
 
   test("logs are JSON lines; the start line has the settings with secrets redacted", async () => {
-    const h = await startHerald({ env: { HERALD_JWT_SECRET: "s3cr3t-value", HERALD_LOG_LEVEL: "debug" } });
+    const h = await startHerald({ env: { HERALD_JWT_SECRET: "s3cr3t-value-long-enough-for-hs256", HERALD_LOG_LEVEL: "debug" } });
     dirs.push(h.dir);
     await fetch(`${h.url}/health?access_token=abc.def.ghi`);
     await h.stop();
@@ -159,7 +159,7 @@ describe("lifecycle", () => {
     };
     expect(startLine.settings.jwtSecret).toBe("[redacted]");
     expect(startLine.settings.sync).toBe("full");
-    expect(h.lines.join("\n")).not.toContain("s3cr3t-value");
+    expect(h.lines.join("\n")).not.toContain("s3cr3t-value-long-enough-for-hs256");
     expect(h.lines.some((l) => l.includes('"msg":"request"') && l.includes('"path":"/health"'))).toBe(true);
     expect(h.lines.join("\n")).not.toContain("abc.def.ghi");
   });

@@ -1,11 +1,12 @@
 /** Pure parts: the SSE encoder, names and selectors, settings. */
 import { describe, expect, test } from "bun:test";
 import { covers, grantsFromClaim } from "../src/auth/grants";
-import { ConfigError, duration, helpText, loadConfig } from "../src/config";
+import { ConfigError, helpText, loadConfig } from "../src/config";
 import { HeraldError } from "../src/errors";
 import type { LoggedEvent } from "../src/log/event-log";
 import { mergeFound } from "../src/log/sqlite-reader";
 import { checkEventType, checkTopic, parseEventId, parseSelector, parseSelectors } from "../src/names";
+import { DAY, duration } from "../src/settings/parsers";
 import { eventFrame, gapNotice } from "../src/sse/encode";
 
 const event = (data: unknown, type: string | null = null): LoggedEvent => ({
@@ -98,9 +99,13 @@ describe("settings", () => {
     expect(() => loadConfig(["--port"], {})).toThrow(/needs a value/);
   });
   test("durations", () => {
-    expect(duration("90s", "x")).toBe(90_000);
-    expect(duration("12h", "x")).toBe(43_200_000);
-    expect(() => duration("soon", "x")).toThrow(ConfigError);
+    const age = duration(1, 30 * DAY, "no limit");
+    expect(age("90s", "x")).toBe(90_000);
+    expect(age("12h", "x")).toBe(43_200_000);
+    expect(age("0", "x")).toBe(0);
+    expect(() => age("soon", "x")).toThrow(ConfigError);
+    expect(() => age("31d", "x")).toThrow(/out of range/);
+    expect(() => duration(1, DAY)("0", "x")).toThrow(/out of range/);
   });
   test("--help lists every setting", () => {
     for (const name of [

@@ -1,10 +1,14 @@
-/** `bun run token -- --publish 'orders.*' --subscribe '*' --ttl 1h`: mints an HS256 token with HERALD_JWT_SECRET. */
+/** `bun run token -- --publish 'orders.*' --subscribe '*' --ttl 1h`: mints an HS256 token with the hub's secret. */
 import { SignJWT } from "jose";
-import { ConfigError, duration } from "../config";
+import { ConfigError, settingFromEnv } from "../config";
 import { parseSelector } from "../names";
+import { DAY, duration, SECOND } from "../settings/parsers";
+
+const ttl = duration(SECOND, 3650 * DAY);
 
 const USAGE = `Usage: bun run token -- [--publish SELECTOR]... [--subscribe SELECTOR]... [--ttl 1h] [--sub NAME]
-Reads the secret from HERALD_JWT_SECRET. Selectors may repeat or be comma-separated.`;
+Reads the secret as the hub does: HERALD_JWT_SECRET, or the file named by HERALD_JWT_SECRET_FILE.
+Selectors may repeat or be comma-separated. --ttl: ${ttl.range}.`;
 
 export interface TokenRequest {
   publish: string[];
@@ -22,7 +26,7 @@ export function parseTokenArgs(argv: readonly string[]): TokenRequest {
     const selectors = () => value.split(",").map((s) => parseSelector(s.trim()).text);
     if (flag === "--publish") request.publish.push(...selectors());
     else if (flag === "--subscribe") request.subscribe.push(...selectors());
-    else if (flag === "--ttl") request.ttlMs = duration(value, "--ttl");
+    else if (flag === "--ttl") request.ttlMs = ttl(value, "--ttl");
     else if (flag === "--sub") request.subject = value;
     else throw new ConfigError(`unknown flag ${flag}\n${USAGE}`);
   }
@@ -38,11 +42,21 @@ export async function mintToken(secret: string, r: TokenRequest, now = Date.now(
   return jwt.sign(new TextEncoder().encode(secret));
 }
 
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const request = parseTokenArgs(argv);
+  const secret = settingFromEnv("jwtSecret", process.env);
+  if (secret === "") throw new ConfigError("HERALD_JWT_SECRET (or HERALD_JWT_SECRET_FILE) is not set");
+  process.stdout.write(`${await mintToken(secret, request)}\n`);
+}
+
 if (import.meta.main) {
-  const secret = process.env.HERALD_JWT_SECRET ?? "";
   try {
-    if (secret === "") throw new ConfigError("HERALD_JWT_SECRET is not set");
-    process.stdout.write(`${await mintToken(secret, parseTokenArgs(process.argv.slice(2)))}\n`);
+    await main();
   } catch (error) {
     process.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(2);

@@ -3,6 +3,7 @@ import type { Logger } from "../logger";
 import type { EventLog } from "./event-log";
 
 export interface RetentionPolicy {
+  /** 0 keeps events of any age. */
   readonly maxAgeMs: number;
   /** 0 keeps every event of a topic. */
   readonly maxEventsPerTopic: number;
@@ -47,7 +48,8 @@ export class Retention {
     try {
       for (;;) {
         const deleted = await this.log.prune({
-          before: Date.now() - this.policy.maxAgeMs,
+          // Nothing was committed before 1970: a `before` of 0 deletes nothing by age.
+          before: this.policy.maxAgeMs > 0 ? Date.now() - this.policy.maxAgeMs : 0,
           maxPerTopic: this.policy.maxEventsPerTopic,
           limit: BATCH,
         });

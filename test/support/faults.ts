@@ -1,37 +1,15 @@
 /** What the storage-fault tests look at: answers to publishes, /health, /metrics, the log lines and the history. */
 import { expect } from "bun:test";
-import { join } from "node:path";
+import { type BootOutcome, boot, expectRefusal } from "./boot";
 import type { Herald } from "./herald";
 
-const ENTRY = join(import.meta.dir, "..", "..", "src", "index.ts");
-
-export interface Refusal {
-  readonly code: number;
-  readonly stderr: string;
-  readonly stdout: string;
-}
-
-/** Starts Herald on a database it should refuse, and waits for it to exit. */
-export async function refusal(db: string): Promise<Refusal> {
-  const proc = Bun.spawn([process.execPath, ENTRY], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", HERALD_DB: db },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [code, stderr, stdout] = await Promise.all([
-    proc.exited,
-    new Response(proc.stderr).text(),
-    new Response(proc.stdout).text(),
-  ]);
-  return { code, stderr, stdout };
-}
+/** Starts Herald on a database it should refuse. */
+export const refusal = (db: string): Promise<BootOutcome> => boot({ HERALD_DB: db });
 
 /** The refusal is one `herald: cannot open the log at ...` line saying `says`, exit code 2, and no start. */
-export function expectOneLine(r: Refusal, says: RegExp): void {
-  expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/^herald: cannot open the log at .*\n$/);
-  expect(r.stderr).toMatch(says);
-  expect(r.stdout).not.toContain("herald started");
+export function expectOneLine(r: BootOutcome, says: RegExp): void {
+  expectRefusal(r, says);
+  expect(r.stderr).toMatch(/^herald: cannot open the log at /);
 }
 
 export interface Answer {

@@ -67,7 +67,7 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
         rest = parts.pop() ?? "";
         for (const line of parts) {
           lines.push(line);
-          const url = /"url":"http:\/\/[^:]+:(\d+)"/.exec(line);
+          const url = /"url":"http:\/\/(?:\[[^\]]+\]|[^:"]+):(\d+)"/.exec(line);
           if (url?.[1]) {
             clearTimeout(timer);
             resolve(Number(url[1]));

@@ -1,0 +1,113 @@
+/** Parsers of setting values: each turns text into a value inside its range, or says what it accepts. */
+import { SELECTOR_PATTERN } from "../names";
+
+/** A setting that cannot be used as given: start-up stops with this message and exit code 2. */
+export class ConfigError extends Error {}
+
+export interface Parser<T> {
+  /** `name` is how the user gave the value (`PORT`, `--port`), for the message. */
+  (raw: string, name: string): T;
+  /** The values accepted, as `--help` and the README list them. */
+  readonly range: string;
+}
+
+function parser<T>(range: string, parse: (raw: string, name: string) => T): Parser<T> {
+  return Object.assign(parse, { range });
+}
+
+/** Quoted and escaped, so a stray newline or control character cannot break the one-line message. */
+const shown = (raw: string): string => JSON.stringify(raw);
+
+export const SECOND = 1000;
+export const DAY = 86_400_000;
+/** setTimeout and setInterval take a signed 32-bit delay; past it they fire at once, over and over. */
+export const TIMER_MAX_MS = 24 * DAY;
+
+const units: Record<string, number> = { ms: 1, s: SECOND, m: 60_000, h: 3_600_000, d: DAY, w: 7 * DAY };
+
+/** `2073600000` → `24d`: the largest unit that divides the value. */
+function formatMs(ms: number): string {
+  if (ms === 0) return "0";
+  const [unit, size] = Object.entries(units)
+    .reverse()
+    .find(([, size]) => ms % size === 0) ?? ["ms", 1];
+  return `${ms / size}${unit}`;
+}
+
+/** A whole number from `min` to `max`; `note` explains a special value such as 0. */
+export const integer = (min: number, max = Number.MAX_SAFE_INTEGER, note = ""): Parser<number> => {
+  const range = `${min} to ${max}${note ? ` (${note})` : ""}`;
+  return parser(range, (raw, name) => {
+    const value = raw.trim();
+    if (!/^-?\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number from ${range}, got ${shown(raw)}`);
+    const n = Number(value);
+    if (n < min || n > max) throw new ConfigError(`${name} is out of range: ${range}, got ${shown(raw)}`);
+    return n;
+  });
+};
+
+/** A delay in plain milliseconds that ends up in a timer, so it stays below the timer's limit. */
+export const milliseconds = (min: number, max = TIMER_MAX_MS): Parser<number> =>
+  integer(min, max, `milliseconds, at most ${formatMs(max)}`);
+
+/** `90s`, `15m`, `12h`, `7d`, `2w` or plain milliseconds, from `min` to `max` (ms); 0 is allowed when `zero` says what it means. */
+export const duration = (min: number, max: number, zero?: string): Parser<number> => {
+  const range = `${zero ? `0 (${zero}), or ` : ""}${formatMs(min)} to ${formatMs(max)}, e.g. 30s, 12h, 7d`;
+  return parser(range, (raw, name) => {
+    const match = /^(\d+)(ms|s|m|h|d|w)?$/.exec(raw.trim());
+    if (!match?.[1]) throw new ConfigError(`${name} must be a duration: ${range}; got ${shown(raw)}`);
+    const ms = Number(match[1]) * (units[match[2] ?? "ms"] ?? 1);
+    if (ms === 0 && zero) return 0;
+    if (ms < min || ms > max) throw new ConfigError(`${name} is out of range: ${range}; got ${shown(raw)}`);
+    return ms;
+  });
+};
+
+export const oneOf = <T extends string>(...values: T[]): Parser<T> => {
+  const range = `one of ${values.join(", ")}`;
+  return parser(range, (raw, name) => {
+    if (!values.includes(raw as T)) throw new ConfigError(`${name} must be ${range}, got ${shown(raw)}`);
+    return raw as T;
+  });
+};
+
+/** Text that must not be empty, such as a host or a path; `range` says what it is. */
+export const nonEmpty = (range: string): Parser<string> =>
+  parser(range, (raw, name) => {
+    if (raw.trim() === "") throw new ConfigError(`${name} must not be empty (${range})`);
+    return raw.trim();
+  });
+
+/** An IP address or a host name; an IPv6 address may come in the brackets of a URL (`[::1]`). */
+export const host: Parser<string> = parser("an IP address or host name", (raw, name) =>
+  nonEmpty("an IP address or host name")(raw, name).replace(/^\[(.*)\]$/, "$1"),
+);
+
+export const list: Parser<readonly string[]> = parser("comma-separated list", (raw) =>
+  raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== ""),
+);
+
+const selectorRe = new RegExp(SELECTOR_PATTERN);
+
+export const selectorList: Parser<readonly string[]> = parser("comma-separated topics or prefixes ending in *", (raw, name) => {
+  const selectors = list(raw, name);
+  const bad = selectors.find((s) => !selectorRe.test(s));
+  if (bad !== undefined) throw new ConfigError(`${name}: ${shown(bad)} is not a topic or a prefix ending in "*"`);
+  return selectors;
+});
+
+/** RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits. */
+const HS256_MIN_BYTES = 32;
+
+/** An HS256 key: unset (open mode) or at least 32 bytes. The message never repeats the value. */
+export const hmacSecret: Parser<string> = parser(`unset, or at least ${HS256_MIN_BYTES} bytes`, (raw, name) => {
+  const bytes = Buffer.byteLength(raw);
+  if (raw !== "" && bytes < HS256_MIN_BYTES)
+    throw new ConfigError(
+      `${name} is ${bytes} bytes; an HS256 secret needs at least ${HS256_MIN_BYTES} (try: openssl rand -base64 48)`,
+    );
+  return raw;
+});

@@ -1,0 +1,153 @@
+/** Where setting values come from: flags over environment variables, and for secrets the files they name. */
+import { closeSync, openSync, readSync } from "node:fs";
+import { ConfigError } from "./parsers";
+
+/** What the sources need to know of a setting. */
+export interface SettingSource {
+  readonly env: string;
+  readonly flag: string;
+  /** Redacted everywhere; may also come from a file (`<ENV>_FILE`, `--<flag>-file`), and must not be empty. */
+  readonly secret?: boolean;
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** A value as the user gave it, and under which name (for messages). */
+interface Given {
+  readonly raw: string;
+  readonly name: string;
+}
+
+export const fileVariable = (s: SettingSource): string => `${s.env}_FILE`;
+export const fileFlag = (s: SettingSource): string => `${s.flag}-file`;
+
+/** The flags a setting answers to: its own, and for a secret the one naming a file. */
+export const flagsOf = (s: SettingSource): string[] => (s.secret ? [s.flag, fileFlag(s)] : [s.flag]);
+/** The variables a setting reads, likewise. */
+export const variablesOf = (s: SettingSource): string[] => (s.secret ? [s.env, fileVariable(s)] : [s.env]);
+
+/** Reads `--name value` and `--name=value` pairs, refusing flags not in `known`. */
+export function parseFlags(argv: readonly string[], known: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (!arg.startsWith("--")) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)} (see --help)`);
+    const eq = arg.indexOf("=");
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    if (!known.includes(name)) throw new ConfigError(`unknown flag --${name} (see --help)`);
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    flags.set(name, value);
+  }
+  return flags;
+}
+
+/** A setting's value from its flag, else its variable; undefined when neither gives one (the default applies). */
+export function given(s: SettingSource, flags: ReadonlyMap<string, string>, env: Env): Given | undefined {
+  return (
+    pick(s, { name: `--${s.flag}`, value: flags.get(s.flag) }, { name: `--${fileFlag(s)}`, value: flags.get(fileFlag(s)) }) ??
+    pick(s, { name: s.env, value: env[s.env] }, { name: fileVariable(s), value: env[fileVariable(s)] })
+  );
+}
+
+interface Source {
+  readonly name: string;
+  readonly value: string | undefined;
+}
+
+const present = (source: Source): Given | undefined =>
+  source.value === undefined ? undefined : { raw: source.value, name: source.name };
+
+function pick(s: SettingSource, direct: Source, file: Source): Given | undefined {
+  if (!s.secret) return present(direct);
+  if (direct.value !== undefined && file.value !== undefined)
+    throw new ConfigError(`${direct.name} and ${file.name} are both set: keep one`);
+  const found = file.value === undefined ? present(direct) : { raw: readSecretFile(file.value, file.name), name: file.name };
+  // An empty secret is a mistake (an unset shell variable, an empty mount), never a request for "no secret".
+  if (found?.raw === "") throw new ConfigError(`${found.name} is set but empty; unset it, or give the secret`);
+  return found;
+}
+
+/** More than any key or URL; it also stops a mistaken `/dev/zero` from filling memory. */
+const SECRET_FILE_MAX_BYTES = 64 * 1024;
+
+/** The file's text with one trailing newline dropped (editors and `echo` add one). */
+function readSecretFile(path: string, name: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readAtMost(path, SECRET_FILE_MAX_BYTES + 1);
+  } catch (error) {
+    throw new ConfigError(`${name}: cannot read ${JSON.stringify(path)}: ${readFailure(error)}`);
+  }
+  if (bytes.length > SECRET_FILE_MAX_BYTES)
+    throw new ConfigError(`${name}: ${JSON.stringify(path)} is larger than ${SECRET_FILE_MAX_BYTES} bytes`);
+  try {
+    // Fatal: a binary key read with replacement characters would silently sign with other bytes than the file's.
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/\r?\n$/, "");
+  } catch {
+    throw new ConfigError(`${name}: ${JSON.stringify(path)} is not UTF-8 text (try: openssl rand -base64 48)`);
+  }
+}
+
+function readAtMost(path: string, limit: number): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.alloc(limit);
+    let length = 0;
+    while (length < limit) {
+      const n = readSync(fd, buffer, length, limit - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const readFailures: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+};
+
+function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  return readFailures[code] ?? (code || String(error));
+}
+
+/** Variables under `HERALD_` that belong to others on purpose: the test suite's switches, the examples' hub address. */
+const OTHERS_VARIABLES = [/^HERALD_TEST_/, /^HERALD_URL$/];
+
+/** `HERALD_*` variables no setting reads: typos, or settings of another version. */
+export function unknownVariables(env: Env, settings: readonly SettingSource[]): string[] {
+  const known = new Set(settings.flatMap(variablesOf));
+  return Object.keys(env)
+    .filter((name) => name.startsWith("HERALD_") && !known.has(name) && !OTHERS_VARIABLES.some((re) => re.test(name)))
+    .sort();
+}
+
+/** The known name closest to a misspelt one, if it is a plausible typo (a few letters off). */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    if (distance <= 3 && (best === undefined || distance < best.distance)) best = { name: candidate, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance, one row at a time. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      row.push(Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
+}
