@@ -1,4 +1,6 @@
 /** Settings: command-line flags over environment variables over defaults, frozen once parsed. */
+import { parseAddressRange } from "./http/client-address";
+import { normalizeOrigin } from "./http/origins";
 import { SELECTOR_PATTERN } from "./names";
 
 export type SyncMode = "full" | "normal";
@@ -31,8 +33,12 @@ export interface Config {
   readonly jwtSecret: string;
   /** Selectors readable without a token. Default none. */
   readonly publicTopics: readonly string[];
-  /** Origins allowed by CORS. Default none. */
+  /** Origins allowed by CORS, normalized (`*`: any, without credentials). Default none. */
   readonly corsOrigins: readonly string[];
+  /** Open streams per client (token `sub`, else address); 0 means no limit. Default 0. */
+  readonly maxStreamsPerClient: number;
+  /** Peers whose `X-Forwarded-For` names the client: addresses or CIDR ranges. Default none. */
+  readonly trustedProxies: readonly string[];
   /** Lowest level logged. Default `info`. */
   readonly logLevel: LogLevel;
 }
@@ -78,6 +84,20 @@ const selectorList: Parser<readonly string[]> = (raw, name) => {
   const bad = selectors.find((s) => !new RegExp(SELECTOR_PATTERN).test(s));
   if (bad !== undefined) throw new ConfigError(`${name}: "${bad}" is not a topic or a prefix ending in "*"`);
   return selectors;
+};
+
+const originList: Parser<readonly string[]> = (raw, name) =>
+  list(raw, name).map((entry) => {
+    const origin = normalizeOrigin(entry);
+    if (origin === null) throw new ConfigError(`${name}: "${entry}" is not an origin such as https://app.example, or *`);
+    return origin;
+  });
+
+const addressRanges: Parser<readonly string[]> = (raw, name) => {
+  const ranges = list(raw, name);
+  const bad = ranges.find((r) => parseAddressRange(r) === null);
+  if (bad !== undefined) throw new ConfigError(`${name}: "${bad}" is not an IP address or a CIDR range such as 10.0.0.0/8`);
+  return ranges;
 };
 
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -190,8 +210,24 @@ const settings = [
     env: "HERALD_CORS_ORIGINS",
     flag: "cors-origins",
     default: "",
-    help: "comma-separated origins allowed by CORS",
-    parse: list,
+    help: "comma-separated origins allowed by CORS, with credentials; * allows any origin without them",
+    parse: originList,
+  }),
+  setting({
+    key: "maxStreamsPerClient",
+    env: "HERALD_MAX_STREAMS_PER_CLIENT",
+    flag: "max-streams-per-client",
+    default: "0",
+    help: "open streams per client (token sub, else address) past which /stream answers 429; 0 for no limit",
+    parse: integer(0),
+  }),
+  setting({
+    key: "trustedProxies",
+    env: "HERALD_TRUSTED_PROXIES",
+    flag: "trusted-proxies",
+    default: "",
+    help: "comma-separated addresses or CIDR ranges of proxies whose X-Forwarded-For names the client",
+    parse: addressRanges,
   }),
   setting({
     key: "logLevel",

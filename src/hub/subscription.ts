@@ -58,7 +58,7 @@ export class Subscription implements Subscriber {
   /** Live bytes not yet written: flushed together, a busy hub writes several commits per write. */
   private unwritten: Uint8Array[] = [];
   /** Settles when the stream closes, for whatever reason: waits race against it so none outlives the stream. */
-  private readonly ended: Promise<void>;
+  readonly ended: Promise<void>;
   private finish: () => void = () => {};
 
   constructor(
@@ -76,6 +76,8 @@ export class Subscription implements Subscriber {
     this.stream = new ReadableStream({
       type: "direct",
       pull: (sink: ReadableStreamDirectController) => {
+        // Ended before the response started (its token expired at once, its client left during authorization).
+        if (this.state === "closed") return sink.close();
         this.sink = sink;
         this.write(host.preamble);
         this.head = host.register(this);
