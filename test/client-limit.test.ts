@@ -3,8 +3,8 @@
  * trusted proxy) the right-most untrusted X-Forwarded-For hop. Connections come from several loopback addresses.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connect, type Socket } from "node:net";
 import { mintToken } from "../src/cli/token";
+import { type BoundStream, streamFrom } from "./support/bound-stream";
 import { dispose, type Herald, startHerald } from "./support/herald";
 import { eventually } from "./support/wait";
 
@@ -13,7 +13,7 @@ const LIMIT = 2;
 let herald: Herald;
 let alice: string;
 let bob: string;
-const open: Stream[] = [];
+const open: BoundStream[] = [];
 let refusals = 0;
 
 beforeAll(async () => {
@@ -34,38 +34,15 @@ afterAll(async () => {
   await dispose(herald);
 });
 
-interface Stream {
-  status: number;
-  /** Everything received, head and body. */
-  text: string;
-  close(): void;
+/** Opens a stream on a public topic from `from`, keeping track of what is open and what was refused. */
+async function stream(from: string, headers: Record<string, string> = {}): Promise<BoundStream> {
+  const result = await streamFrom(herald.port, from, "/stream?topic=public.limit", headers);
+  if (result.status === 200) open.push(result);
+  else refusals++;
+  return result;
 }
 
-/** Opens /stream over a socket bound to `from`, and resolves once the status line and first body bytes are in. */
-function stream(from: string, headers: Record<string, string> = {}): Promise<Stream> {
-  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
-  return new Promise((resolve, reject) => {
-    let text = "";
-    const socket: Socket = connect({ host: "127.0.0.1", port: herald.port, localAddress: from }, () =>
-      socket.write(`GET /stream?topic=public.limit HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines.join("")}\r\n`),
-    );
-    socket.on("data", (chunk) => {
-      text += chunk.toString();
-      const head = text.indexOf("\r\n\r\n");
-      if (head === -1 || text.length === head + 4) return;
-      const result = { status: Number(text.slice(9, 12)), text, close: () => socket.destroy() };
-      if (result.status === 200) open.push(result);
-      else {
-        refusals++;
-        socket.destroy();
-      }
-      resolve(result);
-    });
-    socket.on("error", reject);
-  });
-}
-
-async function fill(from: string, headers: Record<string, string> = {}): Promise<Stream[]> {
+async function fill(from: string, headers: Record<string, string> = {}): Promise<BoundStream[]> {
   const streams = [];
   for (let i = 0; i < LIMIT; i++) streams.push(await stream(from, headers));
   for (const s of streams) expect(s.status).toBe(200);

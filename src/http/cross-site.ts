@@ -60,7 +60,8 @@ export const crossSiteGuard = (auth: Authorizer, policy: OriginPolicy, metrics: 
   // Open mode authenticates nobody, so there is no cookie to abuse.
   if (auth.openMode) return app;
   return app.onRequest(({ request }) => {
-    if (SAFE_METHODS.has(request.method) || bearerToken(request)?.source !== "cookie") return;
+    if (SAFE_METHODS.has(request.method) || !request.headers.has("cookie")) return;
+    if (bearerToken(request)?.source !== "cookie") return;
     const refusal = crossSiteRefusal(request, policy);
     if (refusal === null) return;
     metrics.crossSiteRefused++;
