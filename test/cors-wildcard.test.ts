@@ -127,7 +127,8 @@ describe.skipIf(!hasChromium)("Chromium as the attacker", () => {
     browser = await launch();
     context = await browser.newContext();
     await context.addCookies([{ name: "herald_token", value: visitor, url: herald.url, httpOnly: true }]);
-  });
+    // Starting a browser is slow work, not a wait on the hub: on two busy cores it takes seconds.
+  }, 30_000);
   afterAll(() => browser.close());
 
   test("a page on another origin cannot read a private stream or history with the visitor's cookie", async () => {
