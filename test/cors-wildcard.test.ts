@@ -184,4 +184,15 @@ describe.skipIf(!hasChromium)("Chromium as the attacker", () => {
     expect(await app.page.textContent("body")).toContain('"topic":"bank"');
     expect(await stored()).toEqual([...before, "to=mallory&amount=1000"]);
   }, 20_000);
+
+  test("the hub's own pages (the console) publish with the cookie", async () => {
+    const page = await context.newPage();
+    await page.goto(`${herald.url}/`);
+    const status = await page.evaluate(
+      async () => (await fetch("/topics/bank/events", { method: "POST", body: "console" })).status,
+    );
+    expect(status).toBe(201);
+    expect(await stored()).toContain("console");
+    await page.close();
+  }, 20_000);
 });
