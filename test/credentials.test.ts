@@ -116,7 +116,11 @@ describe("a stream opened with a token that has an exp", () => {
     const publicStream = await SseReader.open(streamUrl(herald.url, ["public.expiry"]), {
       authorization: `Bearer ${shortLived}`,
     });
-    for (const s of [...streams, publicStream]) expect(s.response.status).toBe(200);
+    for (const s of [...streams, publicStream]) {
+      expect(s.response.status).toBe(200);
+      // The first bytes are written once the stream is registered: what is published next reaches it.
+      await s.until((x) => x.retry !== undefined);
+    }
     const first = await publish("private.expiry", "before");
     for (const s of streams) await s.count(1);
 
