@@ -83,8 +83,6 @@ export class StreamAdmission {
         cancelExpiry?.();
       });
     }
-    // A client gone while it was being authorized aborted before the stream listened: end it now.
-    if (request.signal.aborted) sub.end();
     return sub;
   }
 

@@ -76,7 +76,7 @@ export class Subscription implements Subscriber {
     this.stream = new ReadableStream({
       type: "direct",
       pull: (sink: ReadableStreamDirectController) => {
-        // Ended before the response started (its token expired at once, its client left during authorization).
+        // Ended before the response started (its token expired at once): a closed stream never registers.
         if (this.state === "closed") return sink.close();
         this.sink = sink;
         this.write(host.preamble);
