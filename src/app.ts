@@ -3,16 +3,20 @@ import { Elysia } from "elysia";
 import { Authorizer } from "./auth/authorizer";
 import type { Config } from "./config";
 import { maxRequestBytes } from "./http/body";
+import { TrustedProxies } from "./http/client-address";
 import { consoleRoutes } from "./http/console";
 import { cors } from "./http/cors";
+import { crossSiteGuard } from "./http/cross-site";
 import { docsRoutes } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { healthRoutes } from "./http/health";
 import { historyRoutes } from "./http/history";
 import { metricsRoutes } from "./http/metrics";
+import { OriginPolicy } from "./http/origins";
 import { publishRoutes } from "./http/publish";
 import { requestLog } from "./http/request-log";
 import { streamRoutes } from "./http/stream";
+import { StreamAdmission } from "./http/stream-admission";
 import type { Hub } from "./hub/hub";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -27,14 +31,21 @@ export interface AppDeps {
 
 export function createApp({ config, hub, logger, metrics, startedAt }: AppDeps) {
   const auth = new Authorizer({ secret: config.jwtSecret, publicTopics: config.publicTopics });
+  const origins = new OriginPolicy(config.corsOrigins);
+  const admission = new StreamAdmission({
+    maxStreamsPerClient: config.maxStreamsPerClient,
+    proxies: new TrustedProxies(config.trustedProxies),
+    metrics,
+  });
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
   return new Elysia({ normalize: false })
     .use(requestLog(logger))
-    .use(cors(config.corsOrigins))
+    .use(cors(origins))
     .use(errorHandling(logger))
+    .use(crossSiteGuard(auth, origins, metrics))
     .use(publishRoutes(hub, auth, limits))
-    .use(streamRoutes(hub, auth))
+    .use(streamRoutes(hub, auth, admission))
     .use(historyRoutes(hub.log, auth))
     .use(healthRoutes(hub, startedAt))
     .use(metricsRoutes(hub, metrics))

@@ -1,15 +1,16 @@
 /** Settings: command-line flags over environment variables over defaults, each with its range, frozen once parsed. */
 import {
+  addressRanges,
   ConfigError,
   DAY,
   duration,
   hmacSecret,
   host,
   integer,
-  list,
   milliseconds,
   nonEmpty,
   oneOf,
+  originList,
   type Parser,
   selectorList,
 } from "./settings/parsers";
@@ -58,8 +59,12 @@ export interface Config {
   readonly jwtSecret: string;
   /** Selectors readable without a token. Default none. */
   readonly publicTopics: readonly string[];
-  /** Origins allowed by CORS. Default none. */
+  /** Origins allowed by CORS, normalized (`*`: any, without credentials). Default none. */
   readonly corsOrigins: readonly string[];
+  /** Open streams per client (token `sub`, else address); 0 means no limit. Default 0. */
+  readonly maxStreamsPerClient: number;
+  /** Peers whose `X-Forwarded-For` names the client: addresses or CIDR ranges. Default none. */
+  readonly trustedProxies: readonly string[];
   /** Lowest level logged. Default `info`. */
   readonly logLevel: LogLevel;
 }
@@ -182,8 +187,24 @@ const settings = [
     env: "HERALD_CORS_ORIGINS",
     flag: "cors-origins",
     default: "",
-    help: "origins allowed by CORS",
-    parse: list,
+    help: "origins allowed by CORS, with credentials; * allows any origin without them",
+    parse: originList,
+  }),
+  setting({
+    key: "maxStreamsPerClient",
+    env: "HERALD_MAX_STREAMS_PER_CLIENT",
+    flag: "max-streams-per-client",
+    default: "0",
+    help: "open streams per client (token sub, else address) past which /stream answers 429",
+    parse: integer(0, 10_000_000, "0: no limit"),
+  }),
+  setting({
+    key: "trustedProxies",
+    env: "HERALD_TRUSTED_PROXIES",
+    flag: "trusted-proxies",
+    default: "",
+    help: "proxies whose X-Forwarded-For names the client",
+    parse: addressRanges,
   }),
   setting({
     key: "logLevel",

@@ -12,8 +12,10 @@ export type ErrorCode =
   | "payload_too_large"
   | "unauthorized"
   | "forbidden"
+  | "cross_site_request"
   | "not_found"
   | "too_many_subscribers"
+  | "too_many_streams"
   | "shutting_down"
   | "storage_full"
   | "log_unavailable"
@@ -32,8 +34,10 @@ const statusOf: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unauthorized: 401,
   forbidden: 403,
+  cross_site_request: 403,
   not_found: 404,
   too_many_subscribers: 503,
+  too_many_streams: 429,
   shutting_down: 503,
   storage_full: 507,
   log_unavailable: 503,

@@ -33,6 +33,10 @@ export class Metrics {
   slowDropped = 0;
   pruned = 0;
   idempotentReplays = 0;
+  /** Streams refused with 429: their client held HERALD_MAX_STREAMS_PER_CLIENT already. */
+  streamsRefusedPerClient = 0;
+  /** Cookie-authenticated writes refused with 403 cross_site_request. */
+  crossSiteRefused = 0;
   readonly publishLatency = new Histogram();
 }
 
@@ -69,6 +73,18 @@ export function renderMetrics(m: Metrics, g: Gauges): string {
       "counter",
       "Publishes answered from an earlier Idempotency-Key.",
       m.idempotentReplays,
+    ),
+    metric(
+      "herald_streams_refused_per_client_total",
+      "counter",
+      "Streams refused because their client held HERALD_MAX_STREAMS_PER_CLIENT open streams.",
+      m.streamsRefusedPerClient,
+    ),
+    metric(
+      "herald_cross_site_requests_refused_total",
+      "counter",
+      "Cookie-authenticated publishes refused as cross-site requests.",
+      m.crossSiteRefused,
     ),
     metric("herald_events_retained", "gauge", "Events in the log.", g.retainedEvents),
     metric("herald_last_event_id", "gauge", "The highest event id assigned.", g.lastEventId),

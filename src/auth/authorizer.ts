@@ -7,14 +7,37 @@ import { coveredBy, type Grants, grantsFromClaim } from "./grants";
 const CHALLENGE = { "WWW-Authenticate": "Bearer" };
 const INVALID = { "WWW-Authenticate": 'Bearer error="invalid_token"' };
 
+/** A token and where the request carried it: a cookie is sent by the browser on its own, the others are not. */
+export interface Credential {
+  readonly token: string;
+  readonly source: "header" | "query" | "cookie";
+}
+
 /** Reads the request's token only when one is needed: open mode never parses headers or cookies. */
-export type TokenSource = () => string | undefined;
+export type TokenSource = () => Credential | undefined;
 
 export interface AuthOptions {
   /** Empty: open mode, everyone may publish and subscribe. */
   readonly secret: string;
   readonly publicTopics: readonly string[];
 }
+
+/** Who is reading, as far as a verified token tells. */
+export interface Reader {
+  /** The token's `sub`, when a verified token has one. */
+  readonly subject?: string;
+  /** When the access granted ends (ms since the epoch): set only when a token was needed and has an `exp`. */
+  readonly expiresAt?: number;
+}
+
+interface Verified {
+  readonly grants: Grants;
+  readonly subject?: string;
+  readonly expiresAt?: number;
+}
+
+const ANONYMOUS: Reader = {};
+const NO_TOKEN = new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
 
 export class Authorizer {
   private readonly key: Uint8Array | null;
@@ -32,33 +55,52 @@ export class Authorizer {
   /** Publishing needs a token whose publish selectors match every topic written. */
   async authorizePublish(token: TokenSource, topics: readonly string[]): Promise<void> {
     if (this.key === null) return;
-    const grants = await this.verify(token(), this.key);
+    const { grants } = await this.verify(token()?.token, this.key);
     const denied = topics.find((t) => !coveredBy(grants.publish, parseSelector(t)));
     if (denied !== undefined) throw new HeraldError("forbidden", `this token may not publish to "${denied}"`);
   }
 
   /** Reading needs, for every selector not covered by the public topics, a token that covers it. */
-  async authorizeRead(token: TokenSource, selectors: readonly Selector[]): Promise<void> {
-    if (this.key === null) return;
-    const presented = token();
-    const grants = presented === undefined ? null : await this.verify(presented, this.key);
+  async authorizeRead(token: TokenSource, selectors: readonly Selector[]): Promise<Reader> {
+    if (this.key === null) return ANONYMOUS;
+    const { verified, refusal } = await this.reader(token(), this.key);
+    let needed = false;
     for (const s of selectors) {
       if (coveredBy(this.publicSelectors, s)) continue;
-      if (grants === null) throw new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
-      if (!coveredBy(grants.subscribe, s)) throw new HeraldError("forbidden", `this token may not read "${s.text}"`);
+      needed = true;
+      if (verified === null) throw refusal;
+      if (!coveredBy(verified.grants.subscribe, s)) throw new HeraldError("forbidden", `this token may not read "${s.text}"`);
     }
+    return { subject: verified?.subject, expiresAt: needed ? verified?.expiresAt : undefined };
   }
 
   /** A predicate for the topics a caller may see listed. */
   async readableTopics(token: TokenSource): Promise<(topic: string) => boolean> {
     if (this.key === null) return () => true;
-    const presented = token();
-    const grants = presented === undefined ? null : await this.verify(presented, this.key);
-    const allowed = [...this.publicSelectors, ...(grants?.subscribe ?? [])];
+    const { verified } = await this.reader(token(), this.key);
+    const allowed = [...this.publicSelectors, ...(verified?.grants.subscribe ?? [])];
     return (topic) => coveredBy(allowed, parseSelector(topic));
   }
 
-  private async verify(token: string | undefined, key: Uint8Array): Promise<Grants> {
+  /**
+   * A reader's verified token, or why there is none. A bad token in the header or the query is the caller's
+   * mistake and refused at once; a bad cookie is what browsers keep sending long after it went stale, so it
+   * only matters where a token is needed (public topics stay readable, and `EventSource` never retries a 401).
+   */
+  private async reader(
+    credential: Credential | undefined,
+    key: Uint8Array,
+  ): Promise<{ verified: Verified | null; refusal: HeraldError }> {
+    if (credential === undefined) return { verified: null, refusal: NO_TOKEN };
+    try {
+      return { verified: await this.verify(credential.token, key), refusal: NO_TOKEN };
+    } catch (error) {
+      if (credential.source !== "cookie" || !(error instanceof HeraldError)) throw error;
+      return { verified: null, refusal: new HeraldError(error.code, `herald_token cookie: ${error.message}`, error.headers) };
+    }
+  }
+
+  private async verify(token: string | undefined, key: Uint8Array): Promise<Verified> {
     if (token === undefined || token === "") throw new HeraldError("unauthorized", "a bearer token is required", CHALLENGE);
     let payload: Record<string, unknown>;
     try {
@@ -69,7 +111,11 @@ export class Authorizer {
     }
     const grants = grantsFromClaim(payload.herald);
     if (grants === null) throw new HeraldError("unauthorized", "invalid token: malformed herald claim", INVALID);
-    return grants;
+    return {
+      grants,
+      subject: typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : undefined,
+      expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
+    };
   }
 }
 

@@ -1,26 +1,44 @@
-/** CORS for HERALD_CORS_ORIGINS, with credentials, so a browser app elsewhere can stream with its cookie. */
+/**
+ * CORS for HERALD_CORS_ORIGINS. Named origins may send credentials (the `herald_token` cookie); `*` lets every
+ * other origin read without them. An origin is never echoed back because of `*`: that would hand any web page
+ * whatever its visitor's cookie may read.
+ */
 import { Elysia } from "elysia";
+import type { OriginPolicy } from "./origins";
 
 const PREFLIGHT = {
-  "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-  "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Last-Event-ID",
-  "Access-Control-Max-Age": "600",
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+  "access-control-allow-headers": "Authorization, Content-Type, Idempotency-Key, Last-Event-ID",
+  "access-control-max-age": "600",
 };
+/** Headers a page may read from our answers: when to retry, and why a token was refused. */
+const EXPOSED = "Retry-After, WWW-Authenticate";
 
-export const cors = (origins: readonly string[]) => {
+function allowance(policy: OriginPolicy, origin: string | null): Record<string, string> | null {
+  if (origin !== null && policy.isNamed(origin)) {
+    return {
+      "access-control-allow-origin": origin,
+      "access-control-allow-credentials": "true",
+      "access-control-expose-headers": EXPOSED,
+    };
+  }
+  if (policy.anyOrigin) return { "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED };
+  return null;
+}
+
+export const cors = (policy: OriginPolicy) => {
   const app = new Elysia({ name: "cors" });
-  if (origins.length === 0) return app;
-  const allowed = new Set(origins);
-  // Elysia merges `set.headers` into every answer, Response objects and errors included.
+  if (!policy.anyOrigin && !policy.hasNamed) return app;
   return app.onRequest(({ request, set }) => {
-    const origin = request.headers.get("origin");
-    set.headers.vary = "Origin";
-    if (origin === null || !(allowed.has(origin) || allowed.has("*"))) return;
-    // Credentials forbid the `*` wildcard in the answer, so the allowed origin is echoed back.
-    set.headers["access-control-allow-origin"] = origin;
-    set.headers["access-control-allow-credentials"] = "true";
+    // With named origins the answer depends on the Origin header, so caches must key on it; `*` alone does not.
+    if (policy.hasNamed) set.headers.vary = "Origin";
+    const allowed = allowance(policy, request.headers.get("origin"));
+    // Elysia merges `set.headers` into every answer, Response objects and errors included.
+    if (allowed) Object.assign(set.headers, allowed);
     if (request.method === "OPTIONS" && request.headers.has("access-control-request-method")) {
-      return new Response(null, { status: 204, headers: { ...PREFLIGHT, ...set.headers } as Record<string, string> });
+      // A preflight from an origin not allowed gets no CORS headers: the browser stops there.
+      const headers = { ...(allowed ? PREFLIGHT : {}), ...(set.headers as Record<string, string>) };
+      return new Response(null, { status: 204, headers });
     }
   });
 };

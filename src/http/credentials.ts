@@ -1,20 +1,35 @@
 /** Where a token may come from: `Authorization: Bearer`, the `access_token` parameter, the `herald_token` cookie. */
+import type { Credential } from "../auth/authorizer";
 
+const BEARER_SCHEME = /^Bearer(?:\s|$)/i;
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 function cookie(header: string | null, name: string): string | undefined {
   for (const part of (header ?? "").split(";")) {
     const eq = part.indexOf("=");
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    const value = part.slice(eq + 1).trim();
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      // `%` not followed by two hex digits: kept as sent, it fails verification like any other bad token.
+      return value;
+    }
   }
   return undefined;
 }
 
-/** The token a request carries, in that order of precedence; a malformed Authorization header counts as a bad token. */
-export function bearerToken(request: Request): string | undefined {
+/**
+ * The token a request carries, in that order of precedence. An `Authorization` header of another scheme
+ * (`Basic`, added by a proxy) is not a token; a `Bearer` header without one is a bad token.
+ */
+export function bearerToken(request: Request): Credential | undefined {
   const authorization = request.headers.get("authorization");
-  if (authorization !== null) return BEARER.exec(authorization)?.[1] ?? "";
+  if (authorization !== null && BEARER_SCHEME.test(authorization)) {
+    return { token: BEARER.exec(authorization)?.[1] ?? "", source: "header" };
+  }
   const query = new URL(request.url).searchParams.get("access_token");
-  if (query !== null) return query;
-  return cookie(request.headers.get("cookie"), "herald_token");
+  if (query !== null) return { token: query, source: "query" };
+  const fromCookie = cookie(request.headers.get("cookie"), "herald_token");
+  return fromCookie === undefined ? undefined : { token: fromCookie, source: "cookie" };
 }

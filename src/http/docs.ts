@@ -30,19 +30,22 @@ const STATUS_TEXT: Record<string, string> = {
   "201": "Created",
   "400": "Bad input",
   "401": "No or bad credentials",
-  "403": "The credentials do not allow this topic or selector",
+  "403": "The credentials do not allow this topic or selector, or a cookie-authenticated write came from another site",
   "404": "No such route",
   "409": "Conflict",
   "413": "Event data or request body too large",
   "422": "Idempotency-Key already used with a different request",
+  "429": "This client holds as many streams as it may: retry after `Retry-After` seconds",
   "503": "Overloaded, shutting down, or the log cannot be used (`log_unavailable`): retry after `Retry-After` seconds",
   "507": "The log's disk is full (`storage_full`): retry after `Retry-After` seconds",
 };
 
+const RETRY_AFTER: Json = { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } };
 const ERROR_HEADERS: Record<string, Json> = {
   "401": { "WWW-Authenticate": { description: "`Bearer`", schema: { type: "string" } } },
-  "503": { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } },
-  "507": { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } },
+  "429": RETRY_AFTER,
+  "503": RETRY_AFTER,
+  "507": RETRY_AFTER,
 };
 
 type Json = null | boolean | number | string | Json[] | JsonObject;

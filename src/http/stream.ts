@@ -5,6 +5,7 @@ import type { Hub } from "../hub/hub";
 import { parseEventId, parseSelectors } from "../names";
 import { bearerToken } from "./credentials";
 import { AccessToken, ErrorResponse, QUERY_OPTIONS, SelectorQuery } from "./models";
+import type { StreamAdmission } from "./stream-admission";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream",
@@ -12,7 +13,7 @@ const SSE_HEADERS = {
   "X-Accel-Buffering": "no",
 };
 
-export const streamRoutes = (hub: Hub, auth: Authorizer) =>
+export const streamRoutes = (hub: Hub, auth: Authorizer, admission: StreamAdmission) =>
   new Elysia({ name: "stream" }).get(
     "/stream",
     async ({ query, headers, request, server }) => {
@@ -20,8 +21,10 @@ export const streamRoutes = (hub: Hub, auth: Authorizer) =>
       const selectors = parseSelectors(query.topic);
       const resumeFrom = resume === undefined ? null : parseEventId(resume, "Last-Event-ID");
       // Every refusal comes before the first stream byte.
-      await auth.authorizeRead(() => bearerToken(request), selectors);
-      const sub = hub.open({ selectors, envelope: query.envelope ?? false, resumeFrom, signal: request.signal });
+      const reader = await auth.authorizeRead(() => bearerToken(request), selectors);
+      const sub = admission.open(request, server, reader, () =>
+        hub.open({ selectors, envelope: query.envelope ?? false, resumeFrom, signal: request.signal }),
+      );
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
       server?.timeout(request, 0);
       return new Response(sub.stream, { headers: SSE_HEADERS });
@@ -49,6 +52,7 @@ export const streamRoutes = (hub: Hub, auth: Authorizer) =>
         400: ErrorResponse,
         401: ErrorResponse,
         403: ErrorResponse,
+        429: ErrorResponse,
         503: ErrorResponse,
       },
       detail: {

@@ -65,7 +65,7 @@ export class Subscription implements Subscriber {
   /** Set while Bun still holds part of the last write; nothing else is written until it settles. */
   private pending: Promise<void> | undefined;
   /** Settles when the stream closes, for whatever reason: waits race against it so none outlives the stream. */
-  private readonly ended: Promise<void>;
+  readonly ended: Promise<void>;
   private finish: () => void = () => {};
   /** Ends the response the pull started: cleanly, or cut (the connection aborted, what Bun buffered dropped). */
   private endResponse: (cut: boolean) => void = () => {};
@@ -86,12 +86,13 @@ export class Subscription implements Subscriber {
     this.stream = new ReadableStream({
       type: "direct",
       pull: (sink: ReadableStreamDirectController) => {
+        // Ended before the response started (its token expired at once): a closed stream never registers.
+        if (this.state === "closed") return sink.close();
         // The response stays open until this settles. Rejecting it without a reason aborts the connection
         // quietly; `sink.close(error)` would too, but Bun prints a stack trace on stderr for each one.
         const response = new Promise<void>((resolve, reject) => {
           this.endResponse = (cut) => (cut ? reject(undefined) : resolve());
         });
-        if (this.state === "closed") return;
         this.sink = sink;
         this.write(host.preamble);
         this.head = host.register(this);

@@ -1,4 +1,6 @@
 /** Parsers of setting values: each turns text into a value inside its range, or says what it accepts. */
+import { parseAddressRange } from "../http/client-address";
+import { normalizeOrigin } from "../http/origins";
 import { SELECTOR_PATTERN } from "../names";
 
 /** A setting that cannot be used as given: start-up stops with this message and exit code 2. */
@@ -97,6 +99,23 @@ export const selectorList: Parser<readonly string[]> = parser("comma-separated t
   const bad = selectors.find((s) => !selectorRe.test(s));
   if (bad !== undefined) throw new ConfigError(`${name}: ${shown(bad)} is not a topic or a prefix ending in "*"`);
   return selectors;
+});
+
+export const originList: Parser<readonly string[]> = parser(
+  "comma-separated origins such as https://app.example, or *",
+  (raw, name) =>
+    list(raw, name).map((entry) => {
+      const origin = normalizeOrigin(entry);
+      if (origin === null) throw new ConfigError(`${name}: ${shown(entry)} is not an origin such as https://app.example, or *`);
+      return origin;
+    }),
+);
+
+export const addressRanges: Parser<readonly string[]> = parser("comma-separated IP addresses or CIDR ranges", (raw, name) => {
+  const ranges = list(raw, name);
+  const bad = ranges.find((r) => parseAddressRange(r) === null);
+  if (bad !== undefined) throw new ConfigError(`${name}: ${shown(bad)} is not an IP address or a CIDR range such as 10.0.0.0/8`);
+  return ranges;
 });
 
 /** RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits. */
