@@ -2,6 +2,9 @@
 export type ErrorCode =
   | "invalid_request"
   | "invalid_json"
+  | "invalid_encoding"
+  | "unsupported_charset"
+  | "repeated_parameter"
   | "invalid_topic"
   | "invalid_selector"
   | "invalid_event_type"
@@ -24,6 +27,9 @@ export type ErrorCode =
 const statusOf: Record<ErrorCode, number> = {
   invalid_request: 400,
   invalid_json: 400,
+  invalid_encoding: 400,
+  unsupported_charset: 415,
+  repeated_parameter: 400,
   invalid_topic: 400,
   invalid_selector: 400,
   invalid_event_type: 400,

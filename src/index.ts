@@ -2,7 +2,6 @@
 import { createApp } from "./app";
 import { type Config, ConfigError, configWarnings, describeConfig, helpText, loadConfig } from "./config";
 import { HeraldError } from "./errors";
-import { maxRequestBytes } from "./http/body";
 import { Hub } from "./hub/hub";
 import { Retention } from "./log/retention";
 import { SqliteEventLog } from "./log/sqlite-log";
@@ -102,8 +101,8 @@ try {
     reusePort: false,
     // Ordinary requests get Bun's 10 s; streams opt out per request and send heartbeats.
     idleTimeout: 10,
-    // Above our own limit, so a declared oversize body gets our JSON 413 rather than Bun's empty one.
-    maxRequestBodySize: maxRequestBytes(config.maxEventBytes) + 1024 * 1024,
+    // Never Bun's empty 413: the routes read bodies as streams and answer past their limit with our JSON 413.
+    maxRequestBodySize: Number.POSITIVE_INFINITY,
   });
 } catch (error) {
   await log.close();

@@ -53,12 +53,11 @@ export function parseSelectors(texts: readonly string[], max = 50): Selector[] {
   return unique.map(parseSelector);
 }
 
-/** Parses a client-supplied event id (`Last-Event-ID`, `after`): a non-negative decimal integer. */
+/** Parses a client-supplied event id (`Last-Event-ID`, `after`): a non-negative decimal integer, as written. */
 export function parseEventId(text: string, field: string): number {
-  const trimmed = text.trim();
-  if (!/^\d{1,19}$/.test(trimmed) || BigInt(trimmed) > MAX_EVENT_ID) {
-    throw new HeraldError("invalid_event_id", `${field} must be a non-negative decimal event id`);
+  if (!/^\d{1,19}$/.test(text) || BigInt(text) > MAX_EVENT_ID) {
+    throw new HeraldError("invalid_event_id", `${field} must be a non-negative decimal event id, not ${JSON.stringify(text)}`);
   }
   // Ids past 2^53 cannot exist in this log; clamping keeps them "beyond the newest".
-  return Math.min(Number(trimmed), Number.MAX_SAFE_INTEGER);
+  return Math.min(Number(text), Number.MAX_SAFE_INTEGER);
 }

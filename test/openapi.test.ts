@@ -108,6 +108,9 @@ test("/stream is a text/event-stream with its selectors, envelope, lastEventId a
   expect(Object.keys(stream.responses["200"]?.content ?? {})).toEqual(["text/event-stream"]);
   const params = new Map(stream.parameters?.map((p) => [`${p.in}:${p.name}`, p]));
   expect(params.get("query:topic")).toMatchObject({ required: true, schema: { type: "array" } });
+  // How the parameter repeats and what a comma does, in the document itself.
+  expect(params.get("query:topic")?.schema.description).toContain("topic=a&topic=b");
+  expect(params.get("query:topic")?.schema.description).toContain("topic=a,b");
   expect(params.get("query:envelope")?.schema).toMatchObject({ type: "boolean" });
   expect(params.get("query:lastEventId")?.required).toBe(false);
   expect(params.get("header:Last-Event-ID")?.required).toBe(false);
@@ -117,7 +120,13 @@ test("history and topics answer with their named schemas; numbers are numbers, n
   const list = op("listEvents");
   expect(list.responses["200"]?.content?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/HistoryPage" });
   const limit = list.parameters?.find((p) => p.name === "limit");
-  expect(limit?.schema).toEqual({ type: "integer", minimum: 1, maximum: 1000, default: 100 });
+  expect(limit?.schema).toEqual({
+    type: "integer",
+    minimum: 1,
+    maximum: 1000,
+    default: 100,
+    description: expect.stringContaining("at most once"),
+  });
   expect(JSON.stringify(doc)).not.toContain('"format":"integer"');
   expect(doc.components.schemas.HistoryPage).toMatchObject({
     properties: { events: { items: { $ref: "#/components/schemas/EventRecord" } } },

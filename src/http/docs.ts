@@ -162,6 +162,20 @@ function refineOperation(op: JsonObject, detail: RouteDetail | undefined, names:
   Object.assign(op, tidy(op, names, true));
 }
 
+type References = NonNullable<Parameters<typeof openapi>[0]>["references"];
+
+/**
+ * The routes' query schemas, handed to the plugin as references rather than to the routes, so that Elysia neither
+ * decodes nor validates queries (the handlers read them literally); the plugin reads only the parts given.
+ */
+const queryReferences = () =>
+  Object.fromEntries(
+    Object.entries(models.QUERY_DOCS).map(([path, methods]) => [
+      path,
+      Object.fromEntries(Object.entries(methods).map(([method, query]) => [method, { query }])),
+    ]),
+  ) as unknown as References;
+
 /** Elysia keeps the whole app's routes behind a protected method; the document needs their `detail` blocks. */
 class DocsPlugin extends Elysia {
   routeDetails(): RouteDetail[] {
@@ -196,6 +210,7 @@ export function docsRoutes() {
           path: DOCS_PATH,
           specPath: SPEC_PATH,
           provider: "swagger-ui",
+          references: queryReferences(),
           documentation: {
             info: {
               title: "Herald",

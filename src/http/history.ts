@@ -1,11 +1,11 @@
 /** GET /events and GET /topics: the log read as JSON pages. */
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { Authorizer } from "../auth/authorizer";
 import { eventJson, isoTime } from "../event-json";
 import type { EventLog } from "../log/event-log";
-import { parseEventId, parseSelectors } from "../names";
 import { bearerToken } from "./credentials";
-import { AccessToken, ErrorResponse, HistoryPage, QUERY_OPTIONS, SelectorQuery, TopicList } from "./models";
+import { ErrorResponse, HistoryPage, TopicList } from "./models";
+import { checkQuery, Query } from "./query";
 
 const JSON_TYPE = { "Content-Type": "application/json" };
 
@@ -13,10 +13,11 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
   new Elysia({ name: "history" })
     .get(
       "/events",
-      async ({ query, request }) => {
-        const limit = query.limit ?? 100;
-        const selectors = parseSelectors(query.topic);
-        const after = query.after === undefined ? 0 : parseEventId(query.after, "after");
+      async ({ request }) => {
+        const query = new Query(request);
+        const selectors = query.selectors();
+        const after = query.eventId("after") ?? 0;
+        const limit = query.integer("limit", 1, 1000, 100);
         await auth.authorizeRead(() => bearerToken(request), selectors);
         const events = await log.read({ selectors, after, limit });
         const last = events[events.length - 1];
@@ -25,15 +26,6 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
         return new Response(`{"events":[${events.map(eventJson).join(",")}],"next":${next}}`, { headers: JSON_TYPE });
       },
       {
-        query: t.Object(
-          {
-            topic: SelectorQuery,
-            after: t.Optional(t.String({ description: "Return events after this id", examples: ["0"] })),
-            limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100, error: "must be an integer from 1 to 1000" })),
-            access_token: AccessToken,
-          },
-          QUERY_OPTIONS,
-        ),
         response: { 200: HistoryPage, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse },
         detail: {
           operationId: "listEvents",
@@ -46,6 +38,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
     .get(
       "/topics",
       async ({ request }) => {
+        checkQuery(request);
         const readable = await auth.readableTopics(() => bearerToken(request));
         return {
           topics: (await log.topics())
@@ -60,7 +53,6 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
         };
       },
       {
-        query: t.Object({ access_token: AccessToken }, QUERY_OPTIONS),
         response: { 200: TopicList, 401: ErrorResponse, 503: ErrorResponse },
         detail: {
           operationId: "listTopics",

@@ -19,13 +19,6 @@ export const EventType = t.String({
 });
 export const EventId = t.String({ pattern: "^\\d{1,19}$", description: "Event id: a decimal 64-bit integer", examples: ["42"] });
 
-/** Unknown query parameters (cache busters, tracking) are ignored rather than refused. */
-export const QUERY_OPTIONS = { additionalProperties: true } as const;
-
-export const AccessToken = t.Optional(
-  t.String({ description: "A JWT, for clients such as EventSource that cannot set the Authorization header" }),
-);
-
 export const ErrorResponse = t.Object(
   { error: t.Object({ code: t.String({ examples: ["invalid_topic"] }), message: t.String() }) },
   { description: "Every error has this shape" },
@@ -103,7 +96,52 @@ export const Health = t.Object({
   uptimeSeconds: t.Number(),
 });
 
-/** Checked by the handler (parseSelectors): Elysia's array-query decoding reports item errors without naming the field. */
-export const SelectorQuery = t.Array(t.String({ description: `${Selector.description}; matches ${SELECTOR_PATTERN}` }), {
-  description: "1 to 50 topic selectors (repeat the parameter)",
+/*
+ * Query parameters, for the OpenAPI document only: handlers read every value literally from the URL (query.ts),
+ * since Elysia's query decoding strips brackets and splits commas. Unknown parameters (cache busters) are ignored.
+ */
+const SelectorQuery = t.Array(t.String({ description: `${Selector.description}; matches ${SELECTOR_PATTERN}` }), {
+  description:
+    "1 to 50 topic selectors: repeat the parameter (`topic=a&topic=b`) or separate them with commas (`topic=a,b`), the same thing. Every item is taken literally (no brackets, no JSON, no trimming); an empty item or one that is not a selector is a 400 naming it.",
 });
+const SINGLE = "Given at most once (a repeat is `400 repeated_parameter`).";
+const AccessToken = t.Optional(
+  t.String({
+    description: `A JWT, for clients such as EventSource that cannot set the Authorization header. ${SINGLE}`,
+  }),
+);
+
+const PublishQuery = t.Object({
+  event: t.Optional(t.String({ pattern: EVENT_TYPE_PATTERN, description: `The event type when the body gives none. ${SINGLE}` })),
+  access_token: AccessToken,
+});
+const StreamQuery = t.Object({
+  topic: SelectorQuery,
+  envelope: t.Optional(
+    t.Boolean({
+      description: `\`true\` sends \`{id, topic, event, data, time}\` as each event's data; \`true\` or \`false\`. ${SINGLE}`,
+    }),
+  ),
+  lastEventId: t.Optional(
+    t.String({
+      pattern: "^\\d{1,19}$",
+      description: `Resume after this id when the \`Last-Event-ID\` header cannot be set. ${SINGLE}`,
+    }),
+  ),
+  access_token: AccessToken,
+});
+const HistoryQuery = t.Object({
+  topic: SelectorQuery,
+  after: t.Optional(t.String({ pattern: "^\\d{1,19}$", description: `Return events after this id. ${SINGLE}`, examples: ["0"] })),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100, description: `Decimal digits only. ${SINGLE}` })),
+  access_token: AccessToken,
+});
+const TokenQuery = t.Object({ access_token: AccessToken });
+
+/** Each route's query parameters, by path and method. */
+export const QUERY_DOCS = {
+  "/topics/:topic/events": { post: PublishQuery },
+  "/events": { post: TokenQuery, get: HistoryQuery },
+  "/stream": { get: StreamQuery },
+  "/topics": { get: TokenQuery },
+};

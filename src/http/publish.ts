@@ -4,21 +4,13 @@ import type { Authorizer } from "../auth/authorizer";
 import { HeraldError } from "../errors";
 import { isoTime } from "../event-json";
 import type { Hub } from "../hub/hub";
+import { canonicalJson } from "../json/canonical";
 import type { EventDraft, Idempotency, Receipt } from "../log/event-log";
 import { checkEventType, checkTopic } from "../names";
-import { type BodyLimits, dataJson, isJson, parseJson, readText } from "./body";
+import { type BodyLimits, eventData, isJson, parseJsonBody, readText, TextData } from "./body";
 import { bearerToken } from "./credentials";
-import {
-  AccessToken,
-  BatchBody,
-  BatchPublished,
-  ErrorResponse,
-  EventType,
-  PublishBody,
-  Published,
-  QUERY_OPTIONS,
-  Topic,
-} from "./models";
+import { BatchBody, BatchPublished, ErrorResponse, PublishBody, Published, Topic } from "./models";
+import { checkQuery, Query } from "./query";
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,200}$/;
 
@@ -32,8 +24,19 @@ function idempotency(key: string | undefined, scope: string, drafts: readonly Ev
   if (!IDEMPOTENCY_KEY.test(key)) {
     throw new HeraldError("invalid_idempotency_key", "Idempotency-Key must be 1 to 200 printable ASCII characters");
   }
-  const fingerprint = new Bun.CryptoHasher("sha256").update(JSON.stringify(drafts)).digest("hex");
-  return { scope, key, fingerprint };
+  return { scope, key, fingerprint: fingerprint(drafts) };
+}
+
+/** What was asked, compared as JSON values: a client that rebuilds its request (other key order, spacing) matches. */
+function fingerprint(drafts: readonly EventDraft[]): string {
+  const hash = new Bun.CryptoHasher("sha256");
+  // Each part is self-delimiting (a JSON array, then a JSON value without line breaks, then a line break).
+  for (const d of drafts)
+    hash
+      .update(JSON.stringify([d.topic, d.event]))
+      .update(canonicalJson(d.data))
+      .update("\n");
+  return hash.digest("hex");
 }
 
 const headers = t.Object({
@@ -55,25 +58,27 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
   new Elysia({ name: "publish" })
     .post(
       "/topics/:topic/events",
-      async ({ params, body, query, headers, request, set }) => {
+      async ({ params, body, headers, request, set }) => {
         const draft: EventDraft = {
-          topic: checkTopic(params.topic),
-          event: checkEventType(body.event ?? query.event),
-          data: dataJson(body.data, limits, isJson(request.headers.get("content-type")) ? "json" : "text"),
+          topic: params.topic,
+          event: checkEventType(body.event ?? new Query(request).one("event")),
+          data: eventData(body.data, limits),
         };
-        await auth.authorizePublish(() => bearerToken(request), [draft.topic]);
         const { receipts, replayed } = await hub.publish([draft], idempotency(headers["idempotency-key"], draft.topic, [draft]));
         set.status = replayed ? 200 : 201;
         return published(receipts[0] as Receipt);
       },
       {
-        // Any content type but JSON is the data itself, as text: `curl -d 'Hey!'` must just work.
-        parse: async ({ request }) => {
+        // Credentials before the body is read; any content type but JSON is the data itself, as text: `curl -d 'Hey!'`
+        // must just work.
+        parse: async ({ request, params }) => {
+          checkQuery(request);
+          const topic = checkTopic(params.topic);
+          await auth.authorizePublish(() => bearerToken(request), [topic]);
           const text = await readText(request, limits);
-          return isJson(request.headers.get("content-type")) ? parseJson(text) : { data: text };
+          return isJson(request) ? parseJsonBody(text, 1) : { data: new TextData(text) };
         },
         params: t.Object({ topic: Topic }),
-        query: t.Object({ event: t.Optional(EventType), access_token: AccessToken }, QUERY_OPTIONS),
         headers,
         body: PublishBody,
         response: { 200: Published, 201: Published, ...errors },
@@ -103,7 +108,7 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
       "/events",
       async ({ body, headers, request, set }) => {
         const drafts = body.events.map(
-          (e): EventDraft => ({ topic: checkTopic(e.topic), event: checkEventType(e.event), data: dataJson(e.data, limits) }),
+          (e): EventDraft => ({ topic: checkTopic(e.topic), event: checkEventType(e.event), data: eventData(e.data, limits) }),
         );
         // All or nothing: one topic the token does not cover refuses the whole batch.
         await auth.authorizePublish(
@@ -115,7 +120,12 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
         return { events: receipts.map(published) };
       },
       {
-        parse: async ({ request }) => parseJson(await readText(request, limits)),
+        // The token is checked before the body is read; which topics it covers only once the batch is parsed.
+        parse: async ({ request }) => {
+          checkQuery(request);
+          await auth.authorizePublish(() => bearerToken(request), []);
+          return parseJsonBody(await readText(request, limits), 3);
+        },
         headers,
         body: BatchBody,
         response: { 200: BatchPublished, 201: BatchPublished, ...errors },

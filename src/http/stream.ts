@@ -2,9 +2,10 @@
 import { Elysia, t } from "elysia";
 import type { Authorizer } from "../auth/authorizer";
 import type { Hub } from "../hub/hub";
-import { parseEventId, parseSelectors } from "../names";
+import { parseEventId } from "../names";
 import { bearerToken } from "./credentials";
-import { AccessToken, ErrorResponse, QUERY_OPTIONS, SelectorQuery } from "./models";
+import { ErrorResponse } from "./models";
+import { Query } from "./query";
 import type { StreamAdmission } from "./stream-admission";
 
 const SSE_HEADERS = {
@@ -16,36 +17,22 @@ const SSE_HEADERS = {
 export const streamRoutes = (hub: Hub, auth: Authorizer, admission: StreamAdmission) =>
   new Elysia({ name: "stream" }).get(
     "/stream",
-    async ({ query, headers, request, server }) => {
-      const resume = headers["last-event-id"] ?? query.lastEventId;
-      const selectors = parseSelectors(query.topic);
-      const resumeFrom = resume === undefined ? null : parseEventId(resume, "Last-Event-ID");
+    async ({ headers, request, server }) => {
+      const query = new Query(request);
+      const selectors = query.selectors();
+      const envelope = query.boolean("envelope", false);
+      const header = headers["last-event-id"];
+      const resumeFrom = (header === undefined ? query.eventId("lastEventId") : parseEventId(header, "Last-Event-ID")) ?? null;
       // Every refusal comes before the first stream byte.
       const reader = await auth.authorizeRead(() => bearerToken(request), selectors);
       const sub = admission.open(request, server, reader, () =>
-        hub.open({ selectors, envelope: query.envelope ?? false, resumeFrom, signal: request.signal }),
+        hub.open({ selectors, envelope, resumeFrom, signal: request.signal }),
       );
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
       server?.timeout(request, 0);
       return new Response(sub.stream, { headers: SSE_HEADERS });
     },
     {
-      query: t.Object(
-        {
-          topic: SelectorQuery,
-          envelope: t.Optional(
-            t.Boolean({
-              description: "Send `{id, topic, event, data, time}` as each event's data",
-              error: "must be true or false",
-            }),
-          ),
-          lastEventId: t.Optional(
-            t.String({ description: "Resume after this id when the `Last-Event-ID` header cannot be set" }),
-          ),
-          access_token: AccessToken,
-        },
-        QUERY_OPTIONS,
-      ),
       headers: t.Object({ "last-event-id": t.Optional(t.String({ description: "Resume after this id" })) }),
       response: {
         200: t.String({ description: "A `text/event-stream` of events" }),
