@@ -88,6 +88,50 @@ describe("Idempotency-Key", () => {
     expect(await count("idem.batch")).toBe(1);
   });
 
+  test("bodies are compared as JSON values: key order, spacing and escapes do not matter, values do", async () => {
+    const send = (body: string) =>
+      fetch(`${herald.url}/topics/idem.json/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": "rebuilt" },
+        body,
+      });
+    const first = await send('{"event":"created","data":{"id":7,"items":[{"sku":"a","qty":1}],"note":"A"}}');
+    expect(first.status).toBe(201);
+    const original = await first.json();
+    for (const rebuilt of [
+      '{"data":{"note":"A","items":[{"qty":1,"sku":"a"}],"id":7},"event":"created"}',
+      '{ "data" : { "items" : [ { "sku" : "a" , "qty" : 1 } ] , "id" : 7 , "note" : "\u0041" } , "event" : "created" }',
+    ]) {
+      const again = await send(rebuilt);
+      expect(again.status).toBe(200);
+      expect(await again.json()).toEqual(original);
+    }
+    for (const changed of [
+      '{"event":"created","data":{"id":7,"items":[{"qty":1,"sku":"a"}],"note":"B"}}',
+      '{"event":"created","data":{"id":7,"items":[{"sku":"a","qty":1}],"note":"A","extra":null}}',
+      '{"event":"created","data":{"id":7,"items":[{"sku":"a","qty":1},{"sku":"b","qty":1}],"note":"A"}}',
+      '{"event":"updated","data":{"id":7,"items":[{"sku":"a","qty":1}],"note":"A"}}',
+    ]) {
+      expect((await send(changed)).status).toBe(422);
+    }
+    expect(await count("idem.json")).toBe(1);
+  });
+
+  test("a rebuilt batch (members in another order) is recognised too", async () => {
+    const send = (body: string) =>
+      fetch(`${herald.url}/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": "rebuilt-batch" },
+        body,
+      });
+    const first = await send('{"events":[{"topic":"idem.rb","data":{"a":1,"b":[2]}},{"topic":"idem.rb","event":"x","data":3}]}');
+    expect(first.status).toBe(201);
+    const again = await send('{"events":[{"data":{"b":[2],"a":1},"topic":"idem.rb"},{"data":3,"event":"x","topic":"idem.rb"}]}');
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual(await first.json());
+    expect(await count("idem.rb")).toBe(2);
+  });
+
   test("a key lives as long as its event: once retention deletes it, the key appends anew", async () => {
     const first = (await (await post("/topics/idem.ret/events", { data: 0 }, "ret")).json()) as { id: string };
     for (let i = 1; i <= 4; i++) await post("/topics/idem.ret/events", { data: i });
