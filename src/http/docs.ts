@@ -34,6 +34,7 @@ const STATUS_TEXT: Record<string, string> = {
   "404": "No such route",
   "409": "Conflict",
   "413": "Event data or request body too large",
+  "415": "A charset other than UTF-8 (or US-ASCII)",
   "422": "Idempotency-Key already used with a different request",
   "429": "This client holds as many streams as it may: retry after `Retry-After` seconds",
   "503": "Overloaded, shutting down, or the log cannot be used (`log_unavailable`): retry after `Retry-After` seconds",

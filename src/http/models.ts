@@ -26,7 +26,10 @@ export const ErrorResponse = t.Object(
 
 export const PublishBody = t.Object(
   {
-    data: t.Unknown({ description: "Any JSON value; `null` is a value" }),
+    data: t.Unknown({
+      description:
+        "Any JSON value; `null` is a value. Kept as written, up to insignificant whitespace: numbers keep every digit, nesting is bounded only by the size limit",
+    }),
     event: t.Optional(t.Union([EventType, t.Null()])),
   },
   { additionalProperties: false },
@@ -62,7 +65,7 @@ export const EventRecord = t.Object({
   id: EventId,
   topic: Topic,
   event: t.Union([EventType, t.Null()]),
-  data: t.Unknown(),
+  data: t.Unknown({ description: "The data exactly as published, without insignificant whitespace" }),
   time: t.String({ format: "date-time" }),
 });
 

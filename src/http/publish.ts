@@ -49,6 +49,7 @@ const errors = {
   401: ErrorResponse,
   403: ErrorResponse,
   413: ErrorResponse,
+  415: ErrorResponse,
   422: ErrorResponse,
   503: ErrorResponse,
   507: ErrorResponse,
@@ -86,7 +87,7 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
           operationId: "publishEvent",
           summary: "Publish an event to a topic",
           description:
-            "With `Content-Type: application/json` the body is `{data, event?}`. With any other content type the whole body, as UTF-8 text, is the data string and the type may come from `?event=`. Answered with 201 only once the event is committed to the log; an idempotent repeat gets 200 and the original answer.",
+            "With `Content-Type: application/json` the body is `{data, event?}`; `data` is kept as written, up to insignificant whitespace (numbers keep every digit). With any other content type the whole body, as UTF-8 text, is the data string and the type may come from `?event=`. Bodies must be UTF-8 (`400 invalid_encoding`; a `charset` other than `utf-8` or `us-ascii` is `415 unsupported_charset`). Answered with 201 only once the event is committed to the log; an idempotent repeat (the same body as a JSON value: key order and spacing do not matter) gets 200 and the original answer.",
           tags: ["publish"],
           requestBody: {
             required: true,
@@ -133,7 +134,7 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
           operationId: "publishBatch",
           summary: "Publish a batch of events",
           description:
-            "1 to 1000 events on any topics, all or nothing in one transaction; ids increase in request order. An Idempotency-Key covers the whole batch.",
+            "1 to 1000 events on any topics, all or nothing in one transaction; ids increase in request order. Each `data` is kept as written, up to insignificant whitespace. An Idempotency-Key covers the whole batch, compared as a JSON value.",
           tags: ["publish"],
           requestBody: {
             required: true,
