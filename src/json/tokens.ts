@@ -41,6 +41,8 @@ export class JsonTokens {
   end = 0;
   /** Whether the current string or key token holds escapes (without any, its text between the quotes is its value). */
   escaped = false;
+  /** Runs of whitespace skipped so far: a value read between two equal counts was written without any. */
+  spaces = 0;
   private pos = 0;
   private expect = VALUE;
   private stack = new Uint8Array(64);
@@ -250,6 +252,7 @@ export class JsonTokens {
       do c = text.charCodeAt(++p);
       while (isSpace(c));
       this.pos = p;
+      this.spaces++;
       if (this.pieces !== null) {
         this.pieces.push(text.slice(this.pieceFrom, from));
         this.pieceFrom = p;
