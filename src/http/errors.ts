@@ -40,8 +40,9 @@ interface ValidationFailure {
 }
 
 /** The specific code for a field whose schema failed; anything else is a generic invalid_request. */
-function fieldCode(type: string, field: string): ErrorCode {
-  if (field === "topic") return type === "query" ? "invalid_selector" : "invalid_topic";
+function fieldCode(field: string): ErrorCode {
+  // Queries are never validated by Elysia (query.ts reads them), so a topic here is a path or body topic.
+  if (field === "topic") return "invalid_topic";
   if (field === "event") return "invalid_event_type";
   if (field === "last-event-id") return "invalid_event_id";
   return "invalid_request";
@@ -53,7 +54,7 @@ function validationError(error: ValidationFailure): HeraldError {
   const field = path.filter((p) => !/^\d+$/.test(p)).pop() ?? "";
   const where = path.length > 0 ? `${error.type} ${path.join(".")}` : "request";
   const detail = typeof error.customError === "string" ? error.customError : (first?.summary ?? first?.message ?? "invalid");
-  return new HeraldError(fieldCode(error.type, field), `${where}: ${detail}`);
+  return new HeraldError(fieldCode(field), `${where}: ${detail}`);
 }
 
 export const errorHandling = (logger: Logger) =>
