@@ -14,13 +14,16 @@ export function checkQuery(request: Request): void {
   refuseRepeats(searchParams(request));
 }
 
+const NONE = new URLSearchParams();
+
 function searchParams(request: Request): URLSearchParams {
   const url = request.url;
   const at = url.indexOf("?");
-  return new URLSearchParams(at === -1 ? "" : url.slice(at + 1));
+  return at === -1 ? NONE : new URLSearchParams(url.slice(at + 1));
 }
 
 function refuseRepeats(params: URLSearchParams): void {
+  if (params === NONE) return;
   for (const name of SINGLE_VALUED) {
     if (params.getAll(name).length > 1) {
       throw new HeraldError("repeated_parameter", `query parameter ${name} may be given only once`);
