@@ -6,6 +6,8 @@ class Container {
   readonly entries: Entry[] = [];
   /** Whether its text is canonical as written: no whitespace, no escapes to rewrite, members in order. */
   verbatim = true;
+  /** Whether every member is canonical as written, if perhaps out of order or spaced apart. */
+  membersVerbatim = true;
   /** The member being read: its decoded name, canonical `"name"`, where it starts, and the whitespace count there. */
   name = "";
   key = "";
@@ -55,6 +57,7 @@ export function canonicalJson(text: string): string {
       if (whole) into.entries.push({ name: into.name, key: null, value: null, start: into.keyStart, end });
       else into.entries.push({ name: into.name, key: into.key, value: value ?? text.slice(start, end), start, end });
       into.verbatim &&= whole;
+      into.membersVerbatim &&= whole;
     }
   };
   for (let token = tokens.next(); token !== null; token = tokens.next()) {
@@ -71,12 +74,23 @@ export function canonicalJson(text: string): string {
     else if ((token === "}" || token === "]") && into) {
       open.pop();
       const verbatim = into.verbatim && tokens.spaces === into.spaces;
-      if (!verbatim && into.isObject) into.entries.sort(byName);
-      put(verbatim ? null : into, into.start);
+      if (verbatim) put(null, into.start);
+      else if (!into.isObject) put(into, into.start);
+      else put(sortedObject(into, text), into.start);
     } else if (token === "string" && tokens.escaped) put(JSON.stringify(tokens.scalar(token)), tokens.start);
     else put(null, tokens.start);
   }
   return typeof root === "string" ? root : write(root, text);
+}
+
+/**
+ * An object with its members sorted. When each member is canonical as written (only their order or the spacing
+ * between them is not), its text is joined at once: every byte of the source is copied at most once this way.
+ */
+function sortedObject(object: Container, text: string): Container | string {
+  const entries = object.entries.sort(byName);
+  if (!object.membersVerbatim) return object;
+  return `{${entries.map((e) => text.slice(e.start, e.end)).join(",")}}`;
 }
 
 /** Writes a container out depth first, on an explicit stack. */
