@@ -8,10 +8,10 @@ class Container {
   verbatim = true;
   /** Whether every member is canonical as written, if perhaps out of order or spaced apart. */
   membersVerbatim = true;
-  /** The member being read: its decoded name, canonical `"name"`, where it starts, and the whitespace count there. */
+  /** The member being read: its decoded name, where its name starts and ends, and the whitespace count there. */
   name = "";
-  key = "";
   keyStart = 0;
+  keyEnd = 0;
   keySpaces = 0;
   keyVerbatim = true;
   constructor(
@@ -55,7 +55,10 @@ export function canonicalJson(text: string): string {
       const whole = value === null && into.keyVerbatim && tokens.spaces === into.keySpaces;
       const end = tokens.end;
       if (whole) into.entries.push({ name: into.name, key: null, value: null, start: into.keyStart, end });
-      else into.entries.push({ name: into.name, key: into.key, value: value ?? text.slice(start, end), start, end });
+      else {
+        const key = into.keyVerbatim ? text.slice(into.keyStart, into.keyEnd) : JSON.stringify(into.name);
+        into.entries.push({ name: into.name, key, value: value ?? text.slice(start, end), start, end });
+      }
       into.verbatim &&= whole;
       into.membersVerbatim &&= whole;
     }
@@ -64,8 +67,8 @@ export function canonicalJson(text: string): string {
     const into = open[open.length - 1];
     if (token === "key" && into) {
       into.name = tokens.scalar(token) as string;
-      into.key = tokens.escaped ? JSON.stringify(into.name) : tokens.tokenText();
       into.keyStart = tokens.start;
+      into.keyEnd = tokens.end;
       into.keySpaces = tokens.spaces;
       into.keyVerbatim = !tokens.escaped;
       const previous = into.entries[into.entries.length - 1];
