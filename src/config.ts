@@ -12,8 +12,11 @@ import {
   oneOf,
   originList,
   type Parser,
+  redisPrefix,
+  redisUrl,
   selectorList,
 } from "./settings/parsers";
+import { redactRedisUrl } from "./log/redis/url";
 import {
   closestName,
   type Env,
@@ -67,6 +70,12 @@ export interface Config {
   readonly trustedProxies: readonly string[];
   /** Lowest level logged. Default `info`. */
   readonly logLevel: LogLevel;
+  /** Selects the shared Redis log (cluster mode) instead of SQLite. Default unset. */
+  readonly redisUrl: string;
+  /** Names the Redis keys, so several hubs can share one Redis. Default `herald`. */
+  readonly redisPrefix: string;
+  /** Redis replicas that must have an event before it is acknowledged. Default 0. */
+  readonly redisReplicas: number;
 }
 
 interface Setting<K extends keyof Config> extends SettingSource {
@@ -75,6 +84,8 @@ interface Setting<K extends keyof Config> extends SettingSource {
   default: string;
   help: string;
   parse: Parser<Config[K]>;
+  /** How the start-up log shows a secret that is only partly secret (a URL's password), instead of hiding it all. */
+  show?: (value: string) => string;
 }
 
 const MiB = 1024 * 1024;
@@ -214,6 +225,32 @@ const settings = [
     help: "lowest level logged",
     parse: oneOf<LogLevel>("debug", "info", "warn", "error"),
   }),
+  setting({
+    key: "redisUrl",
+    env: "HERALD_REDIS_URL",
+    flag: "redis-url",
+    default: "",
+    help: "share one log in Redis between several nodes (cluster mode); unset, the log is the SQLite file",
+    parse: redisUrl,
+    secret: true,
+    show: redactRedisUrl,
+  }),
+  setting({
+    key: "redisPrefix",
+    env: "HERALD_REDIS_PREFIX",
+    flag: "redis-prefix",
+    default: "herald",
+    help: "names the Redis keys (one hash tag), so several hubs can share one Redis",
+    parse: redisPrefix,
+  }),
+  setting({
+    key: "redisReplicas",
+    env: "HERALD_REDIS_REPLICAS",
+    flag: "redis-replicas",
+    default: "0",
+    help: "Redis replicas that must have an event before it is acknowledged (WAIT)",
+    parse: integer(0, 64),
+  }),
 ];
 
 type AnySetting = (typeof settings)[number];
@@ -270,7 +307,10 @@ export function configWarnings(argv: readonly string[], env: Env): ConfigWarning
 /** The effective settings with secrets redacted, for the start-up log. */
 export function describeConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const s of settings) out[s.key] = s.secret && config[s.key] ? "[redacted]" : config[s.key];
+  for (const s of settings) {
+    const value = config[s.key];
+    out[s.key] = s.show && value ? s.show(String(value)) : s.secret && value ? "[redacted]" : value;
+  }
   return out;
 }
 

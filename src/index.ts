@@ -3,8 +3,9 @@ import { createApp } from "./app";
 import { type Config, ConfigError, configWarnings, describeConfig, helpText, loadConfig } from "./config";
 import { HeraldError } from "./errors";
 import { Hub } from "./hub/hub";
+import type { EventLog } from "./log/event-log";
+import { openLog } from "./log/open-log";
 import { Retention } from "./log/retention";
-import { SqliteEventLog } from "./log/sqlite-log";
 import { createLogger } from "./logger";
 import { Metrics } from "./metrics";
 import { bindFailure, checkResolvable, refuseToStart, urlHost } from "./startup";
@@ -34,10 +35,10 @@ async function healthcheck(config: Config): Promise<never> {
   }
 }
 
-/** A log that cannot be opened (unreadable, another program's file, a newer schema) stops start-up. */
-function openLog(): SqliteEventLog {
+/** A log that cannot be opened (unreadable, another program's file, a newer schema, no Redis) stops start-up. */
+async function openStartupLog(): Promise<EventLog> {
   try {
-    return SqliteEventLog.open(config.db, config.sync, logger);
+    return await openLog(config, logger);
   } catch (error) {
     if (!(error instanceof HeraldError)) throw error;
     refuseToStart(error.message);
@@ -57,7 +58,7 @@ for (const warning of configWarnings(argv, process.env)) logger.warn(warning.msg
 await checkResolvable(config.host);
 const startedAt = Date.now();
 const metrics = new Metrics();
-const log = openLog();
+const log = await openStartupLog();
 const hub = new Hub(log, config, logger, metrics);
 const retention = new Retention(
   log,

@@ -25,6 +25,8 @@ export const streamRoutes = (hub: Hub, auth: Authorizer, admission: StreamAdmiss
       const resumeFrom = (header === undefined ? query.eventId("lastEventId") : parseEventId(header, "Last-Event-ID")) ?? null;
       // Every refusal comes before the first stream byte.
       const reader = await auth.authorizeRead(() => bearerToken(request), selectors);
+      // A node of a cluster may trail the shared log by a moment: an id it has not read yet is not one from the future.
+      if (resumeFrom !== null) await hub.log.caughtUp(resumeFrom);
       const sub = admission.open(request, server, reader, () =>
         hub.open({ selectors, envelope, resumeFrom, signal: request.signal }),
       );

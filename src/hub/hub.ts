@@ -34,6 +34,10 @@ export class Hub {
       metrics.published += events.length;
       this.broadcaster.dispatch(events);
     });
+    // Live streams would skip what the log could not announce: they end, and their clients resume from the log.
+    log.onMissed(() => {
+      for (const sub of [...this.subscriptions]) sub.end();
+    });
     // One timer for all streams: a comment to each keeps proxies and Bun's idle timeout away.
     this.heartbeats = setInterval(() => {
       for (const sub of this.subscriptions) sub.sendHeartbeat();

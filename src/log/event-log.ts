@@ -1,4 +1,4 @@
-/** The event log seam: what the hub needs from any store (SQLite today, a shared engine later). */
+/** The event log seam: what the hub needs from any store (embedded SQLite, or Redis shared by several nodes). */
 import type { Selector } from "../names";
 import type { FaultReport } from "./fault-state";
 
@@ -50,6 +50,9 @@ export interface TopicSummary {
 /** Called with each committed batch, in commit order, before the publishers are answered. */
 export type CommitListener = (events: readonly LoggedEvent[]) => void;
 
+/** Called when committed events can no longer be announced (a shared log pruned them first): streams must resume from the log. */
+export type MissedListener = () => void;
+
 export interface ReadRange {
   readonly selectors: readonly Selector[];
   /** Exclusive lower bound. */
@@ -96,8 +99,13 @@ export interface EventLog {
    * `maxBytes` (at least one event). A read over a sparse selector yields to the event loop between steps.
    */
   read(range: ReadRange): Promise<LoggedEvent[]>;
-  /** The highest id ever assigned (0 for an empty log), pruned or not. */
+  /** The highest id ever announced to the listeners (0 for an empty log), pruned or not. */
   lastId(): number;
+  /**
+   * Resolves once every event up to `id` that exists has been announced. A node of a shared log may trail
+   * it by a moment, so a `Last-Event-ID` it has not seen yet is not mistaken for one from the future.
+   */
+  caughtUp(id: number): Promise<void>;
   /** The highest id retention deleted on topics the selectors match, or 0. */
   prunedThrough(selectors: readonly Selector[]): Promise<number>;
   /** Deletes one small batch of events past retention; resolves with how many went. */
@@ -108,6 +116,7 @@ export interface EventLog {
   /** Bytes the log occupies on disk (database and WAL). */
   sizeBytes(): number;
   onCommit(listener: CommitListener): void;
+  onMissed(listener: MissedListener): void;
   /** What is wrong with the store now, if anything, and how often it went wrong (for /health and /metrics). */
   readonly faults: FaultReport;
   /** Commits what is queued, checkpoints, closes. */

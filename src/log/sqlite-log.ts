@@ -140,6 +140,9 @@ export class SqliteEventLog implements EventLog {
     return this.head;
   }
 
+  /** Commits are announced before their publishers hear of them: nothing to wait for. */
+  async caughtUp(): Promise<void> {}
+
   prunedThrough(selectors: readonly Selector[]): Promise<number> {
     return this.reading(() => this.reader.prunedThrough(selectors));
   }
@@ -180,6 +183,9 @@ export class SqliteEventLog implements EventLog {
   onCommit(listener: CommitListener): void {
     this.listeners.push(listener);
   }
+
+  /** Commits are announced before their publishers hear of them: nothing to wait for. */
+  async caughtUp(): Promise<void> {}
 
   async close(): Promise<void> {
     this.faults.stop();

@@ -1,6 +1,7 @@
 /** Parsers of setting values: each turns text into a value inside its range, or says what it accepts. */
 import { parseAddressRange } from "../http/client-address";
 import { normalizeOrigin } from "../http/origins";
+import { checkRedisUrl } from "../log/redis/url";
 import { SELECTOR_PATTERN } from "../names";
 
 /** A setting that cannot be used as given: start-up stops with this message and exit code 2. */
@@ -128,5 +129,19 @@ export const hmacSecret: Parser<string> = parser(`unset, or at least ${HS256_MIN
     throw new ConfigError(
       `${name} is ${bytes} bytes; an HS256 secret needs at least ${HS256_MIN_BYTES} (try: openssl rand -base64 48)`,
     );
+  return raw;
+});
+
+export const redisUrl: Parser<string> = parser("unset, or redis://[user:password@]host:port[/db] (rediss:// for TLS)", (raw, name) => {
+  if (raw === "") return raw;
+  try {
+    return checkRedisUrl(raw);
+  } catch (error) {
+    throw new ConfigError(`${name} ${(error as Error).message}`);
+  }
+});
+
+export const redisPrefix: Parser<string> = parser("1 to 64 of A-Z a-z 0-9 . _ : -", (raw, name) => {
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(raw)) throw new ConfigError(`${name} must be 1 to 64 of A-Z a-z 0-9 . _ : -, got ${shown(raw)}`);
   return raw;
 });

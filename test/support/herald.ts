@@ -1,10 +1,44 @@
-/** Starts a real Herald process on a free port with its own SQLite file in a temp dir. */
+/**
+ * Starts a real Herald process on a free port with its own log: a SQLite file in a temp dir, or, when the
+ * tests run with HERALD_TEST_LOG=redis, keys of its own (named after that dir) in a redis-server the tests
+ * started. The contract tests run once per log this way, unchanged.
+ */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
+import { hasRedis, type RedisServer, startRedis } from "./redis";
 
 const ENTRY = join(import.meta.dir, "..", "..", "src", "index.ts");
+
+/** The log the hubs of this test run use. */
+export const testLog: "sqlite" | "redis" = process.env.HERALD_TEST_LOG === "redis" ? "redis" : "sqlite";
+
+let sharedRedis: Promise<RedisServer> | undefined;
+
+/** The one redis-server of a Redis test run, started on first use and stopped when the run ends. */
+function testRedis(): Promise<RedisServer> {
+  sharedRedis ??= startRedis().then((server) => {
+    process.on("exit", () => {
+      server.proc.kill("SIGKILL");
+      server.remove();
+    });
+    return server;
+  });
+  return sharedRedis;
+}
+
+/** The environment that points a hub at the run's log: nothing for SQLite, Redis keys named after `dir`. */
+async function logEnv(dir: string, env: Record<string, string> = {}): Promise<Record<string, string>> {
+  if (testLog === "sqlite" || env.HERALD_REDIS_URL !== undefined) return {};
+  if (!hasRedis()) throw new Error("HERALD_TEST_LOG=redis needs redis-server");
+  return { HERALD_REDIS_URL: (await testRedis()).url, HERALD_REDIS_PREFIX: basename(dir) };
+}
+
+/** The test runner's own environment, without its HERALD_TEST_* switches (the hub would warn of them). */
+function baseEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("HERALD_TEST_")));
+}
 
 export interface Herald {
   readonly url: string;
@@ -44,7 +78,14 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
   const db = join(dir, "herald.db");
   const proc = Bun.spawn([...(options.command ?? [process.execPath, ENTRY]), ...(options.args ?? [])], {
     cwd: options.cwd,
-    env: { ...process.env, PORT: String(options.port ?? 0), HOST: "127.0.0.1", HERALD_DB: db, ...options.env },
+    env: {
+      ...baseEnv(),
+      PORT: String(options.port ?? 0),
+      HOST: "127.0.0.1",
+      HERALD_DB: db,
+      ...(await logEnv(dir, options.env)),
+      ...options.env,
+    },
     stdin: "ignore",
     stdout: "pipe",
     stderr: process.env.HERALD_TEST_STDERR ? "inherit" : "pipe",

@@ -1,0 +1,39 @@
+/** The names of the shared log's keys: all under one hash tag, so Redis Cluster keeps them in one slot. */
+
+export interface LogKeys {
+  /** `{prefix}:`, which every key starts with; scripts derive per-topic and per-key names from it. */
+  readonly namespace: string;
+  /** Stream of every event, entry id `<event id>-0`. */
+  readonly log: string;
+  /** Hash: the highest id assigned and the latest commit time. */
+  readonly head: string;
+  /** Sorted set of every topic name, for prefix lookups. */
+  readonly topics: string;
+  /** Hash: topic → retained events. */
+  readonly counts: string;
+  /** Hash: topic → time of its latest event. */
+  readonly touched: string;
+  /** Hash: topic → highest id retention deleted. */
+  readonly pruned: string;
+  /** Set of topics over the per-topic limit. */
+  readonly over: string;
+}
+
+export function logKeys(prefix: string): LogKeys {
+  const namespace = `{${prefix}}:`;
+  return {
+    namespace,
+    log: `${namespace}log`,
+    head: `${namespace}head`,
+    topics: `${namespace}topics`,
+    counts: `${namespace}counts`,
+    touched: `${namespace}touched`,
+    pruned: `${namespace}pruned`,
+    over: `${namespace}over`,
+  };
+}
+
+/** An Idempotency-Key's record; `/` cannot occur in a topic, so scope and key cannot run into each other. */
+export function idempotencyKey(keys: LogKeys, scope: string, key: string): string {
+  return `${keys.namespace}k:${scope}/${key}`;
+}

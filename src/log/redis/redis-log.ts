@@ -1,0 +1,279 @@
+/** The shared event log: Redis Streams, written by atomic scripts, read back by every node's tail. */
+import type { RedisClient } from "bun";
+import { HeraldError } from "../../errors";
+import type { Logger } from "../../logger";
+import type { Selector } from "../../names";
+import type {
+  AppendResult,
+  CommitListener,
+  EventDraft,
+  EventLog,
+  Idempotency,
+  LoggedEvent,
+  MissedListener,
+  PrunePolicy,
+  ReadRange,
+  TopicSummary,
+} from "../event-log";
+import { connect, storeError } from "./connection";
+import { flatEvents } from "./entries";
+import { idempotencyKey, type LogKeys, logKeys } from "./keys";
+import { type Reply, scripts } from "./scripts";
+import { Tail } from "./tail";
+
+export interface RedisLogOptions {
+  readonly url: string;
+  /** Names the keys, so several hubs can share one Redis. */
+  readonly prefix: string;
+  /** Replicas that must have a write before it is acknowledged (WAIT); 0 trusts the primary alone. */
+  readonly replicas: number;
+  /** Retention's per-topic limit (0: none): appends note the topics that pass it. */
+  readonly maxEventsPerTopic: number;
+}
+
+const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
+/** Data one read call returns at most (past its first event), so one call holds Redis briefly. */
+const READ_BYTES = 1024 * 1024;
+/** Log entries one read call filters at most when a selector matches too many topics to merge. */
+const SCAN_BUDGET = 2000;
+const TOPICS_PAGE = 500;
+/** How long a write waits for its replicas before the publisher is told the log is unavailable. */
+const REPLICA_WAIT_MS = 2000;
+const PROBE_MS = 1000;
+
+export class RedisEventLog implements EventLog {
+  private readonly listeners: CommitListener[] = [];
+  private readonly missedListeners: MissedListener[] = [];
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly probe: Timer;
+  /** The next WAIT, shared by every write answered before it is sent. */
+  private nextWait: Promise<number> | undefined;
+  private fault: HeraldError | undefined;
+  private memoryBytes = 0;
+
+  private constructor(
+    private readonly client: RedisClient,
+    private readonly keys: LogKeys,
+    private readonly tail: Tail,
+    private readonly options: RedisLogOptions,
+    private readonly logger: Logger,
+  ) {
+    this.probe = setInterval(() => void this.check(), PROBE_MS);
+  }
+
+  /** Connects (waiting a while for Redis to come up), reads the newest id and starts this node's tail. */
+  static async open(options: RedisLogOptions, logger: Logger): Promise<RedisEventLog> {
+    const keys = logKeys(options.prefix);
+    const client = await connect(options.url);
+    const [, head] = (await scripts.head.run(client, [keys.log, keys.head], [0])) as [number, number];
+    let log: RedisEventLog | undefined;
+    const tail = new Tail(
+      options.url,
+      keys,
+      head,
+      {
+        deliver: (events) => {
+          for (const listener of log?.listeners ?? []) listener(events);
+        },
+        missed: (after, through) => {
+          logger.warn("events were pruned before this node read them; its streams resume from the log", { after, through });
+          for (const listener of log?.missedListeners ?? []) listener();
+        },
+      },
+      logger,
+    );
+    log = new RedisEventLog(client, keys, tail, options, logger);
+    await log.check();
+    tail.start();
+    return log;
+  }
+
+  append(drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<AppendResult> {
+    // An empty append waits for those under way: what draining needs.
+    if (drafts.length === 0) return Promise.allSettled([...this.inflight]).then(() => ({ receipts: [], replayed: false }));
+    const appended = this.commit(drafts, idempotency);
+    this.inflight.add(appended);
+    const done = () => this.inflight.delete(appended);
+    appended.then(done, done);
+    return appended;
+  }
+
+  private async commit(drafts: readonly EventDraft[], idem: Idempotency | undefined): Promise<AppendResult> {
+    const k = this.keys;
+    const args: (string | number)[] = [
+      k.namespace,
+      this.options.maxEventsPerTopic,
+      idem ? idempotencyKey(k, idem.scope, idem.key) : "",
+      idem?.fingerprint ?? "",
+      drafts.length,
+    ];
+    for (const d of drafts) args.push(d.topic, d.event ?? "", d.data);
+    const [status, first, time] = (await this.call(() =>
+      scripts.append.run(this.client, [k.log, k.head, k.topics, k.counts, k.touched, k.over], args),
+    )) as [string, number, number];
+    if (status === "conflict") {
+      throw new HeraldError("idempotency_conflict", "this Idempotency-Key was already used with a different request");
+    }
+    const receipts = drafts.map((d, i) => ({ id: first + i, topic: d.topic, event: d.event, time }));
+    if (status === "replayed") return { receipts, replayed: true };
+    if (this.options.replicas > 0) await this.replicated();
+    // Answer once this node has announced the events too, as the embedded log does.
+    await this.tail.reached(first + drafts.length - 1);
+    return { receipts, replayed: false };
+  }
+
+  /** Waits until enough replicas have every write answered so far; one WAIT serves all of them. */
+  private async replicated(): Promise<void> {
+    this.nextWait ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.nextWait = undefined;
+      return this.call(() => this.client.send("WAIT", [String(this.options.replicas), String(REPLICA_WAIT_MS)]));
+    });
+    const acked = await this.nextWait;
+    if (acked < this.options.replicas) {
+      throw new HeraldError(
+        "log_unavailable",
+        `the event is stored but only ${acked} of ${this.options.replicas} Redis replicas confirmed it; retry with the same Idempotency-Key`,
+        { "Retry-After": "1" },
+      );
+    }
+  }
+
+  async read({ selectors, after, upTo = NO_UPPER_BOUND, limit }: ReadRange): Promise<LoggedEvent[]> {
+    const exact = selectors.filter((s) => !s.isPrefix).map((s) => s.value);
+    const prefixes = selectors.filter((s) => s.isPrefix).map((s) => s.value);
+    const events: LoggedEvent[] = [];
+    let cursor = after;
+    // Each call reads a bounded slice; a sparse selector may take several before the page is full.
+    while (events.length < limit && cursor < upTo) {
+      const reply = (await this.call(() =>
+        scripts.read.run(
+          this.client,
+          [this.keys.log, this.keys.topics],
+          [
+            this.keys.namespace,
+            cursor,
+            upTo,
+            limit - events.length,
+            READ_BYTES,
+            SCAN_BUDGET,
+            exact.length,
+            ...exact,
+            ...prefixes,
+          ],
+        ),
+      )) as Reply[];
+      cursor = Number(reply[0]);
+      events.push(...flatEvents(reply, 1));
+    }
+    return events;
+  }
+
+  lastId(): number {
+    return this.tail.head;
+  }
+
+  async caughtUp(id: number): Promise<void> {
+    if (id <= this.tail.head) return;
+    if (!this.tail.connected) throw storeError(new Error("tail disconnected"));
+    const newest = Number(await this.call(() => this.client.send("HGET", [this.keys.head, "id"])));
+    await this.tail.reached(Math.min(id, newest));
+  }
+
+  async prunedThrough(selectors: readonly Selector[]): Promise<number> {
+    const exact = selectors.filter((s) => !s.isPrefix).map((s) => s.value);
+    const prefixes = selectors.filter((s) => s.isPrefix).map((s) => s.value);
+    const reply = await this.call(() =>
+      scripts.prunedThrough.run(this.client, [this.keys.topics, this.keys.pruned], [exact.length, ...exact, ...prefixes]),
+    );
+    return Number(reply);
+  }
+
+  async prune({ before, maxPerTopic, limit }: PrunePolicy): Promise<number> {
+    const k = this.keys;
+    const reply = await this.call(() =>
+      scripts.prune.run(this.client, [k.log, k.counts, k.pruned, k.over], [k.namespace, before, maxPerTopic, limit, READ_BYTES]),
+    );
+    return Number(reply);
+  }
+
+  async topics(): Promise<TopicSummary[]> {
+    const k = this.keys;
+    const out: TopicSummary[] = [];
+    let after = "";
+    do {
+      const page = (await this.call(() =>
+        scripts.topics.run(this.client, [k.topics, k.counts, k.touched], [k.namespace, after, TOPICS_PAGE]),
+      )) as Reply[];
+      after = String(page[0]);
+      for (let i = 1; i < page.length; i += 5) {
+        out.push({
+          topic: String(page[i]),
+          events: Number(page[i + 1]),
+          firstId: Number(page[i + 2]),
+          lastId: Number(page[i + 3]),
+          lastTime: Number(page[i + 4]),
+        });
+      }
+    } while (after !== "");
+    return out;
+  }
+
+  async retained(): Promise<number> {
+    return Number(await this.call(() => this.client.send("XLEN", [this.keys.log])));
+  }
+
+  /** Memory of the Redis instance, as last probed. */
+  sizeBytes(): number {
+    return this.memoryBytes;
+  }
+
+  onCommit(listener: CommitListener): void {
+    this.listeners.push(listener);
+  }
+
+  onMissed(listener: MissedListener): void {
+    this.missedListeners.push(listener);
+  }
+
+  healthy(): boolean {
+    return this.fault === undefined && this.client.connected && this.tail.connected;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.probe);
+    await Promise.allSettled([...this.inflight]);
+    await this.tail.stop();
+    this.client.close();
+  }
+
+  /** Runs a command; a failure becomes our error and marks the log faulty until a command succeeds. */
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      const result = await command();
+      this.recovered();
+      return result;
+    } catch (error) {
+      const fault = storeError(error);
+      if (this.fault === undefined) this.logger.error("redis log failing", { code: fault.code, error: String(error) });
+      this.fault = fault;
+      throw fault;
+    }
+  }
+
+  private recovered(): void {
+    if (this.fault === undefined) return;
+    this.fault = undefined;
+    this.logger.info("redis log working again");
+  }
+
+  /** Whether appends would work now (the head script may write, so Redis refuses it as it would an append). */
+  private async check(): Promise<void> {
+    try {
+      await this.call(() => scripts.head.run(this.client, [this.keys.log, this.keys.head], [0]));
+      const info = String(await this.client.send("INFO", ["memory"]));
+      this.memoryBytes = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? this.memoryBytes);
+    } catch {
+      // `call` has noted the fault; the next probe tries again.
+    }
+  }
+}
