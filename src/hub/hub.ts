@@ -72,6 +72,7 @@ export class Hub {
     const result = await this.log.append(drafts, idempotency);
     this.metrics.publishLatency.observe((performance.now() - started) / 1000);
     if (result.replayed) this.metrics.idempotentReplays++;
+    this.metrics.pruned += result.pruned ?? 0;
     return result;
   }
 

@@ -37,6 +37,8 @@ export interface AppendResult {
   readonly receipts: readonly Receipt[];
   /** True when an idempotent repeat returned the original receipts and appended nothing. */
   readonly replayed: boolean;
+  /** Old events the append deleted to keep topics within their retention limit (a log that does so as it appends). */
+  readonly pruned?: number;
 }
 
 export interface TopicSummary {

@@ -3,11 +3,11 @@
  * tests run with HERALD_TEST_LOG=redis, keys of its own (named after that dir) in a redis-server the tests
  * started. The contract tests run once per log this way, unchanged.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
-import { hasRedis, type RedisServer, startRedis } from "./redis";
+import { hasRedis, type RedisServer, redisCommand, startRedis } from "./redis";
 
 const ENTRY = join(import.meta.dir, "..", "..", "src", "index.ts");
 
@@ -98,9 +98,11 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
       for await (const chunk of errors) stderr += new TextDecoder().decode(chunk);
     })();
   }
+  // Every line is read before stop() or kill() returns: a test may look for the last ones.
+  let drained: Promise<void> = Promise.resolve();
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`herald did not start: ${lines.join("\n")}`)), 10_000);
-    void (async () => {
+    drained = (async () => {
       let rest = "";
       for await (const chunk of proc.stdout) {
         rest += new TextDecoder().decode(chunk);
@@ -131,11 +133,14 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
     stderr: () => stderr,
     async stop() {
       proc.kill("SIGTERM");
-      return proc.exited;
+      const code = await proc.exited;
+      await drained;
+      return code;
     },
     async kill() {
       proc.kill("SIGKILL");
       await proc.exited;
+      await drained;
     },
     rss() {
       const status = readFileSync(`/proc/${proc.pid}/status`, "utf8");
@@ -172,4 +177,14 @@ export async function publishBatch(base: string, events: ReadonlyArray<{ topic: 
     body: JSON.stringify({ events }),
   });
   if (res.status !== 201) throw new Error(`batch publish failed: ${res.status} ${await res.text()}`);
+}
+
+/**
+ * The high-water mark of what the hub's log occupies: the SQLite file and its WAL (which never shrink: freed
+ * pages are reused), or the peak memory of the run's Redis (its memory goes down with each prune).
+ */
+export async function logBytes(h: Herald): Promise<number> {
+  if (testLog === "sqlite") return statSync(h.db).size + (statSync(`${h.db}-wal`, { throwIfNoEntry: false })?.size ?? 0);
+  const info = String(await redisCommand((await testRedis()).url, "INFO", ["memory"]));
+  return Number(/used_memory_peak:(\d+)/.exec(info)?.[1]);
 }

@@ -3,16 +3,14 @@
 export interface LogKeys {
   /** `{prefix}:`, which every key starts with; scripts derive per-topic and per-key names from it. */
   readonly namespace: string;
-  /** Stream of every event, entry id `<event id>-0`. */
+  /** Stream indexing every retained event in id order (entry id `<event id>-0`): its topic and time. */
   readonly log: string;
+  /** Stream of the newest events in full, which every node tails; the events themselves live in `{prefix}:t:<topic>`. */
+  readonly feed: string;
   /** Hash: the highest id assigned and the latest commit time. */
   readonly head: string;
   /** Sorted set of every topic name, for prefix lookups. */
   readonly topics: string;
-  /** Hash: topic → retained events. */
-  readonly counts: string;
-  /** Hash: topic → time of its latest event. */
-  readonly touched: string;
   /** Hash: topic → highest id retention deleted. */
   readonly pruned: string;
   /** Set of topics over the per-topic limit. */
@@ -24,10 +22,9 @@ export function logKeys(prefix: string): LogKeys {
   return {
     namespace,
     log: `${namespace}log`,
+    feed: `${namespace}feed`,
     head: `${namespace}head`,
     topics: `${namespace}topics`,
-    counts: `${namespace}counts`,
-    touched: `${namespace}touched`,
     pruned: `${namespace}pruned`,
     over: `${namespace}over`,
   };

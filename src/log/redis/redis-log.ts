@@ -2,7 +2,7 @@
 import type { RedisClient } from "bun";
 import { HeraldError } from "../../errors";
 import type { Logger } from "../../logger";
-import type { Selector } from "../../names";
+import { parseSelector, type Selector } from "../../names";
 import type {
   AppendResult,
   CommitListener,
@@ -19,7 +19,7 @@ import { connect, storeError } from "./connection";
 import { flatEvents } from "./entries";
 import { idempotencyKey, type LogKeys, logKeys } from "./keys";
 import { type Reply, scripts } from "./scripts";
-import { Tail } from "./tail";
+import { BACKFILL_PAGE, Tail } from "./tail";
 
 export interface RedisLogOptions {
   readonly url: string;
@@ -32,11 +32,17 @@ export interface RedisLogOptions {
 }
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
+const EVERY_TOPIC = parseSelector("*");
 /** Data one read call returns at most (past its first event), so one call holds Redis briefly. */
 const READ_BYTES = 1024 * 1024;
 /** Log entries one read call filters at most when a selector matches too many topics to merge. */
 const SCAN_BUDGET = 2000;
-const TOPICS_PAGE = 500;
+const TOPICS_PAGE = 100;
+/**
+ * Events the feed keeps (about: Redis trims whole nodes). It only bridges the moment between a commit and
+ * each node's tail reading it; a tail that falls further behind reads what it missed from the log instead.
+ */
+const FEED_LENGTH = 5000;
 /** How long a write waits for its replicas before the publisher is told the log is unavailable. */
 const REPLICA_WAIT_MS = 2000;
 const PROBE_MS = 1000;
@@ -68,6 +74,7 @@ export class RedisEventLog implements EventLog {
     const [, head] = (await scripts.head.run(client, [keys.log, keys.head], [0])) as [number, number];
     let log: RedisEventLog | undefined;
     const tail = new Tail(
+      await connect(options.url),
       options.url,
       keys,
       head,
@@ -75,6 +82,8 @@ export class RedisEventLog implements EventLog {
         deliver: (events) => {
           for (const listener of log?.listeners ?? []) listener(events);
         },
+        backfill: (after, through) =>
+          (log as RedisEventLog).read({ selectors: [EVERY_TOPIC], after, upTo: through, limit: BACKFILL_PAGE }),
         missed: (after, through) => {
           logger.warn("events were pruned before this node read them; its streams resume from the log", { after, through });
           for (const listener of log?.missedListeners ?? []) listener();
@@ -103,14 +112,15 @@ export class RedisEventLog implements EventLog {
     const args: (string | number)[] = [
       k.namespace,
       this.options.maxEventsPerTopic,
+      FEED_LENGTH,
       idem ? idempotencyKey(k, idem.scope, idem.key) : "",
       idem?.fingerprint ?? "",
       drafts.length,
     ];
     for (const d of drafts) args.push(d.topic, d.event ?? "", d.data);
-    const [status, first, time] = (await this.call(() =>
-      scripts.append.run(this.client, [k.log, k.head, k.topics, k.counts, k.touched, k.over], args),
-    )) as [string, number, number];
+    const [status, first, time, pruned] = (await this.call(() =>
+      scripts.append.run(this.client, [k.log, k.feed, k.head, k.topics, k.over, k.pruned], args),
+    )) as [string, number, number, number?];
     if (status === "conflict") {
       throw new HeraldError("idempotency_conflict", "this Idempotency-Key was already used with a different request");
     }
@@ -119,7 +129,7 @@ export class RedisEventLog implements EventLog {
     if (this.options.replicas > 0) await this.replicated();
     // Answer once this node has announced the events too, as the embedded log does.
     await this.tail.reached(first + drafts.length - 1);
-    return { receipts, replayed: false };
+    return { receipts, replayed: false, pruned };
   }
 
   /** Waits until enough replicas have every write answered so far; one WAIT serves all of them. */
@@ -191,7 +201,7 @@ export class RedisEventLog implements EventLog {
   async prune({ before, maxPerTopic, limit }: PrunePolicy): Promise<number> {
     const k = this.keys;
     const reply = await this.call(() =>
-      scripts.prune.run(this.client, [k.log, k.counts, k.pruned, k.over], [k.namespace, before, maxPerTopic, limit, READ_BYTES]),
+      scripts.prune.run(this.client, [k.log, k.pruned, k.over], [k.namespace, before, maxPerTopic, limit, READ_BYTES]),
     );
     return Number(reply);
   }
@@ -202,7 +212,7 @@ export class RedisEventLog implements EventLog {
     let after = "";
     do {
       const page = (await this.call(() =>
-        scripts.topics.run(this.client, [k.topics, k.counts, k.touched], [k.namespace, after, TOPICS_PAGE]),
+        scripts.topics.run(this.client, [k.topics], [k.namespace, after, TOPICS_PAGE]),
       )) as Reply[];
       after = String(page[0]);
       for (let i = 1; i < page.length; i += 5) {

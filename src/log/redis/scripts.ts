@@ -3,6 +3,7 @@ import type { RedisClient } from "bun";
 // Imported as text so `bun build --compile` embeds them in the binary.
 import appendLua from "./scripts/append.lua" with { type: "text" };
 import headLua from "./scripts/head.lua" with { type: "text" };
+import libLua from "./scripts/lib.lua" with { type: "text" };
 import pruneLua from "./scripts/prune.lua" with { type: "text" };
 import prunedThroughLua from "./scripts/pruned-through.lua" with { type: "text" };
 import readLua from "./scripts/read.lua" with { type: "text" };
@@ -12,10 +13,13 @@ import topicsLua from "./scripts/topics.lua" with { type: "text" };
 export type Reply = string | number | null | Reply[];
 
 export class Script {
+  private readonly source: string;
   private readonly sha: string;
 
-  constructor(private readonly source: string) {
-    this.sha = new Bun.CryptoHasher("sha1").update(source).digest("hex");
+  /** `writes`: false lets Redis run the script on a replica and while out of memory; true refuses it up front when writes would fail. */
+  constructor(body: string, writes: boolean) {
+    this.source = `#!lua${writes ? "" : " flags=no-writes"}\n${libLua}\n${body}`;
+    this.sha = new Bun.CryptoHasher("sha1").update(this.source).digest("hex");
   }
 
   async run(client: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<Reply> {
@@ -31,10 +35,10 @@ export class Script {
 }
 
 export const scripts = {
-  append: new Script(appendLua),
-  read: new Script(readLua),
-  prune: new Script(pruneLua),
-  topics: new Script(topicsLua),
-  prunedThrough: new Script(prunedThroughLua),
-  head: new Script(headLua),
+  append: new Script(appendLua, true),
+  read: new Script(readLua, false),
+  prune: new Script(pruneLua, true),
+  topics: new Script(topicsLua, false),
+  prunedThrough: new Script(prunedThroughLua, false),
+  head: new Script(headLua, true),
 };

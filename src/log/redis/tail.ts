@@ -1,6 +1,6 @@
 /**
- * This node's tail of the shared log: a blocking read on its own connection hands every new event, in
- * commit order, to the hub. Each node's broadcaster is fed from here, never by its own publishes.
+ * This node's tail of the shared log: a blocking read of the feed on its own connection hands every new
+ * event, in commit order, to the hub. Each node's broadcaster is fed from here, never by its own publishes.
  */
 import type { RedisClient } from "bun";
 import type { Logger } from "../../logger";
@@ -16,15 +16,19 @@ const BLOCK_MS = 1000;
 const STALL_MS = BLOCK_MS + 4000;
 const RETRY_MS = 200;
 
+/** Events read back from the log at a time when the tail fell behind the feed. */
+export const BACKFILL_PAGE = 1000;
+
 export interface TailHandlers {
   /** Committed events, in id order, each exactly once. */
   deliver(events: readonly LoggedEvent[]): void;
+  /** Up to BACKFILL_PAGE events in (after, through] from the log, for a tail the feed has moved past. */
+  backfill(after: number, through: number): Promise<LoggedEvent[]>;
   /** Events after `after` up to `through` were pruned before this node could read them. */
   missed(after: number, through: number): void;
 }
 
 export class Tail {
-  private client: RedisClient;
   private running = true;
   private loop: Promise<void> = Promise.resolve();
   private waiters: Array<{ id: number; resolve: () => void }> = [];
@@ -32,15 +36,14 @@ export class Tail {
   connected = true;
 
   constructor(
+    private client: RedisClient,
     private readonly url: string,
     private readonly keys: LogKeys,
     /** The last id handed to the hub. */
     private last: number,
     private readonly handlers: TailHandlers,
     private readonly logger: Logger,
-  ) {
-    this.client = createClient(url);
-  }
+  ) {}
 
   get head(): number {
     return this.last;
@@ -73,7 +76,7 @@ export class Tail {
         if (failing) this.logger.info("redis log reachable again: streams continue", { after: this.last });
         failing = false;
         this.connected = true;
-        this.take(entries.map(entryEvent));
+        await this.take(entries.map(entryEvent));
       } catch (error) {
         if (!this.running) return;
         if (!failing) this.logger.error("redis log unreachable: streams wait for it", { error: String(error) });
@@ -93,7 +96,7 @@ export class Tail {
       "BLOCK",
       String(BLOCK_MS),
       "STREAMS",
-      this.keys.log,
+      this.keys.feed,
       entryId(id),
     ]);
     let timer: Timer | undefined;
@@ -101,7 +104,7 @@ export class Tail {
       timer = setTimeout(() => reject(new Error("read stalled")), STALL_MS);
     });
     try {
-      return streamEntries(await Promise.race([read, stalled]), this.keys.log);
+      return streamEntries(await Promise.race([read, stalled]), this.keys.feed);
     } catch (error) {
       if ((error as Error).message === "read stalled") this.replaceClient();
       throw error;
@@ -114,6 +117,9 @@ export class Tail {
   private replaceClient(): void {
     this.client.close();
     this.client = createClient(this.url);
+    this.client.connect().catch(() => {
+      // It keeps trying by itself; the next read reports whether it got through.
+    });
   }
 
   private async keepIdsAbove(floor: number): Promise<void> {
@@ -126,20 +132,23 @@ export class Tail {
     }
   }
 
-  private take(events: readonly LoggedEvent[]): void {
-    const first = events[0];
-    const last = events[events.length - 1];
-    if (!first || !last) return;
-    // Ids are assigned without holes, so a jump means retention deleted events before this node read them.
-    const expected = this.last + 1;
-    this.last = last.id;
+  private async take(feed: readonly LoggedEvent[]): Promise<void> {
+    const first = feed[0];
+    if (!first) return;
+    let events = feed;
+    if (first.id > this.last + 1) {
+      // The feed moved past this node (it fell behind): the log has what it skipped, unless retention took it.
+      const page = await this.handlers.backfill(this.last, first.id - 1);
+      events = page.length === BACKFILL_PAGE ? page : [...page, ...feed];
+    }
+    // Ids are assigned without holes: one here is events retention deleted before this node read them.
+    let previous = this.last;
+    for (const e of events) {
+      if (e.id !== previous + 1) this.handlers.missed(previous, e.id - 1);
+      previous = e.id;
+    }
+    this.last = previous;
     try {
-      if (first.id !== expected) this.handlers.missed(expected - 1, first.id - 1);
-      for (let i = 1; i < events.length; i++) {
-        const prev = (events[i - 1] as LoggedEvent).id;
-        const id = (events[i] as LoggedEvent).id;
-        if (id !== prev + 1) this.handlers.missed(prev, id - 1);
-      }
       this.handlers.deliver(events);
     } catch (error) {
       this.logger.error("delivering committed events failed", { error: String(error) });

@@ -1,20 +1,22 @@
-#!lua
--- Appends a batch of events atomically: assigns the next ids, adds each event to the log and to its
--- topic's index, counts it, and records the Idempotency-Key. A repeated key appends nothing.
--- Returns {"fresh", first id, time}, {"replayed", first id, time} or {"conflict"}.
-local log_key = KEYS[1]     -- stream: every event, entry id "<event id>-0", fields t e d m [k]
-local head_key = KEYS[2]    -- hash: id (highest id assigned), time (latest commit time)
-local topics_key = KEYS[3]  -- sorted set: every topic name, score 0, for prefix lookups
-local counts_key = KEYS[4]  -- hash: topic -> retained events
-local touched_key = KEYS[5] -- hash: topic -> time of its latest event
-local over_key = KEYS[6]    -- set: topics holding more events than the per-topic limit
+-- Appends a batch of events atomically: assigns the next ids, stores each event in its topic's stream,
+-- indexes it in the log, adds it to the feed every node tails, and records the Idempotency-Key.
+-- A repeated key appends nothing.
+-- Returns {"fresh", first id, time, events trimmed}, {"replayed", first id, time} or {"conflict"}.
+local log_key = KEYS[1]    -- stream: every retained event in id order, entry "<id>-0", fields t m [k]
+local feed_key = KEYS[2]   -- stream: the newest events in full, fields t e d m, for the nodes' tails
+local head_key = KEYS[3]   -- hash: id (highest id assigned), time (latest commit time)
+local topics_key = KEYS[4] -- sorted set: every topic name, score 0, for prefix lookups
+local over_key = KEYS[5]   -- set: topics holding more events than the per-topic limit
+local pruned_key = KEYS[6] -- hash: topic -> highest id deleted; "" -> highest id deleted on any topic
 
-local namespace = ARGV[1]   -- "{prefix}:", the hash tag every derived key shares
+local namespace = ARGV[1]  -- "{prefix}:": topic streams are namespace .. "t:" .. topic
 local max_per_topic = tonumber(ARGV[2])
-local idempotency_key = ARGV[3] -- a full key name, or "" without an Idempotency-Key
-local fingerprint = ARGV[4]
-local count = tonumber(ARGV[5])
-local FIRST_EVENT_ARG = 6       -- then topic, type ("" for none), data: three arguments per event
+local feed_length = tonumber(ARGV[3])
+local idempotency_key = ARGV[4] -- a full key name, or "" without an Idempotency-Key
+local fingerprint = ARGV[5]
+local count = tonumber(ARGV[6])
+local FIRST_EVENT_ARG = 7       -- then topic, type ("" for none), data: three arguments per event
+local INLINE_TRIM_BYTES = 1024 * 1024
 
 if idempotency_key ~= '' then
   local prior = redis.call('GET', idempotency_key)
@@ -28,37 +30,48 @@ if count == 0 then return {'fresh', 0, 0} end
 
 -- Redis's clock, never behind the previous commit: ids and times both follow commit order.
 local now = redis.call('TIME')
-local time = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-time = string.format('%d', math.max(time, tonumber(redis.call('HGET', head_key, 'time') or 0)))
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local time = string.format('%d', math.max(ms, tonumber(redis.call('HGET', head_key, 'time') or 0)))
 local last = redis.call('HINCRBY', head_key, 'id', count)
 redis.call('HSET', head_key, 'time', time)
 local first = last - count + 1
 
 local added = {}
 for i = 0, count - 1 do
-  local topic = ARGV[FIRST_EVENT_ARG + i * 3]
-  local entry = string.format('%d-0', first + i)
-  -- The first event of a keyed publish carries the key, so pruning it forgets the key.
-  local key = (i == 0) and idempotency_key or ''
-  if key == '' then
-    redis.call('XADD', log_key, entry, 't', topic, 'e', ARGV[FIRST_EVENT_ARG + i * 3 + 1],
-      'd', ARGV[FIRST_EVENT_ARG + i * 3 + 2], 'm', time)
+  local arg = FIRST_EVENT_ARG + i * 3
+  local topic, kind, data = ARGV[arg], ARGV[arg + 1], ARGV[arg + 2]
+  local entry = entry_of(first + i)
+  local topic_key = namespace .. 't:' .. topic
+  -- The first event of a keyed publish carries the key, so whichever pruning deletes it forgets the key.
+  if i == 0 and idempotency_key ~= '' then
+    redis.call('XADD', log_key, entry, 't', topic, 'm', time, 'k', idempotency_key)
+    redis.call('XADD', topic_key, entry, 'e', kind, 'd', data, 'm', time, 'k', idempotency_key)
   else
-    redis.call('XADD', log_key, entry, 't', topic, 'e', ARGV[FIRST_EVENT_ARG + i * 3 + 1],
-      'd', ARGV[FIRST_EVENT_ARG + i * 3 + 2], 'm', time, 'k', key)
+    redis.call('XADD', log_key, entry, 't', topic, 'm', time)
+    redis.call('XADD', topic_key, entry, 'e', kind, 'd', data, 'm', time)
   end
-  redis.call('XADD', namespace .. 't:' .. topic, entry, 'k', key)
-  added[topic] = (added[topic] or 0) + 1
+  redis.call('XADD', feed_key, entry, 't', topic, 'e', kind, 'd', data, 'm', time)
+  added[topic] = topic_key
 end
+-- Whole nodes at a time (~): the feed only bridges the moment between a commit and every tail reading it.
+redis.call('XTRIM', feed_key, 'MAXLEN', '~', feed_length)
 
-for topic, n in pairs(added) do
+-- A topic past its limit sheds as many old events as it gained, so memory stays at the limit between
+-- retention's rounds; what a lowered limit leaves over is retention's, in small batches.
+local trimmed_total = 0
+for topic, topic_key in pairs(added) do
   redis.call('ZADD', topics_key, 0, topic)
-  local retained = redis.call('HINCRBY', counts_key, topic, n)
-  redis.call('HSET', touched_key, topic, time)
-  if max_per_topic > 0 and retained > max_per_topic then redis.call('SADD', over_key, topic) end
+  if max_per_topic > 0 then
+    local excess = redis.call('XLEN', topic_key) - max_per_topic
+    if excess > 0 then
+      local trimmed = trim_topic(namespace, log_key, pruned_key, topic, math.min(excess, count), INLINE_TRIM_BYTES)
+      if trimmed < excess then redis.call('SADD', over_key, topic) end
+      trimmed_total = trimmed_total + trimmed
+    end
+  end
 end
 
 if idempotency_key ~= '' then
   redis.call('SET', idempotency_key, string.format('%s %d %s', fingerprint, first, time))
 end
-return {'fresh', first, tonumber(time)}
+return {'fresh', first, tonumber(time), trimmed_total}

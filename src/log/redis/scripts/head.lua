@@ -1,4 +1,3 @@
-#!lua
 -- The highest id assigned, raised first to `floor` if it is lower: a node that has seen ids up to
 -- `floor` keeps them from being handed out again when Redis comes back with less (an older backup,
 -- a lost write under appendfsync everysec). Being a script that may write, it also fails as an append
@@ -15,7 +14,7 @@ redis.call('HSET', head_key, 'id', string.format('%d', floor))
 if redis.call('EXISTS', log_key) == 1 then
   local top = redis.call('XREVRANGE', log_key, '+', '-', 'COUNT', 1)[1]
   if top == nil or tonumber(string.match(top[1], '^(%d+)')) < floor then
-    redis.call('XSETID', log_key, string.format('%d-0', floor))
+    redis.call('XSETID', log_key, entry_of(floor))
   end
 end
 return {id, floor}

@@ -1,4 +1,3 @@
-#!lua flags=no-writes
 -- The highest id retention deleted on the topics some selectors match, or 0.
 local topics_key = KEYS[1] -- sorted set: every topic name
 local pruned_key = KEYS[2] -- hash: topic -> highest id deleted; "" -> highest on any topic

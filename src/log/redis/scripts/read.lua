@@ -1,11 +1,10 @@
-#!lua flags=no-writes
 -- Reads events with ids in (after, up_to] on some selectors, in id order, at most `limit` of them and,
 -- past the first, no more than `max_bytes` of data. Returns {cursor, id, topic, type, time, data, ...}:
 -- the read covered every id up to cursor, so the next one starts after it.
-local log_key = KEYS[1]    -- stream: every event
+local log_key = KEYS[1]    -- stream: every retained event in id order, fields t m [k]
 local topics_key = KEYS[2] -- sorted set: every topic name
 
-local namespace = ARGV[1]
+local namespace = ARGV[1]  -- topic streams are namespace .. "t:" .. topic, fields e d m [k]
 local after = tonumber(ARGV[2])
 local up_to = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
@@ -13,34 +12,27 @@ local max_bytes = tonumber(ARGV[5])
 local scan_budget = tonumber(ARGV[6]) -- log entries one call may look at when filtering the whole log
 local exact_count = tonumber(ARGV[7])  -- then the exact topics, then the prefixes ("" for all)
 local FIRST_SELECTOR_ARG = 8
--- Up to this many topics, their indexes are merged; past it, filtering the log itself reads less.
+-- Up to this many topics, their streams are merged; past it, filtering the log reads less.
 local MAX_MERGED_TOPICS = 64
+-- Events taken from each merged topic per call, so a merge of many topics reads a bounded amount.
+local MERGE_PAGE = 100
 
 local exact, prefixes = {}, {}
 for i = FIRST_SELECTOR_ARG, FIRST_SELECTOR_ARG + exact_count - 1 do exact[ARGV[i]] = true end
 for i = FIRST_SELECTOR_ARG + exact_count, #ARGV do prefixes[#prefixes + 1] = ARGV[i] end
 
-local function id_of(entry) return tonumber(string.match(entry[1], '^(%d+)')) end
-local function field(entry, name)
-  local f = entry[2]
-  for i = 1, #f, 2 do if f[i] == name then return f[i + 1] end end
-  return nil
-end
-local function range_start(id) return string.format('(%d-0', id) end
-local function range_end(id) return string.format('%d-0', id) end
 
 local out, bytes, taken = {0}, 0, 0
--- Adds an event unless the page is full; returns false once it is.
-local function take(entry)
-  local data = field(entry, 'd')
+-- Adds an event of `topic` (its topic stream's fields) unless the page is full; false once it is.
+local function take(id, topic, fields)
+  local data = field(fields, 'd')
   if taken >= limit or (taken > 0 and bytes + #data > max_bytes) then return false end
-  out[#out + 1] = id_of(entry)
-  out[#out + 1] = field(entry, 't')
-  out[#out + 1] = field(entry, 'e')
-  out[#out + 1] = tonumber(field(entry, 'm'))
+  out[#out + 1] = id
+  out[#out + 1] = topic
+  out[#out + 1] = field(fields, 'e')
+  out[#out + 1] = tonumber(field(fields, 'm'))
   out[#out + 1] = data
-  bytes = bytes + #data
-  taken = taken + 1
+  bytes, taken = bytes + #data, taken + 1
   return true
 end
 local function finish(cursor) out[1] = cursor return out end
@@ -53,17 +45,19 @@ local function matches(topic)
   return false
 end
 
--- Filters the log itself: for "*", and for prefixes matching many topics.
-local function scan(whole)
-  local count = whole and limit or scan_budget
-  local entries = redis.call('XRANGE', log_key, range_start(after), range_end(up_to), 'COUNT', count)
-  for _, entry in ipairs(entries) do
-    if whole or matches(field(entry, 't')) then
-      if not take(entry) then return finish(id_of(entry) - 1) end
+-- Walks the log in id order, looking each matching event up in its topic's stream.
+local function scan(all)
+  local count = all and limit or scan_budget
+  local entries = redis.call('XRANGE', log_key, '(' .. entry_of(after), entry_of(up_to), 'COUNT', count)
+  for _, e in ipairs(entries) do
+    local topic = field(e[2], 't')
+    if all or matches(topic) then
+      local stored = redis.call('XRANGE', namespace .. 't:' .. topic, e[1], e[1])[1]
+      if stored and not take(id_of(e[1]), topic, stored[2]) then return finish(id_of(e[1]) - 1) end
     end
   end
   if #entries < count then return finish(up_to) end
-  return finish(id_of(entries[#entries]))
+  return finish(id_of(entries[#entries][1]))
 end
 
 for _, p in ipairs(prefixes) do
@@ -75,41 +69,25 @@ for topic in pairs(exact) do topics[#topics + 1] = topic end
 for _, p in ipairs(prefixes) do
   local names = redis.call('ZRANGEBYLEX', topics_key, '[' .. p, '[' .. p .. '\255', 'LIMIT', 0, MAX_MERGED_TOPICS + 1)
   for _, name in ipairs(names) do
-    if not exact[name] then topics[#topics + 1] = name end
+    if not exact[name] then
+      exact[name] = true
+      topics[#topics + 1] = name
+    end
   end
   if #topics > MAX_MERGED_TOPICS then return scan(false) end
 end
 
--- The first `limit` ids of each topic index hold the first `limit` ids of their union.
-local ids, seen = {}, {}
+-- The first `page` events of each topic hold the first `page` events of them all.
+local page = #topics == 1 and limit or math.min(limit, MERGE_PAGE)
+local merged = {}
 for _, topic in ipairs(topics) do
-  local entries = redis.call('XRANGE', namespace .. 't:' .. topic, range_start(after), range_end(up_to), 'COUNT', limit)
-  for _, entry in ipairs(entries) do
-    local id = id_of(entry)
-    if not seen[id] then
-      seen[id] = true
-      ids[#ids + 1] = id
-    end
-  end
+  local entries = redis.call('XRANGE', namespace .. 't:' .. topic, '(' .. entry_of(after), entry_of(up_to), 'COUNT', page)
+  for _, e in ipairs(entries) do merged[#merged + 1] = {id_of(e[1]), topic, e[2]} end
 end
-table.sort(ids)
-local complete = #ids < limit
-if not complete then
-  for i = #ids, limit + 1, -1 do ids[i] = nil end
+table.sort(merged, function(a, b) return a[1] < b[1] end)
+for i = 1, math.min(#merged, page) do
+  local e = merged[i]
+  if not take(e[1], e[2], e[3]) then return finish(e[1] - 1) end
 end
-if #ids == 0 then return finish(up_to) end
-
--- Dense ids come from one range of the log; sparse ones one by one.
-local first, last = ids[1], ids[#ids]
-if last - first + 1 <= 2 * #ids then
-  for _, entry in ipairs(redis.call('XRANGE', log_key, range_end(first), range_end(last))) do
-    if seen[id_of(entry)] and not take(entry) then return finish(id_of(entry) - 1) end
-  end
-else
-  for _, id in ipairs(ids) do
-    local entry = redis.call('XRANGE', log_key, range_end(id), range_end(id))[1]
-    if entry and not take(entry) then return finish(id - 1) end
-  end
-end
-if complete then return finish(up_to) end
-return finish(last)
+if #merged < page then return finish(up_to) end
+return finish(merged[page][1])
