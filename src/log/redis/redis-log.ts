@@ -46,6 +46,8 @@ const FEED_LENGTH = 5000;
 /** How long a write waits for its replicas before the publisher is told the log is unavailable. */
 const REPLICA_WAIT_MS = 2000;
 const PROBE_MS = 1000;
+/** How long a resume waits for this node's tail to reach the id it names (through a reconnect) before a 503. */
+const CATCH_UP_MS = 3000;
 
 export class RedisEventLog implements EventLog {
   private readonly listeners: CommitListener[] = [];
@@ -184,9 +186,18 @@ export class RedisEventLog implements EventLog {
 
   async caughtUp(id: number): Promise<void> {
     if (id <= this.tail.head) return;
-    if (!this.tail.connected) throw storeError(new Error("tail disconnected"));
-    const newest = Number(await this.call(() => this.client.send("HGET", [this.keys.head, "id"])));
-    await this.tail.reached(Math.min(id, newest));
+    const deadline = Date.now() + CATCH_UP_MS;
+    // A resume that lands during a reconnect waits for it rather than failing.
+    for (;;) {
+      try {
+        const newest = Number(await this.client.send("HGET", [this.keys.head, "id"]));
+        if (await this.tail.caughtUp(Math.min(id, newest), deadline - Date.now())) return;
+        throw new Error("this node's tail is behind");
+      } catch (error) {
+        if (Date.now() >= deadline) throw storeError(error);
+        await Bun.sleep(50);
+      }
+    }
   }
 
   async prunedThrough(selectors: readonly Selector[]): Promise<number> {

@@ -28,10 +28,17 @@ export interface TailHandlers {
   missed(after: number, through: number): void;
 }
 
+interface Waiter {
+  readonly id: number;
+  /** Waits through an outage rather than giving up when the tail loses Redis. */
+  readonly patient: boolean;
+  readonly resolve: (reached: boolean) => void;
+}
+
 export class Tail {
   private running = true;
   private loop: Promise<void> = Promise.resolve();
-  private waiters: Array<{ id: number; resolve: () => void }> = [];
+  private waiters: Waiter[] = [];
   /** False while Redis cannot be read. */
   connected = true;
 
@@ -53,17 +60,36 @@ export class Tail {
     this.loop = this.run();
   }
 
-  /** Resolves once events up to `id` were handed to the hub, or at once while Redis cannot be read. */
-  reached(id: number): Promise<void> {
-    if (id <= this.last || !this.connected) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ id, resolve }));
+  /** Resolves once events up to `id` were handed to the hub, or as soon as Redis cannot be read. */
+  async reached(id: number): Promise<void> {
+    if (id > this.last && this.connected) await new Promise((resolve) => this.waiters.push({ id, patient: false, resolve }));
+  }
+
+  /** Whether events up to `id` were handed to the hub within `ms`, through reconnects if need be. */
+  caughtUp(id: number, ms: number): Promise<boolean> {
+    if (id <= this.last) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, ms);
+      const waiter: Waiter = {
+        id,
+        patient: true,
+        resolve: (reached) => {
+          clearTimeout(timer);
+          resolve(reached);
+        },
+      };
+      this.waiters.push(waiter);
+    });
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.client.close();
     await this.loop;
-    this.release(() => true);
+    this.release(() => true, false);
   }
 
   private async run(): Promise<void> {
@@ -83,7 +109,7 @@ export class Tail {
         failing = true;
         this.connected = false;
         // Publishers waiting on this node's tail are answered: their events are committed all the same.
-        this.release(() => true);
+        this.release((w) => !w.patient, true);
         await Bun.sleep(RETRY_MS);
       }
     }
@@ -153,14 +179,14 @@ export class Tail {
     } catch (error) {
       this.logger.error("delivering committed events failed", { error: String(error) });
     }
-    this.release((w) => w.id <= this.last);
+    this.release((w) => w.id <= this.last, true);
   }
 
-  private release(done: (w: { id: number }) => boolean): void {
+  private release(done: (w: Waiter) => boolean, reached: boolean): void {
     const waiting = this.waiters;
     this.waiters = [];
     for (const w of waiting) {
-      if (done(w)) w.resolve();
+      if (done(w)) w.resolve(reached);
       else this.waiters.push(w);
     }
   }
