@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Herald, removeDir, startHerald, tempDir } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
+import { eventually } from "./support/wait";
 
 const ENTRY = join(import.meta.dir, "..", "src", "index.ts");
 const dirs: string[] = [];
@@ -152,6 +153,8 @@ describe("lifecycle", () => {
     const h = await startHerald({ env: { HERALD_JWT_SECRET: "s3cr3t-value-long-enough-for-hs256", HERALD_LOG_LEVEL: "debug" } });
     dirs.push(h.dir);
     await fetch(`${h.url}/health?access_token=abc.def.ghi`);
+    // The request line is written after the response: wait for it rather than race the stop.
+    await eventually(() => h.lines.some((l) => l.includes('"msg":"request"') && l.includes('"path":"/health"')));
     await h.stop();
     for (const line of h.lines.filter((l) => l.trim() !== "")) JSON.parse(line);
     const startLine = JSON.parse(h.lines.find((l) => l.includes("herald started")) as string) as {

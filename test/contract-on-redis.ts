@@ -1,0 +1,26 @@
+/**
+ * The contract tests a second time, every hub on the Redis log: the same files, unchanged, with
+ * HERALD_TEST_LOG=redis (test/support/herald.ts starts a redis-server and points each hub at it).
+ */
+import { hasRedis } from "./support/redis";
+
+const CONTRACT = [
+  "publish",
+  "stream",
+  "replay",
+  "seam",
+  "history",
+  "idempotency",
+  "retention",
+  "auth",
+  "slow-consumer",
+  "lifecycle",
+  "restart",
+].map((name) => `test/${name}.test.ts`);
+
+if (!hasRedis()) process.exit(0);
+const run = Bun.spawn([process.execPath, "test", "--timeout", "30000", ...CONTRACT], {
+  env: { ...process.env, HERALD_TEST_LOG: "redis" },
+  stdio: ["inherit", "inherit", "inherit"],
+});
+process.exit(await run.exited);
