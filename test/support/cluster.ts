@@ -3,12 +3,15 @@ import { type Herald, removeDir, type StartOptions, startHerald, tempDir } from 
 import { type RedisOptions, type RedisServer, startRedis } from "./redis";
 
 export interface Cluster {
+  /** The running Redis (a new process after `restartRedis`). */
   readonly redis: RedisServer;
   readonly nodes: Herald[];
   /** Every node's environment: the Redis URL and prefix they share, and the test's own settings. */
   readonly env: Record<string, string>;
   /** Starts one more node (or a replacement) on the shared log. */
   add(options?: StartOptions): Promise<Herald>;
+  /** Starts Redis again after it was stopped or killed: same port, same directory, its append-only file. */
+  restartRedis(): Promise<void>;
   /** Stops every node still running and the Redis, and removes their directories. */
   stop(): Promise<void>;
 }
@@ -18,17 +21,22 @@ export async function startCluster(
   env: Record<string, string> = {},
   redisOptions: RedisOptions = {},
 ): Promise<Cluster> {
-  const redis = await startRedis(redisOptions);
+  let redis = await startRedis(redisOptions);
   const shared = { HERALD_REDIS_URL: redis.url, HERALD_REDIS_PREFIX: "cluster", ...env };
   const nodes: Herald[] = [];
   const cluster: Cluster = {
-    redis,
+    get redis() {
+      return redis;
+    },
     nodes,
     env: shared,
     async add(options = {}) {
       const node = await startHerald({ ...options, dir: options.dir ?? tempDir(), env: { ...shared, ...options.env } });
       nodes.push(node);
       return node;
+    },
+    async restartRedis() {
+      redis = await redis.restart();
     },
     async stop() {
       await Promise.all(
