@@ -1,14 +1,19 @@
-/** Debian's nginx as the reverse proxy in front of a hub, configured as the README says, on a free port. */
+/**
+ * Debian's nginx on a free port, configured as documented: the README's block in front of one hub, or
+ * deploy/nginx.conf in front of a cluster's nodes.
+ */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { removeDir, tempDir } from "./herald";
+import { freePort } from "./services";
 import { eventually } from "./wait";
 
 export const NGINX = "/usr/sbin/nginx";
 /** Proxy tests skip only where nginx is missing (.ci/run installs it). */
 export const hasNginx = existsSync(NGINX);
+
+const ROOT = join(import.meta.dir, "..", "..");
 
 export interface Nginx {
   readonly url: string;
@@ -21,24 +26,28 @@ export interface Nginx {
  * upstream `127.0.0.1:8080` becomes the hub under test.
  */
 function documentedBlock(upstreamPort: number): string {
-  const readme = readFileSync(join(import.meta.dir, "..", "..", "README.md"), "utf8");
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const block = /```nginx\n([\s\S]*?)```/.exec(readme)?.[1];
   if (block === undefined) throw new Error("README.md has no nginx block");
   return block.replaceAll("127.0.0.1:8080", `127.0.0.1:${upstreamPort}`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/** deploy/nginx.conf with its upstream servers replaced by `ports` on loopback and its listener by `port`. */
+export function deployedConfig(ports: readonly number[], port: number): string {
+  const deployed = readFileSync(join(ROOT, "deploy", "nginx.conf"), "utf8");
+  const servers = /^( *)server \S+:\d+( [^;]*)?;\n/gm;
+  const first = servers.exec(deployed);
+  if (!first) throw new Error("deploy/nginx.conf has no upstream server lines");
+  const ours = ports.map((p) => `${first[1]}server 127.0.0.1:${p}${first[2] ?? ""};\n`).join("");
+  const rendered = deployed
+    .replace(servers, (line) => (line === first[0] ? ours : ""))
+    .replace(/listen \d+;/, `listen 127.0.0.1:${port};`);
+  if (!rendered.includes(`listen 127.0.0.1:${port};`)) throw new Error("deploy/nginx.conf has no `listen <port>;` to render");
+  return rendered;
 }
 
-async function tryStart(upstreamPort: number): Promise<{ proc: Subprocess; port: number; dir: string } | null> {
+/** Starts nginx with `http` (given its port) as its http block's content, or null when it would not start. */
+async function tryStart(http: (port: number) => string): Promise<{ proc: Subprocess; port: number; dir: string } | null> {
   const dir = tempDir();
   const port = await freePort();
   const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
@@ -52,10 +61,7 @@ events { worker_connections 512; }
 http {
   access_log off;
   ${temps}
-  server {
-    listen 127.0.0.1:${port};
-    ${documentedBlock(upstreamPort)}
-  }
+  ${http(port)}
 }
 `,
   );
@@ -83,9 +89,9 @@ http {
   return { proc, port, dir };
 }
 
-export async function startNginx(upstreamPort: number): Promise<Nginx> {
+async function start(http: (port: number) => string): Promise<Nginx> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const started = await tryStart(upstreamPort);
+    const started = await tryStart(http);
     if (!started) continue;
     const { proc, port, dir } = started;
     return {
@@ -99,4 +105,14 @@ export async function startNginx(upstreamPort: number): Promise<Nginx> {
     };
   }
   throw new Error("nginx did not start");
+}
+
+/** nginx in front of one hub, with the README's block. */
+export function startNginx(upstreamPort: number): Promise<Nginx> {
+  return start((port) => `server {\n    listen 127.0.0.1:${port};\n    ${documentedBlock(upstreamPort)}\n  }`);
+}
+
+/** nginx in front of a cluster's nodes, with deploy/nginx.conf. */
+export function startClusterNginx(nodePorts: readonly number[]): Promise<Nginx> {
+  return start((port) => deployedConfig(nodePorts, port));
 }

@@ -3,20 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freePort, installed } from "./services";
 
-const SERVER = Bun.which("redis-server");
-let warned = false;
+const SERVER = installed("redis-server", "redis-server");
 
-/**
- * Whether Redis tests can run: they skip, saying so, only where redis-server is missing, and never in CI
- * (.ci/run installs it), where a missing server fails instead.
- */
+/** Whether Redis tests can run (see `installed`). */
 export function hasRedis(): boolean {
-  if (SERVER !== null) return true;
-  if (process.env.CI === "true") throw new Error("redis-server is missing: CI must run the Redis tests (.ci/run installs it)");
-  if (!warned) console.warn("redis-server not found: Redis tests are skipped (apt-get install redis-server to run them)");
-  warned = true;
-  return false;
+  return SERVER !== null;
 }
 
 export type Fsync = "always" | "everysec";
@@ -41,13 +34,6 @@ export interface RedisOptions {
   readonly port?: number;
   readonly fsync?: Fsync;
   readonly args?: readonly string[];
-}
-
-async function freePort(): Promise<number> {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = probe.port;
-  probe.stop(true);
-  return port;
 }
 
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
