@@ -184,8 +184,8 @@ export class SqliteEventLog implements EventLog {
     this.listeners.push(listener);
   }
 
-  /** Commits are announced before their publishers hear of them: nothing to wait for. */
-  async caughtUp(): Promise<void> {}
+  /** Every commit is announced as it happens: none is ever missed. */
+  onMissed(): void {}
 
   async close(): Promise<void> {
     this.faults.stop();

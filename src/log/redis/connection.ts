@@ -1,6 +1,7 @@
 /** Connections to Redis, and what its failures mean to a publisher. */
 import { RedisClient } from "bun";
 import { HeraldError } from "../../errors";
+import type { LogFault } from "../faults";
 import { redactRedisUrl } from "./url";
 
 /** How long start-up waits for Redis (it may be starting beside us) before giving up. */
@@ -45,12 +46,14 @@ function unreachable(message: string): HeraldError {
   return new HeraldError("log_unavailable", message);
 }
 
-/** Every Redis failure as one of our errors: out of memory is a full store, anything else unavailable. */
-export function storeError(error: unknown): HeraldError {
-  if (error instanceof HeraldError) return error;
+/** What a Redis failure means for the log: out of memory is a full store, anything else unavailable. */
+export function redisFault(error: unknown): LogFault {
   const message = String((error as Error | null)?.message ?? error);
   if (message.startsWith("OOM")) {
-    return new HeraldError("storage_full", "the shared log (Redis) is out of memory", { "Retry-After": "5" });
+    return {
+      reason: "storage_full",
+      message: "the shared log's Redis is out of memory (maxmemory); publishing resumes once memory is freed",
+    };
   }
-  return new HeraldError("log_unavailable", "the shared log (Redis) is unavailable", { "Retry-After": "1" });
+  return { reason: "log_unavailable", message: `the shared log's Redis cannot be used: ${message}` };
 }

@@ -15,7 +15,9 @@ import type {
   ReadRange,
   TopicSummary,
 } from "../event-log";
-import { connect, storeError } from "./connection";
+import { FaultState } from "../fault-state";
+import { faultError, isFaultError, type LogFault } from "../faults";
+import { connect, redisFault } from "./connection";
 import { flatEvents } from "./entries";
 import { idempotencyKey, type LogKeys, logKeys } from "./keys";
 import { type Reply, scripts } from "./scripts";
@@ -50,13 +52,12 @@ const PROBE_MS = 1000;
 const CATCH_UP_MS = 3000;
 
 export class RedisEventLog implements EventLog {
+  readonly faults: FaultState;
   private readonly listeners: CommitListener[] = [];
   private readonly missedListeners: MissedListener[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
-  private readonly probe: Timer;
   /** The next WAIT, shared by every write answered before it is sent. */
   private nextWait: Promise<number> | undefined;
-  private fault: HeraldError | undefined;
   private memoryBytes = 0;
 
   private constructor(
@@ -64,9 +65,10 @@ export class RedisEventLog implements EventLog {
     private readonly keys: LogKeys,
     private readonly tail: Tail,
     private readonly options: RedisLogOptions,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
-    this.probe = setInterval(() => void this.check(), PROBE_MS);
+    this.faults = new FaultState(logger);
+    this.faults.watch(() => this.check(), PROBE_MS);
   }
 
   /** Connects (waiting a while for Redis to come up), reads the newest id and starts this node's tail. */
@@ -94,7 +96,6 @@ export class RedisEventLog implements EventLog {
       logger,
     );
     log = new RedisEventLog(client, keys, tail, options, logger);
-    await log.check();
     tail.start();
     return log;
   }
@@ -142,11 +143,10 @@ export class RedisEventLog implements EventLog {
     });
     const acked = await this.nextWait;
     if (acked < this.options.replicas) {
-      throw new HeraldError(
-        "log_unavailable",
-        `the event is stored but only ${acked} of ${this.options.replicas} Redis replicas confirmed it; retry with the same Idempotency-Key`,
-        { "Retry-After": "1" },
-      );
+      throw faultError({
+        reason: "log_unavailable",
+        message: `the event is stored but only ${acked} of ${this.options.replicas} Redis replicas confirmed it; retry with the same Idempotency-Key`,
+      });
     }
   }
 
@@ -194,7 +194,7 @@ export class RedisEventLog implements EventLog {
         if (await this.tail.caughtUp(Math.min(id, newest), deadline - Date.now())) return;
         throw new Error("this node's tail is behind");
       } catch (error) {
-        if (Date.now() >= deadline) throw storeError(error);
+        if (Date.now() >= deadline) throw this.faults.enter(redisFault(error));
         await Bun.sleep(50);
       }
     }
@@ -256,45 +256,34 @@ export class RedisEventLog implements EventLog {
     this.missedListeners.push(listener);
   }
 
-  healthy(): boolean {
-    return this.fault === undefined && this.client.connected && this.tail.connected;
-  }
-
   async close(): Promise<void> {
-    clearInterval(this.probe);
+    this.faults.stop();
     await Promise.allSettled([...this.inflight]);
     await this.tail.stop();
     this.client.close();
   }
 
-  /** Runs a command; a failure becomes our error and marks the log faulty until a command succeeds. */
+  /** Runs a command; a store failure becomes the fault it stands for (logged once), a success clears it. */
   private async call<T>(command: () => Promise<T>): Promise<T> {
     try {
       const result = await command();
-      this.recovered();
+      this.faults.clear();
       return result;
     } catch (error) {
-      const fault = storeError(error);
-      if (this.fault === undefined) this.logger.error("redis log failing", { code: fault.code, error: String(error) });
-      this.fault = fault;
-      throw fault;
+      throw isFaultError(error) ? error : this.faults.enter(redisFault(error));
     }
   }
 
-  private recovered(): void {
-    if (this.fault === undefined) return;
-    this.fault = undefined;
-    this.logger.info("redis log working again");
-  }
-
-  /** Whether appends would work now (the head script may write, so Redis refuses it as it would an append). */
-  private async check(): Promise<void> {
+  /** Whether appends would work now: the head script may write, so Redis refuses it as it would an append. */
+  private async check(): Promise<LogFault | undefined> {
     try {
-      await this.call(() => scripts.head.run(this.client, [this.keys.log, this.keys.head], [0]));
+      await scripts.head.run(this.client, [this.keys.log, this.keys.head], [0]);
       const info = String(await this.client.send("INFO", ["memory"]));
       this.memoryBytes = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? this.memoryBytes);
-    } catch {
-      // `call` has noted the fault; the next probe tries again.
+    } catch (error) {
+      return redisFault(error);
     }
+    if (!this.tail.connected) return { reason: "log_unavailable", message: "this node cannot read the shared log's Redis" };
+    return undefined;
   }
 }
