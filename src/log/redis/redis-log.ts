@@ -96,6 +96,8 @@ export class RedisEventLog implements EventLog {
       logger,
     );
     log = new RedisEventLog(client, keys, tail, options, logger);
+    // A first look at once, so /metrics has the memory figure from the start.
+    await log.check();
     tail.start();
     return log;
   }
