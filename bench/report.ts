@@ -1,5 +1,6 @@
 /** The bench report: targets judged from the results, and the Markdown written beside the JSON. */
 import type { Machine } from "./lib/machine";
+import type { ClusterResult } from "./scenarios/cluster";
 import type { FanoutResult, FanoutRun } from "./scenarios/fanout";
 import type { IdleResult } from "./scenarios/idle";
 import type { PublishCase, PublishResult } from "./scenarios/publish";
@@ -22,6 +23,8 @@ export interface Profile {
   readonly replayEvents: number;
   /** 0 skips the large replay. */
   readonly bigReplayEvents: number;
+  /** Events published to measure Redis memory per retained event. */
+  readonly clusterMemoryEvents: number;
 }
 
 export interface Results {
@@ -36,6 +39,7 @@ export interface Results {
   readonly replay?: { readonly median: ReplayRun; readonly runs: ReplayRun[] };
   readonly bigReplay?: { readonly median: ReplayRun; readonly runs: ReplayRun[] };
   readonly scaling?: FanoutResult[];
+  readonly cluster?: ClusterResult;
   /** Scenarios that failed, with why. */
   readonly errors: readonly string[];
 }
@@ -246,8 +250,35 @@ export function markdown(r: Results): string {
     }
     add("");
   }
+  if (r.cluster) clusterSection(r.cluster, r.profile, add);
   const notes = busyRuns(r);
   add("## Notes", "", ...(notes.length > 0 ? notes.map((n) => `- ${n}`) : ["- No load generator was above 85% of its core."]));
   add("- CPU shares are of one core; every figure is the median of the runs listed in the JSON file beside this one.", "");
   return lines.join("\n");
+}
+
+function clusterSection(c: ClusterResult, profile: Profile, add: (...l: string[]) => void): void {
+  add("## 6. Cluster mode: the Redis log", "");
+  add(
+    `Publish as in scenario 2 (${profile.connections} connections, no subscribers), each node on a fresh redis-server on this machine; compare with herald-full / herald-normal / herald-batch100 there.`,
+    "",
+    "| case | events/s | requests/s | p50 / p99 ms | all acked | hub CPU |",
+    "|---|---|---|---|---|---|",
+  );
+  for (const [name, p] of Object.entries(c.publish)) {
+    add(
+      `| ${name} | ${int(p.eventsPerSec)} | ${int(p.requestsPerSec)} | ${fix(p.p50Ms)} / ${fix(p.p99Ms)} | ${yes(p.allAcked)} | ${pct(p.hubCpu)} |`,
+    );
+  }
+  add(
+    "",
+    `Fan-out as in scenario 1 with the Redis log (appendfsync always): the same streams on one node, then split over two nodes with every publish on the first, so half the streams receive across nodes. Both nodes share core 0 here: the two-node row shows what the tail costs, not what a second machine adds.`,
+    "",
+    FANOUT_HEAD,
+    fanoutRows("one node", c.fanout.oneNode),
+    fanoutRows("two nodes", c.fanout.twoNodes),
+    "",
+    `Redis memory per retained event: **${int(c.memory.bytesPerEvent)} bytes** for events whose data is ${c.memory.dataBytesPerEvent} bytes (${int(c.memory.events)} events in batches of 100; used_memory growth).`,
+    "",
+  );
 }

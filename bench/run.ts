@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { killAll, profileHeraldInto } from "./lib/hubs";
 import { describeMachine } from "./lib/machine";
 import { judge, markdown, type Profile, type Results } from "./report";
+import { runCluster } from "./scenarios/cluster";
 import { runFanout } from "./scenarios/fanout";
 import { runIdle } from "./scenarios/idle";
 import { type Publisher, runPublish } from "./scenarios/publish";
@@ -25,6 +26,7 @@ const PROFILES: Record<Profile["name"], Profile> = {
     idleHoldMs: 60_000,
     replayEvents: 100_000,
     bigReplayEvents: 1_000_000,
+    clusterMemoryEvents: 100_000,
   },
   smoke: {
     name: "smoke",
@@ -39,9 +41,10 @@ const PROFILES: Record<Profile["name"], Profile> = {
     idleHoldMs: 1000,
     replayEvents: 10_000,
     bigReplayEvents: 0,
+    clusterMemoryEvents: 2000,
   },
 };
-const SCENARIOS = ["fanout", "publish", "idle", "replay", "scaling"] as const;
+const SCENARIOS = ["fanout", "publish", "idle", "replay", "scaling", "cluster"] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -126,6 +129,22 @@ const scaling = await scenario("scaling", async () => {
   return sizes;
 });
 
+const cluster = await scenario("cluster", () => {
+  if (Bun.which("redis-server") === null) throw new Error("redis-server is not installed (apt-get install redis-server)");
+  return runCluster(
+    {
+      repeats: profile.repeats,
+      durationMs: profile.phaseMs,
+      warmupMs: profile.warmupMs,
+      connections: profile.connections,
+      streams: profile.fanoutStreams,
+      sampled: profile.sampledStreams,
+      memoryEvents: profile.clusterMemoryEvents,
+    },
+    log,
+  );
+});
+
 const results: Results = {
   profile,
   startedAt: started.toISOString(),
@@ -138,6 +157,7 @@ const results: Results = {
   replay,
   bigReplay,
   scaling,
+  cluster,
   errors,
 };
 const targets = judge(results);

@@ -78,7 +78,9 @@ describe.skipIf(!hasRedis())("Redis killed mid-load", () => {
 
     await c.redis.kill();
     const ackedAtKill = load.acked.size;
-    await eventually(async () => (await Promise.all(c.nodes.map(health))).every((h) => h.code === 503 && h.status === "degraded"));
+    await eventually(async () =>
+      (await Promise.all(c.nodes.map(health))).every((h) => h.code === 503 && h.status === "degraded"),
+    );
     await eventually(() => load.refusals.length > 20);
     const heartbeats = reader.comments.length;
     await eventually(() => reader.comments.length > heartbeats + 3);

@@ -183,3 +183,39 @@ export class StreamSet {
     for (const s of this.streams) s.socket?.end();
   }
 }
+
+/** Streams spread evenly over several nodes (a cluster), read as one set. */
+export class StreamGroup {
+  private constructor(private readonly sets: readonly StreamSet[]) {}
+
+  static async open(targets: readonly Target[], n: number, options: OpenOptions): Promise<StreamGroup> {
+    const sets = targets.map((t) => new StreamSet(t));
+    const share = (total: number, i: number) => Math.floor(total / sets.length) + (i < total % sets.length ? 1 : 0);
+    await Promise.all(sets.map((s, i) => s.open(share(n, i), { ...options, sampled: share(options.sampled ?? 0, i) })));
+    return new StreamGroup(sets);
+  }
+
+  get streams(): Stream[] {
+    return this.sets.flatMap((s) => s.streams);
+  }
+
+  get latenciesMs(): number[] {
+    return this.sets.flatMap((s) => s.latenciesMs);
+  }
+
+  set recordFrom(t: number) {
+    for (const s of this.sets) s.recordFrom = t;
+  }
+
+  closedCount(): number {
+    return this.sets.reduce((n, s) => n + s.closedCount(), 0);
+  }
+
+  async waitFor(expected: number): Promise<boolean> {
+    return (await Promise.all(this.sets.map((s) => s.waitFor(expected)))).every(Boolean);
+  }
+
+  close(): void {
+    for (const s of this.sets) s.close();
+  }
+}

@@ -5,7 +5,7 @@ import { type HubKind, runStreamsJob } from "../lib/hubs";
 import { publishBody, TOPIC } from "../lib/payload";
 import { cpuMeter, rssBytes } from "../lib/proc";
 import { median, medianOf, percentiles } from "../lib/stats";
-import { StreamSet } from "../lib/streams";
+import { StreamGroup } from "../lib/streams";
 
 export interface FanoutJob {
   readonly kind: "fanout";
@@ -15,6 +15,8 @@ export interface FanoutJob {
   readonly connections: number;
   readonly phaseMs: number;
   readonly sampled: number;
+  /** Nodes holding the streams, evenly (a cluster sharing one log); by default the publishing target alone. */
+  readonly streamTargets?: readonly Target[];
 }
 
 export interface FanoutRun {
@@ -50,8 +52,7 @@ function cpuSince(start: NodeJS.CpuUsage, t0: number): number {
 /** In the load generator: streams and publishers in one process, so stamps and receipt share a clock. */
 export async function fanoutClient(job: FanoutJob): Promise<FanoutRun> {
   const { target, streams: n, connections } = job;
-  const set = new StreamSet(target);
-  await set.open(n, { path: `/stream?topic=${TOPIC}`, sampled: job.sampled });
+  const set = await StreamGroup.open(job.streamTargets ?? [target], n, { path: `/stream?topic=${TOPIC}`, sampled: job.sampled });
   const request = (t: number) => postRequest(target, `/topics/${TOPIC}/events`, publishBody(t));
   let expected = 0;
 
