@@ -1,6 +1,5 @@
 /** The shared event log: Redis Streams, written by atomic scripts, read back by every node's tail. */
 import type { RedisClient } from "bun";
-import { HeraldError } from "../../errors";
 import type { Logger } from "../../logger";
 import { parseSelector, type Selector } from "../../names";
 import type {
@@ -16,10 +15,11 @@ import type {
   TopicSummary,
 } from "../event-log";
 import { FaultState } from "../fault-state";
-import { faultError, isFaultError, type LogFault } from "../faults";
+import { isFaultError, type LogFault } from "../faults";
+import { Appender } from "./appender";
 import { connect, redisFault } from "./connection";
 import { flatEvents } from "./entries";
-import { idempotencyKey, type LogKeys, logKeys } from "./keys";
+import { type LogKeys, logKeys } from "./keys";
 import { type Reply, scripts } from "./scripts";
 import { BACKFILL_PAGE, Tail } from "./tail";
 
@@ -40,14 +40,8 @@ const READ_BYTES = 1024 * 1024;
 /** Log entries one read call filters at most when a selector matches too many topics to merge. */
 const SCAN_BUDGET = 2000;
 const TOPICS_PAGE = 100;
-/**
- * Events the feed keeps (about: Redis trims whole nodes). It only bridges the moment between a commit and
- * each node's tail reading it; a tail that falls further behind reads what it missed from the log instead.
- */
-const FEED_LENGTH = 5000;
-/** How long a write waits for its replicas before the publisher is told the log is unavailable. */
-const REPLICA_WAIT_MS = 2000;
 const PROBE_MS = 1000;
+
 /** How long a resume waits for this node's tail to reach the id it names (through a reconnect) before a 503. */
 const CATCH_UP_MS = 3000;
 
@@ -55,19 +49,18 @@ export class RedisEventLog implements EventLog {
   readonly faults: FaultState;
   private readonly listeners: CommitListener[] = [];
   private readonly missedListeners: MissedListener[] = [];
-  private readonly inflight = new Set<Promise<unknown>>();
-  /** The next WAIT, shared by every write answered before it is sent. */
-  private nextWait: Promise<number> | undefined;
+  private readonly appender: Appender;
   private memoryBytes = 0;
 
   private constructor(
     private readonly client: RedisClient,
     private readonly keys: LogKeys,
     private readonly tail: Tail,
-    private readonly options: RedisLogOptions,
+    options: RedisLogOptions,
     logger: Logger,
   ) {
     this.faults = new FaultState(logger);
+    this.appender = new Appender(client, keys, tail, options, (command) => this.call(command));
     this.faults.watch(() => this.check(), PROBE_MS);
   }
 
@@ -103,53 +96,7 @@ export class RedisEventLog implements EventLog {
   }
 
   append(drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<AppendResult> {
-    // An empty append waits for those under way: what draining needs.
-    if (drafts.length === 0) return Promise.allSettled([...this.inflight]).then(() => ({ receipts: [], replayed: false }));
-    const appended = this.commit(drafts, idempotency);
-    this.inflight.add(appended);
-    const done = () => this.inflight.delete(appended);
-    appended.then(done, done);
-    return appended;
-  }
-
-  private async commit(drafts: readonly EventDraft[], idem: Idempotency | undefined): Promise<AppendResult> {
-    const k = this.keys;
-    const args: (string | number)[] = [
-      k.namespace,
-      this.options.maxEventsPerTopic,
-      FEED_LENGTH,
-      idem ? idempotencyKey(k, idem.scope, idem.key) : "",
-      idem?.fingerprint ?? "",
-      drafts.length,
-    ];
-    for (const d of drafts) args.push(d.topic, d.event ?? "", d.data);
-    const [status, first, time, pruned] = (await this.call(() =>
-      scripts.append.run(this.client, [k.log, k.feed, k.head, k.topics, k.over, k.pruned], args),
-    )) as [string, number, number, number?];
-    if (status === "conflict") {
-      throw new HeraldError("idempotency_conflict", "this Idempotency-Key was already used with a different request");
-    }
-    const receipts = drafts.map((d, i) => ({ id: first + i, topic: d.topic, event: d.event, time }));
-    if (status === "replayed") return { receipts, replayed: true };
-    if (this.options.replicas > 0) await this.replicated();
-    // Answer once this node has announced the events too, as the embedded log does.
-    await this.tail.reached(first + drafts.length - 1);
-    return { receipts, replayed: false, pruned };
-  }
-
-  /** Waits until enough replicas have every write answered so far; one WAIT serves all of them. */
-  private async replicated(): Promise<void> {
-    this.nextWait ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      this.nextWait = undefined;
-      return this.call(() => this.client.send("WAIT", [String(this.options.replicas), String(REPLICA_WAIT_MS)]));
-    });
-    const acked = await this.nextWait;
-    if (acked < this.options.replicas) {
-      throw faultError({
-        reason: "log_unavailable",
-        message: `the event is stored but only ${acked} of ${this.options.replicas} Redis replicas confirmed it; retry with the same Idempotency-Key`,
-      });
-    }
+    return this.appender.append(drafts, idempotency);
   }
 
   async read({ selectors, after, upTo = NO_UPPER_BOUND, limit }: ReadRange): Promise<LoggedEvent[]> {
@@ -260,7 +207,7 @@ export class RedisEventLog implements EventLog {
 
   async close(): Promise<void> {
     this.faults.stop();
-    await Promise.allSettled([...this.inflight]);
+    await this.appender.settled();
     await this.tail.stop();
     this.client.close();
   }

@@ -1,7 +1,8 @@
--- Appends a batch of events atomically: assigns the next ids, stores each event in its topic's stream,
--- indexes it in the log, adds it to the feed every node tails, and records the Idempotency-Key.
--- A repeated key appends nothing.
--- Returns {"fresh", first id, time, events trimmed}, {"replayed", first id, time} or {"conflict"}.
+-- Appends the events of several requests atomically (a group commit: one script, one fsync for all):
+-- assigns the next ids, stores each event in its topic's stream, indexes it in the log, adds it to the feed
+-- every node tails, and records each request's Idempotency-Key; a repeated key appends nothing.
+-- Returns {status, first id, time} per request (status 1: fresh, 2: replayed, 3: conflict), then how many
+-- old events the append trimmed.
 local log_key = KEYS[1]    -- stream: every retained event in id order, entry "<id>-0", fields t m [k]
 local feed_key = KEYS[2]   -- stream: the newest events in full, fields t e d m, for the nodes' tails
 local head_key = KEYS[3]   -- hash: id (highest id assigned), time (latest commit time)
@@ -12,66 +13,75 @@ local pruned_key = KEYS[6] -- hash: topic -> highest id deleted; "" -> highest i
 local namespace = ARGV[1]  -- "{prefix}:": topic streams are namespace .. "t:" .. topic
 local max_per_topic = tonumber(ARGV[2])
 local feed_length = tonumber(ARGV[3])
-local idempotency_key = ARGV[4] -- a full key name, or "" without an Idempotency-Key
-local fingerprint = ARGV[5]
-local count = tonumber(ARGV[6])
-local FIRST_EVENT_ARG = 7       -- then topic, type ("" for none), data: three arguments per event
+local request_count = tonumber(ARGV[4])
+-- Then per request: its Idempotency-Key's full key name ("" for none), its fingerprint, its event count,
+-- and three arguments per event: topic, type ("" for none), data.
+local FIRST_REQUEST_ARG = 5
 local INLINE_TRIM_BYTES = 1024 * 1024
-
-if idempotency_key ~= '' then
-  local prior = redis.call('GET', idempotency_key)
-  if prior then
-    local prior_fingerprint, first, time = string.match(prior, '^(%S+) (%d+) (%d+)$')
-    if prior_fingerprint ~= fingerprint then return {'conflict'} end
-    return {'replayed', tonumber(first), tonumber(time)}
-  end
-end
-if count == 0 then return {'fresh', 0, 0} end
+local FRESH, REPLAYED, CONFLICT = 1, 2, 3
 
 -- Redis's clock, never behind the previous commit: ids and times both follow commit order.
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local time = string.format('%d', math.max(ms, tonumber(redis.call('HGET', head_key, 'time') or 0)))
-local last = redis.call('HINCRBY', head_key, 'id', count)
-redis.call('HSET', head_key, 'time', time)
-local first = last - count + 1
 
 local added = {}
-for i = 0, count - 1 do
-  local arg = FIRST_EVENT_ARG + i * 3
-  local topic, kind, data = ARGV[arg], ARGV[arg + 1], ARGV[arg + 2]
-  local entry = entry_of(first + i)
-  local topic_key = namespace .. 't:' .. topic
-  -- The first event of a keyed publish carries the key, so whichever pruning deletes it forgets the key.
-  if i == 0 and idempotency_key ~= '' then
-    redis.call('XADD', log_key, entry, 't', topic, 'm', time, 'k', idempotency_key)
-    redis.call('XADD', topic_key, entry, 'e', kind, 'd', data, 'm', time, 'k', idempotency_key)
+local out = {}
+local function answer(status, first, at) out[#out + 1] = status out[#out + 1] = first out[#out + 1] = at end
+local arg = FIRST_REQUEST_ARG
+for _ = 1, request_count do
+  local idempotency_key, fingerprint, count = ARGV[arg], ARGV[arg + 1], tonumber(ARGV[arg + 2])
+  local events_arg = arg + 3
+  arg = events_arg + count * 3
+  local prior = idempotency_key ~= '' and redis.call('GET', idempotency_key)
+  if prior then
+    local prior_fingerprint, first, prior_time = string.match(prior, '^(%S+) (%d+) (%d+)$')
+    if prior_fingerprint == fingerprint then
+      answer(REPLAYED, tonumber(first), tonumber(prior_time))
+    else
+      answer(CONFLICT, 0, 0)
+    end
   else
-    redis.call('XADD', log_key, entry, 't', topic, 'm', time)
-    redis.call('XADD', topic_key, entry, 'e', kind, 'd', data, 'm', time)
+    local first = redis.call('HINCRBY', head_key, 'id', count) - count + 1
+    for i = 0, count - 1 do
+      local at = events_arg + i * 3
+      local topic, kind, data = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+      local entry = entry_of(first + i)
+      local topic_key = namespace .. 't:' .. topic
+      -- The first event of a keyed publish carries the key, so whichever pruning deletes it forgets the key.
+      if i == 0 and idempotency_key ~= '' then
+        redis.call('XADD', log_key, entry, 't', topic, 'm', time, 'k', idempotency_key)
+        redis.call('XADD', topic_key, entry, 'e', kind, 'd', data, 'm', time, 'k', idempotency_key)
+      else
+        redis.call('XADD', log_key, entry, 't', topic, 'm', time)
+        redis.call('XADD', topic_key, entry, 'e', kind, 'd', data, 'm', time)
+      end
+      redis.call('XADD', feed_key, entry, 't', topic, 'e', kind, 'd', data, 'm', time)
+      added[topic] = (added[topic] or 0) + 1
+    end
+    if idempotency_key ~= '' then
+      redis.call('SET', idempotency_key, string.format('%s %d %s', fingerprint, first, time))
+    end
+    answer(FRESH, first, tonumber(time))
   end
-  redis.call('XADD', feed_key, entry, 't', topic, 'e', kind, 'd', data, 'm', time)
-  added[topic] = topic_key
 end
+redis.call('HSET', head_key, 'time', time)
 -- Whole nodes at a time (~): the feed only bridges the moment between a commit and every tail reading it.
 redis.call('XTRIM', feed_key, 'MAXLEN', '~', feed_length)
 
 -- A topic past its limit sheds as many old events as it gained, so memory stays at the limit between
 -- retention's rounds; what a lowered limit leaves over is retention's, in small batches.
 local trimmed_total = 0
-for topic, topic_key in pairs(added) do
+for topic, gained in pairs(added) do
   redis.call('ZADD', topics_key, 0, topic)
   if max_per_topic > 0 then
-    local excess = redis.call('XLEN', topic_key) - max_per_topic
+    local excess = redis.call('XLEN', namespace .. 't:' .. topic) - max_per_topic
     if excess > 0 then
-      local trimmed = trim_topic(namespace, log_key, pruned_key, topic, math.min(excess, count), INLINE_TRIM_BYTES)
+      local trimmed = trim_topic(namespace, log_key, pruned_key, topic, math.min(excess, gained), INLINE_TRIM_BYTES)
       if trimmed < excess then redis.call('SADD', over_key, topic) end
       trimmed_total = trimmed_total + trimmed
     end
   end
 end
-
-if idempotency_key ~= '' then
-  redis.call('SET', idempotency_key, string.format('%s %d %s', fingerprint, first, time))
-end
-return {'fresh', first, tonumber(time), trimmed_total}
+out[#out + 1] = trimmed_total
+return out

@@ -1,0 +1,143 @@
+/** The shared log's writes: group commit of appends in one script, then the waits for replicas and this node's tail. */
+import type { RedisClient } from "bun";
+import { HeraldError } from "../../errors";
+import type { AppendResult, EventDraft, Idempotency } from "../event-log";
+import { faultError } from "../faults";
+import { idempotencyKey, type LogKeys } from "./keys";
+import type { RedisLogOptions } from "./redis-log";
+import { scripts } from "./scripts";
+import type { Tail } from "./tail";
+
+/**
+ * Events the feed keeps (about: Redis trims whole nodes). It only bridges the moment between a commit and
+ * each node's tail reading it; a tail that falls further behind reads what it missed from the log instead.
+ */
+const FEED_LENGTH = 5000;
+/** Most events one append script takes (past its first request), so a group commit holds Redis for a few milliseconds at most. */
+const GROUP_EVENTS = 1000;
+/** How long a write waits for its replicas before the publisher is told the log is unavailable. */
+const REPLICA_WAIT_MS = 2000;
+/** append.lua's answer per request. */
+const FRESH = 1;
+const REPLAYED = 2;
+const CONFLICT = 3;
+
+interface PendingAppend {
+  readonly drafts: readonly EventDraft[];
+  readonly idempotency: Idempotency | undefined;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Runs a Redis command, turning a failure into the log's fault. */
+export type Call = <T>(command: () => Promise<T>) => Promise<T>;
+
+export class Appender {
+  private readonly inflight = new Set<Promise<unknown>>();
+  private queue: PendingAppend[] = [];
+  private writing = false;
+  /** The next WAIT, shared by every write answered before it is sent. */
+  private nextWait: Promise<number> | undefined;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: LogKeys,
+    private readonly tail: Tail,
+    private readonly options: RedisLogOptions,
+    private readonly call: Call,
+  ) {}
+
+  /** Resolves once every append under way has settled. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  append(drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<AppendResult> {
+    // An empty append waits for those under way: what draining needs.
+    if (drafts.length === 0) return this.settled().then(() => ({ receipts: [], replayed: false }));
+    const appended = new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ drafts, idempotency, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.write());
+    });
+    this.inflight.add(appended);
+    const done = () => this.inflight.delete(appended);
+    appended.then(done, done);
+    return appended;
+  }
+
+  /**
+   * Group commit: one append script at a time, taking every request queued meanwhile (up to GROUP_EVENTS
+   * events), so a busy hub pays one script and one fsync of Redis for many publishes.
+   */
+  private write(): void {
+    if (this.writing || this.queue.length === 0) return;
+    let take = 1;
+    let events = this.queue[0]?.drafts.length ?? 0;
+    for (; take < this.queue.length; take++) {
+      events += this.queue[take]?.drafts.length ?? 0;
+      if (events > GROUP_EVENTS) break;
+    }
+    const requests = this.queue.splice(0, take);
+    this.writing = true;
+    const written = this.commit(requests, () => {
+      this.writing = false;
+      this.write();
+    });
+    written.catch((error: unknown) => {
+      for (const r of requests) r.reject(error);
+    });
+  }
+
+  /** Appends `requests` in one script; `written` runs once Redis has answered it, before the waits for tail and replicas. */
+  private async commit(requests: readonly PendingAppend[], written: () => void): Promise<void> {
+    const k = this.keys;
+    const args: (string | number)[] = [k.namespace, this.options.maxEventsPerTopic, FEED_LENGTH, requests.length];
+    for (const { drafts, idempotency: idem } of requests) {
+      args.push(idem ? idempotencyKey(k, idem.scope, idem.key) : "", idem?.fingerprint ?? "", drafts.length);
+      for (const d of drafts) args.push(d.topic, d.event ?? "", d.data);
+    }
+    let reply: number[];
+    try {
+      reply = (await this.call(() =>
+        scripts.append.run(this.client, [k.log, k.feed, k.head, k.topics, k.over, k.pruned], args),
+      )) as number[];
+    } finally {
+      written();
+    }
+    const outcomes = requests.map(({ drafts }, r) => {
+      const [status, first, time] = reply.slice(r * 3, r * 3 + 3) as [number, number, number];
+      return { status, receipts: drafts.map((d, i) => ({ id: first + i, topic: d.topic, event: d.event, time })) };
+    });
+    const fresh = outcomes.filter((o) => o.status === FRESH);
+    if (fresh.length > 0) {
+      if (this.options.replicas > 0) await this.replicated();
+      // Answer once this node has announced the events too, as the embedded log does.
+      await this.tail.reached(Math.max(...fresh.map((o) => o.receipts.at(-1)?.id ?? 0)));
+    }
+    let pruned = reply.at(-1);
+    requests.forEach((request, r) => {
+      const { status, receipts } = outcomes[r] as (typeof outcomes)[number];
+      if (status === CONFLICT) {
+        request.reject(new HeraldError("idempotency_conflict", "this Idempotency-Key was already used with a different request"));
+      } else {
+        request.resolve({ receipts, replayed: status === REPLAYED, pruned: status === FRESH ? pruned : 0 });
+        if (status === FRESH) pruned = 0;
+      }
+    });
+  }
+
+  /** Waits until enough replicas have every write answered so far; one WAIT serves all of them. */
+  private async replicated(): Promise<void> {
+    this.nextWait ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.nextWait = undefined;
+      return this.call(() => this.client.send("WAIT", [String(this.options.replicas), String(REPLICA_WAIT_MS)]));
+    });
+    const acked = await this.nextWait;
+    if (acked < this.options.replicas) {
+      throw faultError({
+        reason: "log_unavailable",
+        message: `the event is stored but only ${acked} of ${this.options.replicas} Redis replicas confirmed it; retry with the same Idempotency-Key`,
+      });
+    }
+  }
+}
