@@ -1,7 +1,7 @@
 /** Cluster mode: three Herald nodes on one Redis behave as one hub. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Cluster, pick, startCluster } from "./support/cluster";
-import type { Herald } from "./support/herald";
+import { type Herald, history } from "./support/herald";
 import { hasRedis, redisCommand } from "./support/redis";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
@@ -18,20 +18,6 @@ async function publishTo(node: Herald, topic: string, data: unknown): Promise<nu
   const res = await post(node, `/topics/${topic}/events`, { data });
   expect(res.status).toBe(201);
   return Number(((await res.json()) as { id: string }).id);
-}
-
-async function history(node: Herald, selector: string): Promise<Array<{ id: string; data: unknown }>> {
-  const out: Array<{ id: string; data: unknown }> = [];
-  let after = "0";
-  for (;;) {
-    const page = (await (await fetch(`${node.url}/events?topic=${selector}&after=${after}&limit=1000`)).json()) as {
-      events: Array<{ id: string; data: unknown }>;
-      next: string | null;
-    };
-    out.push(...page.events);
-    if (page.next === null) return out;
-    after = page.next;
-  }
 }
 
 async function newestId(node: Herald): Promise<number> {
@@ -112,7 +98,7 @@ describe.skipIf(!hasRedis())("three nodes on one Redis", () => {
     }
     running = false;
     await publishing;
-    const hopIds = (await history(nodes[1] as Herald, "hop")).map((e) => Number(e.id)).filter((id) => id > start);
+    const hopIds = (await history((nodes[1] as Herald).url, "hop")).map((e) => Number(e.id)).filter((id) => id > start);
     expect(seen).toEqual(hopIds.slice(0, seen.length));
   }, 60_000);
 
@@ -148,7 +134,7 @@ describe.skipIf(!hasRedis())("three nodes on one Redis", () => {
       const ids = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as { id: string }).id)));
       expect(ids.size).toBe(1);
     }
-    expect(await history(cluster.nodes[2] as Herald, "idem")).toHaveLength(10);
+    expect(await history((cluster.nodes[2] as Herald).url, "idem")).toHaveLength(10);
     const conflict = await post(
       cluster.nodes[1] as Herald,
       "/topics/idem/events",
@@ -175,7 +161,7 @@ describe.skipIf(!hasRedis())("three nodes on one Redis", () => {
     expect(bad.status).toBe(400);
     const views = await Promise.all(
       cluster.nodes.map(async (n) => ({
-        events: await history(n, "same.*"),
+        events: await history(n.url, "same.*"),
         topics: ((await (await fetch(`${n.url}/topics`)).json()) as { topics: Array<{ topic: string }> }).topics.filter((t) =>
           t.topic.startsWith("same."),
         ),
@@ -203,11 +189,11 @@ describe.skipIf(!hasRedis())("retention on every node at once", () => {
       }
     }
     for (const topic of ["keep.a", "keep.b"]) {
-      await eventually(async () => (await history(pick(cluster.nodes), topic)).length === 50);
+      await eventually(async () => (await history(pick(cluster.nodes).url, topic)).length === 50);
       // A few retention rounds on all three nodes later: still exactly the newest 50.
       await Bun.sleep(2500);
       for (const node of cluster.nodes) {
-        expect((await history(node, topic)).map((e) => Number(e.id))).toEqual((ids[topic] as number[]).slice(-50));
+        expect((await history(node.url, topic)).map((e) => Number(e.id))).toEqual((ids[topic] as number[]).slice(-50));
       }
     }
     const reader = await SseReader.open(streamUrl((cluster.nodes[1] as Herald).url, ["keep.a"]), { "Last-Event-ID": "1" });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { type Herald, removeDir, startHerald, tempDir } from "./support/herald";
+import { type Herald, history, removeDir, startHerald, tempDir } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
 
@@ -36,18 +36,8 @@ function publishers(h: Herald, count: number) {
   };
 }
 
-async function allEvents(h: Herald): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  let after = "0";
-  for (;;) {
-    const page = (await (await fetch(`${h.url}/events?topic=*&limit=1000&after=${after}`)).json()) as {
-      events: Array<{ id: string; data: string }>;
-      next: string | null;
-    };
-    for (const e of page.events) out.set(e.id, e.data);
-    if (page.next === null) return out;
-    after = page.next;
-  }
+async function allEvents(h: Herald): Promise<Map<string, unknown>> {
+  return new Map((await history(h.url)).map((e) => [e.id, e.data]));
 }
 
 describe("lifecycle", () => {

@@ -1,7 +1,7 @@
 /** Cluster mode under faults: Redis killed and restarted, a node killed, a replica gone. Real processes, SIGKILL. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { type Cluster, pick, startCluster } from "./support/cluster";
-import type { Herald } from "./support/herald";
+import { type Herald, history } from "./support/herald";
 import { hasRedis, startRedis } from "./support/redis";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
@@ -50,18 +50,8 @@ function publishers(nodes: () => readonly Herald[], count: number) {
   };
 }
 
-async function allEvents(node: Herald): Promise<Map<number, string>> {
-  const out = new Map<number, string>();
-  let after = "0";
-  for (;;) {
-    const page = (await (await fetch(`${node.url}/events?topic=*&limit=1000&after=${after}`)).json()) as {
-      events: Array<{ id: string; data: string }>;
-      next: string | null;
-    };
-    for (const e of page.events) out.set(Number(e.id), e.data);
-    if (page.next === null) return out;
-    after = page.next;
-  }
+async function allEvents(node: Herald): Promise<Map<number, unknown>> {
+  return new Map((await history(node.url)).map((e) => [Number(e.id), e.data]));
 }
 
 async function health(node: Herald): Promise<{ code: number; status: string }> {

@@ -163,6 +163,23 @@ export async function publish(base: string, topic: string, data: unknown, event?
   return (await res.json()) as { id: string };
 }
 
+/** Every retained event on `selector`, in id order, paging through GET /events. */
+export async function history(base: string, selector = "*"): Promise<Array<{ id: string; data: unknown }>> {
+  const out: Array<{ id: string; data: unknown }> = [];
+  let after = "0";
+  for (;;) {
+    const page = (await (
+      await fetch(`${base}/events?topic=${encodeURIComponent(selector)}&limit=1000&after=${after}`)
+    ).json()) as {
+      events: Array<{ id: string; data: unknown }>;
+      next: string | null;
+    };
+    out.push(...page.events);
+    if (page.next === null) return out;
+    after = page.next;
+  }
+}
+
 /** Stops a hub and removes its directory: what every test file's afterAll does. */
 export async function dispose(h: Herald): Promise<void> {
   await h.stop();
