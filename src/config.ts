@@ -1,4 +1,6 @@
 /** Settings: command-line flags over environment variables over defaults, each with its range, frozen once parsed. */
+
+import { redactRedisUrl } from "./log/redis/url";
 import {
   addressRanges,
   ConfigError,
@@ -16,7 +18,6 @@ import {
   redisUrl,
   selectorList,
 } from "./settings/parsers";
-import { redactRedisUrl } from "./log/redis/url";
 import {
   closestName,
   type Env,

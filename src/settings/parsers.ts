@@ -132,16 +132,20 @@ export const hmacSecret: Parser<string> = parser(`unset, or at least ${HS256_MIN
   return raw;
 });
 
-export const redisUrl: Parser<string> = parser("unset, or redis://[user:password@]host:port[/db] (rediss:// for TLS)", (raw, name) => {
-  if (raw === "") return raw;
-  try {
-    return checkRedisUrl(raw);
-  } catch (error) {
-    throw new ConfigError(`${name} ${(error as Error).message}`);
-  }
-});
+export const redisUrl: Parser<string> = parser(
+  "unset, or redis://[user:password@]host:port[/db] (rediss:// for TLS)",
+  (raw, name) => {
+    if (raw === "") return raw;
+    try {
+      return checkRedisUrl(raw);
+    } catch (error) {
+      throw new ConfigError(`${name} ${(error as Error).message}`);
+    }
+  },
+);
 
 export const redisPrefix: Parser<string> = parser("1 to 64 of A-Z a-z 0-9 . _ : -", (raw, name) => {
-  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(raw)) throw new ConfigError(`${name} must be 1 to 64 of A-Z a-z 0-9 . _ : -, got ${shown(raw)}`);
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(raw))
+    throw new ConfigError(`${name} must be 1 to 64 of A-Z a-z 0-9 . _ : -, got ${shown(raw)}`);
   return raw;
 });
