@@ -28,7 +28,7 @@ test("a bad HERALD_REDIS_URL or prefix stops start-up with one clear line and ex
     [{ HERALD_REDIS_URL: "redis://:hunter2@localhost:6379/zero" }, "HERALD_REDIS_URL the path must be a database number"],
     [{ HERALD_REDIS_URL: "redis://:hunter2@localhost:99999" }, "HERALD_REDIS_URL must be redis://"],
     [{ HERALD_REDIS_PREFIX: "{tag}" }, "HERALD_REDIS_PREFIX must be"],
-    [{ HERALD_REDIS_REPLICAS: "-1" }, "HERALD_REDIS_REPLICAS must be an integer"],
+    [{ HERALD_REDIS_REPLICAS: "-1" }, "HERALD_REDIS_REPLICAS is out of range: 0 to 64"],
   ] as const) {
     const { code, stderr } = run(env);
     expect(code).toBe(2);
