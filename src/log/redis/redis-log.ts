@@ -2,17 +2,18 @@
 import type { RedisClient } from "bun";
 import type { Logger } from "../../logger";
 import { parseSelector, type Selector } from "../../names";
-import type {
-  AppendResult,
-  CommitListener,
-  EventDraft,
-  EventLog,
-  Idempotency,
-  LoggedEvent,
-  MissedListener,
-  PrunePolicy,
-  ReadRange,
-  TopicSummary,
+import {
+  type AppendResult,
+  type CommitListener,
+  dataSize,
+  type EventDraft,
+  type EventLog,
+  type Idempotency,
+  type LoggedEvent,
+  type MissedListener,
+  type PrunePolicy,
+  type ReadRange,
+  type TopicSummary,
 } from "../event-log";
 import { FaultState } from "../fault-state";
 import { isFaultError, type LogFault } from "../faults";
@@ -35,7 +36,7 @@ export interface RedisLogOptions {
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 const EVERY_TOPIC = parseSelector("*");
-/** Data one read call returns at most (past its first event), so one call holds Redis briefly. */
+/** Data one read call returns at most (with the event that reaches it), so one call holds Redis briefly. */
 const READ_BYTES = 1024 * 1024;
 /** Log entries one read call filters at most when a selector matches too many topics to merge. */
 const SCAN_BUDGET = 2000;
@@ -99,13 +100,21 @@ export class RedisEventLog implements EventLog {
     return this.appender.append(drafts, idempotency);
   }
 
-  async read({ selectors, after, upTo = NO_UPPER_BOUND, limit }: ReadRange): Promise<LoggedEvent[]> {
+  async read({
+    selectors,
+    after,
+    upTo = NO_UPPER_BOUND,
+    limit,
+    maxBytes = Number.POSITIVE_INFINITY,
+  }: ReadRange): Promise<LoggedEvent[]> {
     const exact = selectors.filter((s) => !s.isPrefix).map((s) => s.value);
     const prefixes = selectors.filter((s) => s.isPrefix).map((s) => s.value);
     const events: LoggedEvent[] = [];
     let cursor = after;
-    // Each call reads a bounded slice; a sparse selector may take several before the page is full.
-    while (events.length < limit && cursor < upTo) {
+    // Each call reads a bounded slice; a sparse selector may take several before the page is full. The page
+    // counts data as the seam does (string length), so it ends full or complete, never in between.
+    let bytes = 0;
+    while (events.length < limit && bytes < maxBytes && cursor < upTo) {
       const reply = (await this.call(() =>
         scripts.read.run(
           this.client,
@@ -115,7 +124,7 @@ export class RedisEventLog implements EventLog {
             cursor,
             upTo,
             limit - events.length,
-            READ_BYTES,
+            Math.min(READ_BYTES, maxBytes - bytes),
             SCAN_BUDGET,
             exact.length,
             ...exact,
@@ -124,7 +133,9 @@ export class RedisEventLog implements EventLog {
         ),
       )) as Reply[];
       cursor = Number(reply[0]);
-      events.push(...flatEvents(reply, 1));
+      const slice = flatEvents(reply, 1);
+      events.push(...slice);
+      bytes += dataSize(slice);
     }
     return events;
   }

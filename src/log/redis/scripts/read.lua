@@ -1,5 +1,5 @@
--- Reads events with ids in (after, up_to] on some selectors, in id order, at most `limit` of them and,
--- past the first, no more than `max_bytes` of data. Returns {cursor, id, topic, type, time, data, ...}:
+-- Reads events with ids in (after, up_to] on some selectors, in id order, at most `limit` of them, ending
+-- with the event that brings their data to `max_bytes`. Returns {cursor, id, topic, type, time, data, ...}:
 -- the read covered every id up to cursor, so the next one starts after it.
 local log_key = KEYS[1]    -- stream: every retained event in id order, fields t m [k]
 local topics_key = KEYS[2] -- sorted set: every topic name
@@ -26,7 +26,7 @@ local out, bytes, taken = {0}, 0, 0
 -- Adds an event of `topic` (its topic stream's fields) unless the page is full; false once it is.
 local function take(id, topic, fields)
   local data = field(fields, 'd')
-  if taken >= limit or (taken > 0 and bytes + #data > max_bytes) then return false end
+  if taken >= limit or bytes >= max_bytes then return false end
   out[#out + 1] = id
   out[#out + 1] = topic
   out[#out + 1] = field(fields, 'e')
