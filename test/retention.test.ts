@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { type Herald, logBytes, publish, publishBatch, removeDir, startHerald } from "./support/herald";
+import { type Herald, logBytes, publish, publishBatch, removeDir, startHerald, testLog } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
 
@@ -106,7 +106,8 @@ describe("retention", () => {
       );
     await post(Array.from({ length: 1000 }, (_, i) => ({ topic: "zzz", data: i })));
     await post(Array.from({ length: 10 }, (_, i) => ({ topic: "zzz", data: i })));
-    expect((await retained()).get("zzz")).toBe(1010);
+    // The embedded log leaves pruning to retention; the Redis log also trims a topic as it appends to it.
+    expect((await retained()).get("zzz")).toBe(testLog === "sqlite" ? 1010 : 10);
 
     // Sixteen busy topics that sort first stay over their limit at every sweep while three publishers run.
     const busy = Array.from({ length: 16 }, (_, i) => `a${String(i).padStart(2, "0")}`);
