@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Herald, history, removeDir, startHerald, tempDir } from "./support/herald";
+import { publishers } from "./support/load";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
 
@@ -9,32 +10,6 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) removeDir(d);
 });
-
-/** Publishers that keep posting until stopped, recording every acknowledged id with its data. */
-function publishers(h: Herald, count: number) {
-  const acked = new Map<string, string>();
-  let running = true;
-  const done = Promise.all(
-    Array.from({ length: count }, async (_, p) => {
-      for (let i = 0; running; i++) {
-        const data = `p${p}-${i}`;
-        try {
-          const res = await fetch(`${h.url}/topics/load.${p}/events`, { method: "POST", body: data });
-          if (res.status === 201) acked.set(((await res.json()) as { id: string }).id, data);
-        } catch {
-          return; // the server went away mid-request: that publish was never acknowledged
-        }
-      }
-    }),
-  );
-  return {
-    acked,
-    stop: () => {
-      running = false;
-      return done;
-    },
-  };
-}
 
 async function allEvents(h: Herald): Promise<Map<string, unknown>> {
   return new Map((await history(h.url)).map((e) => [e.id, e.data]));
@@ -45,7 +20,7 @@ describe("lifecycle", () => {
     const dir = tempDir();
     dirs.push(dir);
     const h = await startHerald({ dir });
-    const load = publishers(h, 8);
+    const load = publishers(() => [h], 8);
     await Bun.sleep(700);
     await h.kill();
     await load.stop();
@@ -65,7 +40,7 @@ describe("lifecycle", () => {
     dirs.push(dir);
     const h = await startHerald({ dir });
     const readers = await Promise.all(Array.from({ length: 5 }, () => SseReader.open(streamUrl(h.url, ["load.*"]))));
-    const load = publishers(h, 4);
+    const load = publishers(() => [h], 4);
     await Bun.sleep(500);
     const t0 = Date.now();
     const code = await h.stop();

@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { type Cluster, pick, startCluster } from "./support/cluster";
 import { type Herald, history } from "./support/herald";
+import { publishers } from "./support/load";
 import { hasRedis, startRedis } from "./support/redis";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
@@ -17,41 +18,8 @@ async function cluster(size: number, env: Record<string, string> = {}): Promise<
   return c;
 }
 
-/** Publishers posting to random nodes until stopped, keeping every acknowledged id with its data and every refusal. */
-function publishers(nodes: () => readonly Herald[], count: number) {
-  const acked = new Map<number, string>();
-  const refusals: Array<{ status: number; code: string; retryAfter: string | null }> = [];
-  let running = true;
-  const done = Promise.all(
-    Array.from({ length: count }, async (_, p) => {
-      for (let i = 0; running; i++) {
-        const data = `p${p}-${i}`;
-        try {
-          const res = await fetch(`${pick(nodes()).url}/topics/load.${p}/events`, { method: "POST", body: data });
-          if (res.status === 201) acked.set(Number(((await res.json()) as { id: string }).id), data);
-          else {
-            const body = (await res.json()) as { error: { code: string } };
-            refusals.push({ status: res.status, code: body.error.code, retryAfter: res.headers.get("retry-after") });
-            await Bun.sleep(20);
-          }
-        } catch {
-          await Bun.sleep(20); // the node went away mid-request: never acknowledged
-        }
-      }
-    }),
-  );
-  return {
-    acked,
-    refusals,
-    stop: () => {
-      running = false;
-      return done;
-    },
-  };
-}
-
-async function allEvents(node: Herald): Promise<Map<number, unknown>> {
-  return new Map((await history(node.url)).map((e) => [Number(e.id), e.data]));
+async function allEvents(node: Herald): Promise<Map<string, unknown>> {
+  return new Map((await history(node.url)).map((e) => [e.id, e.data]));
 }
 
 async function health(node: Herald): Promise<{ code: number; status: string }> {
@@ -89,7 +57,7 @@ describe.skipIf(!hasRedis())("Redis killed mid-load", () => {
     expect(new Set(load.acked.values()).size).toBe(load.acked.size);
 
     // The stream that lived through the outage has every event since it opened, in order, once.
-    const last = Math.max(...stored.keys());
+    const last = Math.max(...[...stored.keys()].map(Number));
     await reader.until((r) => Number(r.ids().at(-1)) >= last, 15_000);
     const ids = reader.ids();
     const first = ids[0] as number;
@@ -113,7 +81,7 @@ describe.skipIf(!hasRedis())("a node killed", () => {
     const second = await SseReader.open(streamUrl(survivor.url, ["load.*"]), { "Last-Event-ID": String(seen.at(-1)) });
     await second.count(200, 15_000);
     await load.stop();
-    const last = Math.max(...(await allEvents(survivor)).keys());
+    const last = Math.max(...[...(await allEvents(survivor)).keys()].map(Number));
     await second.until((r) => Number(r.ids().at(-1)) >= last);
     const all = [...seen, ...second.ids()];
     expect(all).toEqual(Array.from({ length: last }, (_, i) => i + 1));
