@@ -12,6 +12,7 @@ import {
   milliseconds,
   nonEmpty,
   oneOf,
+  optional,
   originList,
   type Parser,
   redisPrefix,
@@ -77,6 +78,10 @@ export interface Config {
   readonly redisPrefix: string;
   /** Redis replicas that must have an event before it is acknowledged. Default 0. */
   readonly redisReplicas: number;
+  /** PEM certificate (chain) file for native HTTPS; with `tlsKey`. Default unset: plain HTTP. */
+  readonly tlsCert: string;
+  /** PEM private key file of `tlsCert`. Default unset. */
+  readonly tlsKey: string;
 }
 
 interface Setting<K extends keyof Config> extends SettingSource {
@@ -251,6 +256,22 @@ const settings = [
     default: "0",
     help: "Redis replicas that must have an event before it is acknowledged (WAIT)",
     parse: integer(0, 64),
+  }),
+  setting({
+    key: "tlsCert",
+    env: "HERALD_TLS_CERT",
+    flag: "tls-cert",
+    default: "",
+    help: "PEM certificate file: serve HTTPS (with --tls-key); SIGHUP reloads both files",
+    parse: optional("the path of a PEM certificate (chain) file"),
+  }),
+  setting({
+    key: "tlsKey",
+    env: "HERALD_TLS_KEY",
+    flag: "tls-key",
+    default: "",
+    help: "PEM private key file of --tls-cert",
+    parse: optional("the path of a PEM private key file"),
   }),
 ];
 

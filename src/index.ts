@@ -1,7 +1,9 @@
-/** Boot: config → log (migrations) → hub → retention → listen; drain on SIGTERM/SIGINT. */
+/** Boot: config → log (migrations) → hub → retention → listen; drain on SIGTERM/SIGINT; SIGHUP reloads TLS files. */
 import { createApp } from "./app";
 import { type Config, ConfigError, configWarnings, describeConfig, helpText, loadConfig } from "./config";
 import { HeraldError } from "./errors";
+import { Listener } from "./http/listener";
+import { tlsFiles } from "./http/tls";
 import { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
 import { openLog } from "./log/open-log";
@@ -85,8 +87,8 @@ async function shutdown(signal: string): Promise<void> {
   // The listener stays open while in-flight requests finish, so probes see the 503 rather than a refused
   // connection; a request that hangs does not hold the exit past its share of the deadline.
   const settleBy = Date.now() + 2500;
-  while ((app.server?.pendingRequests ?? 0) > 0 && Date.now() < settleBy) await Bun.sleep(20);
-  await app.server?.stop(true);
+  while (listener.pendingRequests() > 0 && Date.now() < settleBy) await Bun.sleep(20);
+  await listener.stop();
   await log.close();
   logger.info("herald stopped");
   process.exit(0);
@@ -94,23 +96,26 @@ async function shutdown(signal: string): Promise<void> {
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
 
-try {
-  app.listen({
+/** TLS files that cannot be used, or a port that cannot be bound, stop start-up. */
+async function listen(): Promise<Listener> {
+  const settings = {
     port: config.port,
     hostname: config.host,
-    // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
-    reusePort: false,
     // Ordinary requests get Bun's 10 s; streams opt out per request and send heartbeats.
     idleTimeout: 10,
     // Never Bun's empty 413: the routes read bodies as streams and answer past their limit with our JSON 413.
     maxRequestBodySize: Number.POSITIVE_INFINITY,
-  });
-} catch (error) {
-  await log.close();
-  refuseToStart(bindFailure(error, config.host, config.port));
+  };
+  try {
+    return Listener.start(app, settings, tlsFiles(config), logger);
+  } catch (error) {
+    await log.close();
+    refuseToStart(error instanceof ConfigError ? error.message : bindFailure(error, config.host, config.port));
+  }
 }
+const listener = await listen();
+process.on("SIGHUP", () => listener.reload());
 retention.start();
 
-const url = `http://${urlHost(config.host)}:${app.server?.port}`;
-logger.info("herald started", { url, settings: describeConfig(config) });
+logger.info("herald started", { url: listener.url, settings: describeConfig(config) });
 if (!config.jwtSecret) logger.warn("open mode: HERALD_JWT_SECRET is unset, anyone may publish and subscribe");

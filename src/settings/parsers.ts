@@ -81,6 +81,9 @@ export const nonEmpty = (range: string): Parser<string> =>
     return raw.trim();
   });
 
+/** Text that may be left unset, such as the path of an optional file; `range` says what it is. */
+export const optional = (range: string): Parser<string> => parser(`unset, or ${range}`, (raw) => raw.trim());
+
 /** An IP address or a host name; an IPv6 address may come in the brackets of a URL (`[::1]`). */
 export const host: Parser<string> = parser("an IP address or host name", (raw, name) =>
   nonEmpty("an IP address or host name")(raw, name).replace(/^\[(.*)\]$/, "$1"),

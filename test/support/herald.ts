@@ -100,6 +100,7 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
   }
   // Every line is read before stop() or kill() returns: a test may look for the last ones.
   let drained: Promise<void> = Promise.resolve();
+  let scheme = "http";
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`herald did not start: ${lines.join("\n")}`)), 10_000);
     drained = (async () => {
@@ -110,10 +111,11 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
         rest = parts.pop() ?? "";
         for (const line of parts) {
           lines.push(line);
-          const url = /"url":"http:\/\/(?:\[[^\]]+\]|[^:"]+):(\d+)"/.exec(line);
-          if (url?.[1]) {
+          const url = /"url":"(https?):\/\/(?:\[[^\]]+\]|[^:"]+):(\d+)"/.exec(line);
+          if (url?.[2]) {
             clearTimeout(timer);
-            resolve(Number(url[1]));
+            scheme = url[1] ?? "http";
+            resolve(Number(url[2]));
           }
         }
       }
@@ -122,7 +124,7 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
       reject(new Error(`herald exited: ${lines.join("\n")}\n${stderr}`));
     })();
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${scheme}://127.0.0.1:${port}`;
   return {
     url,
     port,

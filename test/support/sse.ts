@@ -94,9 +94,10 @@ export class SseReader extends SseEvents {
   private readonly controller = new AbortController();
   response!: Response;
 
-  static async open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
+  /** `init` carries what else fetch needs, such as `tls: { ca }` for a hub with a test certificate. */
+  static async open(url: string, headers: Record<string, string> = {}, init: BunFetchRequestInit = {}): Promise<SseReader> {
     const reader = new SseReader();
-    reader.response = await fetch(url, { headers, signal: reader.controller.signal });
+    reader.response = await fetch(url, { ...init, headers, signal: reader.controller.signal });
     if (reader.response.ok) void reader.pump();
     return reader;
   }
