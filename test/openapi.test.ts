@@ -68,7 +68,8 @@ test("every error response, on every operation, is the one shared ErrorResponse 
   let errors = 0;
   for (const o of ops.values()) {
     for (const [status, response] of Object.entries(o.responses)) {
-      if (Number(status) < 400 || o.operationId === "health") continue;
+      // /health answers 503 with its Health body; /metrics's only 4xx is Bun's empty 400 for malformed HTTP.
+      if (Number(status) < 400 || o.operationId === "health" || (o.operationId === "metrics" && status === "400")) continue;
       errors++;
       expect(response.content?.["application/json"]?.schema, `${o.operationId} ${status}`).toEqual(ERROR_REF);
       expect(response.description.length).toBeGreaterThan(3);

@@ -42,6 +42,18 @@ const STATUS_TEXT: Record<string, string> = {
 };
 
 const RETRY_AFTER: Json = { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } };
+
+/**
+ * What every route can answer: Bun refuses malformed HTTP (bad framing, a broken header) with an empty 400 before
+ * any route runs. Operations whose own input cannot be wrong (health, metrics) document this one.
+ */
+const MALFORMED_REQUEST: JsonObject = {
+  description: "Malformed HTTP (bad framing or headers), refused by the HTTP server with an empty body before any route runs",
+};
+
+/** Relative, so the document is right at whatever origin serves it: the hub itself, or a proxy in front of it. */
+const SERVERS: Json = [{ url: "/", description: "The origin that serves this document (the hub, or a proxy in front)" }];
+
 const ERROR_HEADERS: Record<string, Json> = {
   "401": { "WWW-Authenticate": { description: "`Bearer`", schema: { type: "string" } } },
   "429": RETRY_AFTER,
@@ -132,6 +144,7 @@ export function refine(generated: unknown, details: readonly RouteDetail[]): Jso
       },
     },
   };
+  doc.servers = SERVERS;
   const byId = new Map(details.filter((d) => d.operationId).map((d) => [d.operationId as string, d]));
   for (const item of Object.values(isObject(doc.paths) ? doc.paths : {})) {
     if (!isObject(item)) continue;
@@ -155,8 +168,10 @@ function refineOperation(op: JsonObject, detail: RouteDetail | undefined, names:
     const response = responses[status];
     responses[status] = { ...(isObject(response) ? response : {}), ...(extra as JsonObject) };
   }
+  if (!Object.keys(responses).some((status) => status.startsWith("4"))) responses["400"] = MALFORMED_REQUEST;
   op.responses = responses;
-  if ("401" in responses) op.security = [{}, { bearerAuth: [] }];
+  // Said on every operation, open ones included, so no reader (or linter) has to guess.
+  op.security = "401" in responses ? [{}, { bearerAuth: [] }] : [];
   for (const param of Array.isArray(op.parameters) ? op.parameters : []) {
     if (isObject(param) && param.in === "header") param.name = headerName(String(param.name));
   }
@@ -216,6 +231,8 @@ export function docsRoutes() {
             info: {
               title: "Herald",
               version: pkg.version,
+              // No licence has been chosen yet (package.json: private, UNLICENSED): say so rather than guess one.
+              license: { name: "Proprietary, no licence granted", identifier: "LicenseRef-Proprietary" },
               description:
                 "A Server-Sent Events hub: publish events to topics, every event committed to an append-only log before it is acknowledged; subscribe with `/stream` and resume with `Last-Event-ID`, no gap and no duplicate. Errors are always `ErrorResponse`. Swagger UI waits for a response to end, so try `/stream` with `curl -N` or the console at `/`.",
             },
