@@ -1,5 +1,5 @@
 /** Certificates the tests make themselves (Debian's openssl), and what a TLS client sees of them. */
-import { X509Certificate } from "node:crypto";
+import { createHash, createPublicKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -59,3 +59,9 @@ export function peerFingerprint(port: number): Promise<string> {
 export const trusting = (...certificates: TestCertificate[]): BunFetchRequestInit => ({
   tls: { ca: certificates.map((c) => c.pem) },
 });
+
+/** Chromium's flag to trust this certificate as if a CA had signed it (its public key's SHA-256, in base64). */
+export function trustedBy(certificate: TestCertificate): string {
+  const spki = createPublicKey(certificate.pem).export({ type: "spki", format: "der" });
+  return `--ignore-certificate-errors-spki-list=${createHash("sha256").update(spki).digest("base64")}`;
+}
