@@ -95,6 +95,7 @@ describe.skipIf(!hasAnalyze || !existsSync(STRACE) || process.getuid?.() !== 0)(
       stdout: "pipe",
       stderr: "pipe",
     });
+    let herald = 0;
     try {
       let out = "";
       const reader = proc.stdout.getReader();
@@ -106,6 +107,8 @@ describe.skipIf(!hasAnalyze || !existsSync(STRACE) || process.getuid?.() !== 0)(
         }
       };
       await readUntil(() => out.includes('"msg":"herald started"'));
+      // Signals go to Herald itself: strace keeps some for itself (and a killed strace leaves its tracee running).
+      herald = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim());
       const base = /"url":"(https:\/\/[^"]+)"/.exec(out)?.[1];
       const tls = { tls: { ca: certificate.pem } };
       const stream = await fetch(`${base}/stream?topic=traced`, tls);
@@ -115,8 +118,6 @@ describe.skipIf(!hasAnalyze || !existsSync(STRACE) || process.getuid?.() !== 0)(
       expect(published.status).toBe(201);
       expect(new TextDecoder().decode((await body?.read())?.value)).toContain("data: hello");
       expect((await fetch(`${base}/events?topic=traced`, tls)).status).toBe(200);
-      // Signals go to Herald itself: strace keeps some for itself.
-      const herald = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim());
       process.kill(herald, "SIGHUP");
       await readUntil(() => out.split("tls certificate loaded").length === 3);
       process.kill(herald, "SIGTERM");
@@ -139,7 +140,10 @@ describe.skipIf(!hasAnalyze || !existsSync(STRACE) || process.getuid?.() !== 0)(
       );
       expect([...used].filter((call) => !allowed.has(call) || denied.has(call))).toEqual([]);
     } finally {
-      if (proc.exitCode === null) proc.kill("SIGKILL");
+      if (proc.exitCode === null) {
+        if (herald) process.kill(herald, "SIGKILL");
+        proc.kill("SIGKILL");
+      }
       removeDir(work);
     }
   }, 60_000);
