@@ -117,6 +117,14 @@ for (const kind of ["nginx", "caddy"] as const satisfies readonly ProxyKind[]) {
       resumed.close();
     });
 
+    test.skipIf(kind !== "nginx")("plain HTTP redirects to HTTPS, except for certbot's challenges", async () => {
+      const redirect = await fetch(`http://127.0.0.1:${proxy.httpPort}/stream?topic=a`, { redirect: "manual" });
+      expect(redirect.status).toBe(301);
+      expect(redirect.headers.get("location")).toBe(`https://127.0.0.1/stream?topic=a`);
+      const challenge = await fetch(`http://127.0.0.1:${proxy.httpPort}/.well-known/acme-challenge/none`, { redirect: "manual" });
+      expect(challenge.status).toBe(404);
+    });
+
     test("a body past Herald's request limit gets Herald's own JSON 413 through the proxy", async () => {
       const body = new Uint8Array(33 * 1024 * 1024).fill(0x61);
       const res = await fetch(`${proxy.url}/topics/big/events`, { ...trusting(certificate), method: "POST", body });
