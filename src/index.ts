@@ -28,8 +28,11 @@ function readConfig(argv: string[]): Config {
 async function healthcheck(config: Config): Promise<never> {
   const wildcard: Record<string, string> = { "0.0.0.0": "127.0.0.1", "::": "::1" };
   try {
-    const res = await fetch(`http://${urlHost(wildcard[config.host] ?? config.host)}:${config.port}/health`, {
+    const scheme = config.tlsCert ? "https" : "http";
+    const res = await fetch(`${scheme}://${urlHost(wildcard[config.host] ?? config.host)}:${config.port}/health`, {
       signal: AbortSignal.timeout(3000),
+      // This machine's own hub, by address: its certificate names the public host, and the probe sends no secret.
+      tls: { rejectUnauthorized: false },
     });
     process.exit(res.ok ? 0 : 1);
   } catch {

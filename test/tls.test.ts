@@ -75,6 +75,17 @@ describe("HTTPS from HERALD_TLS_CERT and HERALD_TLS_KEY", () => {
     await expect(fetch(`http://127.0.0.1:${h.port}/health`)).rejects.toThrow();
   });
 
+  test("`herald healthcheck` probes the HTTPS hub (container health checks)", () => {
+    const probe = (env: Record<string, string>) =>
+      Bun.spawnSync([process.execPath, ENTRY, "healthcheck"], {
+        env: { ...process.env, PORT: String(h.port), HOST: "127.0.0.1", ...env },
+        timeout: 10_000,
+      }).exitCode;
+    expect(probe({ HERALD_TLS_CERT: first.certPath, HERALD_TLS_KEY: first.keyPath })).toBe(0);
+    // Without the TLS settings it speaks plain HTTP to an HTTPS port, and says the hub is not healthy.
+    expect(probe({})).toBe(1);
+  });
+
   test("a second hub cannot share the port of an HTTPS one, although HTTPS listens with SO_REUSEPORT", async () => {
     const dir = tempDir();
     const run = Bun.spawnSync([process.execPath, ENTRY], {
