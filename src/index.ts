@@ -117,7 +117,9 @@ async function listen(): Promise<Listener> {
   }
 }
 const listener = await listen();
-process.on("SIGHUP", () => listener.reload());
+process.on("SIGHUP", () => {
+  if (!stopping) listener.reload();
+});
 retention.start();
 
 logger.info("herald started", { url: listener.url, settings: describeConfig(config) });
