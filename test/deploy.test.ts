@@ -61,8 +61,10 @@ function syscallGroups(): Map<string, string[]> {
   const groups = new Map<string, string[]>();
   let current: string[] = [];
   for (const line of Bun.spawnSync([ANALYZE, "syscall-filter"]).stdout.toString().split("\n")) {
-    if (line.startsWith("@")) groups.set(line.trim(), (current = []));
-    else if (/^\s+[@a-z]/.test(line)) current.push(line.trim());
+    if (line.startsWith("@")) {
+      current = [];
+      groups.set(line.trim(), current);
+    } else if (/^\s+[@a-z]/.test(line)) current.push(line.trim());
   }
   return groups;
 }
