@@ -27,7 +27,7 @@ export interface ReverseProxy {
   /** `https://127.0.0.1:<port>` (the certificate names 127.0.0.1 and localhost). */
   readonly url: string;
   readonly port: number;
-  /** nginx only: the plain-HTTP port that redirects to HTTPS. */
+  /** The plain-HTTP port that redirects to HTTPS. */
   readonly httpPort: number;
   readonly dir: string;
   /** The configuration as rendered, for a failing test to show. */
@@ -68,9 +68,15 @@ export function renderNginx({ upstreams, certificate }: ProxyOptions, { port, ht
   ]);
 }
 
-export function renderCaddyfile({ upstreams, certificate }: ProxyOptions, { port, dir }: Rendering): string {
+export function renderCaddyfile({ upstreams, certificate }: ProxyOptions, { port, httpPort, dir }: Rendering): string {
   // No ACME, no admin endpoint, nothing written outside the temp dir, no long wait for streams on stop.
-  const globals = ["admin off", "auto_https disable_redirects", `storage file_system ${dir}/data`, "grace_period 1s"];
+  const globals = [
+    "admin off",
+    "default_bind 127.0.0.1",
+    `http_port ${httpPort}`,
+    `storage file_system ${dir}/data`,
+    "grace_period 1s",
+  ];
   return render("Caddyfile", [
     [/^\temail .*$/m, globals.map((g) => `\t${g}`).join("\n")],
     [
