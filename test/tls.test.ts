@@ -100,7 +100,10 @@ describe("HTTPS from HERALD_TLS_CERT and HERALD_TLS_KEY", () => {
       timeout: 10_000,
     });
     removeDir(dir);
-    expect(run.exitCode).not.toBe(0);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.toString()).toBe(
+      `herald: cannot listen on 127.0.0.1:${h.port}: the port is already in use (by another Herald?)\n`,
+    );
     expect(run.stdout.toString()).not.toContain("herald started");
     expect((await fetch(`${h.url}/health`, trusting(first))).status).toBe(200);
   });
