@@ -1,6 +1,6 @@
 /**
- * Debian's nginx on a free port, configured as documented: the README's block in front of one hub, or
- * deploy/nginx.conf in front of a cluster's nodes.
+ * Debian's nginx on a free port with the README's block in front of one hub (deploy/nginx.conf is run by
+ * ./proxy.ts).
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -30,20 +30,6 @@ function documentedBlock(upstreamPort: number): string {
   const block = /```nginx\n([\s\S]*?)```/.exec(readme)?.[1];
   if (block === undefined) throw new Error("README.md has no nginx block");
   return block.replaceAll("127.0.0.1:8080", `127.0.0.1:${upstreamPort}`);
-}
-
-/** deploy/nginx.conf with its upstream servers replaced by `ports` on loopback and its listener by `port`. */
-export function deployedConfig(ports: readonly number[], port: number): string {
-  const deployed = readFileSync(join(ROOT, "deploy", "nginx.conf"), "utf8");
-  const servers = /^( *)server \S+:\d+( [^;]*)?;\n/gm;
-  const first = servers.exec(deployed);
-  if (!first) throw new Error("deploy/nginx.conf has no upstream server lines");
-  const ours = ports.map((p) => `${first[1]}server 127.0.0.1:${p}${first[2] ?? ""};\n`).join("");
-  const rendered = deployed
-    .replace(servers, (line) => (line === first[0] ? ours : ""))
-    .replace(/listen \d+;/, `listen 127.0.0.1:${port};`);
-  if (!rendered.includes(`listen 127.0.0.1:${port};`)) throw new Error("deploy/nginx.conf has no `listen <port>;` to render");
-  return rendered;
 }
 
 /** Starts nginx with `http` (given its port) as its http block's content, or null when it would not start. */
@@ -110,9 +96,4 @@ async function start(http: (port: number) => string): Promise<Nginx> {
 /** nginx in front of one hub, with the README's block. */
 export function startNginx(upstreamPort: number): Promise<Nginx> {
   return start((port) => `server {\n    listen 127.0.0.1:${port};\n    ${documentedBlock(upstreamPort)}\n  }`);
-}
-
-/** nginx in front of a cluster's nodes, with deploy/nginx.conf. */
-export function startClusterNginx(nodePorts: readonly number[]): Promise<Nginx> {
-  return start((port) => deployedConfig(nodePorts, port));
 }

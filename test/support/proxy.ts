@@ -7,14 +7,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { removeDir, tempDir } from "./herald";
+import { freePort, installed } from "./services";
 import type { TestCertificate } from "./tls";
 
 const DEPLOY = join(import.meta.dir, "..", "..", "deploy");
-export const NGINX = "/usr/sbin/nginx";
-export const CADDY = "/usr/bin/caddy";
-
 export type ProxyKind = "nginx" | "caddy";
-export const hasProxy: Record<ProxyKind, boolean> = { nginx: existsSync(NGINX), caddy: existsSync(CADDY) };
+/** Where each is installed, or null: its tests then skip (and fail under CI, which installs both). */
+const BINARIES: Record<ProxyKind, string | null> = {
+  nginx: installed("nginx", "nginx-light", ["/usr/sbin/nginx"]),
+  caddy: installed("caddy", "caddy"),
+};
+export const hasProxy: Record<ProxyKind, boolean> = { nginx: BINARIES.nginx !== null, caddy: BINARIES.caddy !== null };
 
 export interface ProxyOptions {
   /** `host:port` of every Herald node. */
@@ -54,18 +57,36 @@ function render(file: string, rules: ReadonlyArray<readonly [RegExp, string]>): 
   );
 }
 
-export function renderNginx({ upstreams, certificate }: ProxyOptions, { port, httpPort, dir }: Rendering): string {
+/** deploy/nginx.conf (the content of an http block) with its ports, names, certificate and nodes substituted. */
+export function renderNginxSite({ upstreams, certificate }: ProxyOptions, { port, httpPort }: Rendering): string {
   return render("nginx.conf", [
-    [/^pid .*;$/m, `pid ${dir}/nginx.pid;`],
-    [/\/var\/log\/nginx\//, `${dir}/`],
     [/^( *)listen \[::\]:.*\n/m, ""],
     [/listen 80;/, `listen 127.0.0.1:${httpPort};`],
     [/listen 443 ssl http2;/, `listen 127.0.0.1:${port} ssl http2;`],
     [/server_name hub\.example\.com;/, "server_name localhost;"],
     [/ssl_certificate \/etc\/\S+;/, `ssl_certificate ${certificate.certPath};`],
     [/ssl_certificate_key \/etc\/\S+;/, `ssl_certificate_key ${certificate.keyPath};`],
-    [/^( *)server 127\.0\.0\.1:8080;$/m, upstreams.map((u) => `$1server ${u};`).join("\n")],
+    [/^( *)server 127\.0\.0\.1:8080( [^;]*)?;$/m, upstreams.map((u) => `$1server ${u}$2;`).join("\n")],
   ]);
+}
+
+/** What Debian's /etc/nginx/nginx.conf would be around the site, with every path in the temp dir. */
+function renderNginx(options: ProxyOptions, rendering: Rendering): string {
+  const { dir } = rendering;
+  const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${dir}/${t};`);
+  return [
+    // As root, workers would otherwise run as nobody, who cannot write the temp dir.
+    process.getuid?.() === 0 ? "user root;" : "",
+    "worker_processes 1;",
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log warn;`,
+    "events { worker_connections 4096; }",
+    "http {",
+    "access_log off;",
+    ...temps,
+    renderNginxSite(options, rendering),
+    "}",
+  ].join("\n");
 }
 
 export function renderCaddyfile({ upstreams, certificate }: ProxyOptions, { port, httpPort, dir }: Rendering): string {
@@ -87,14 +108,6 @@ export function renderCaddyfile({ upstreams, certificate }: ProxyOptions, { port
   ]);
 }
 
-/** A port nobody listens on right now (the kernel's choice for port 0). */
-export function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = probe;
-  probe.stop(true);
-  return port;
-}
-
 async function listening(port: number, proc: Subprocess, what: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -114,16 +127,17 @@ const readOr = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") 
 
 export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promise<ReverseProxy> {
   const dir = tempDir();
-  const rendering = { port: freePort(), httpPort: freePort(), dir };
+  const rendering = { port: await freePort(), httpPort: await freePort(), dir };
   const config = kind === "nginx" ? renderNginx(options, rendering) : renderCaddyfile(options, rendering);
   const file = join(dir, kind === "nginx" ? "nginx.conf" : "Caddyfile");
   writeFileSync(file, config);
   mkdirSync(join(dir, "data"));
   const errorLog = join(dir, "error.log");
+  const binary = BINARIES[kind] ?? kind;
   const command =
     kind === "nginx"
-      ? [NGINX, "-p", dir, "-e", errorLog, "-c", file, "-g", "daemon off;"]
-      : [CADDY, "run", "--adapter", "caddyfile", "--config", file];
+      ? [binary, "-p", dir, "-e", errorLog, "-c", file, "-g", "daemon off;"]
+      : [binary, "run", "--adapter", "caddyfile", "--config", file];
   const proc = Bun.spawn(command, {
     cwd: dir,
     env: { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, "data"), XDG_CONFIG_HOME: join(dir, "data") },
