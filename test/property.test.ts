@@ -1,0 +1,16 @@
+import { expect, test } from "bun:test";
+import { fuzz } from "./support/fuzz";
+
+/** CI's budget: seconds of generated runs; `bun run fuzz -- --runs N --seed S` runs longer or replays a failure. */
+const BUDGET_MS = 20_000;
+const seed = Number(process.env.HERALD_FUZZ_SEED ?? Date.now() % 2 ** 31);
+
+test(
+  "every route answers generated requests as the spec says; accepted events read back identical",
+  async () => {
+    const report = await fuzz({ seed, runs: 100_000, timeLimitMs: BUDGET_MS, log: console.log });
+    console.log(`fuzz: ${report.runs} runs, ${report.requests} requests, ${report.events} events in ${report.ms} ms`);
+    expect(report.requests).toBeGreaterThan(100);
+  },
+  BUDGET_MS + 60_000,
+);
