@@ -1,0 +1,56 @@
+/** The hub under soak: one database and one port, killed with SIGKILL and started again on both. */
+import { type Herald, startHerald, tempDir } from "../support/herald";
+
+export class HubControl {
+  readonly dir = tempDir();
+  private herald: Herald | undefined;
+  private boundPort = 0;
+  kills = 0;
+  peakRss = 0;
+  private readonly sampler: Timer;
+
+  constructor(private readonly env: Record<string, string>) {
+    this.sampler = setInterval(() => this.sample(), 250);
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.boundPort}`;
+  }
+
+  get running(): Herald | undefined {
+    return this.herald;
+  }
+
+  async start(): Promise<void> {
+    this.herald = await startHerald({ dir: this.dir, port: this.boundPort, env: this.env });
+    this.boundPort = this.herald.port;
+  }
+
+  /** SIGKILL: no drain, no checkpoint; whatever was acknowledged must be there after the restart. */
+  async kill(): Promise<void> {
+    const h = this.herald;
+    this.herald = undefined;
+    this.sample(h);
+    await h?.kill();
+    this.kills++;
+  }
+
+  async stop(): Promise<number | undefined> {
+    clearInterval(this.sampler);
+    const h = this.herald;
+    this.herald = undefined;
+    return h?.stop();
+  }
+
+  private sample(h = this.herald): void {
+    try {
+      if (h) this.peakRss = Math.max(this.peakRss, h.rss());
+    } catch {
+      // the process is gone between the check and the read
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/** What the soak's clients saw: acknowledged events, counters, and every violation of the contract. */
+
+export interface Acked {
+  readonly id: number;
+  readonly topic: string;
+  readonly event: string | null;
+  readonly token: string;
+}
+
+export class Ledger {
+  readonly acked = new Map<number, Acked>();
+  readonly violations: string[] = [];
+  /** The highest id any client has seen: committed, so a safe place to resume from. */
+  highestSeen = 0;
+  readonly counts = {
+    published: 0,
+    batches: 0,
+    retries: 0,
+    repeats: 0,
+    abandoned: 0,
+    reconnects: 0,
+    received: 0,
+    runsChecked: 0,
+    slowCuts: 0,
+  };
+
+  ack(e: Acked): void {
+    const prior = this.acked.get(e.id);
+    if (prior && prior.token !== e.token) this.violate(`id ${e.id} acknowledged twice: ${prior.token} and ${e.token}`);
+    this.acked.set(e.id, e);
+    this.seen(e.id);
+  }
+
+  seen(id: number): void {
+    if (id > this.highestSeen) this.highestSeen = id;
+  }
+
+  violate(what: string): void {
+    this.violations.push(`${new Date().toISOString()} ${what}`);
+    console.error(`violation: ${what}`);
+  }
+}
+
+/** A small seeded generator (mulberry32): a soak prints its seed, so its choices can be told apart. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function pick<T>(rnd: () => number, items: readonly T[]): T {
+  return items[Math.floor(rnd() * items.length)] as T;
+}
