@@ -70,7 +70,7 @@ function resolve(steps: readonly Step[]): RequestSpec[] {
     }
     const earlier = out.filter((s) => s.body.kind === "json");
     const prior = earlier[step.again % Math.max(1, earlier.length)];
-    if (!prior || prior.body.kind !== "json") continue;
+    if (prior?.body.kind !== "json") continue;
     const value = step.reverse ? reversed(prior.body.value) : prior.body.value;
     out.push({ ...prior, body: { ...prior.body, value, pad: step.pad } });
   }
