@@ -1,16 +1,25 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { dispose, type Herald, startHerald } from "./support/herald";
 import { rawRequest, splitAnswers } from "./support/raw-client";
 import { eventually } from "./support/wait";
 
 let herald: Herald;
-/** An idle hub probed alongside the abused one: what the loaded machine allows at that very moment. */
-let control: Herald;
+/** A bare Bun server probed alongside the hub: what the loaded machine allows at that very moment. */
+let control: { url: string; proc: Subprocess };
 beforeAll(async () => {
-  [herald, control] = await Promise.all([startHerald(), startHerald()]);
+  herald = await startHerald();
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "abuse", "control-server.ts")], { stdout: "pipe" });
+  const reader = proc.stdout.getReader();
+  const port = new TextDecoder().decode((await reader.read()).value).trim();
+  reader.releaseLock();
+  control = { url: `http://127.0.0.1:${port}`, proc };
 });
-afterAll(() => Promise.all([dispose(herald), dispose(control)]));
+afterAll(async () => {
+  control.proc.kill();
+  await dispose(herald);
+});
 
 const ATTACKER = join(import.meta.dir, "abuse", "attacker.ts");
 /** The probe's bound: a well-behaved client's p99 while the abuse runs. */
@@ -130,9 +139,9 @@ describe("odd but valid clients reach the hub, and its errors are JSON", () => {
 
 interface Load {
   p99: number;
-  /** The idle control hub's p99 over the same moments. */
+  /** The control server's p99 over the same moments. */
   control: number;
-  /** PROBE_P99_MS, or twice the control's p99 on a machine so loaded that even an idle hub misses it. */
+  /** PROBE_P99_MS, or twice the control's p99 on a machine so loaded that even a bare server misses it. */
   bound: number;
   rssGrowth: number;
   attacker: Record<string, unknown>;
@@ -150,7 +159,7 @@ async function timed(url: string): Promise<number> {
 }
 
 /** Runs the attacker in its own process, at the lowest priority (its own CPU is not the hub's), while a
- * well-behaved client asks both hubs for /health in turn, one request at a time, every 10 ms. */
+ * well-behaved client asks the hub and the control server in turn, one request at a time, every 10 ms. */
 async function underAbuse(mode: string, seconds: number): Promise<Load> {
   const baseRss = herald.rss();
   let peakRss = baseRss;
@@ -192,7 +201,7 @@ async function underAbuse(mode: string, seconds: number): Promise<Load> {
     attacker: JSON.parse(await output) as Record<string, unknown>,
   };
   console.log(
-    `abuse ${mode}: ${CONNECTIONS} connections, probe p99 ${load.p99.toFixed(1)} ms over ${abused.length} probes (idle control ${controlP99.toFixed(1)} ms, bound ${load.bound.toFixed(1)} ms), RSS +${(load.rssGrowth / 1048576).toFixed(1)} MiB`,
+    `abuse ${mode}: ${CONNECTIONS} connections, probe p99 ${load.p99.toFixed(1)} ms over ${abused.length} probes (bare control ${controlP99.toFixed(1)} ms, bound ${load.bound.toFixed(1)} ms), RSS +${(load.rssGrowth / 1048576).toFixed(1)} MiB`,
     JSON.stringify(load.attacker),
   );
   return load;
