@@ -25,8 +25,11 @@ export async function exchange(base: string, req: WireRequest, outcomes: readonl
       reader.close();
     }
   }
-  const res = await fetch(url, { method: req.method, headers: req.headers, body: req.body });
-  const text = await res.text();
+  const res = await fetch(url, { method: req.method, headers: req.headers, body: req.body, signal: AbortSignal.timeout(10_000) });
+  // A stream the oracle did not expect is a finding, not something to wait on forever.
+  const streaming = res.headers.get("content-type")?.startsWith("text/event-stream") && req.method !== "HEAD";
+  if (streaming) await res.body?.cancel();
+  const text = streaming ? `(a stream: ${res.status})` : await res.text();
   const success = outcomes.find((o) => o.kind !== "error");
   const refusal = outcomes.some((o) => o.kind === "error" && o.status === res.status);
   if (refusal || !success) return checkError(req, res, text, outcomes);

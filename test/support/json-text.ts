@@ -7,8 +7,11 @@
 
 export type Json =
   | { readonly t: "num"; readonly raw: string }
-  /** `escaped`: written with every non-ASCII character as a \u escape (the same value, another spelling). */
-  | { readonly t: "str"; readonly v: string; readonly escaped?: boolean }
+  /**
+   * `escaped`: written with every non-ASCII character as a \u escape (the same value, another spelling);
+   * `raw`: the spelling a parsed string had, quotes included.
+   */
+  | { readonly t: "str"; readonly v: string; readonly escaped?: boolean; readonly raw?: string }
   | { readonly t: "lit"; readonly v: null | boolean }
   | { readonly t: "arr"; readonly items: readonly Json[] }
   | { readonly t: "obj"; readonly entries: ReadonlyArray<readonly [string, Json]> };
@@ -28,7 +31,7 @@ export function render(j: Json, pad = ""): string {
     case "num":
       return j.raw;
     case "str":
-      return quote(j.v, j.escaped);
+      return j.raw ?? quote(j.v, j.escaped);
     case "lit":
       return String(j.v);
     case "arr":
@@ -158,7 +161,7 @@ export function parse(text: string): Json {
     if (c === '"') {
       const end = sticky(STRING, text, at);
       at += end.length;
-      return str(JSON.parse(end) as string);
+      return { t: "str", v: JSON.parse(end) as string, raw: end };
     }
     const token = sticky(TOKEN, text, at);
     at += token.length;

@@ -123,6 +123,8 @@ function bodyText(req: WireRequest, faults: Faults): string | null {
   const bytes = req.body ?? new Uint8Array();
   const { charset } = mediaType(req.headers["content-type"]);
   if (charset !== undefined && charset !== "utf-8" && charset !== "us-ascii") faults.add(fault(415, "unsupported_charset"));
+  // Bytes past 0x7f under a declared us-ascii: accepting them as UTF-8 or refusing them are both fair.
+  if (charset === "us-ascii" && bytes.some((b) => b > 0x7f)) faults.add(badRequest("invalid_encoding"), false);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
@@ -182,8 +184,11 @@ function publishOne(req: WireRequest, segment: string, config: OracleConfig): Ou
   if (topic === "") faults.add(fault(404, "not_found"), false);
   if (topic === null) faults.add(badRequest("invalid_topic", "invalid_request"));
   else if (!TOPIC.test(topic)) faults.add(badRequest("invalid_topic"));
-  const queryTypes = new URLSearchParams(req.query).getAll("event");
-  if (queryTypes.length > 1) faults.add(badRequest("invalid_event_type", "invalid_request"));
+  const params = new URLSearchParams(req.query);
+  repeated(params, ["access_token"], faults);
+  const queryTypes = params.getAll("event");
+  // The spec says "a 400" and names no code: any of these says what is wrong.
+  if (queryTypes.length > 1) faults.add(badRequest("repeated_parameter", "invalid_event_type", "invalid_request"));
   const json = mediaType(req.headers["content-type"]).json;
   const text = bodyText(req, faults);
   let data: Json | undefined;
@@ -254,6 +259,13 @@ function publishBatch(req: WireRequest, config: OracleConfig): Outcome[] {
   return faults.verdict(() => ({ kind: "publish", drafts, batch: true, key }));
 }
 
+/** A parameter the spec takes once, given twice: refusing it or taking one of the values are both fair. */
+function repeated(params: URLSearchParams, names: readonly string[], faults: Faults): void {
+  for (const name of names) {
+    if (params.getAll(name).length > 1) faults.add(badRequest("repeated_parameter", "invalid_request"), false);
+  }
+}
+
 /** The `topic` parameters, each value a comma-separated list taken literally. */
 function selectors(params: URLSearchParams, faults: Faults): string[] {
   const items = params.getAll("topic").flatMap((v) => v.split(","));
@@ -277,6 +289,7 @@ function eventId(text: string, faults: Faults): bigint {
 function history(req: WireRequest): Outcome[] {
   const faults = new Faults();
   const params = new URLSearchParams(req.query);
+  repeated(params, ["after", "limit", "access_token"], faults);
   const chosen = selectors(params, faults);
   const afterText = params.get("after");
   const after = afterText === null ? 0n : eventId(afterText, faults);
@@ -289,6 +302,7 @@ function history(req: WireRequest): Outcome[] {
 function stream(req: WireRequest): Outcome[] {
   const faults = new Faults();
   const params = new URLSearchParams(req.query);
+  repeated(params, ["lastEventId", "envelope", "access_token"], faults);
   const chosen = selectors(params, faults);
   const resumeText = req.headers["last-event-id"] ?? params.get("lastEventId");
   const resume = resumeText === null ? null : eventId(resumeText, faults);
