@@ -91,7 +91,7 @@ function route(req: WireRequest, config: OracleConfig): Outcome[] {
     return read ? history(req) : wrongMethod;
   }
   if (req.path === "/stream") return read ? stream(req) : wrongMethod;
-  if (req.path === "/topics") return read ? [{ kind: "topics" }] : wrongMethod;
+  if (req.path === "/topics") return read ? topics(req) : wrongMethod;
   const page = STATIC_PAGES[req.path];
   if (page) return read ? [{ kind: "page", contentType: page }] : wrongMethod;
   return [fault(404, "not_found")];
@@ -236,6 +236,7 @@ function batchItem(item: Json, config: OracleConfig, faults: Faults): Draft | un
 /** POST /events reads its body as JSON whatever the Content-Type says (README: where the spec is silent). */
 function publishBatch(req: WireRequest, config: OracleConfig): Outcome[] {
   const faults = new Faults();
+  repeated(new URLSearchParams(req.query), ["access_token"], faults);
   const text = bodyText(req, faults);
   const drafts: Draft[] = [];
   if (text !== null) {
@@ -309,6 +310,12 @@ function stream(req: WireRequest): Outcome[] {
   const envelope = params.get("envelope");
   if (envelope !== null && envelope !== "true" && envelope !== "false") faults.add(badRequest("invalid_request"));
   return faults.verdict(() => ({ kind: "stream", selectors: chosen, resume, envelope: envelope === "true" }));
+}
+
+function topics(req: WireRequest): Outcome[] {
+  const faults = new Faults();
+  repeated(new URLSearchParams(req.query), ["access_token"], faults);
+  return faults.verdict(() => ({ kind: "topics" }));
 }
 
 /** Whether a selector (already valid) matches a topic. */
