@@ -55,7 +55,11 @@ export class LogModel {
 
   topics(): Array<{ topic: string; events: number; firstId: string; lastId: string; lastTime: string }> {
     const byTopic = new Map<string, ModelEvent[]>();
-    for (const e of this.events) byTopic.set(e.topic, [...(byTopic.get(e.topic) ?? []), e]);
+    for (const e of this.events) {
+      const list = byTopic.get(e.topic);
+      if (list) list.push(e);
+      else byTopic.set(e.topic, [e]);
+    }
     return [...byTopic.keys()]
       .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
       .map((topic) => {
