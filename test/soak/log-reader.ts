@@ -17,7 +17,7 @@ export async function readLog(
   const out: LoggedEvent[] = [];
   const topics = selectors.map((s) => `topic=${encodeURIComponent(s)}`).join("&");
   for (let cursor = after; cursor < upTo; ) {
-    const res = await fetch(`${base}/events?${topics}&after=${cursor}&limit=1000`);
+    const res = await fetchThroughKills(`${base}/events?${topics}&after=${cursor}&limit=1000`);
     if (res.status !== 200) throw new Error(`history answered ${res.status}: ${await res.text()}`);
     const page = (await res.json()) as { events: Array<Omit<LoggedEvent, "id"> & { id: string }>; next: string | null };
     for (const e of page.events) {
@@ -29,4 +29,17 @@ export async function readLog(
     cursor = Number(page.next);
   }
   return out;
+}
+
+/** A page read retried while the hub is being killed and restarted: down for 30 s in a row is a finding. */
+async function fetchThroughKills(url: string): Promise<Response> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await fetch(url);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await Bun.sleep(100);
+    }
+  }
 }
