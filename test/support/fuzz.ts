@@ -4,8 +4,9 @@
  * One hub serves every run; the model follows it across runs (and is rebuilt from the hub after a failure).
  */
 import fc from "fast-check";
+import { FUZZ_MAX_EVENT_BYTES } from "./fuzz-bodies";
 import { exchange, expectEqual } from "./fuzz-check";
-import { FUZZ_MAX_EVENT_BYTES, type RequestSpec, run as runArbitrary, type Step } from "./fuzz-gen";
+import { type RequestSpec, run as runArbitrary, type Step } from "./fuzz-gen";
 import { dispose, type Herald, startHerald } from "./herald";
 import { type Json, obj, parse, render } from "./json-text";
 import { LogModel } from "./model";
