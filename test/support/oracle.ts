@@ -102,20 +102,11 @@ interface MediaType {
   readonly charset: string | undefined;
 }
 
+/** Read independently of the hub's own parser (RFC 9110: a type, then `;`-separated parameters, values maybe quoted). */
 function mediaType(header: string | undefined): MediaType {
-  const [type = "", ...params] = (header ?? "").split(";");
-  let charset: string | undefined;
-  for (const p of params) {
-    const eq = p.indexOf("=");
-    if (eq !== -1 && p.slice(0, eq).trim().toLowerCase() === "charset") {
-      charset = p
-        .slice(eq + 1)
-        .trim()
-        .replace(/^"(.*)"$/, "$1")
-        .toLowerCase();
-    }
-  }
-  return { json: type.trim().toLowerCase() === "application/json", charset };
+  const value = header ?? "";
+  const charset = /;\s*charset\s*=\s*("([^"]*)"|[^;\s]*)/i.exec(value);
+  return { json: /^\s*application\/json\s*(;|$)/i.test(value), charset: (charset?.[2] ?? charset?.[1])?.toLowerCase() };
 }
 
 /** The body as text, or why it cannot be read as UTF-8. */
