@@ -83,19 +83,15 @@ export class Subscriber {
     }
   }
 
-  /** A reader that pauses its socket after every read, for up to half a second, and stays until cut. */
+  /** A reader that pauses its socket after every read, and stays until cut. */
   private async connectSlowly(path: string, headers: Record<string, string>, running: () => boolean): Promise<void> {
     const run = this.run;
     let rest = "";
-    const stream = slowStream(
-      this.hub.port,
-      path,
-      headers,
-      () => 100 + this.rnd() * 400,
-      (text) => {
-        rest = this.frames(rest + text, run);
-      },
-    );
+    // Mostly short pauses, which the kernel's buffers absorb; now and then a stall of seconds, which they do not.
+    const pause = () => (this.rnd() < 0.05 ? 3000 : 100 + this.rnd() * 400);
+    const stream = slowStream(this.hub.port, path, headers, pause, (text) => {
+      rest = this.frames(rest + text, run);
+    });
     const watch = setInterval(() => {
       if (!running()) stream.close();
     }, 200);
