@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { type Herald, logBytes, publish, publishBatch, removeDir, startHerald, testLog } from "./support/herald";
+import { buildLog } from "./support/bulk-log";
+import { type Herald, logBytes, publish, publishBatch, removeDir, startHerald, tempDir, testLog } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
 
@@ -20,6 +21,18 @@ async function start(env: Record<string, string>): Promise<Herald> {
 async function history(h: Herald, topic: string): Promise<string[]> {
   const res = await fetch(`${h.url}/events?topic=${topic}&limit=1000`);
   return ((await res.json()) as { events: Array<{ id: string }> }).events.map((e) => e.id);
+}
+
+async function counts(h: Herald): Promise<Map<string, number>> {
+  const res = await fetch(`${h.url}/topics`);
+  return new Map(
+    ((await res.json()) as { topics: Array<{ topic: string; events: number }> }).topics.map((t) => [t.topic, t.events]),
+  );
+}
+
+async function prunedTotal(h: Herald): Promise<number> {
+  const metrics = await (await fetch(`${h.url}/metrics`)).text();
+  return Number(/^herald_events_pruned_total (\d+)/m.exec(metrics)?.[1]);
 }
 
 describe("retention", () => {
@@ -62,38 +75,62 @@ describe("retention", () => {
     expect((await (await fetch(`${h.url}/health`)).json()) as object).toMatchObject({ lastEventId: next.id });
   });
 
-  test("under steady load with retention, publishing does not stall and the log stops growing", async () => {
-    const h = await start({ HERALD_RETENTION_MAX_EVENTS: "2000", HERALD_SYNC: "normal" });
+  test("under steady load with retention the log stops growing: it holds the retained events and one round", async () => {
+    const PER_TOPIC = 500;
+    const h = await start({ HERALD_RETENTION_MAX_EVENTS: String(PER_TOPIC), HERALD_SYNC: "normal" });
     const payload = "r".repeat(1000);
-    const latencies: number[] = [];
+    const topics = ["load.0", "load.1", "load.2", "load.3"];
+    const round = () =>
+      Promise.all(
+        Array.from({ length: 5 }, () =>
+          publishBatch(
+            h.url,
+            Array.from({ length: 400 }, (_, i) => ({ topic: topics[i % 4] as string, data: payload })),
+          ),
+        ),
+      );
+    // Each round adds 2000 events, as many as are retained; once pruning has caught up, the log is measured (a
+    // SQLite file with its WAL checkpointed): a size that follows the pruning, not the sweeps' timing.
     const sizes: number[] = [];
-    for (let round = 0; round < 24; round++) {
-      for (let b = 0; b < 10; b++) {
-        const events = Array.from({ length: 200 }, (_, i) => ({ topic: `load.${i % 4}`, data: payload }));
-        const t0 = performance.now();
-        const res = await fetch(`${h.url}/events`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ events }),
-        });
-        latencies.push(performance.now() - t0);
-        expect(res.status).toBe(201);
-        // Single publishes in between: these are what a long prune would stall.
-        const s0 = performance.now();
-        await publish(h.url, "load.single", "x");
-        latencies.push(performance.now() - s0);
-      }
-      await Bun.sleep(120);
+    for (let r = 0; r < 12; r++) {
+      await round();
+      await eventually(async () => {
+        const retained = await counts(h);
+        return topics.every((t) => retained.get(t) === PER_TOPIC);
+      }, 20_000);
       sizes.push(await logBytes(h));
     }
-    // 48k events of 1 KB went in; at most 8000 are retained, so ~40 MB were pruned along the way.
-    const grewLate = (sizes[23] as number) - (sizes[11] as number);
-    expect(grewLate).toBeLessThan(0.1 * (sizes[11] as number));
-    latencies.sort((a, b) => a - b);
-    expect(latencies[Math.floor(latencies.length * 0.99)]).toBeLessThan(100);
-    const metrics = await (await fetch(`${h.url}/metrics`)).text();
-    expect(Number(/^herald_events_pruned_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(30_000);
+    // 24,000 events of 1 KB went in. The first round is exactly what is retained: the log may hold that and
+    // one round more (what arrives before a sweep), never the 12 rounds a log without pruning keeps.
+    const retainedSize = sizes[0] as number;
+    if (process.env.HERALD_TEST_VERBOSE) console.log({ sizes });
+    expect(Math.max(...sizes)).toBeLessThan(2 * retainedSize);
+    // The Redis log also trims a topic as it appends to it; only the embedded log leaves all of it to retention.
+    if (testLog === "sqlite") expect(await prunedTotal(h)).toBe(22_000);
   }, 60_000);
+
+  // A backlog built as a SQLite file: the Redis log never lets one pile up, it trims as it appends.
+  test.skipIf(testLog !== "sqlite")(
+    "publishing does not stall behind pruning: publishes complete between the sweep's batches",
+    async () => {
+      const dir = tempDir();
+      const BACKLOG = 50_000;
+      buildLog(dir, "bulk", BACKLOG, JSON.stringify("b".repeat(1000)));
+      const h = await startHerald({ dir, env: { HERALD_RETENTION_MAX_EVENTS: "1000", HERALD_SYNC: "normal" } });
+      started.push(h);
+      // Each probe publishes, then reads how many events the backlog's topic still has. A sweep that deletes the
+      // backlog in one transaction holds the hub throughout: no probe completes while it is partly done.
+      const during: number[] = [];
+      for (let left = BACKLOG; left > 1000; ) {
+        await publish(h.url, "probe", "x");
+        left = (await counts(h)).get("bulk") ?? 0;
+        if (left > 1000 && left < BACKLOG) during.push(left);
+      }
+      if (process.env.HERALD_TEST_VERBOSE) console.log({ during: new Set(during).size });
+      expect(new Set(during).size).toBeGreaterThanOrEqual(3);
+    },
+    60_000,
+  );
 
   test("per-topic limits reach every topic, however many busy topics sort before it", async () => {
     const h = await start({ HERALD_RETENTION_MAX_EVENTS: "10", HERALD_SYNC: "normal" });

@@ -1,8 +1,6 @@
 /** A read over a sparse selector in a large log yields between steps: other requests wait a few ms, not the whole scan. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
-import { migrate } from "../src/log/migrations";
-import { openLog } from "../src/log/sqlite-writer";
+import { buildLog } from "./support/bulk-log";
 import { dispose, type Herald, publish, startHerald, tempDir } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
@@ -10,22 +8,9 @@ import { eventually } from "./support/wait";
 const EVENTS = 1_000_000;
 let herald: Herald;
 
-/** The log built directly with the project's migrations: publishing a million events would take minutes here. */
-function buildLog(dir: string): void {
-  const db = openLog(join(dir, "herald.db"), "normal");
-  migrate(db);
-  const insert = db.query("INSERT INTO events (topic, type, data, time) VALUES ('bulk', NULL, ?, ?)");
-  const now = Date.now();
-  db.transaction(() => {
-    for (let i = 0; i < EVENTS; i++) insert.run(`"event ${i}"`, now);
-    db.run("INSERT INTO topics (topic, events, last_id, last_time) VALUES ('bulk', ?, ?, ?)", [EVENTS, EVENTS, now]);
-  })();
-  db.close();
-}
-
 beforeAll(async () => {
   const dir = tempDir();
-  buildLog(dir);
+  buildLog(dir, "bulk", EVENTS, (i) => `"event ${i}"`);
   herald = await startHerald({ dir, env: { HERALD_SYNC: "normal" } });
 }, 60_000);
 afterAll(() => dispose(herald));

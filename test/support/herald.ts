@@ -3,6 +3,7 @@
  * tests run with HERALD_TEST_LOG=redis, keys of its own (named after that dir) in a redis-server the tests
  * started. The contract tests run once per log this way, unchanged.
  */
+import { Database } from "bun:sqlite";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -199,11 +200,22 @@ export async function publishBatch(base: string, events: ReadonlyArray<{ topic: 
 }
 
 /**
- * The high-water mark of what the hub's log occupies: the SQLite file and its WAL (which never shrink: freed
- * pages are reused), or the peak memory of the run's Redis (its memory goes down with each prune).
+ * What the hub's log occupies now: the SQLite file once its WAL is checkpointed into it (from a second
+ * connection, as any SQLite tool would; the WAL's own size on disk follows checkpoints, not the data), or the
+ * memory the run's Redis uses.
  */
 export async function logBytes(h: Herald): Promise<number> {
-  if (testLog === "sqlite") return statSync(h.db).size + (statSync(`${h.db}-wal`, { throwIfNoEntry: false })?.size ?? 0);
-  const info = String(await redisCommand((await testRedis()).url, "INFO", ["memory"]));
-  return Number(/used_memory_peak:(\d+)/.exec(info)?.[1]);
+  if (testLog === "redis") {
+    const info = String(await redisCommand((await testRedis()).url, "INFO", ["memory"]));
+    return Number(/used_memory:(\d+)/.exec(info)?.[1]);
+  }
+  const db = new Database(h.db);
+  try {
+    db.run("PRAGMA busy_timeout = 5000");
+    const result = db.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get();
+    if (result?.busy !== 0) throw new Error("the WAL could not be checkpointed");
+  } finally {
+    db.close();
+  }
+  return statSync(h.db).size + (statSync(`${h.db}-wal`, { throwIfNoEntry: false })?.size ?? 0);
 }
