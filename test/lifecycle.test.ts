@@ -21,10 +21,9 @@ describe("lifecycle", () => {
     dirs.push(dir);
     const h = await startHerald({ dir });
     const load = publishers(() => [h], 8);
-    await Bun.sleep(700);
+    await eventually(() => load.acked.size > 100, 20_000);
     await h.kill();
     await load.stop();
-    expect(load.acked.size).toBeGreaterThan(100);
 
     const again = await startHerald({ dir });
     const stored = await allEvents(again);
@@ -41,7 +40,7 @@ describe("lifecycle", () => {
     const h = await startHerald({ dir });
     const readers = await Promise.all(Array.from({ length: 5 }, () => SseReader.open(streamUrl(h.url, ["load.*"]))));
     const load = publishers(() => [h], 4);
-    await Bun.sleep(500);
+    await eventually(() => load.acked.size > 20, 20_000);
     const t0 = Date.now();
     const code = await h.stop();
     const elapsed = Date.now() - t0;
@@ -65,31 +64,32 @@ describe("lifecycle", () => {
   test("while draining, /health is 503 and new streams are refused", async () => {
     const h = await startHerald();
     dirs.push(h.dir);
-    // A request in flight at SIGTERM holds the server open long enough to observe the drain.
-    const slow = fetch(`${h.url}/topics/slow/events`, {
-      method: "POST",
-      body: new ReadableStream({
-        async start(c) {
-          c.enqueue(new TextEncoder().encode("partial"));
-          await Bun.sleep(600);
-          c.close();
+    // A publish whose body has not all arrived holds the server open while it drains. Its `Expect: 100-continue`
+    // is answered once the server has taken the request: from then on it is in flight.
+    let answer = "";
+    const inFlight = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: h.port,
+      socket: {
+        open: (s) =>
+          void s.write("POST /topics/slow/events HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nExpect: 100-continue\r\n\r\n"),
+        data: (_s, chunk) => {
+          answer += chunk.toString();
         },
-      }),
-    }).catch(() => null);
-    await Bun.sleep(100);
+      },
+    });
+    await eventually(() => answer.includes("100 Continue"));
     h.proc.kill("SIGTERM");
-    await Bun.sleep(150);
-    const health = await fetch(`${h.url}/health`).catch(() => null);
-    if (health) {
-      expect(health.status).toBe(503);
-      expect(((await health.json()) as { status: string }).status).toBe("draining");
-      const stream = await fetch(streamUrl(h.url, ["x"]));
-      expect(stream.status).toBe(503);
-      expect(stream.headers.get("retry-after")).toMatch(/^\d+$/);
-    }
-    await slow;
+    await eventually(() => h.lines.some((l) => l.includes('"msg":"herald stopping"')));
+    const health = await fetch(`${h.url}/health`);
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { status: string }).status).toBe("draining");
+    const stream = await fetch(streamUrl(h.url, ["x"]));
+    expect(stream.status).toBe(503);
+    expect(stream.headers.get("retry-after")).toMatch(/^\d+$/);
+    inFlight.write("partial");
     expect(await h.proc.exited).toBe(0);
-    expect(health).not.toBeNull();
+    inFlight.end();
   }, 15_000);
 
   test("--help lists every setting with its default", () => {
