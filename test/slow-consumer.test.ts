@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { dispose, type Herald, publish, publishBatch, startHerald } from "./support/herald";
 import { RawSseClient, rawStream, SseReader, streamUrl } from "./support/sse";
+import { eventually } from "./support/wait";
 
 let herald: Herald;
 const BUDGET = 256 * 1024;
@@ -36,36 +37,53 @@ async function stalledReader(path: string): Promise<{ resume: () => void; closed
   };
 }
 
+/** Publishes `count` events of 4 KB in batches of 50, each stamped with its time, and returns the reader's latencies. */
+async function firehose(reader: SseReader, count: number): Promise<number[]> {
+  const payload = "x".repeat(4000);
+  const from = reader.events.length;
+  for (let i = 0; i < count; i += 50) {
+    const events = Array.from({ length: 50 }, (_, k) => ({ topic: "firehose", data: { i: i + k, at: Date.now(), payload } }));
+    await publishBatch(herald.url, events);
+  }
+  await reader.count(from + count, 20_000);
+  return reader.events
+    .slice(from)
+    .map((e, k) => (reader.arrivals[from + k] as number) - (JSON.parse(e.data) as { at: number }).at);
+}
+
+/**
+ * The 90th percentile: a batch of 50 is 3 % of a phase, so one moment the machine looks away moves a 99th
+ * percentile; a reader held up by another moves many batches.
+ */
+const p90 = (latencies: number[]) => [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length * 0.9)] as number;
+
 test("a stalled reader is cut off at its budget while a normal reader keeps up and memory stays bounded", async () => {
-  const stalled = await stalledReader("/stream?topic=firehose");
   const normal = await SseReader.open(streamUrl(herald.url, ["firehose"]));
   await normal.until((r) => r.retry !== undefined);
-  await Bun.sleep(100);
+  const EVENTS = 1500;
+  await firehose(normal, 100); // the first requests of a process are slow: not part of either measure
+  // The control: the same load with no stalled reader, in this run, so the comparison is about the stalled
+  // reader and not about how busy the machine is.
+  const control = p90(await firehose(normal, EVENTS));
+
+  const stalled = await stalledReader("/stream?topic=firehose");
+  await eventually(
+    async () => ((await (await fetch(`${herald.url}/health`)).json()) as { subscribers: number }).subscribers === 2,
+  );
   const rssBefore = herald.rss();
+  const withStalled = p90(await firehose(normal, EVENTS));
+  if (process.env.HERALD_TEST_VERBOSE) console.log({ control, withStalled });
+  // The stalled reader costs the others close to nothing: at most twice the control's tail, plus a little for
+  // the work of cutting it off (measured: control 20-60 ms idle, a few hundred under load).
+  expect(withStalled).toBeLessThan(2 * control + 100);
 
-  const payload = "x".repeat(4000);
-  const latencies: number[] = [];
-  const EVENTS = 3000;
-  for (let i = 0; i < EVENTS; i += 50) {
-    const events = Array.from({ length: 50 }, (_, k) => ({ topic: "firehose", data: { i: i + k, at: Date.now(), payload } }));
-    await fetch(`${herald.url}/events`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ events }),
-    });
-  }
-  await normal.count(EVENTS, 20_000);
-  for (const e of normal.events) latencies.push(Date.now() - (JSON.parse(e.data) as { at: number }).at);
-
-  // 12 MB went to a reader that took almost nothing: it must have been dropped, and logged.
-  expect(herald.lines.some((l) => l.includes("slow subscriber dropped"))).toBe(true);
+  // 6 MB went to a reader that took almost nothing: it must have been dropped, and logged (stdout is read
+  // on its own schedule).
+  await eventually(() => herald.lines.some((l) => l.includes("slow subscriber dropped")));
   const health = (await (await fetch(`${herald.url}/health`)).json()) as { subscribers: number };
   expect(health.subscribers).toBe(1);
-  expect(normal.ids()).toEqual(Array.from({ length: EVENTS }, (_, i) => (normal.ids()[0] as number) + i));
+  expect(normal.ids()).toEqual(Array.from({ length: 100 + 2 * EVENTS }, (_, i) => (normal.ids()[0] as number) + i));
   expect(herald.rss() - rssBefore).toBeLessThan(64 * 1024 * 1024);
-  latencies.sort((a, b) => a - b);
-  const p99 = latencies[Math.floor(latencies.length * 0.99)] as number;
-  expect(p99).toBeLessThan(500);
 
   // Once it reads again, the stalled client finds its connection ended after what the kernel held.
   stalled.resume();

@@ -10,6 +10,8 @@ export interface SseEvent {
 /** Parses a stream's text into events and lets a test wait on what has arrived. */
 class SseEvents {
   readonly events: SseEvent[] = [];
+  /** When each event was parsed (`Date.now()`), index for index with `events`: for delivery latencies. */
+  readonly arrivals: number[] = [];
   readonly comments: string[] = [];
   retry?: number;
   ended = false;
@@ -51,6 +53,7 @@ class SseEvents {
       if (data.length > 0) {
         e.data = data.join("\n");
         this.events.push(e);
+        this.arrivals.push(Date.now());
       }
       end = this.buffer.indexOf("\n\n");
     }
