@@ -2,6 +2,7 @@
 import { createApp } from "./app";
 import { type Config, ConfigError, configWarnings, describeConfig, helpText, loadConfig } from "./config";
 import { HeraldError } from "./errors";
+import { IDLE_TIMEOUT_S } from "./http/idle";
 import { Listener } from "./http/listener";
 import { tlsFiles } from "./http/tls";
 import { Hub } from "./hub/hub";
@@ -105,7 +106,7 @@ async function listen(): Promise<Listener> {
     port: config.port,
     hostname: config.host,
     // Ordinary requests get Bun's 10 s; streams opt out per request and send heartbeats.
-    idleTimeout: 10,
+    idleTimeout: IDLE_TIMEOUT_S,
     // Never Bun's empty 413: the routes read bodies as streams and answer past their limit with our JSON 413.
     maxRequestBodySize: Number.POSITIVE_INFINITY,
   };

@@ -4,6 +4,7 @@ import type { Authorizer } from "../auth/authorizer";
 import { eventJson, isoTime } from "../event-json";
 import type { EventLog } from "../log/event-log";
 import { bearerToken } from "./credentials";
+import { whileWorking } from "./idle";
 import { ErrorResponse, HistoryPage, TopicList } from "./models";
 import { checkQuery, Query } from "./query";
 
@@ -13,13 +14,13 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
   new Elysia({ name: "history" })
     .get(
       "/events",
-      async ({ request }) => {
+      async ({ request, server }) => {
         const query = new Query(request);
         const selectors = query.selectors();
         const after = query.eventId("after") ?? 0;
         const limit = query.integer("limit", 1, 1000, 100);
         await auth.authorizeRead(() => bearerToken(request), selectors);
-        const events = await log.read({ selectors, after, limit });
+        const events = await whileWorking(server, request, () => log.read({ selectors, after, limit }));
         const last = events[events.length - 1];
         const next = events.length === limit && last ? `"${last.id}"` : "null";
         // Stored data is already JSON: splice it rather than parse and re-serialise every event.
