@@ -6,11 +6,12 @@ import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
 
 const EVENTS = 1_000_000;
+const median = (sorted: number[]) => sorted[sorted.length >> 1] as number;
 let herald: Herald;
 
 beforeAll(async () => {
   const dir = tempDir();
-  buildLog(dir, "bulk", EVENTS, (i) => `"event ${i}"`);
+  buildLog(dir, "bulk", EVENTS, JSON.stringify("an event on another topic"));
   herald = await startHerald({ dir, env: { HERALD_SYNC: "normal" } });
 }, 60_000);
 afterAll(() => dispose(herald));
@@ -30,8 +31,10 @@ test("ten sparse reads of a 1M-event log in flight do not hold /health or publis
       publishWaits.push(performance.now() - p0);
     }
   })();
-  await eventually(() => waits.length > 0);
+  await eventually(() => waits.length > 0 && publishWaits.length > 0);
   const before = waits.length;
+  const publishesBefore = publishWaits.length;
+  const readsStart = performance.now();
 
   const history = Array.from({ length: 5 }, async () => {
     const res = await fetch(`${herald.url}/events?topic=zz.*`);
@@ -44,14 +47,18 @@ test("ten sparse reads of a 1M-event log in flight do not hold /health or publis
     return reader.ids();
   });
   const found = await Promise.all([...history, ...replays]);
+  const readsTook = performance.now() - readsStart;
   readsDone = true;
-  const during = waits.slice(before).sort((a, b) => a - b);
   await probing;
+  const during = waits.slice(before).sort((a, b) => a - b);
+  const worst = Math.max(...during, ...publishWaits.slice(publishesBefore));
+  if (process.env.HERALD_TEST_VERBOSE) console.log({ n: during.length, median: median(during), worst, readsTook });
   for (const ids of found) expect(ids.map(Number)).toEqual([Number(match.id)]);
-  // A read that scans the log in one go holds the loop for all of it: no probe completes while the ten are in
-  // flight (measured 0-1 over 0.9-2.6 s). In steps, a probe waits for one step (a window of ids takes ~0.3 ms):
-  // measured 78-173 probes, median 0.3-3 ms. The worst probe is this loaded machine's (measured 18-260 ms).
-  expect(during.length).toBeGreaterThanOrEqual(20);
-  expect(during[during.length >> 1]).toBeLessThan(10);
-  expect(Math.max(...waits, ...publishWaits)).toBeLessThan(1000);
+  // Measured against the reads themselves, so a busy machine slows both sides alike. A read that scans the log
+  // in one go holds the loop for all of it: no probe completes while the ten are in flight (measured 0-1). In
+  // slices of 2 ms a probe waits for about one slice of each read: measured 90-110 probes idle, 60-70 at a load
+  // of 20 on two cores; the median probe 0.2-0.3 % of the reads' time, the worst 2-13 %.
+  expect(during.length).toBeGreaterThanOrEqual(30);
+  expect(median(during)).toBeLessThan(readsTook / 50);
+  expect(worst).toBeLessThan(readsTook / 2);
 }, 60_000);
