@@ -74,6 +74,8 @@ export function splitAnswers(text: string): Array<{ status: number; headers: str
     if (end === -1) break;
     const headers = text.slice(at, end);
     const length = Number(/content-length: (\d+)/i.exec(headers)?.[1] ?? 0);
+    // An answer counts once its whole body is here: a long one arrives in several chunks.
+    if (end + 4 + length > text.length) break;
     out.push({
       status: Number(/^HTTP\/1\.[01] (\d+)/.exec(headers)?.[1] ?? 0),
       headers,
