@@ -18,18 +18,21 @@ import { requestLog } from "./http/request-log";
 import { streamRoutes } from "./http/stream";
 import { StreamAdmission } from "./http/stream-admission";
 import type { Hub } from "./hub/hub";
+import type { EventLog } from "./log/event-log";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
 export interface AppDeps {
   readonly config: Config;
   readonly hub: Hub;
+  /** The hub's log: routes that read it (history, health, metrics, resume) are handed it here. */
+  readonly log: EventLog;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly startedAt: number;
 }
 
-export function createApp({ config, hub, logger, metrics, startedAt }: AppDeps) {
+export function createApp({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
   const auth = new Authorizer({ secret: config.jwtSecret, publicTopics: config.publicTopics });
   const origins = new OriginPolicy(config.corsOrigins);
   const admission = new StreamAdmission({
@@ -45,10 +48,10 @@ export function createApp({ config, hub, logger, metrics, startedAt }: AppDeps) 
     .use(errorHandling(logger))
     .use(crossSiteGuard(auth, origins, metrics))
     .use(publishRoutes(hub, auth, limits))
-    .use(streamRoutes(hub, auth, admission))
-    .use(historyRoutes(hub.log, auth))
-    .use(healthRoutes(hub, startedAt))
-    .use(metricsRoutes(hub, metrics))
+    .use(streamRoutes(hub, log, auth, admission))
+    .use(historyRoutes(log, auth))
+    .use(healthRoutes(hub, log, startedAt))
+    .use(metricsRoutes(hub, log, metrics))
     .use(docsRoutes())
     .use(consoleRoutes());
 }

@@ -1,9 +1,10 @@
 /** Settings: command-line flags over environment variables over defaults, each with its range, frozen once parsed. */
 
-import { redactRedisUrl } from "./log/redis/url";
+import { ConfigError } from "./errors";
+import type { LogLevel } from "./logger";
+import { redactRedisUrl } from "./net/redis-url";
 import {
   addressRanges,
-  ConfigError,
   DAY,
   duration,
   hmacSecret,
@@ -34,9 +35,6 @@ import {
 
 export { ConfigError };
 
-export type SyncMode = "full" | "normal";
-export type LogLevel = "debug" | "info" | "warn" | "error";
-
 export interface Config {
   /** TCP port to listen on. Default 8080. */
   readonly port: number;
@@ -45,7 +43,7 @@ export interface Config {
   /** SQLite file of the event log. Default `./data/herald.db`. */
   readonly db: string;
   /** `full`: an acknowledged event survives power loss; `normal`: it survives a process crash. Default `full`. */
-  readonly sync: SyncMode;
+  readonly sync: "full" | "normal";
   /** Largest event data in bytes (UTF-8 text, or compact JSON). Default 1 MiB. */
   readonly maxEventBytes: number;
   /** Reconnection delay suggested to clients in the `retry:` field. Default 2000 ms. */
@@ -124,7 +122,7 @@ const settings = [
     flag: "sync",
     default: "full",
     help: "full: acknowledged events survive power loss; normal: they survive a process crash",
-    parse: oneOf<SyncMode>("full", "normal"),
+    parse: oneOf("full", "normal"),
   }),
   setting({
     key: "maxEventBytes",

@@ -66,6 +66,15 @@ export class HeraldError extends Error {
   }
 }
 
+/** Seconds a client is asked to wait before trying again: overload, shutdown and log faults all last a while. */
+export const RETRY_LATER: Readonly<Record<string, string>> = Object.freeze({ "Retry-After": "5" });
+
+/**
+ * Something the operator gave (a setting, a file it names) cannot be used: start-up stops with this message and
+ * exit code 2, and a reload keeps what it had.
+ */
+export class ConfigError extends Error {}
+
 export interface ErrorBody {
   error: { code: string; message: string };
 }

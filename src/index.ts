@@ -1,17 +1,18 @@
 /** Boot: config → log (migrations) → hub → retention → listen; drain on SIGTERM/SIGINT; SIGHUP reloads TLS files. */
 import { createApp } from "./app";
-import { type Config, ConfigError, configWarnings, describeConfig, helpText, loadConfig } from "./config";
-import { HeraldError } from "./errors";
+import { type Config, configWarnings, describeConfig, helpText, loadConfig } from "./config";
+import { ConfigError, HeraldError } from "./errors";
 import { IDLE_TIMEOUT_S } from "./http/idle";
 import { Listener } from "./http/listener";
 import { tlsFiles } from "./http/tls";
 import { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
-import { openLog } from "./log/open-log";
+import { type LogOptions, openEventLog } from "./log/open";
 import { Retention } from "./log/retention";
 import { createLogger } from "./logger";
 import { Metrics } from "./metrics";
-import { bindFailure, checkResolvable, refuseToStart, urlHost } from "./startup";
+import { urlHost } from "./net/url-host";
+import { bindFailure, checkResolvable, refuseToStart } from "./startup";
 
 /** Longest a graceful stop may take before the process exits anyway (the spec allows 5 s). */
 const STOP_DEADLINE_MS = 4500;
@@ -41,10 +42,23 @@ async function healthcheck(config: Config): Promise<never> {
   }
 }
 
+/** The log the settings select: the shared Redis log when HERALD_REDIS_URL is set, else the SQLite file. */
+function logOptions(config: Config): LogOptions {
+  if (config.redisUrl === "") return { sqlite: { path: config.db, sync: config.sync } };
+  return {
+    redis: {
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      replicas: config.redisReplicas,
+      maxEventsPerTopic: config.retentionMaxEvents,
+    },
+  };
+}
+
 /** A log that cannot be opened (unreadable, another program's file, a newer schema, no Redis) stops start-up. */
 async function openStartupLog(): Promise<EventLog> {
   try {
-    return await openLog(config, logger);
+    return await openEventLog(logOptions(config), logger);
   } catch (error) {
     if (!(error instanceof HeraldError)) throw error;
     refuseToStart(error.message);
@@ -74,7 +88,7 @@ const retention = new Retention(
     metrics.pruned += count;
   },
 );
-const app = createApp({ config, hub, logger, metrics, startedAt });
+const app = createApp({ config, hub, log, logger, metrics, startedAt });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

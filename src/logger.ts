@@ -1,5 +1,6 @@
 /** Logs: one JSON object a line on stdout. */
-import type { LogLevel } from "./config";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

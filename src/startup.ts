@@ -1,13 +1,11 @@
 /** What a failed start tells the operator: one `herald: ...` line on stderr and exit code 2, never a stack trace. */
 import { lookup } from "node:dns/promises";
+import { urlHost } from "./net/url-host";
 
 export function refuseToStart(message: string): never {
   process.stderr.write(`herald: ${message}\n`);
   process.exit(2);
 }
-
-/** A host as it goes into a URL: IPv6 addresses in brackets (`http://[::1]:8080`). */
-export const urlHost = (host: string): string => (host.includes(":") ? `[${host}]` : host);
 
 /** Resolves the host before anything else starts, so a typo in it is named as such rather than as a failed bind. */
 export async function checkResolvable(host: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { TIMER_MAX_MS } from "../src/settings/parsers";
+import { TIMER_MAX_MS } from "../src/timers";
 import { boot, expectRefusal } from "./support/boot";
 import { dispose, type Herald, publish, startHerald } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";

@@ -1,7 +1,8 @@
 /** Pure parts of storage faults: which SQLite codes are faults, and the fault state's one line each way. */
 import { describe, expect, test } from "bun:test";
 import { FaultState } from "../src/log/fault-state";
-import { faultError, sqliteFault } from "../src/log/faults";
+import { faultError } from "../src/log/faults";
+import { sqliteFault } from "../src/log/sqlite/faults";
 import { createLogger } from "../src/logger";
 
 const sqliteError = (code: string) => Object.assign(new Error("sqlite says no"), { code });

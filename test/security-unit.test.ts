@@ -1,11 +1,13 @@
 /** The pure parts of the security rules: origins, proxies, client slots, cross-site verdicts, their settings. */
 import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../src/config";
-import { parseAddressRange, TrustedProxies } from "../src/http/client-address";
+import { TrustedProxies } from "../src/http/client-address";
 import { bearerToken } from "../src/http/credentials";
 import { crossSiteRefusal } from "../src/http/cross-site";
-import { normalizeOrigin, OriginPolicy } from "../src/http/origins";
+import { OriginPolicy } from "../src/http/origins";
 import { ClientStreams } from "../src/http/stream-admission";
+import { parseAddressRange } from "../src/net/address-range";
+import { normalizeOrigin } from "../src/net/origin";
 
 describe("origins", () => {
   test("are normalized as browsers write them; anything with a path or another scheme is not one", () => {

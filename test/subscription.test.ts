@@ -5,7 +5,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { Hub } from "../src/hub/hub";
 import type { EventLog, ReadRange } from "../src/log/event-log";
-import { SqliteEventLog } from "../src/log/sqlite-log";
+import { SqliteEventLog } from "../src/log/sqlite/sqlite-log";
 import { createLogger } from "../src/logger";
 import { Metrics } from "../src/metrics";
 import { parseSelectors } from "../src/names";

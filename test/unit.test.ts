@@ -4,7 +4,7 @@ import { covers, grantsFromClaim } from "../src/auth/grants";
 import { ConfigError, helpText, loadConfig } from "../src/config";
 import { HeraldError } from "../src/errors";
 import type { LoggedEvent } from "../src/log/event-log";
-import { mergeFound } from "../src/log/sqlite-reader";
+import { mergeFound } from "../src/log/sqlite/reader";
 import { checkEventType, checkTopic, parseEventId, parseSelector, parseSelectors } from "../src/names";
 import { DAY, duration } from "../src/settings/parsers";
 import { eventFrame, gapNotice } from "../src/sse/encode";

@@ -1,24 +1,26 @@
 /** GET /health: ok, or 503 when the log cannot take writes or the hub is draining. */
 import { Elysia } from "elysia";
+import { RETRY_LATER } from "../errors";
 import type { Hub } from "../hub/hub";
+import type { EventLog } from "../log/event-log";
 import { Health } from "./models";
 
-export const healthRoutes = (hub: Hub, startedAt: number) =>
+export const healthRoutes = (hub: Hub, log: EventLog, startedAt: number) =>
   new Elysia({ name: "health" }).get(
     "/health",
     ({ set }) => {
-      const fault = hub.log.faults.current;
+      const fault = log.faults.current;
       const problem = hub.isDraining
         ? ({ status: "draining", reason: "shutting_down", message: "the hub is shutting down" } as const)
         : fault && ({ status: "degraded", reason: fault.reason, message: fault.message } as const);
       if (problem) {
         set.status = 503;
-        set.headers["retry-after"] = "5";
+        Object.assign(set.headers, RETRY_LATER);
       }
       return {
         ...(problem ?? { status: "ok" as const }),
         subscribers: hub.subscriberCount,
-        lastEventId: String(hub.log.lastId()),
+        lastEventId: String(log.lastId()),
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       };
     },

@@ -9,7 +9,7 @@
  */
 import type { Server } from "bun";
 import type { Logger } from "../logger";
-import { urlHost } from "../startup";
+import { urlHost } from "../net/url-host";
 import { loadTls, type TlsCredentials, type TlsFiles } from "./tls";
 
 export interface ServeSettings {

@@ -1,19 +1,20 @@
 /** GET /metrics: Prometheus text format. */
 import { Elysia, t } from "elysia";
 import type { Hub } from "../hub/hub";
+import type { EventLog } from "../log/event-log";
 import { type Metrics, renderMetrics } from "../metrics";
 
-export const metricsRoutes = (hub: Hub, metrics: Metrics) =>
+export const metricsRoutes = (hub: Hub, log: EventLog, metrics: Metrics) =>
   new Elysia({ name: "metrics" }).get(
     "/metrics",
     async () => {
       const text = renderMetrics(metrics, {
         subscribers: hub.subscriberCount,
-        databaseBytes: hub.log.sizeBytes(),
+        databaseBytes: log.sizeBytes(),
         // An unreadable log still gets its fault scraped: the count it cannot read is NaN.
-        retainedEvents: await hub.log.retained().catch(() => Number.NaN),
-        lastEventId: hub.log.lastId(),
-        faults: hub.log.faults,
+        retainedEvents: await log.retained().catch(() => Number.NaN),
+        lastEventId: log.lastId(),
+        faults: log.faults,
       });
       return new Response(text, { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
     },

@@ -4,13 +4,11 @@
  */
 import type { Server } from "bun";
 import type { Reader } from "../auth/authorizer";
-import { HeraldError } from "../errors";
+import { HeraldError, RETRY_LATER } from "../errors";
 import type { Subscription } from "../hub/subscription";
 import type { Metrics } from "../metrics";
+import { onDeadline } from "../timers";
 import type { TrustedProxies } from "./client-address";
-
-/** setTimeout's longest delay (about 24.8 days); a later deadline is reached in several waits. */
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 /** Open streams per client, counted exactly: a client with none has no entry, so the map stays bounded. */
 export class ClientStreams {
@@ -22,9 +20,7 @@ export class ClientStreams {
   take(client: string): () => void {
     const held = this.open.get(client) ?? 0;
     if (held >= this.perClient) {
-      throw new HeraldError("too_many_streams", `this client already has ${held} open streams, the most allowed`, {
-        "Retry-After": "5",
-      });
+      throw new HeraldError("too_many_streams", `this client already has ${held} open streams, the most allowed`, RETRY_LATER);
     }
     this.open.set(client, held + 1);
     let returned = false;
@@ -36,17 +32,6 @@ export class ClientStreams {
       else this.open.set(client, left);
     };
   }
-}
-
-/** Runs `action` at `at` (ms since the epoch); the function returned cancels it. */
-function onDeadline(at: number, action: () => void): () => void {
-  let timer: Timer;
-  const arm = () => {
-    const wait = at - Date.now();
-    timer = wait > LONGEST_TIMER_MS ? setTimeout(arm, LONGEST_TIMER_MS) : setTimeout(action, Math.max(0, wait));
-  };
-  arm();
-  return () => clearTimeout(timer);
 }
 
 export interface AdmissionOptions {

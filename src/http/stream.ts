@@ -2,6 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Authorizer } from "../auth/authorizer";
 import type { Hub } from "../hub/hub";
+import type { EventLog } from "../log/event-log";
 import { parseEventId } from "../names";
 import { bearerToken } from "./credentials";
 import { ErrorResponse } from "./models";
@@ -14,7 +15,7 @@ const SSE_HEADERS = {
   "X-Accel-Buffering": "no",
 };
 
-export const streamRoutes = (hub: Hub, auth: Authorizer, admission: StreamAdmission) =>
+export const streamRoutes = (hub: Hub, log: EventLog, auth: Authorizer, admission: StreamAdmission) =>
   new Elysia({ name: "stream" }).get(
     "/stream",
     async ({ headers, request, server }) => {
@@ -26,7 +27,7 @@ export const streamRoutes = (hub: Hub, auth: Authorizer, admission: StreamAdmiss
       // Every refusal comes before the first stream byte.
       const reader = await auth.authorizeRead(() => bearerToken(request), selectors);
       // A node of a cluster may trail the shared log by a moment: an id it has not read yet is not one from the future.
-      if (resumeFrom !== null) await hub.log.caughtUp(resumeFrom);
+      if (resumeFrom !== null) await log.caughtUp(resumeFrom);
       const sub = admission.open(request, server, reader, () =>
         hub.open({ selectors, envelope, resumeFrom, signal: request.signal }),
       );

@@ -1,7 +1,8 @@
 /** Native TLS: the certificate and key files, read and checked to belong together, at start-up and on every SIGHUP. */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { ConfigError } from "../config";
+import { ConfigError } from "../errors";
+import { readFailure } from "../files";
 
 export interface TlsFiles {
   readonly certPath: string;
@@ -27,19 +28,11 @@ export function tlsFiles(settings: { readonly tlsCert: string; readonly tlsKey: 
   return { certPath: tlsCert, keyPath: tlsKey };
 }
 
-const REASONS: Record<string, string> = {
-  ENOENT: "no such file",
-  EACCES: "permission denied",
-  EISDIR: "it is a directory",
-  ENOTDIR: "a part of the path is not a directory",
-};
-
 function readPem(path: string, what: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "";
-    throw new ConfigError(`cannot read the TLS ${what} ${path}: ${REASONS[code] ?? (code || String(error))}`);
+    throw new ConfigError(`cannot read the TLS ${what} ${path}: ${readFailure(error)}`);
   }
 }
 

@@ -1,5 +1,5 @@
 /** The hub: publish appends to the log, the log's commits feed the broadcaster, streams open here. */
-import { HeraldError } from "../errors";
+import { HeraldError, RETRY_LATER } from "../errors";
 import type { AppendResult, EventDraft, EventLog, Idempotency } from "../log/event-log";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
@@ -23,7 +23,7 @@ export class Hub {
   private draining = false;
 
   constructor(
-    readonly log: EventLog,
+    private readonly log: EventLog,
     private readonly options: HubOptions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
@@ -67,7 +67,7 @@ export class Hub {
   }
 
   async publish(drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<AppendResult> {
-    if (this.draining) throw new HeraldError("shutting_down", "the hub is shutting down", { "Retry-After": "5" });
+    if (this.draining) throw new HeraldError("shutting_down", "the hub is shutting down", RETRY_LATER);
     const started = performance.now();
     const result = await this.log.append(drafts, idempotency);
     this.metrics.publishLatency.observe((performance.now() - started) / 1000);
@@ -77,9 +77,9 @@ export class Hub {
   }
 
   open(request: StreamRequest): Subscription {
-    if (this.draining) throw new HeraldError("shutting_down", "the hub is shutting down", { "Retry-After": "5" });
+    if (this.draining) throw new HeraldError("shutting_down", "the hub is shutting down", RETRY_LATER);
     if (this.subscriptions.size >= this.options.maxSubscribers) {
-      throw new HeraldError("too_many_subscribers", "the hub has reached its stream limit", { "Retry-After": "5" });
+      throw new HeraldError("too_many_subscribers", "the hub has reached its stream limit", RETRY_LATER);
     }
     return new Subscription(request, this.host);
   }

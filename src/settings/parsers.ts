@@ -1,11 +1,12 @@
 /** Parsers of setting values: each turns text into a value inside its range, or says what it accepts. */
-import { parseAddressRange } from "../http/client-address";
-import { normalizeOrigin } from "../http/origins";
-import { checkRedisUrl } from "../log/redis/url";
+import { ConfigError } from "../errors";
 import { SELECTOR_PATTERN } from "../names";
+import { parseAddressRange } from "../net/address-range";
+import { normalizeOrigin } from "../net/origin";
+import { checkRedisUrl } from "../net/redis-url";
+import { TIMER_MAX_MS } from "../timers";
 
-/** A setting that cannot be used as given: start-up stops with this message and exit code 2. */
-export class ConfigError extends Error {}
+export { ConfigError };
 
 export interface Parser<T> {
   /** `name` is how the user gave the value (`PORT`, `--port`), for the message. */
@@ -23,8 +24,6 @@ const shown = (raw: string): string => JSON.stringify(raw);
 
 export const SECOND = 1000;
 export const DAY = 86_400_000;
-/** setTimeout and setInterval take a signed 32-bit delay; past it they fire at once, over and over. */
-export const TIMER_MAX_MS = 24 * DAY;
 
 const units: Record<string, number> = { ms: 1, s: SECOND, m: 60_000, h: 3_600_000, d: DAY, w: 7 * DAY };
 

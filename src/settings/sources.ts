@@ -1,6 +1,7 @@
 /** Where setting values come from: flags over environment variables, and for secrets the files they name. */
 import { closeSync, openSync, readSync } from "node:fs";
-import { ConfigError } from "./parsers";
+import { ConfigError } from "../errors";
+import { readFailure } from "../files";
 
 /** What the sources need to know of a setting. */
 export interface SettingSource {
@@ -103,18 +104,6 @@ function readAtMost(path: string, limit: number): Buffer {
   } finally {
     closeSync(fd);
   }
-}
-
-const readFailures: Record<string, string> = {
-  ENOENT: "no such file",
-  EACCES: "permission denied",
-  EISDIR: "it is a directory",
-  ENOTDIR: "a part of the path is not a directory",
-};
-
-function readFailure(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code ?? "";
-  return readFailures[code] ?? (code || String(error));
 }
 
 /** Variables under `HERALD_` that belong to others on purpose: the test suite's switches, the examples' hub address. */

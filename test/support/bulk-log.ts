@@ -1,14 +1,14 @@
 /** A log built directly with the project's migrations: publishing hundreds of thousands of events would take minutes. */
 import { join } from "node:path";
-import { migrate } from "../../src/log/migrations";
-import { openLog } from "../../src/log/sqlite-writer";
+import { openDatabase } from "../../src/log/sqlite/database";
+import { migrate } from "../../src/log/sqlite/migrations";
 
 /**
  * Writes `count` events on one topic, each with the JSON text `data`, into `dir`'s herald.db. One statement
  * generates the rows inside SQLite: a million calls from JavaScript take tens of seconds on a busy machine.
  */
 export function buildLog(dir: string, topic: string, count: number, data: string): void {
-  const db = openLog(join(dir, "herald.db"), "normal");
+  const db = openDatabase(join(dir, "herald.db"), "normal");
   migrate(db);
   const now = Date.now();
   db.transaction(() => {

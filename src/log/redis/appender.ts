@@ -1,12 +1,18 @@
 /** The shared log's writes: group commit of appends in one script, then the waits for replicas and this node's tail. */
 import type { RedisClient } from "bun";
-import { HeraldError } from "../../errors";
+import { idempotencyConflict, type PendingAppend } from "../append";
 import type { AppendResult, EventDraft, Idempotency } from "../event-log";
 import { faultError } from "../faults";
 import { idempotencyKey, type LogKeys } from "./keys";
-import type { RedisLogOptions } from "./redis-log";
 import { scripts } from "./scripts";
 import type { Tail } from "./tail";
+
+export interface AppenderOptions {
+  /** Replicas that must have a write before it is acknowledged (WAIT); 0 trusts the primary alone. */
+  readonly replicas: number;
+  /** Retention's per-topic limit (0: none): appends note the topics that pass it. */
+  readonly maxEventsPerTopic: number;
+}
 
 /**
  * Events the feed keeps (about: Redis trims whole nodes). It only bridges the moment between a commit and
@@ -22,13 +28,6 @@ const FRESH = 1;
 const REPLAYED = 2;
 const CONFLICT = 3;
 
-interface PendingAppend {
-  readonly drafts: readonly EventDraft[];
-  readonly idempotency: Idempotency | undefined;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /** Runs a Redis command, turning a failure into the log's fault. */
 export type Call = <T>(command: () => Promise<T>) => Promise<T>;
 
@@ -43,7 +42,7 @@ export class Appender {
     private readonly client: RedisClient,
     private readonly keys: LogKeys,
     private readonly tail: Tail,
-    private readonly options: RedisLogOptions,
+    private readonly options: AppenderOptions,
     private readonly call: Call,
   ) {}
 
@@ -118,7 +117,7 @@ export class Appender {
     requests.forEach((request, r) => {
       const { status, receipts } = outcomes[r] as (typeof outcomes)[number];
       if (status === CONFLICT) {
-        request.reject(new HeraldError("idempotency_conflict", "this Idempotency-Key was already used with a different request"));
+        request.reject(idempotencyConflict());
       } else {
         request.resolve({ receipts, replayed: status === REPLAYED, pruned: status === FRESH ? pruned : 0 });
         if (status === FRESH) pruned = 0;

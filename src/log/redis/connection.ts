@@ -1,8 +1,8 @@
 /** Connections to Redis, and what its failures mean to a publisher. */
 import { RedisClient } from "bun";
 import { HeraldError } from "../../errors";
+import { redactRedisUrl } from "../../net/redis-url";
 import type { LogFault } from "../faults";
-import { redactRedisUrl } from "./url";
 
 /** How long start-up waits for Redis (it may be starting beside us) before giving up. */
 const START_TIMEOUT_MS = 10_000;

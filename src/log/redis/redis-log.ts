@@ -17,21 +17,17 @@ import {
 } from "../event-log";
 import { FaultState } from "../fault-state";
 import { isFaultError, type LogFault } from "../faults";
-import { Appender } from "./appender";
+import { Appender, type AppenderOptions } from "./appender";
 import { connect, redisFault } from "./connection";
 import { flatEvents } from "./entries";
 import { type LogKeys, logKeys } from "./keys";
 import { type Reply, scripts } from "./scripts";
 import { BACKFILL_PAGE, Tail } from "./tail";
 
-export interface RedisLogOptions {
+export interface RedisLogOptions extends AppenderOptions {
   readonly url: string;
   /** Names the keys, so several hubs can share one Redis. */
   readonly prefix: string;
-  /** Replicas that must have a write before it is acknowledged (WAIT); 0 trusts the primary alone. */
-  readonly replicas: number;
-  /** Retention's per-topic limit (0: none): appends note the topics that pass it. */
-  readonly maxEventsPerTopic: number;
 }
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
@@ -53,15 +49,35 @@ export class RedisEventLog implements EventLog {
   private readonly appender: Appender;
   private memoryBytes = 0;
 
+  private readonly tail: Tail;
+
   private constructor(
     private readonly client: RedisClient,
+    tailClient: RedisClient,
     private readonly keys: LogKeys,
-    private readonly tail: Tail,
+    head: number,
     options: RedisLogOptions,
     logger: Logger,
   ) {
     this.faults = new FaultState(logger);
-    this.appender = new Appender(client, keys, tail, options, (command) => this.call(command));
+    this.tail = new Tail(
+      tailClient,
+      options.url,
+      keys,
+      head,
+      {
+        deliver: (events) => {
+          for (const listener of this.listeners) listener(events);
+        },
+        backfill: (after, through) => this.read({ selectors: [EVERY_TOPIC], after, upTo: through, limit: BACKFILL_PAGE }),
+        missed: (after, through) => {
+          logger.warn("events were pruned before this node read them; its streams resume from the log", { after, through });
+          for (const listener of this.missedListeners) listener();
+        },
+      },
+      logger,
+    );
+    this.appender = new Appender(client, keys, this.tail, options, (command) => this.call(command));
     this.faults.watch(() => this.check(), PROBE_MS);
   }
 
@@ -70,29 +86,10 @@ export class RedisEventLog implements EventLog {
     const keys = logKeys(options.prefix);
     const client = await connect(options.url);
     const [, head] = (await scripts.head.run(client, [keys.log, keys.head], [0])) as [number, number];
-    let log: RedisEventLog | undefined;
-    const tail = new Tail(
-      await connect(options.url),
-      options.url,
-      keys,
-      head,
-      {
-        deliver: (events) => {
-          for (const listener of log?.listeners ?? []) listener(events);
-        },
-        backfill: (after, through) =>
-          (log as RedisEventLog).read({ selectors: [EVERY_TOPIC], after, upTo: through, limit: BACKFILL_PAGE }),
-        missed: (after, through) => {
-          logger.warn("events were pruned before this node read them; its streams resume from the log", { after, through });
-          for (const listener of log?.missedListeners ?? []) listener();
-        },
-      },
-      logger,
-    );
-    log = new RedisEventLog(client, keys, tail, options, logger);
+    const log = new RedisEventLog(client, await connect(options.url), keys, head, options, logger);
     // A first look at once, so /metrics has the memory figure from the start.
     await log.check();
-    tail.start();
+    log.tail.start();
     return log;
   }
 

@@ -1,13 +1,13 @@
 /** The shared log's atomic steps: one Lua script each, run by hash (EVALSHA), loaded again after a restart. */
 import type { RedisClient } from "bun";
 // Imported as text so `bun build --compile` embeds them in the binary.
-import appendLua from "./scripts/append.lua" with { type: "text" };
-import headLua from "./scripts/head.lua" with { type: "text" };
-import libLua from "./scripts/lib.lua" with { type: "text" };
-import pruneLua from "./scripts/prune.lua" with { type: "text" };
-import prunedThroughLua from "./scripts/pruned-through.lua" with { type: "text" };
-import readLua from "./scripts/read.lua" with { type: "text" };
-import topicsLua from "./scripts/topics.lua" with { type: "text" };
+import appendLua from "./lua/append.lua" with { type: "text" };
+import headLua from "./lua/head.lua" with { type: "text" };
+import libLua from "./lua/lib.lua" with { type: "text" };
+import pruneLua from "./lua/prune.lua" with { type: "text" };
+import prunedThroughLua from "./lua/pruned-through.lua" with { type: "text" };
+import readLua from "./lua/read.lua" with { type: "text" };
+import topicsLua from "./lua/topics.lua" with { type: "text" };
 
 /** Redis's reply to a script: strings, integers, nulls and arrays of them. */
 export type Reply = string | number | null | Reply[];

@@ -2,10 +2,10 @@
 import type { Database } from "bun:sqlite";
 import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import type { SyncMode } from "../config";
-import { HeraldError } from "../errors";
-import { createLogger, type Logger } from "../logger";
-import type { Selector } from "../names";
+import { HeraldError } from "../../errors";
+import { createLogger, type Logger } from "../../logger";
+import type { Selector } from "../../names";
+import { idempotencyConflict, type PendingAppend } from "../append";
 import type {
   AppendResult,
   CommitListener,
@@ -16,17 +16,19 @@ import type {
   PrunePolicy,
   ReadRange,
   TopicSummary,
-} from "./event-log";
-import { FaultState } from "./fault-state";
-import { faultError, isFaultError } from "./faults";
+} from "../event-log";
+import { FaultState } from "../fault-state";
+import { faultError, isFaultError } from "../faults";
+import { openDatabase, type SyncMode } from "./database";
 import { migrate } from "./migrations";
-import { nearlyFull, SqliteProbe } from "./sqlite-probe";
-import { SqliteReader } from "./sqlite-reader";
-import { type AppendRequest, type Outcome, openLog, SqliteWriter } from "./sqlite-writer";
+import { nearlyFull, SqliteProbe } from "./probe";
+import { SqliteReader } from "./reader";
+import { type Outcome, SqliteWriter } from "./writer";
 
-interface PendingAppend extends AppendRequest {
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: unknown) => void;
+export interface SqliteLogOptions {
+  /** The database file; `:memory:` for a log that lives as long as the process. */
+  readonly path: string;
+  readonly sync: SyncMode;
 }
 
 /** How often the files are checked for being deleted or replaced, and a degraded log is probed for recovery. */
@@ -48,7 +50,7 @@ export class SqliteEventLog implements EventLog {
     logger: Logger = createLogger("info"),
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    this.db = openLog(path, sync);
+    this.db = openDatabase(path, sync);
     migrate(this.db);
     this.probe = new SqliteProbe(this.db, path);
     this.faults = new FaultState(logger);
@@ -128,7 +130,7 @@ export class SqliteEventLog implements EventLog {
       const o = outcomes[i] as Outcome;
       if ("fresh" in o) p.resolve({ receipts: o.fresh, replayed: false });
       else if ("replayed" in o) p.resolve({ receipts: o.replayed, replayed: true });
-      else p.reject(new HeraldError("idempotency_conflict", "this Idempotency-Key was already used with a different request"));
+      else p.reject(idempotencyConflict());
     });
   }
 

@@ -3,8 +3,8 @@
  * yield to the event loop, so a sparse selector over a large log never holds the hub.
  */
 import type { Database } from "bun:sqlite";
-import type { Selector } from "../names";
-import type { LoggedEvent, ReadRange } from "./event-log";
+import type { Selector } from "../../names";
+import type { LoggedEvent, ReadRange } from "../event-log";
 
 interface Row {
   id: number;

@@ -1,10 +1,10 @@
 /** Applies the numbered SQL files of `migrations/` in order, once each, recording them. */
 import type { Database } from "bun:sqlite";
 // Imported as text so `bun build --compile` embeds them in the binary.
-import events from "../../migrations/0001_events.sql" with { type: "text" };
-import idempotency from "../../migrations/0002_idempotency.sql" with { type: "text" };
-import topicCounts from "../../migrations/0003_topic_counts_per_commit.sql" with { type: "text" };
-import { HeraldError } from "../errors";
+import events from "../../../migrations/0001_events.sql" with { type: "text" };
+import idempotency from "../../../migrations/0002_idempotency.sql" with { type: "text" };
+import topicCounts from "../../../migrations/0003_topic_counts_per_commit.sql" with { type: "text" };
+import { HeraldError } from "../../errors";
 
 interface Migration {
   readonly version: number;

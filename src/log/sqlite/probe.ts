@@ -2,7 +2,8 @@
 import type { Database } from "bun:sqlite";
 import { closeSync, openSync, statfsSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
-import { DISK_FULL, type LogFault, sqliteFault } from "./faults";
+import { DISK_FULL, type LogFault } from "../faults";
+import { sqliteFault } from "./faults";
 
 /** Space a full disk must regain before publishing resumes, so that one small write that fits does not flap the state. */
 const HEADROOM_BYTES = 1024 * 1024;

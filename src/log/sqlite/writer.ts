@@ -1,15 +1,9 @@
 /** The writes of the SQLite log: one transaction per batch of appends (group commit), and pruning. */
 // A writer thread was tried (bench --only publish, hub pinned to one core): 35.7k acked/s against 40.4k
 // in-thread; the messages cost more than the fsync overlap saves when the hub has one core.
-import { Database } from "bun:sqlite";
-import type { SyncMode } from "../config";
-import type { EventDraft, Idempotency, LoggedEvent, PrunePolicy, Receipt } from "./event-log";
-import { checkOwnership } from "./migrations";
-
-export interface AppendRequest {
-  readonly drafts: readonly EventDraft[];
-  readonly idempotency: Idempotency | undefined;
-}
+import type { Database } from "bun:sqlite";
+import type { AppendRequest } from "../append";
+import type { LoggedEvent, PrunePolicy, Receipt } from "../event-log";
 
 /** What became of one request in a shared commit. */
 export type Outcome = { fresh: LoggedEvent[] } | { replayed: Receipt[] } | { conflict: true };
@@ -18,20 +12,6 @@ export type Outcome = { fresh: LoggedEvent[] } | { replayed: Receipt[] } | { con
 const TOPICS_PER_QUERY = 16;
 
 type Insert = [topic: string, type: string | null, data: string, time: number];
-
-export function openLog(path: string, sync: SyncMode): Database {
-  const db = new Database(path, { create: true, strict: true });
-  db.run("PRAGMA busy_timeout = 5000");
-  // Before any pragma below writes to it: a file that is not ours stays untouched.
-  checkOwnership(db);
-  // Only takes effect on a new file: freed pages then go back to the OS as retention prunes.
-  db.run("PRAGMA auto_vacuum = INCREMENTAL");
-  db.run("PRAGMA journal_mode = WAL");
-  db.run(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
-  // The WAL is reused after each checkpoint; this bounds what it keeps on disk meanwhile.
-  db.run("PRAGMA journal_size_limit = 67108864");
-  return db;
-}
 
 export class SqliteWriter {
   private readonly insert;

@@ -1,0 +1,21 @@
+/** Opening the configured log: the shared Redis log in cluster mode, else the embedded SQLite file. */
+import type { Logger } from "../logger";
+import { redactRedisUrl } from "../net/redis-url";
+import type { EventLog } from "./event-log";
+import { RedisEventLog, type RedisLogOptions } from "./redis/redis-log";
+import { SqliteEventLog, type SqliteLogOptions } from "./sqlite/sqlite-log";
+
+export type LogOptions = { readonly sqlite: SqliteLogOptions } | { readonly redis: RedisLogOptions };
+
+/** Throws a `log_unavailable` error saying why when the log cannot be opened. */
+export async function openEventLog(options: LogOptions, logger: Logger): Promise<EventLog> {
+  if ("sqlite" in options) return SqliteEventLog.open(options.sqlite.path, options.sqlite.sync, logger);
+  const { redis } = options;
+  const log = await RedisEventLog.open(redis, logger);
+  logger.info("cluster mode: the log is shared in Redis", {
+    redis: redactRedisUrl(redis.url),
+    prefix: redis.prefix,
+    newestId: log.lastId(),
+  });
+  return log;
+}

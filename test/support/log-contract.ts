@@ -1,0 +1,176 @@
+/**
+ * The EventLog seam's contract, one body for every log (Centrifuge runs its broker tests the same way): a
+ * factory opens a fresh log on a real store, and can break and mend that store for the fault cases.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { HeraldError } from "../../src/errors";
+import type { EventDraft, EventLog, LoggedEvent, Receipt } from "../../src/log/event-log";
+import { parseSelectors } from "../../src/names";
+import { eventually } from "./wait";
+
+export interface LogUnderTest {
+  readonly log: EventLog;
+  /** Makes the store refuse writes (its file moved away, its server killed). */
+  breakStore(): Promise<void>;
+  /** Undoes `breakStore`: the log must notice by itself. */
+  mendStore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LogFactoryOptions {
+  /** Retention's per-topic limit the log is opened with (a log may note topics over it as it appends). */
+  readonly maxEventsPerTopic: number;
+}
+
+export type LogFactory = (options: LogFactoryOptions) => Promise<LogUnderTest>;
+
+const draft = (topic: string, data = `"${topic}"`, event: string | null = null): EventDraft => ({ topic, event, data });
+const everything = parseSelectors(["*"]);
+
+async function readAll(log: EventLog, selectors = everything, after = 0): Promise<LoggedEvent[]> {
+  const out: LoggedEvent[] = [];
+  for (;;) {
+    const page = await log.read({ selectors, after, limit: 100 });
+    out.push(...page);
+    const last = page.at(-1);
+    if (page.length < 100 || !last) return out;
+    after = last.id;
+  }
+}
+
+async function failure(promise: Promise<unknown>): Promise<HeraldError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof HeraldError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+export function logContract(name: string, open: LogFactory): void {
+  describe(`EventLog contract: ${name}`, () => {
+    let current: LogUnderTest | undefined;
+    const fresh = async (options: LogFactoryOptions = { maxEventsPerTopic: 0 }) => {
+      current = await open(options);
+      return current.log;
+    };
+    afterEach(async () => {
+      await current?.close();
+      current = undefined;
+    });
+
+    test("appends get increasing ids in draft order, and the commit is announced before the answer", async () => {
+      const log = await fresh();
+      const announced: LoggedEvent[] = [];
+      log.onCommit((events) => announced.push(...events));
+      const { receipts, replayed } = await log.append([draft("a"), draft("b", '{"n":9007199254740993}', "created")]);
+      expect(replayed).toBe(false);
+      expect(receipts.map((r) => r.topic)).toEqual(["a", "b"]);
+      expect(receipts[1]?.id).toBe((receipts[0]?.id ?? 0) + 1);
+      expect(receipts[1]?.event).toBe("created");
+      expect(announced.map((e) => e.id)).toEqual(receipts.map((r) => r.id));
+      expect(announced[1]?.data).toBe('{"n":9007199254740993}');
+      expect(log.lastId()).toBe(receipts[1]?.id ?? -1);
+    });
+
+    test("concurrent appends share one order: ids strictly increase in the order commits are announced", async () => {
+      const log = await fresh();
+      const announced: number[] = [];
+      log.onCommit((events) => announced.push(...events.map((e) => e.id)));
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => log.append(i % 10 === 0 ? [draft("x"), draft("y"), draft("z")] : [draft("x")])),
+      );
+      const ids = results.flatMap((r) => r.receipts.map((x) => x.id));
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(announced).toEqual([...ids].sort((a, b) => a - b));
+      for (const r of results) {
+        const batch = r.receipts.map((x) => x.id);
+        expect(batch).toEqual(batch.map((_, i) => (batch[0] ?? 0) + i));
+      }
+      expect((await readAll(log)).map((e) => e.id)).toEqual(announced);
+    });
+
+    test("reads page by count, by bytes and by range, for exact and prefix selectors", async () => {
+      const log = await fresh();
+      for (let i = 0; i < 30; i++) await log.append([draft(`orders.${i % 3}`, `"${"x".repeat(100)}"`), draft("other")]);
+      const orders = parseSelectors(["orders.*"]);
+      const all = await readAll(log, orders);
+      expect(all).toHaveLength(30);
+      expect(all.every((e) => e.topic.startsWith("orders."))).toBe(true);
+      const page = await log.read({ selectors: orders, after: 0, limit: 7 });
+      expect(page.map((e) => e.id)).toEqual(all.slice(0, 7).map((e) => e.id));
+      const small = await log.read({ selectors: orders, after: 0, limit: 100, maxBytes: 250 });
+      expect(small).toHaveLength(3);
+      const third = all[2]?.id ?? 0;
+      const bounded = await log.read({ selectors: orders, after: 0, upTo: third, limit: 100 });
+      expect(bounded.map((e) => e.id)).toEqual(all.slice(0, 3).map((e) => e.id));
+      const exact = await readAll(log, parseSelectors(["orders.1", "other"]));
+      expect(exact).toHaveLength(40);
+      expect(await readAll(log, parseSelectors(["nothing.*"]))).toEqual([]);
+    });
+
+    test("an Idempotency-Key appends once, answers a repeat with the first receipts, refuses another body", async () => {
+      const log = await fresh();
+      const key = { scope: "t", key: "k-1", fingerprint: "body-1" };
+      const first = await log.append([draft("t")], key);
+      const again = await log.append([draft("t")], key);
+      expect(again.replayed).toBe(true);
+      const receipt = ({ id, topic, event, time }: Receipt) => ({ id, topic, event, time });
+      expect(again.receipts.map(receipt)).toEqual(first.receipts.map(receipt));
+      const conflict = await failure(log.append([draft("t", '"other"')], { ...key, fingerprint: "body-2" }));
+      expect(conflict.code).toBe("idempotency_conflict");
+      expect(conflict.status).toBe(422);
+      expect(await log.retained()).toBe(1);
+    });
+
+    test("retention deletes past the per-topic limit and by age, and says what it pruned through", async () => {
+      const log = await fresh({ maxEventsPerTopic: 5 });
+      const ids: number[] = [];
+      // A log may trim as it appends (the count comes back with the append) or only when pruning.
+      let pruned = 0;
+      for (let i = 0; i < 12; i++) {
+        const { receipts, pruned: trimmed = 0 } = await log.append([draft("busy")]);
+        ids.push(...receipts.map((r) => r.id));
+        pruned += trimmed;
+      }
+      const quiet = (await log.append([draft("quiet")])).receipts[0]?.id;
+      for (let n = 0; n < 20; n++) pruned += await log.prune({ before: 0, maxPerTopic: 5, limit: 3 });
+      expect(pruned).toBe(7);
+      expect((await readAll(log, parseSelectors(["busy"]))).map((e) => e.id)).toEqual(ids.slice(7));
+      expect(await log.prunedThrough(parseSelectors(["busy"]))).toBe(ids[6] ?? -1);
+      expect(await log.prunedThrough(parseSelectors(["b*"]))).toBe(ids[6] ?? -1);
+      expect(await log.prunedThrough(parseSelectors(["quiet"]))).toBe(0);
+      const topics = await log.topics();
+      expect(topics.map((t) => [t.topic, t.events, t.firstId])).toEqual([
+        ["busy", 5, ids[7] ?? -1],
+        ["quiet", 1, quiet ?? -1],
+      ]);
+      await Bun.sleep(5);
+      for (let n = 0; n < 20; n++) await log.prune({ before: Date.now(), maxPerTopic: 0, limit: 4 });
+      expect(await log.retained()).toBe(0);
+      const next = await log.append([draft("busy")]);
+      expect(next.receipts[0]?.id).toBe((quiet ?? 0) + 1);
+    });
+
+    test("a failing store refuses appends with a fault and Retry-After, and the log recovers by itself", async () => {
+      const log = await fresh();
+      const before = await log.append([draft("f")]);
+      await current?.breakStore();
+      const refused = await failure(log.append([draft("f")]));
+      expect(["log_unavailable", "storage_full"]).toContain(refused.code);
+      expect(refused.headers["Retry-After"]).toBeDefined();
+      expect(log.faults.current?.reason).toBe(refused.code as "log_unavailable");
+      await current?.mendStore();
+      let after: number | undefined;
+      await eventually(async () => {
+        after = (await log.append([draft("f")]).catch(() => undefined))?.receipts[0]?.id;
+        return after !== undefined;
+      }, 15_000);
+      await eventually(() => log.faults.current === undefined, 5000);
+      expect(after).toBeGreaterThan(before.receipts[0]?.id ?? 0);
+      const kept = await readAll(log, parseSelectors(["f"]));
+      expect(kept.map((e) => e.id)).toEqual([before.receipts[0]?.id ?? -1, after ?? -1]);
+    });
+  });
+}
