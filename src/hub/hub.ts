@@ -34,10 +34,7 @@ export class Hub {
       metrics.published += events.length;
       this.broadcaster.dispatch(events);
     });
-    // Live streams would skip what the log could not announce: they end, and their clients resume from the log.
-    log.onMissed(() => {
-      for (const sub of [...this.subscriptions]) sub.end();
-    });
+    log.onMissed(() => this.missed());
     // One timer for all streams: a comment to each keeps proxies and Bun's idle timeout away.
     this.heartbeats = setInterval(() => {
       for (const sub of this.subscriptions) sub.sendHeartbeat();
@@ -82,6 +79,33 @@ export class Hub {
       throw new HeraldError("too_many_subscribers", "the hub has reached its stream limit", RETRY_LATER);
     }
     return new Subscription(request, this.host);
+  }
+
+  /**
+   * Events this node could not announce were pruned first: a stream that matched one of them gets a gap notice
+   * and ends (its client resumes from the log); the others go on, since nothing they wanted is missing.
+   */
+  private async missed(): Promise<void> {
+    const lookups = new Map<string, Promise<number>>();
+    const prunedThrough = (sub: Subscription) => {
+      const key = sub.selectors.map((s) => s.text).join("\n");
+      let lookup = lookups.get(key);
+      if (!lookup) {
+        lookup = this.log.prunedThrough(sub.selectors);
+        lookups.set(key, lookup);
+      }
+      return lookup;
+    };
+    await Promise.all(
+      [...this.subscriptions].map(async (sub) => {
+        try {
+          sub.missed(await prunedThrough(sub));
+        } catch {
+          // Whether it lost anything cannot be told now: its client resumes from the log when it is back.
+          sub.end();
+        }
+      }),
+    );
   }
 
   private forget(sub: Subscription, reason: CloseReason): void {

@@ -56,6 +56,8 @@ export class Subscription implements Subscriber {
   private lastSent: number;
   /** The highest pruned id a gap notice announced: that notice covers every deletion up to it. */
   private announced = 0;
+  /** The newest id this stream has been handed or covers: the head it registered at, then each live event. */
+  private seen = 0;
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private heldEvents = 0;
@@ -96,6 +98,7 @@ export class Subscription implements Subscriber {
         this.sink = sink;
         this.write(host.preamble);
         this.head = host.register(this);
+        this.seen = this.head;
         if (this.state === "replaying") void this.replay();
         return response;
       },
@@ -105,6 +108,7 @@ export class Subscription implements Subscriber {
 
   receive(batch: EncodedBatch, indexes: readonly number[]): void {
     if (this.state === "closed") return;
+    this.seen = batch.events[indexes[indexes.length - 1] as number]?.id ?? this.seen;
     const chunk = batch.chunk(indexes, this.envelope);
     if (this.state === "live") {
       this.enqueue(chunk);
@@ -122,6 +126,16 @@ export class Subscription implements Subscriber {
       this.heldEvents = 0;
       this.head = batch.events[batch.events.length - 1]?.id ?? this.head;
     }
+  }
+
+  /**
+   * Events after the ones it was handed were pruned before they could be: if matching ones were among them
+   * (`prunedThrough` past what it has seen), a gap notice, then a clean end; its client resumes from the log.
+   */
+  missed(prunedThrough: number): void {
+    if (this.state === "closed" || prunedThrough <= this.seen) return;
+    this.enqueue(gapNotice(this.seen, prunedThrough));
+    this.end();
   }
 
   sendHeartbeat(): void {
@@ -203,7 +217,9 @@ export class Subscription implements Subscriber {
         else await this.clientTookAll();
       }
     } catch {
-      this.fail("error");
+      // The log cannot be read now: a clean end, after whole events only, lets the client resume where it was.
+      this.sink?.close();
+      this.close("error");
     }
   }
 

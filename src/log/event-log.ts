@@ -52,8 +52,11 @@ export interface TopicSummary {
 /** Called with each committed batch, in commit order, before the publishers are answered. */
 export type CommitListener = (events: readonly LoggedEvent[]) => void;
 
-/** Called when committed events can no longer be announced (a shared log pruned them first): streams must resume from the log. */
-export type MissedListener = () => void;
+/**
+ * Called when committed events can no longer be announced (a shared log pruned them before this node read
+ * them); the announcements that follow wait until it resolves, so streams that lost events hear of it first.
+ */
+export type MissedListener = () => Promise<void>;
 
 export interface ReadRange {
   readonly selectors: readonly Selector[];

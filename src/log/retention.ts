@@ -17,6 +17,8 @@ export class Retention {
   private timer: Timer | undefined;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Set while sweeps fail: a fault is logged when it starts and when it clears, not once a second. */
+  private failing = false;
 
   constructor(
     private readonly log: EventLog,
@@ -58,8 +60,11 @@ export class Retention {
         if (deleted < BATCH || this.stopped) break;
         await new Promise((resolve) => setImmediate(resolve));
       }
+      if (this.failing) this.logger.info("retention works again");
+      this.failing = false;
     } catch (error) {
-      this.logger.error("retention failed", { error: String(error) });
+      if (!this.failing) this.logger.error("retention failed; it tries again every second", { error: String(error) });
+      this.failing = true;
     }
     if (total > 0) this.logger.debug("retention pruned", { events: total });
     return total;

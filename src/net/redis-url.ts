@@ -16,7 +16,19 @@ export function checkRedisUrl(raw: string): string {
   return raw;
 }
 
-/** The URL with its password replaced, for logs and error messages. */
+/**
+ * The URL with its password replaced, for logs and error messages. Read as a URL reads it (the user part ends at
+ * the last `@`, so a password may hold `@`, `:` and `/`); a text that is no URL keeps only its scheme.
+ */
 export function redactRedisUrl(raw: string): string {
-  return raw.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, "$1[redacted]@");
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(raw)?.[0] ?? "";
+    return raw.includes("@") ? `${scheme}[redacted]` : raw;
+  }
+  if (url.password === "") return raw;
+  const user = url.username;
+  return `${url.protocol}//${user}:[redacted]@${url.host}${url.pathname === "/" ? "" : url.pathname}`;
 }

@@ -1,8 +1,8 @@
 /** The shared log's writes: group commit of appends in one script, then the waits for replicas and this node's tail. */
-import type { RedisClient } from "bun";
 import { idempotencyConflict, type PendingAppend } from "../append";
-import type { AppendResult, EventDraft, Idempotency } from "../event-log";
-import { faultError } from "../faults";
+import type { AppendResult, EventDraft, Idempotency, Receipt } from "../event-log";
+import type { LogFault } from "../faults";
+import { COMMAND_TIMEOUT_MS, type RedisConnection } from "./connection";
 import { idempotencyKey, type LogKeys } from "./keys";
 import { scripts } from "./scripts";
 import type { Tail } from "./tail";
@@ -30,20 +30,24 @@ const CONFLICT = 3;
 
 /** Runs a Redis command, turning a failure into the log's fault. */
 export type Call = <T>(command: () => Promise<T>) => Promise<T>;
+/** Records a fault the store is in and returns the error to answer with. */
+export type Report = (fault: LogFault) => Error;
 
 export class Appender {
   private readonly inflight = new Set<Promise<unknown>>();
   private queue: PendingAppend[] = [];
   private writing = false;
-  /** The next WAIT, shared by every write answered before it is sent. */
-  private nextWait: Promise<number> | undefined;
+  /** The highest id this node's appends were given. */
+  private assigned = 0;
 
+  /** `connection` is the appender's own: a WAIT waits for the writes sent on it, and blocks it meanwhile. */
   constructor(
-    private readonly client: RedisClient,
+    private readonly connection: RedisConnection,
     private readonly keys: LogKeys,
     private readonly tail: Tail,
     private readonly options: AppenderOptions,
     private readonly call: Call,
+    private readonly report: Report,
   ) {}
 
   /** Resolves once every append under way has settled. */
@@ -87,31 +91,41 @@ export class Appender {
     });
   }
 
-  /** Appends `requests` in one script; `written` runs once Redis has answered it, before the waits for tail and replicas. */
+  /**
+   * Appends `requests` in one script; `written` runs once the next script may be sent: when Redis has answered
+   * this one, or with replicas to wait for, once they have confirmed (a command sent behind a WAIT would wait
+   * for it past its own deadline).
+   */
   private async commit(requests: readonly PendingAppend[], written: () => void): Promise<void> {
     const k = this.keys;
-    const args: (string | number)[] = [k.namespace, this.options.maxEventsPerTopic, FEED_LENGTH, requests.length];
+    // Whatever Redis says its newest id is, none this node has seen is handed out again.
+    const floor = Math.max(this.tail.head, this.assigned);
+    const args: (string | number)[] = [k.namespace, this.options.maxEventsPerTopic, FEED_LENGTH, floor, requests.length];
     for (const { drafts, idempotency: idem } of requests) {
       args.push(idem ? idempotencyKey(k, idem.scope, idem.key) : "", idem?.fingerprint ?? "", drafts.length);
       for (const d of drafts) args.push(d.topic, d.event ?? "", d.data);
     }
     let reply: number[];
+    let fresh: { status: number; receipts: Receipt[] }[];
+    let outcomes: typeof fresh;
     try {
       reply = (await this.call(() =>
-        scripts.append.run(this.client, [k.log, k.feed, k.head, k.topics, k.over, k.pruned], args),
+        scripts.append.run(this.connection, [k.log, k.feed, k.head, k.topics, k.over, k.pruned, k.prefixes], args),
       )) as number[];
+      outcomes = requests.map(({ drafts }, r) => {
+        const [status, first, time] = reply.slice(r * 3, r * 3 + 3) as [number, number, number];
+        return { status, receipts: drafts.map((d, i) => ({ id: first + i, topic: d.topic, event: d.event, time })) };
+      });
+      fresh = outcomes.filter((o) => o.status === FRESH);
+      const newest = Math.max(0, ...fresh.map((o) => o.receipts.at(-1)?.id ?? 0));
+      this.assigned = Math.max(this.assigned, newest);
+      if (fresh.length > 0 && this.options.replicas > 0) await this.replicated();
     } finally {
       written();
     }
-    const outcomes = requests.map(({ drafts }, r) => {
-      const [status, first, time] = reply.slice(r * 3, r * 3 + 3) as [number, number, number];
-      return { status, receipts: drafts.map((d, i) => ({ id: first + i, topic: d.topic, event: d.event, time })) };
-    });
-    const fresh = outcomes.filter((o) => o.status === FRESH);
     if (fresh.length > 0) {
-      if (this.options.replicas > 0) await this.replicated();
       // Answer once this node has announced the events too, as the embedded log does.
-      await this.tail.reached(Math.max(...fresh.map((o) => o.receipts.at(-1)?.id ?? 0)));
+      await this.tail.reached(this.assigned);
     }
     let pruned = reply.at(-1);
     requests.forEach((request, r) => {
@@ -125,15 +139,14 @@ export class Appender {
     });
   }
 
-  /** Waits until enough replicas have every write answered so far; one WAIT serves all of them. */
+  /** Waits until enough replicas have every write sent so far on this connection. */
   private async replicated(): Promise<void> {
-    this.nextWait ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      this.nextWait = undefined;
-      return this.call(() => this.client.send("WAIT", [String(this.options.replicas), String(REPLICA_WAIT_MS)]));
-    });
-    const acked = await this.nextWait;
+    const wait = ["WAIT", String(this.options.replicas), String(REPLICA_WAIT_MS)] as const;
+    const acked = Number(
+      await this.call(() => this.connection.send(wait[0], wait.slice(1), REPLICA_WAIT_MS + COMMAND_TIMEOUT_MS)),
+    );
     if (acked < this.options.replicas) {
-      throw faultError({
+      throw this.report({
         reason: "log_unavailable",
         message: `the event is stored but only ${acked} of ${this.options.replicas} Redis replicas confirmed it; retry with the same Idempotency-Key`,
       });

@@ -1,49 +1,115 @@
-/** Connections to Redis, and what its failures mean to a publisher. */
+/** Connections to Redis with a deadline on every command, and what Redis's failures mean to a publisher. */
 import { RedisClient } from "bun";
 import { HeraldError } from "../../errors";
 import { redactRedisUrl } from "../../net/redis-url";
 import type { LogFault } from "../faults";
 
+/** How long one command may take before Redis counts as unreachable: a paused or partitioned Redis never answers. */
+export const COMMAND_TIMEOUT_MS = 2000;
+/** How long opening a connection may take, likewise. */
+const CONNECT_TIMEOUT_MS = 2000;
 /** How long start-up waits for Redis (it may be starting beside us) before giving up. */
 const START_TIMEOUT_MS = 10_000;
 
-/**
- * A client that reconnects by itself for as long as the hub runs, and fails commands at once while
- * disconnected (no offline queue: a publish must not wait for an outage to end).
- */
-export function createClient(url: string): RedisClient {
-  return new RedisClient(url, {
-    autoReconnect: true,
-    maxRetries: 2 ** 32 - 1,
-    enableOfflineQueue: false,
-    connectionTimeout: 5000,
+/** Redis's reply to a command or a script: strings, integers, nulls and arrays of them. */
+export type Reply = string | number | null | Reply[];
+
+/** Redis did not answer within the deadline: the connection it was sent on is given up. */
+class Timeout extends Error {}
+
+function deadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: Timer | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Timeout(`${what}: no answer from Redis within ${ms} ms`)), ms);
   });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
-/** Connects, or throws a `log_unavailable` error once Redis has not answered for START_TIMEOUT_MS. */
-export async function connect(url: string): Promise<RedisClient> {
-  const client = createClient(url);
-  let timer: Timer | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(unreachable(`cannot reach Redis at ${redactRedisUrl(url)} within ${START_TIMEOUT_MS / 1000} s`)),
-      START_TIMEOUT_MS,
-    );
-  });
-  try {
-    await Promise.race([client.connect(), timeout]);
+/**
+ * One connection, opened when first needed and opened afresh after it failed or a command timed out. Bun's
+ * client does not always come back by itself from a connection that timed out while Redis was paused, so a
+ * connection in doubt is closed and replaced rather than left to reconnect. Commands fail at once while Redis
+ * cannot be reached (no offline queue: a publish must not wait for an outage to end).
+ */
+export class RedisConnection {
+  private client: RedisClient | undefined;
+  private opening: Promise<RedisClient> | undefined;
+  private closed = false;
+
+  constructor(private readonly url: string) {}
+
+  /** Sends a command and waits at most `timeoutMs` for its answer. */
+  async send(command: string, args: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<Reply> {
+    const client = await this.open();
+    try {
+      return (await deadline(client.send(command, [...args]), timeoutMs, command)) as Reply;
+    } catch (error) {
+      // An error Redis answered with (a script's, NOSCRIPT, OOM) leaves the connection fine; anything else does not.
+      if (error instanceof Timeout || !client.connected) this.drop(client);
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.client) this.drop(this.client);
+  }
+
+  private open(): Promise<RedisClient> {
+    if (this.closed) return Promise.reject(new Error("the connection to Redis is closed"));
+    if (this.client?.connected) return Promise.resolve(this.client);
+    this.opening ??= this.connect().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async connect(): Promise<RedisClient> {
+    if (this.client) this.drop(this.client);
+    const client = new RedisClient(this.url, {
+      autoReconnect: false,
+      enableOfflineQueue: false,
+      connectionTimeout: CONNECT_TIMEOUT_MS,
+    });
+    try {
+      await deadline(client.connect(), CONNECT_TIMEOUT_MS, "connect");
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    if (this.closed) {
+      client.close();
+      throw new Error("the connection to Redis is closed");
+    }
+    this.client = client;
     return client;
-  } catch (error) {
+  }
+
+  private drop(client: RedisClient): void {
+    if (this.client === client) this.client = undefined;
     client.close();
-    if (error instanceof HeraldError) throw error;
-    throw unreachable(`cannot use Redis at ${redactRedisUrl(url)}: ${(error as Error).message}`);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
-function unreachable(message: string): HeraldError {
-  return new HeraldError("log_unavailable", message);
+/**
+ * Checks that Redis takes our connection, waiting up to START_TIMEOUT_MS for it to come up (it may be starting
+ * beside us), or throws a `log_unavailable` error saying why. Bun's own reconnecting client waits out a refused
+ * port; any other failure (a wrong password, a bad database number) is final.
+ */
+export async function checkReachable(url: string): Promise<void> {
+  const client = new RedisClient(url, { autoReconnect: true, maxRetries: 2 ** 32 - 1, connectionTimeout: 5000 });
+  const where = redactRedisUrl(url);
+  try {
+    await deadline(client.connect(), START_TIMEOUT_MS, "connect");
+  } catch (error) {
+    const message =
+      error instanceof Timeout
+        ? `cannot reach Redis at ${where} within ${START_TIMEOUT_MS / 1000} s`
+        : `cannot use Redis at ${where}: ${(error as Error).message}`;
+    throw new HeraldError("log_unavailable", message);
+  } finally {
+    client.close();
+  }
 }
 
 /** What a Redis failure means for the log: out of memory is a full store, anything else unavailable. */

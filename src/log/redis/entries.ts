@@ -1,6 +1,6 @@
 /** Stream entries of the shared log as events. */
 import type { LoggedEvent } from "../event-log";
-import type { Reply } from "./scripts";
+import type { Reply } from "./connection";
 
 /** `<event id>-0` → the event id. */
 export function eventId(entryId: string): number {

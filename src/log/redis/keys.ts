@@ -7,12 +7,14 @@ export interface LogKeys {
   readonly log: string;
   /** Stream of the newest events in full, which every node tails; the events themselves live in `{prefix}:t:<topic>`. */
   readonly feed: string;
-  /** Hash: the highest id assigned and the latest commit time. */
+  /** Hash: the highest id assigned, the latest commit time, and the highest id lost to a rollback of Redis. */
   readonly head: string;
-  /** Sorted set of every topic name, for prefix lookups. */
+  /** Sorted set of every topic name with retained events, for prefix lookups. */
   readonly topics: string;
   /** Hash: topic → highest id retention deleted. */
   readonly pruned: string;
+  /** Hash: every prefix of a pruned topic's name → the highest id retention deleted on the topics it starts. */
+  readonly prefixes: string;
   /** Set of topics over the per-topic limit. */
   readonly over: string;
 }
@@ -26,6 +28,7 @@ export function logKeys(prefix: string): LogKeys {
     head: `${namespace}head`,
     topics: `${namespace}topics`,
     pruned: `${namespace}pruned`,
+    prefixes: `${namespace}pruned-prefixes`,
     over: `${namespace}over`,
   };
 }

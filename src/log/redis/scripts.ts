@@ -1,16 +1,15 @@
 /** The shared log's atomic steps: one Lua script each, run by hash (EVALSHA), loaded again after a restart. */
-import type { RedisClient } from "bun";
 // Imported as text so `bun build --compile` embeds them in the binary.
+
+import type { RedisConnection, Reply } from "./connection";
 import appendLua from "./lua/append.lua" with { type: "text" };
 import headLua from "./lua/head.lua" with { type: "text" };
+import indexPrunedLua from "./lua/index-pruned.lua" with { type: "text" };
 import libLua from "./lua/lib.lua" with { type: "text" };
 import pruneLua from "./lua/prune.lua" with { type: "text" };
 import prunedThroughLua from "./lua/pruned-through.lua" with { type: "text" };
 import readLua from "./lua/read.lua" with { type: "text" };
 import topicsLua from "./lua/topics.lua" with { type: "text" };
-
-/** Redis's reply to a script: strings, integers, nulls and arrays of them. */
-export type Reply = string | number | null | Reply[];
 
 export class Script {
   private readonly source: string;
@@ -22,14 +21,14 @@ export class Script {
     this.sha = new Bun.CryptoHasher("sha1").update(this.source).digest("hex");
   }
 
-  async run(client: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<Reply> {
+  async run(connection: RedisConnection, keys: readonly string[], args: readonly (string | number)[]): Promise<Reply> {
     const params = [String(keys.length), ...keys, ...args.map(String)];
     try {
-      return await client.send("EVALSHA", [this.sha, ...params]);
+      return await connection.send("EVALSHA", [this.sha, ...params]);
     } catch (error) {
       // A restarted or failed-over Redis has an empty script cache: EVAL loads the script again.
       if (!String((error as Error).message).startsWith("NOSCRIPT")) throw error;
-      return client.send("EVAL", [this.source, ...params]);
+      return connection.send("EVAL", [this.source, ...params]);
     }
   }
 }
@@ -41,4 +40,5 @@ export const scripts = {
   topics: new Script(topicsLua, false),
   prunedThrough: new Script(prunedThroughLua, false),
   head: new Script(headLua, true),
+  indexPruned: new Script(indexPrunedLua, true),
 };

@@ -2,18 +2,15 @@
  * This node's tail of the shared log: a blocking read of the feed on its own connection hands every new
  * event, in commit order, to the hub. Each node's broadcaster is fed from here, never by its own publishes.
  */
-import type { RedisClient } from "bun";
 import type { Logger } from "../../logger";
 import type { LoggedEvent } from "../event-log";
-import { createClient } from "./connection";
+import { COMMAND_TIMEOUT_MS, type RedisConnection } from "./connection";
 import { entryEvent, entryId, streamEntries } from "./entries";
 import type { LogKeys } from "./keys";
 import { scripts } from "./scripts";
 
 const BATCH = 1000;
 const BLOCK_MS = 1000;
-/** A read that has not returned this long after its block ended is on a dead connection. */
-const STALL_MS = BLOCK_MS + 4000;
 const RETRY_MS = 200;
 
 /** Events read back from the log at a time when the tail fell behind the feed. */
@@ -24,8 +21,11 @@ export interface TailHandlers {
   deliver(events: readonly LoggedEvent[]): void;
   /** Up to BACKFILL_PAGE events in (after, through] from the log, for a tail the feed has moved past. */
   backfill(after: number, through: number): Promise<LoggedEvent[]>;
-  /** Events after `after` up to `through` were pruned before this node could read them. */
-  missed(after: number, through: number): void;
+  /**
+   * Events after `after` up to `through` were pruned before this node could read them; resolves once the
+   * streams that lost some of them were told. The events that follow wait for it.
+   */
+  missed(after: number, through: number): Promise<void>;
 }
 
 interface Waiter {
@@ -43,8 +43,7 @@ export class Tail {
   connected = true;
 
   constructor(
-    private client: RedisClient,
-    private readonly url: string,
+    private readonly connection: RedisConnection,
     private readonly keys: LogKeys,
     /** The last id handed to the hub. */
     private last: number,
@@ -87,7 +86,7 @@ export class Tail {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.client.close();
+    this.connection.close();
     await this.loop;
     this.release(() => true, false);
   }
@@ -116,40 +115,14 @@ export class Tail {
   }
 
   private async readAfter(id: number) {
-    const read = this.client.send("XREAD", [
-      "COUNT",
-      String(BATCH),
-      "BLOCK",
-      String(BLOCK_MS),
-      "STREAMS",
-      this.keys.feed,
-      entryId(id),
-    ]);
-    let timer: Timer | undefined;
-    const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("read stalled")), STALL_MS);
-    });
-    try {
-      return streamEntries(await Promise.race([read, stalled]), this.keys.feed);
-    } catch (error) {
-      if ((error as Error).message === "read stalled") this.replaceClient();
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** A connection that died without closing never answers: start over on a new one. */
-  private replaceClient(): void {
-    this.client.close();
-    this.client = createClient(this.url);
-    this.client.connect().catch(() => {
-      // It keeps trying by itself; the next read reports whether it got through.
-    });
+    const args = ["COUNT", String(BATCH), "BLOCK", String(BLOCK_MS), "STREAMS", this.keys.feed, entryId(id)];
+    // A read on a connection that died without closing, or to a Redis that is paused, never returns: past
+    // its block and a command's deadline, the connection is given up and the next read opens a fresh one.
+    return streamEntries(await this.connection.send("XREAD", args, BLOCK_MS + COMMAND_TIMEOUT_MS), this.keys.feed);
   }
 
   private async keepIdsAbove(floor: number): Promise<void> {
-    const [before] = (await scripts.head.run(this.client, [this.keys.log, this.keys.head], [floor])) as [number, number];
+    const [before] = (await scripts.head.run(this.connection, [this.keys.head], [floor])) as [number, number];
     if (before < floor) {
       this.logger.error("redis came back without events this node had seen; their ids will not be reused", {
         redisNewestId: before,
@@ -168,12 +141,9 @@ export class Tail {
       events = page.length === BACKFILL_PAGE ? page : [...page, ...feed];
     }
     // Ids are assigned without holes: one here is events retention deleted before this node read them.
-    let previous = this.last;
-    for (const e of events) {
-      if (e.id !== previous + 1) this.handlers.missed(previous, e.id - 1);
-      previous = e.id;
-    }
-    this.last = previous;
+    const newest = (events[events.length - 1] as LoggedEvent).id;
+    if (newest - this.last !== events.length) await this.handlers.missed(this.last, newest);
+    this.last = newest;
     try {
       this.handlers.deliver(events);
     } catch (error) {

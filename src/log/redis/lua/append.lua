@@ -8,15 +8,17 @@ local feed_key = KEYS[2]   -- stream: the newest events in full, fields t e d m,
 local head_key = KEYS[3]   -- hash: id (highest id assigned), time (latest commit time)
 local topics_key = KEYS[4] -- sorted set: every topic name, score 0, for prefix lookups
 local over_key = KEYS[5]   -- set: topics holding more events than the per-topic limit
-local pruned_key = KEYS[6] -- hash: topic -> highest id deleted; "" -> highest id deleted on any topic
+local pruned_key = KEYS[6] -- hash: topic -> highest id deleted
+local prefixes_key = KEYS[7] -- hash: name prefix -> highest id deleted on the topics it starts
 
 local namespace = ARGV[1]  -- "{prefix}:": topic streams are namespace .. "t:" .. topic
 local max_per_topic = tonumber(ARGV[2])
 local feed_length = tonumber(ARGV[3])
-local request_count = tonumber(ARGV[4])
+local floor = tonumber(ARGV[4]) -- the highest id the appending node has seen: no id up to it is handed out again
+local request_count = tonumber(ARGV[5])
 -- Then per request: its Idempotency-Key's full key name ("" for none), its fingerprint, its event count,
 -- and three arguments per event: topic, type ("" for none), data.
-local FIRST_REQUEST_ARG = 5
+local FIRST_REQUEST_ARG = 6
 local INLINE_TRIM_BYTES = 1024 * 1024
 local FRESH, REPLAYED, CONFLICT = 1, 2, 3
 
@@ -25,6 +27,8 @@ local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local time = string.format('%d', math.max(ms, tonumber(redis.call('HGET', head_key, 'time') or 0)))
 
+raise_head(head_key, floor)
+local trim_keys = {log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key}
 local added = {}
 local out = {}
 local function answer(status, first, at) out[#out + 1] = status out[#out + 1] = first out[#out + 1] = at end
@@ -77,7 +81,7 @@ for topic, gained in pairs(added) do
   if max_per_topic > 0 then
     local excess = redis.call('XLEN', namespace .. 't:' .. topic) - max_per_topic
     if excess > 0 then
-      local trimmed = trim_topic(namespace, log_key, pruned_key, topic, math.min(excess, gained), INLINE_TRIM_BYTES)
+      local trimmed = trim_topic(namespace, trim_keys, topic, math.min(excess, gained), INLINE_TRIM_BYTES)
       if trimmed < excess then redis.call('SADD', over_key, topic) end
       trimmed_total = trimmed_total + trimmed
     end

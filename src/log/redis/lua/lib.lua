@@ -11,18 +11,46 @@ local function field(fields, name)
   return nil
 end
 
--- Notes that retention deleted events of `topic` up to `highest` ("" keeps the highest over all topics).
-local function raise_pruned(pruned_key, topic, highest)
-  for _, name in ipairs({topic, ''}) do
-    if tonumber(redis.call('HGET', pruned_key, name) or 0) < highest then
-      redis.call('HSET', pruned_key, name, string.format('%d', highest))
-    end
+-- Raises the number in `key`'s `field` to `value`; false when it was that high already.
+local function raise(key, field, value)
+  if tonumber(redis.call('HGET', key, field) or 0) >= value then return false end
+  redis.call('HSET', key, field, string.format('%d', value))
+  return true
+end
+
+-- Notes that retention deleted events of `topic` up to `highest`: under the topic's own name, and under every
+-- prefix of it, so that what a prefix selector lost is one lookup however many topics it matches. A prefix
+-- holds the highest of every name it starts, so once one is high enough, the shorter ones are too.
+local function raise_pruned(pruned_key, prefixes_key, topic, highest)
+  raise(pruned_key, topic, highest)
+  for length = #topic, 0, -1 do
+    if not raise(prefixes_key, string.sub(topic, 1, length), highest) then break end
   end
+end
+
+-- A topic retention emptied leaves nothing behind but what it pruned: its stream and its name go.
+local function forget_if_empty(topics_key, topic_key, topic)
+  if redis.call('XLEN', topic_key) > 0 then return end
+  redis.call('DEL', topic_key)
+  redis.call('ZREM', topics_key, topic)
+end
+
+-- The highest id assigned is raised to `floor` if it is lower: a node that has seen ids up to `floor` keeps
+-- them from being handed out again when Redis comes back with less (a replica that was behind, an older
+-- backup, a write lost under appendfsync everysec). The ids in between are noted as lost, so a resume from
+-- before them is told of the gap. Returns the highest id before.
+local function raise_head(head_key, floor)
+  local id = tonumber(redis.call('HGET', head_key, 'id') or 0)
+  if id < floor then
+    redis.call('HSET', head_key, 'id', string.format('%d', floor))
+    raise(head_key, 'lost', floor)
+  end
+  return id
 end
 
 -- Deletes up to `n` of the oldest events of `topic` (reading at most about `max_bytes` of their data),
 -- with the Idempotency-Keys they carry. Returns how many went and the data bytes read.
-local function trim_topic(namespace, log_key, pruned_key, topic, n, max_bytes)
+local function trim_topic(namespace, keys, topic, n, max_bytes)
   local topic_key = namespace .. 't:' .. topic
   local ids, bytes, cursor = {}, 0, '-'
   while #ids < n and bytes <= max_bytes do
@@ -37,9 +65,10 @@ local function trim_topic(namespace, log_key, pruned_key, topic, n, max_bytes)
     cursor = '(' .. entries[#entries][1]
   end
   if #ids == 0 then return 0, bytes end
-  redis.call('XDEL', log_key, unpack(ids))
+  redis.call('XDEL', keys.log, unpack(ids))
   local highest = id_of(ids[#ids])
   redis.call('XTRIM', topic_key, 'MINID', entry_of(highest + 1))
-  raise_pruned(pruned_key, topic, highest)
+  raise_pruned(keys.pruned, keys.prefixes, topic, highest)
+  forget_if_empty(keys.topics, topic_key, topic)
   return #ids, bytes
 end

@@ -3,8 +3,10 @@
 -- topic's pruned-through id, and an Idempotency-Key goes with its first event. Safe to run on every
 -- node at once: each call sees what the previous ones left. Returns how many events went.
 local log_key = KEYS[1]    -- stream: every retained event in id order, fields t m [k]
-local pruned_key = KEYS[2] -- hash: topic -> highest id deleted; "" -> highest id deleted on any topic
+local pruned_key = KEYS[2] -- hash: topic -> highest id deleted
 local over_key = KEYS[3]   -- set: topics over the per-topic limit
+local prefixes_key = KEYS[4] -- hash: name prefix -> highest id deleted on the topics it starts
+local topics_key = KEYS[5] -- sorted set: every topic name with retained events
 
 local namespace = ARGV[1]  -- topic streams are namespace .. "t:" .. topic, fields e d m [k]
 local before = tonumber(ARGV[2])
@@ -15,6 +17,7 @@ local STEP = 200                    -- log entries read at a time
 local OVER_TOPICS = 16              -- topics over their limit trimmed in one call
 
 
+local trim_keys = {log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key}
 local deleted = 0
 
 -- By age: ids follow commit time, so the old events are the lowest ids of the log.
@@ -37,8 +40,10 @@ end
 if cut then
   redis.call('XTRIM', log_key, 'MINID', entry_of(cut + 1))
   for topic, highest in pairs(highest_of) do
-    redis.call('XTRIM', namespace .. 't:' .. topic, 'MINID', entry_of(highest + 1))
-    raise_pruned(pruned_key, topic, highest)
+    local topic_key = namespace .. 't:' .. topic
+    redis.call('XTRIM', topic_key, 'MINID', entry_of(highest + 1))
+    raise_pruned(pruned_key, prefixes_key, topic, highest)
+    forget_if_empty(topics_key, topic_key, topic)
   end
 end
 
@@ -50,7 +55,7 @@ if max_per_topic > 0 then
     local excess = redis.call('XLEN', namespace .. 't:' .. topic) - max_per_topic
     local n, read = 0, 0
     if excess > 0 then
-      n, read = trim_topic(namespace, log_key, pruned_key, topic, math.min(excess, limit - deleted), max_bytes - bytes)
+      n, read = trim_topic(namespace, trim_keys, topic, math.min(excess, limit - deleted), max_bytes - bytes)
     end
     deleted, bytes = deleted + n, bytes + read
     if n >= excess then redis.call('SREM', over_key, topic) end

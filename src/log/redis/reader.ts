@@ -1,0 +1,95 @@
+/** The shared log's reads: pages of events for selectors, what retention pruned, the topics. */
+import type { Selector } from "../../names";
+import { dataSize, type LoggedEvent, type ReadRange, type TopicSummary } from "../event-log";
+import type { Call } from "./appender";
+import type { RedisConnection, Reply } from "./connection";
+import { flatEvents } from "./entries";
+import type { LogKeys } from "./keys";
+import { scripts } from "./scripts";
+
+const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
+/** Data one read call returns at most (with the event that reaches it), so one call holds Redis briefly. */
+export const READ_BYTES = 1024 * 1024;
+/** Log entries one read call filters at most when a selector matches too many topics to merge. */
+const SCAN_BUDGET = 2000;
+const TOPICS_PAGE = 100;
+
+function split(selectors: readonly Selector[]): { exact: string[]; prefixes: string[] } {
+  return {
+    exact: selectors.filter((s) => !s.isPrefix).map((s) => s.value),
+    prefixes: selectors.filter((s) => s.isPrefix).map((s) => s.value),
+  };
+}
+
+export class RedisReader {
+  /** `connection` is the reads' own, so a write that waits for replicas never holds a read. */
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly keys: LogKeys,
+    private readonly call: Call,
+  ) {}
+
+  async read({ selectors, after, upTo = NO_UPPER_BOUND, limit, maxBytes = Number.POSITIVE_INFINITY }: ReadRange) {
+    const { exact, prefixes } = split(selectors);
+    const events: LoggedEvent[] = [];
+    let cursor = after;
+    // Each call reads a bounded slice; a sparse selector may take several before the page is full. The page
+    // counts data as the seam does (string length), so it ends full or complete, never in between.
+    let bytes = 0;
+    while (events.length < limit && bytes < maxBytes && cursor < upTo) {
+      const args = [this.keys.namespace, cursor, upTo, limit - events.length, Math.min(READ_BYTES, maxBytes - bytes)];
+      const reply = (await this.call(() =>
+        scripts.read.run(
+          this.connection,
+          [this.keys.log, this.keys.topics],
+          [...args, SCAN_BUDGET, exact.length, ...exact, ...prefixes],
+        ),
+      )) as Reply[];
+      cursor = Number(reply[0]);
+      const slice = flatEvents(reply, 1);
+      events.push(...slice);
+      bytes += dataSize(slice);
+    }
+    return events;
+  }
+
+  async prunedThrough(selectors: readonly Selector[]): Promise<number> {
+    const { exact, prefixes } = split(selectors);
+    const k = this.keys;
+    const reply = await this.call(() =>
+      scripts.prunedThrough.run(this.connection, [k.pruned, k.prefixes, k.head], [exact.length, ...exact, ...prefixes]),
+    );
+    return Number(reply);
+  }
+
+  async topics(): Promise<TopicSummary[]> {
+    const k = this.keys;
+    const out: TopicSummary[] = [];
+    let after = "";
+    do {
+      const page = (await this.call(() =>
+        scripts.topics.run(this.connection, [k.topics], [k.namespace, after, TOPICS_PAGE]),
+      )) as Reply[];
+      after = String(page[0]);
+      for (let i = 1; i < page.length; i += 5) {
+        out.push({
+          topic: String(page[i]),
+          events: Number(page[i + 1]),
+          firstId: Number(page[i + 2]),
+          lastId: Number(page[i + 3]),
+          lastTime: Number(page[i + 4]),
+        });
+      }
+    } while (after !== "");
+    return out;
+  }
+
+  async retained(): Promise<number> {
+    return Number(await this.call(() => this.connection.send("XLEN", [this.keys.log])));
+  }
+
+  /** The newest id Redis has assigned. */
+  async newestId(): Promise<number> {
+    return Number(await this.call(() => this.connection.send("HGET", [this.keys.head, "id"])));
+  }
+}
