@@ -58,6 +58,23 @@ describe.skipIf(!hasRedis())("against a real Redis", () => {
     expect(log).toContain("cluster mode");
   });
 
+  test("a password holding @, : and / is hidden whole, wherever it appears", async () => {
+    const other = await startRedis({ args: ["--requirepass", "p@ss/w0rd:SECRETX"] });
+    try {
+      // Written as the reviewer did, unescaped: a URL parser ends the user part at the last "@".
+      const url = `redis://default:p@ss%2Fw0rd:SECRETX@127.0.0.1:${other.port}`;
+      const h = await startHerald({ env: { HERALD_REDIS_URL: url, HERALD_REDIS_PREFIX: "odd" } });
+      expect((await fetch(`${h.url}/topics/pw/events`, { method: "POST", body: "in" })).status).toBe(201);
+      await dispose(h);
+      const log = h.lines.join("\n");
+      for (const piece of ["SECRETX", "w0rd", "p@ss"]) expect(log).not.toContain(piece);
+      expect(log).toContain(`redis://default:[redacted]@127.0.0.1:${other.port}`);
+    } finally {
+      await other.stop();
+      other.remove();
+    }
+  });
+
   test("a wrong password stops start-up with one clear line and exit 2", () => {
     const { code, stderr } = run({ HERALD_REDIS_URL: `redis://:wrong@127.0.0.1:${redis.port}` });
     expect(code).toBe(2);
