@@ -1,7 +1,8 @@
 /** The hub under soak: one database and one port, killed with SIGKILL and started again on both. */
 import { type Herald, startHerald, tempDir } from "../support/herald";
+import type { SoakTarget } from "./target";
 
-export class HubControl {
+export class HubControl implements SoakTarget {
   readonly dir = tempDir();
   private herald: Herald | undefined;
   private boundPort = 0;
@@ -37,6 +38,14 @@ export class HubControl {
     this.sample(h);
     await h?.kill();
     this.kills++;
+  }
+
+  /** SIGKILL, a moment down, and a start on the same database and port. */
+  async fault(rnd: () => number): Promise<string> {
+    await this.kill();
+    await Bun.sleep(rnd() * 300);
+    await this.start();
+    return "hub killed";
   }
 
   async stop(): Promise<number | undefined> {

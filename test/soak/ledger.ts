@@ -24,6 +24,18 @@ export class Ledger {
     slowCuts: 0,
   };
 
+  /** Id ranges (from, to] a rollback of the store may have taken away: their absence is no violation. */
+  private readonly lost: Array<readonly [number, number]> = [];
+
+  excuse(from: number, to: number): void {
+    if (to > from) this.lost.push([from, to]);
+  }
+
+  /** Whether `id` may be missing from the log because a rollback took it. */
+  excused(id: number): boolean {
+    return this.lost.some(([from, to]) => id > from && id <= to);
+  }
+
   ack(e: Acked): void {
     const prior = this.acked.get(e.id);
     if (prior && prior.token !== e.token) this.violate(`id ${e.id} acknowledged twice: ${prior.token} and ${e.token}`);

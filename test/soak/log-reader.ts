@@ -31,15 +31,19 @@ export async function readLog(
   return out;
 }
 
-/** A page read retried while the hub is being killed and restarted: down for 30 s in a row is a finding. */
+/**
+ * A page read retried while the hub is killed and restarted, or answers 503 while its store is paused or
+ * rolled back: down for 30 s in a row is a finding.
+ */
 async function fetchThroughKills(url: string): Promise<Response> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      return await fetch(url);
+      const res = await fetch(url);
+      if (res.status !== 503 || Date.now() > deadline) return res;
     } catch (error) {
       if (Date.now() > deadline) throw error;
-      await Bun.sleep(100);
     }
+    await Bun.sleep(100);
   }
 }

@@ -1,6 +1,7 @@
 /** A soak publisher: singles and batches, most with an Idempotency-Key, retried through kills until answered. */
-import type { HubControl } from "./hub-control";
+
 import { type Acked, type Ledger, pick } from "./ledger";
+import type { SoakTarget } from "./target";
 
 export const TOPICS = ["soak.a", "soak.b", "soak.c.x", "soak.c.y", "other"];
 const TYPES = [null, "created", "updated"];
@@ -22,7 +23,7 @@ export class Publisher {
 
   constructor(
     private readonly name: string,
-    private readonly hub: HubControl,
+    private readonly hub: SoakTarget,
     private readonly ledger: Ledger,
     private readonly rnd: () => number,
   ) {}
