@@ -53,11 +53,19 @@ export function parseSelectors(texts: readonly string[], max = 50): Selector[] {
   return unique.map(parseSelector);
 }
 
-/** Parses a client-supplied event id (`Last-Event-ID`, `after`): a non-negative decimal integer, as written. */
-export function parseEventId(text: string, field: string): number {
+/** An event id a client gave (`Last-Event-ID`, `after`). */
+export interface ClientEventId {
+  /** For comparing with the log's ids: one past 2^53 cannot exist in this log, so it counts as beyond the newest. */
+  readonly value: number;
+  /** The id in decimal, exactly (never rounded), for telling it back to the client. */
+  readonly text: string;
+}
+
+/** Parses a client-supplied event id: a non-negative decimal integer of 64 bits at most. */
+export function parseEventId(text: string, field: string): ClientEventId {
   if (!/^\d{1,19}$/.test(text) || BigInt(text) > MAX_EVENT_ID) {
     throw new HeraldError("invalid_event_id", `${field} must be a non-negative decimal event id, not ${JSON.stringify(text)}`);
   }
-  // Ids past 2^53 cannot exist in this log; clamping keeps them "beyond the newest".
-  return Math.min(Number(text), Number.MAX_SAFE_INTEGER);
+  const exact = BigInt(text);
+  return { value: exact > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : Number(exact), text: exact.toString() };
 }

@@ -128,6 +128,18 @@ describe("GET /stream", () => {
     r.close();
   });
 
+  test("ids past 2^53 are told back exactly as given, from the header and from the query", async () => {
+    for (const id of ["9007199254740992", "9007199254740993", "9223372036854775807"]) {
+      const fromHeader = await SseReader.open(streamUrl(herald.url, ["huge"]), { "Last-Event-ID": id });
+      const fromQuery = await SseReader.open(streamUrl(herald.url, ["huge"], { lastEventId: id }));
+      for (const r of [fromHeader, fromQuery]) {
+        await r.count(1);
+        expect(r.events[0]).toEqual({ event: "herald.gap", data: JSON.stringify({ lastEventId: id, prunedThrough: null }) });
+        r.close();
+      }
+    }
+  });
+
   test("bad requests are refused before any stream byte", async () => {
     const cases: Array<[string, Record<string, string>, string]> = [
       [`${herald.url}/stream`, {}, "invalid_selector"],

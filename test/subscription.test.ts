@@ -64,7 +64,7 @@ async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
     const sub = hub.open({
       selectors: parseSelectors(["t.*"]),
       envelope: false,
-      resumeFrom: from,
+      resumeFrom: { value: from, text: String(from) },
       signal: new AbortController().signal,
     });
     subs.push({ from, ids: collectIds(sub.stream) });

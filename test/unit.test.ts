@@ -65,9 +65,11 @@ describe("names", () => {
     expect(parseSelectors(["a", "a"]).length).toBe(1);
   });
   test("event ids", () => {
-    expect(parseEventId("0", "x")).toBe(0);
-    expect(parseEventId("42", "x")).toBe(42);
-    expect(parseEventId("9223372036854775807", "x")).toBe(Number.MAX_SAFE_INTEGER);
+    expect(parseEventId("0", "x")).toEqual({ value: 0, text: "0" });
+    expect(parseEventId("042", "x")).toEqual({ value: 42, text: "42" });
+    // Past 2^53 the value compares as beyond any id this log can hold; the text stays exact.
+    expect(parseEventId("9007199254740993", "x")).toEqual({ value: Number.MAX_SAFE_INTEGER, text: "9007199254740993" });
+    expect(parseEventId("9223372036854775807", "x")).toEqual({ value: Number.MAX_SAFE_INTEGER, text: "9223372036854775807" });
     for (const bad of ["", "-1", "1.5", "abc", "9223372036854775808", "0x10"])
       expect(() => parseEventId(bad, "x")).toThrow(HeraldError);
   });

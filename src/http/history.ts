@@ -17,7 +17,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
       async ({ request, server }) => {
         const query = new Query(request);
         const selectors = query.selectors();
-        const after = query.eventId("after") ?? 0;
+        const after = query.eventId("after")?.value ?? 0;
         const limit = query.integer("limit", 1, 1000, 100);
         await auth.authorizeRead(() => bearerToken(request), selectors);
         const events = await whileWorking(server, request, () => log.read({ selectors, after, limit }));

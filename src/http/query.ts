@@ -3,7 +3,7 @@
  * the first and last characters of a value that starts with `[` and splits commas wherever a schema says array.
  */
 import { HeraldError } from "../errors";
-import { parseEventId, parseSelectors, type Selector } from "../names";
+import { type ClientEventId, parseEventId, parseSelectors, type Selector } from "../names";
 
 /** The parameters the hub reads that take one value: a second one is ambiguous, so it is refused, not guessed at. */
 const SINGLE_VALUED = ["after", "limit", "envelope", "lastEventId", "event", "access_token"] as const;
@@ -56,7 +56,7 @@ export class Query {
   }
 
   /** An event id (`after`, `lastEventId`), or undefined when absent. */
-  eventId(name: "after" | "lastEventId"): number | undefined {
+  eventId(name: "after" | "lastEventId"): ClientEventId | undefined {
     const value = this.one(name);
     return value === undefined ? undefined : parseEventId(value, name);
   }

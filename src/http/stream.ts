@@ -27,7 +27,7 @@ export const streamRoutes = (hub: Hub, log: EventLog, auth: Authorizer, admissio
       // Every refusal comes before the first stream byte.
       const reader = await auth.authorizeRead(() => bearerToken(request), selectors);
       // A node of a cluster may trail the shared log by a moment: an id it has not read yet is not one from the future.
-      if (resumeFrom !== null) await log.caughtUp(resumeFrom);
+      if (resumeFrom !== null) await log.caughtUp(resumeFrom.value);
       const sub = admission.open(request, server, reader, () =>
         hub.open({ selectors, envelope, resumeFrom, signal: request.signal }),
       );

@@ -1,6 +1,6 @@
 /** One client's stream: replay from the log up to a noted head, then live, within a byte budget. */
 import { type EventLog, isFullPage, type ReadRange } from "../log/event-log";
-import type { Selector } from "../names";
+import type { ClientEventId, Selector } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
 
@@ -30,7 +30,7 @@ export interface StreamRequest {
   readonly selectors: readonly Selector[];
   readonly envelope: boolean;
   /** `Last-Event-ID`: replay what follows it; null to start live. */
-  readonly resumeFrom: number | null;
+  readonly resumeFrom: ClientEventId | null;
   /** Aborts when the client goes away. */
   readonly signal: AbortSignal;
 }
@@ -54,6 +54,8 @@ export class Subscription implements Subscriber {
   private head = 0;
   /** The id the client last got (at first the one it resumed from): what a gap notice names. */
   private lastSent: number;
+  /** The id it resumed from as it gave it: past 2^53 `lastSent` cannot hold it exactly. */
+  private readonly resumedFrom: string;
   /** The highest pruned id a gap notice announced: that notice covers every deletion up to it. */
   private announced = 0;
   /** The newest id this stream has been handed or covers: the head it registered at, then each live event. */
@@ -78,8 +80,9 @@ export class Subscription implements Subscriber {
   ) {
     this.selectors = request.selectors;
     this.envelope = request.envelope;
-    this.cursor = request.resumeFrom ?? 0;
+    this.cursor = request.resumeFrom?.value ?? 0;
     this.lastSent = this.cursor;
+    this.resumedFrom = request.resumeFrom?.text ?? "0";
     this.state = request.resumeFrom === null ? "live" : "replaying";
     this.ended = new Promise<void>((resolve) => {
       this.finish = resolve;
@@ -188,7 +191,7 @@ export class Subscription implements Subscriber {
   private async replay(): Promise<void> {
     try {
       if (this.cursor > this.head) {
-        this.write(gapNotice(this.cursor, null));
+        this.write(gapNotice(this.resumedFrom, null));
         this.cursor = this.head;
       }
       while (this.state === "replaying") {

@@ -40,7 +40,7 @@ export function preamble(retryMs: number): Uint8Array {
 export const heartbeat: Uint8Array = encoder.encode(": heartbeat\n\n");
 
 /** The `herald.gap` notice: events the client asked for no longer exist (or never did). */
-export function gapNotice(lastEventId: number, prunedThrough: number | null): Uint8Array {
+export function gapNotice(lastEventId: number | string, prunedThrough: number | null): Uint8Array {
   const data = JSON.stringify({
     lastEventId: String(lastEventId),
     prunedThrough: prunedThrough === null ? null : String(prunedThrough),
