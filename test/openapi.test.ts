@@ -1,5 +1,7 @@
 /** The OpenAPI document of a live hub: valid by a standard validator, and saying what the contract says. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { dispose, type Herald, startHerald } from "./support/herald";
 
@@ -141,4 +143,16 @@ test("the document is served fresh after requests and is identical each time (re
   await fetch(`${herald.url}/topics/doc/events`, { method: "POST", body: "x" });
   const again = await (await fetch(`${herald.url}/openapi.json`)).json();
   expect(again).toEqual(doc);
+});
+
+test("Herald is MIT-licensed: the LICENSE file, package.json and the document's info.license agree", async () => {
+  const root = join(import.meta.dir, "..");
+  const licence = readFileSync(join(root, "LICENSE"), "utf8");
+  expect(licence).toStartWith("MIT License\n");
+  expect(licence).toContain("Copyright (c) 2026 The Herald authors");
+  expect(licence).toContain('THE SOFTWARE IS PROVIDED "AS IS"');
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { license: string };
+  expect(pkg.license).toBe("MIT");
+  const served = (await (await fetch(`${herald.url}/openapi.json`)).json()) as { info: { license: unknown } };
+  expect(served.info.license).toEqual({ name: "MIT", identifier: "MIT" });
 });

@@ -231,8 +231,8 @@ export function docsRoutes() {
             info: {
               title: "Herald",
               version: pkg.version,
-              // No licence has been chosen yet (package.json: private, UNLICENSED): say so rather than guess one.
-              license: { name: "Proprietary, no licence granted", identifier: "LicenseRef-Proprietary" },
+              // package.json's SPDX identifier, so the document and the package never disagree.
+              license: { name: pkg.license, identifier: pkg.license },
               description:
                 "A Server-Sent Events hub: publish events to topics, every event committed to an append-only log before it is acknowledged; subscribe with `/stream` and resume with `Last-Event-ID`, no gap and no duplicate. Errors are always `ErrorResponse`. Swagger UI waits for a response to end, so try `/stream` with `curl -N` or the console at `/`.",
             },
