@@ -88,7 +88,7 @@ const retention = new Retention(
     metrics.pruned += count;
   },
 );
-const app = createApp({ config, hub, log, logger, metrics, startedAt });
+const app = await createApp({ config, hub, log, logger, metrics, startedAt });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
