@@ -48,7 +48,7 @@ export class Listener {
     const listener = new Listener(app, settings, tls, logger);
     if (!tls) {
       // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
-      app.listen({ ...settings, reusePort: false });
+      listener.listen({ ...settings, reusePort: false });
       return listener;
     }
     const credentials = loadTls(tls);
@@ -91,6 +91,11 @@ export class Listener {
     this.retiring.add(previous);
     // Resolves once the last request on it (a stream, typically) has ended.
     void previous.stop(false).then(() => this.retiring.delete(previous));
+    // What a reload leaves behind, for whoever suspects it of leaking: servers still draining, process listeners.
+    this.logger.debug("tls reload", {
+      retiringServers: this.retiring.size,
+      beforeExitListeners: process.listenerCount("beforeExit"),
+    });
   }
 
   /** Closes every server and every connection still open. */
@@ -99,7 +104,18 @@ export class Listener {
   }
 
   private serveTls(credentials: TlsCredentials, port: number): void {
-    this.app.listen({ ...this.settings, port, reusePort: true, tls: { cert: credentials.cert, key: credentials.key } });
+    this.listen({ ...this.settings, port, reusePort: true, tls: { cert: credentials.cert, key: credentials.key } });
+  }
+
+  /**
+   * Elysia's `listen()` also adds a process `beforeExit` listener, on every call, that holds that server, its options
+   * (the certificate and key) and its compiled routes for the life of the process: about 100 KB a reload. The hub
+   * stops its servers itself (and `beforeExit` never fires while one listens), so the listener it added goes again.
+   */
+  private listen(options: ListenOptions): void {
+    const before = new Set(process.listeners("beforeExit"));
+    this.app.listen(options);
+    for (const added of process.listeners("beforeExit")) if (!before.has(added)) process.off("beforeExit", added);
   }
 
   private current(): Server<unknown> {
