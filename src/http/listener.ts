@@ -10,7 +10,7 @@
 import type { Server } from "bun";
 import type { Logger } from "../logger";
 import { urlHost } from "../net/url-host";
-import { loadTls, type TlsCredentials, type TlsFiles } from "./tls";
+import { loadTls, type TlsCredentials, type TlsFiles, tlsServeFailure } from "./tls";
 
 export interface ServeSettings {
   readonly port: number;
@@ -52,7 +52,7 @@ export class Listener {
       return listener;
     }
     const credentials = loadTls(tls);
-    listener.serveTls(credentials, claimPort(settings));
+    listener.serveTls(tls, credentials, claimPort(settings));
     logger.info("tls certificate loaded", describe(credentials));
     return listener;
   }
@@ -81,11 +81,12 @@ export class Listener {
     const previous = this.current();
     try {
       const credentials = loadTls(this.tls);
-      this.serveTls(credentials, this.port);
+      this.serveTls(this.tls, credentials, this.port);
       this.logger.info("tls certificate loaded", describe(credentials));
     } catch (error) {
       this.app.server = previous;
-      this.logger.error("tls reload failed; the previous certificate stays in use", { error: String(error) });
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.error("tls reload failed; the previous certificate stays in use", { error: reason });
       return;
     }
     this.retiring.add(previous);
@@ -103,8 +104,13 @@ export class Listener {
     await Promise.all([this.current(), ...this.retiring].map((server) => server.stop(true)));
   }
 
-  private serveTls(credentials: TlsCredentials, port: number): void {
-    this.listen({ ...this.settings, port, reusePort: true, tls: { cert: credentials.cert, key: credentials.key } });
+  /** Throws a ConfigError naming the files when the TLS library refuses what loadTls let through. */
+  private serveTls(files: TlsFiles, credentials: TlsCredentials, port: number): void {
+    try {
+      this.listen({ ...this.settings, port, reusePort: true, tls: { cert: credentials.cert, key: credentials.key } });
+    } catch (error) {
+      throw tlsServeFailure(error, files) ?? error;
+    }
   }
 
   /**
