@@ -11,6 +11,9 @@ RUN bun run build && mkdir -p /data
 # Run: glibc and nothing else; the binary embeds migrations and static assets.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /app/dist/herald /herald
+# MIT: the notice travels with every copy of the binary.
+COPY --from=build /app/LICENSE /LICENSE
+LABEL org.opencontainers.image.licenses="MIT"
 COPY --from=build --chown=65532:65532 /data /data
 ENV HERALD_DB=/data/herald.db \
     PORT=8080 \

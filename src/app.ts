@@ -1,4 +1,4 @@
-/** createApp: the HTTP application over a hub, without listening (tests and index.ts both use it). */
+/** createApp: the HTTP application over a hub, its OpenAPI document rendered, not listening yet. */
 import { Elysia } from "elysia";
 import { Authorizer } from "./auth/authorizer";
 import type { Config } from "./config";
@@ -7,7 +7,7 @@ import { TrustedProxies } from "./http/client-address";
 import { consoleRoutes } from "./http/console";
 import { cors } from "./http/cors";
 import { crossSiteGuard } from "./http/cross-site";
-import { docsRoutes } from "./http/docs";
+import { docsRoutes, renderDocument } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { healthRoutes } from "./http/health";
 import { historyRoutes } from "./http/history";
@@ -32,7 +32,14 @@ export interface AppDeps {
   readonly startedAt: number;
 }
 
-export function createApp({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
+/** The application, ready to serve: its OpenAPI document is rendered before any request can change it. */
+export async function createApp(deps: AppDeps) {
+  const app = routes(deps);
+  await renderDocument(app);
+  return app;
+}
+
+function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
   const auth = new Authorizer({ secret: config.jwtSecret, publicTopics: config.publicTopics });
   const origins = new OriginPolicy(config.corsOrigins);
   const admission = new StreamAdmission({

@@ -66,6 +66,23 @@ export class HeraldError extends Error {
   }
 }
 
+/** The longest stretch of an offending value a message quotes (the spec's bound): an 8 KiB selector is not echoed. */
+export const QUOTED_MAX_CHARS = 200;
+
+/** `value` cut to at most `max` characters, the last one `…` when it was longer; a surrogate pair is never split. */
+export function cut(value: string, max = QUOTED_MAX_CHARS): string {
+  if (value.length <= max) return value;
+  const lastKept = value.charCodeAt(max - 2);
+  const highSurrogate = lastKept >= 0xd800 && lastKept <= 0xdbff;
+  return `${value.slice(0, highSurrogate ? max - 2 : max - 1)}…`;
+}
+
+/**
+ * How every message shows a value it was given: cut, then quoted and escaped as a JSON string, so neither its size
+ * nor a stray newline or control character can change the message around it.
+ */
+export const quote = (value: string): string => JSON.stringify(cut(value));
+
 /** Seconds a client is asked to wait before trying again: overload, shutdown and log faults all last a while. */
 export const RETRY_LATER: Readonly<Record<string, string>> = Object.freeze({ "Retry-After": "5" });
 

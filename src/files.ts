@@ -5,6 +5,7 @@ const READ_FAILURES: Record<string, string> = {
   EACCES: "permission denied",
   EISDIR: "it is a directory",
   ENOTDIR: "a part of the path is not a directory",
+  ENAMETOOLONG: "the path is too long",
 };
 
 export function readFailure(error: unknown): string {

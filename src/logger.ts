@@ -12,7 +12,26 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+let stdoutErrorsHandled = false;
+
+/**
+ * Writes to stdout, and never lets a failed write take the hub down: when the reader went away (`| head`, a stopped
+ * journal) writes fail with EPIPE, thrown or emitted as an `error` event that would otherwise end the process. The
+ * lines are lost; the hub goes on serving, and still stops cleanly on SIGTERM.
+ */
+export function writeToStdout(line: string): void {
+  if (!stdoutErrorsHandled) {
+    stdoutErrorsHandled = true;
+    process.stdout.on("error", () => {});
+  }
+  try {
+    process.stdout.write(line);
+  } catch {
+    // Nowhere left to report it: stdout is where reports go.
+  }
+}
+
+export function createLogger(level: LogLevel, write: (line: string) => void = writeToStdout): Logger {
   const min = rank[level];
   const emit =
     (lvl: LogLevel) =>

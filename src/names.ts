@@ -1,5 +1,5 @@
 /** The hub's names: topics, selectors, event types and event ids, and how selectors match. */
-import { HeraldError } from "./errors";
+import { HeraldError, quote } from "./errors";
 
 export const TOPIC_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$";
 export const EVENT_TYPE_PATTERN = "^[A-Za-z0-9._:-]{1,64}$";
@@ -13,7 +13,7 @@ const selectorRe = new RegExp(SELECTOR_PATTERN);
 
 export function checkTopic(topic: string): string {
   if (!topicRe.test(topic)) {
-    throw new HeraldError("invalid_topic", `topic ${JSON.stringify(topic)} must match ${TOPIC_PATTERN}`);
+    throw new HeraldError("invalid_topic", `topic ${quote(topic)} must match ${TOPIC_PATTERN}`);
   }
   return topic;
 }
@@ -22,7 +22,7 @@ export function checkTopic(topic: string): string {
 export function checkEventType(type: string | null | undefined): string | null {
   if (type === undefined || type === null) return null;
   if (!typeRe.test(type)) {
-    throw new HeraldError("invalid_event_type", `event ${JSON.stringify(type)} must match ${EVENT_TYPE_PATTERN}`);
+    throw new HeraldError("invalid_event_type", `event ${quote(type)} must match ${EVENT_TYPE_PATTERN}`);
   }
   if (type.startsWith(RESERVED_TYPE_PREFIX)) {
     throw new HeraldError("reserved_event_type", `event types starting with "${RESERVED_TYPE_PREFIX}" are reserved`);
@@ -40,7 +40,7 @@ export interface Selector {
 
 export function parseSelector(text: string): Selector {
   if (!selectorRe.test(text)) {
-    throw new HeraldError("invalid_selector", `selector ${JSON.stringify(text)} must be a topic or a topic prefix ending in "*"`);
+    throw new HeraldError("invalid_selector", `selector ${quote(text)} must be a topic or a topic prefix ending in "*"`);
   }
   const isPrefix = text.endsWith("*");
   return { text, value: isPrefix ? text.slice(0, -1) : text, isPrefix };
@@ -64,7 +64,7 @@ export interface ClientEventId {
 /** Parses a client-supplied event id: a non-negative decimal integer of 64 bits at most. */
 export function parseEventId(text: string, field: string): ClientEventId {
   if (!/^\d{1,19}$/.test(text) || BigInt(text) > MAX_EVENT_ID) {
-    throw new HeraldError("invalid_event_id", `${field} must be a non-negative decimal event id, not ${JSON.stringify(text)}`);
+    throw new HeraldError("invalid_event_id", `${field} must be a non-negative decimal event id, not ${quote(text)}`);
   }
   const exact = BigInt(text);
   return { value: exact > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : Number(exact), text: exact.toString() };

@@ -1,5 +1,7 @@
 /** The OpenAPI document of a live hub: valid by a standard validator, and saying what the contract says. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { dispose, type Herald, startHerald } from "./support/herald";
 
@@ -137,8 +139,76 @@ test("history and topics answer with their named schemas; numbers are numbers, n
   });
 });
 
-test("the document is served fresh after requests and is identical each time (refined once, cached)", async () => {
+test("the document is served after requests too, and is identical each time (rendered once at start-up)", async () => {
   await fetch(`${herald.url}/topics/doc/events`, { method: "POST", body: "x" });
   const again = await (await fetch(`${herald.url}/openapi.json`)).json();
   expect(again).toEqual(doc);
+});
+
+test("Herald is MIT-licensed: the LICENSE file, package.json and the document's info.license agree", async () => {
+  const root = join(import.meta.dir, "..");
+  const licence = readFileSync(join(root, "LICENSE"), "utf8");
+  expect(licence).toStartWith("MIT License\n");
+  expect(licence).toContain("Copyright (c) 2026 The Herald authors");
+  expect(licence).toContain('THE SOFTWARE IS PROVIDED "AS IS"');
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { license: string };
+  expect(pkg.license).toBe("MIT");
+  const served = (await (await fetch(`${herald.url}/openapi.json`)).json()) as { info: { license: unknown } };
+  expect(served.info.license).toEqual({ name: "MIT", identifier: "MIT" });
+});
+
+/** Every `$ref` in a document, as the names of the components they point to. */
+function referencedSchemas(node: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) for (const item of node) referencedSchemas(item, found);
+  else if (typeof node === "object" && node !== null) {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === "$ref" && typeof value === "string") found.add(value.replace("#/components/schemas/", ""));
+      else referencedSchemas(value, found);
+    }
+  }
+  return found;
+}
+
+/** What a load balancer, a monitor and the first clients do to a hub before anyone reads its document. */
+async function traffic(base: string): Promise<void> {
+  const json = { "content-type": "application/json" };
+  await fetch(`${base}/health`);
+  await fetch(`${base}/metrics`);
+  await fetch(`${base}/topics/warm/events`, { method: "POST", body: "x" });
+  await fetch(`${base}/topics/warm/events`, { method: "POST", headers: json, body: JSON.stringify({ data: 1, event: "e" }) });
+  await fetch(`${base}/events`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ events: [{ topic: "warm", data: 2 }] }),
+  });
+  await fetch(`${base}/events?topic=warm`);
+  await fetch(`${base}/topics`);
+  await fetch(`${base}/topics/!bad/events`, { method: "POST", body: "x" });
+  await fetch(`${base}/no-such-route`);
+  await fetch(`${base}/docs`);
+  const stream = new AbortController();
+  const res = await fetch(`${base}/stream?topic=warm&lastEventId=0`, { signal: stream.signal });
+  await res.body?.getReader().read();
+  stream.abort();
+}
+
+test("the document is the same bytes whatever the hub served before it, and every component is referenced", async () => {
+  const [fresh, busy] = await Promise.all([startHerald(), startHerald()]);
+  try {
+    await traffic(busy.url);
+    const expected = await (await fetch(`${fresh.url}/openapi.json`)).text();
+    const served = await (await fetch(`${busy.url}/openapi.json`)).text();
+    expect(served).toBe(expected);
+    await traffic(fresh.url);
+    expect(await (await fetch(`${fresh.url}/openapi.json`)).text()).toBe(expected);
+
+    const document = JSON.parse(expected) as typeof doc;
+    const names = Object.keys(document.components.schemas);
+    expect(names).toContain("Health");
+    expect([...referencedSchemas(document.paths)]).toContain("Health");
+    const referenced = referencedSchemas({ paths: document.paths, schemas: document.components.schemas });
+    expect(names.filter((name) => !referenced.has(name))).toEqual([]);
+  } finally {
+    await Promise.all([dispose(fresh), dispose(busy)]);
+  }
 });

@@ -57,11 +57,11 @@ describe("HERALD_JWT_SECRET_FILE", () => {
     const empty = secretFile("empty", "\n");
     expectRefusal(
       await boot({ HERALD_JWT_SECRET_FILE: missing }),
-      /HERALD_JWT_SECRET_FILE: cannot read ".*no-such-secret": no such file/,
+      /^herald: HERALD_JWT_SECRET_FILE: cannot read the file it names \(no such file\); it takes the path of a file/,
     );
     expectRefusal(
       await boot({ HERALD_JWT_SECRET_FILE: folder }),
-      /HERALD_JWT_SECRET_FILE: cannot read ".*a-folder": it is a directory/,
+      /^herald: HERALD_JWT_SECRET_FILE: cannot read the file it names \(it is a directory\)\n$/,
     );
     expectRefusal(await boot({ HERALD_JWT_SECRET_FILE: empty }), /HERALD_JWT_SECRET_FILE is set but empty/);
     const both = await boot({ HERALD_JWT_SECRET: SECRET, HERALD_JWT_SECRET_FILE: secretFile("both", SECRET) });
@@ -76,6 +76,40 @@ describe("HERALD_JWT_SECRET_FILE", () => {
     const binary = join(dir, "binary");
     writeFileSync(binary, Buffer.from([...new TextEncoder().encode(SECRET), 0xff, 0xfe]));
     expectRefusal(await boot({ HERALD_JWT_SECRET_FILE: binary }), /is not UTF-8 text/);
+  });
+});
+
+describe("the secret given where its file was meant", () => {
+  test("start-up stops with one line that names the variable or the flag, never the value", async () => {
+    const long = `${SECRET}-${"z".repeat(4200)}`;
+    for (const [env, args, name, secret] of [
+      [{ HERALD_JWT_SECRET_FILE: SECRET }, [], "HERALD_JWT_SECRET_FILE", SECRET],
+      [{}, ["--jwt-secret-file", SECRET], "--jwt-secret-file", SECRET],
+      // Longer than a path may be: the system's own refusal must not quote it either.
+      [{ HERALD_JWT_SECRET_FILE: long }, [], "HERALD_JWT_SECRET_FILE", long],
+      [{ HERALD_REDIS_URL_FILE: `redis://:${SECRET}@localhost:6379` }, [], "HERALD_REDIS_URL_FILE", SECRET],
+    ] as const) {
+      const outcome = await boot(env, [...args]);
+      expectRefusal(outcome, new RegExp(`^herald: ${name}: cannot read the file it names \\(`));
+      expect(outcome.stderr).toContain("not the secret itself");
+      expect(outcome.stderr + outcome.lines.join("\n")).not.toContain(secret.slice(0, 16));
+    }
+    const cli = tokenCli([], { HERALD_JWT_SECRET_FILE: SECRET });
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain("HERALD_JWT_SECRET_FILE");
+    expect(cli.stderr + cli.stdout).not.toContain(SECRET.slice(0, 16));
+  });
+
+  test("nor in the other messages about the file: too large, not UTF-8", async () => {
+    const named = secretFile(`${SECRET}-as-a-name`, "x".repeat(70 * 1024));
+    const large = await boot({ HERALD_JWT_SECRET_FILE: named });
+    expectRefusal(large, /^herald: HERALD_JWT_SECRET_FILE: the file it names is larger than 65536 bytes\n$/);
+    const binary = secretFile(`${SECRET}-binary`, "");
+    writeFileSync(binary, Buffer.from([0xff, 0xfe]));
+    expectRefusal(
+      await boot({ HERALD_JWT_SECRET_FILE: binary }),
+      /^herald: HERALD_JWT_SECRET_FILE: the file it names is not UTF-8/,
+    );
   });
 });
 

@@ -100,7 +100,7 @@ describe("cross-site verdicts", () => {
       policy,
     );
   test("`*` never makes an origin trusted; the hub's own host and named origins are", () => {
-    expect(verdict({ origin: "https://evil.example" })).toBe("origin https://evil.example");
+    expect(verdict({ origin: "https://evil.example" })).toBe('origin "https://evil.example"');
     expect(verdict({ origin: "https://app.example" })).toBeNull();
     expect(verdict({ origin: "http://hub.example" })).toBeNull();
     expect(verdict({ origin: "http://hub.example:8080" })).not.toBeNull();

@@ -35,6 +35,9 @@ function install(certificate: TestCertificate, certPath: string, keyPath: string
   copyFileSync(certificate.keyPath, keyPath);
 }
 
+/** A PEM block whose base64 is damaged: what a bad copy and paste of a chain leaves. */
+const damagedBlock = (label: string) => `-----BEGIN ${label}-----\nMIIB!!!not*base64\n-----END ${label}-----\n`;
+
 /** Trusts both test certificates, so one client can follow a rotation. */
 const TRUST_BOTH = () => trusting(first, second);
 
@@ -154,12 +157,22 @@ describe("SIGHUP reloads the certificate and key", () => {
       expect(h.lines.find((l) => l.includes("tls reload failed"))).toContain("holds no PEM certificate");
       expect(await peerFingerprint(h.port)).toBe(first.fingerprint256);
 
+      // A chain with a damaged certificate is named as such, file and all, not as a failure to listen.
+      writeFileSync(h.certPath, first.pem + damagedBlock("CERTIFICATE"));
+      h.proc.kill("SIGHUP");
+      await eventually(() => logged(h, "tls reload failed") === 2);
+      const damaged = h.lines.filter((l) => l.includes("tls reload failed"))[1];
+      expect(JSON.parse(damaged as string).error).toBe(
+        `the TLS certificate ${h.certPath} cannot be parsed: certificate 2 of 2 in it is damaged (BAD_BASE64_DECODE)`,
+      );
+      expect(await peerFingerprint(h.port)).toBe(first.fingerprint256);
+
       // A key that belongs to another certificate is refused as well.
       install(second, h.certPath, h.keyPath);
       copyFileSync(first.keyPath, h.keyPath);
       h.proc.kill("SIGHUP");
-      await eventually(() => logged(h, "tls reload failed") === 2);
-      expect(h.lines.filter((l) => l.includes("tls reload failed"))[1]).toContain("does not belong to the certificate");
+      await eventually(() => logged(h, "tls reload failed") === 3);
+      expect(h.lines.filter((l) => l.includes("tls reload failed"))[2]).toContain("does not belong to the certificate");
       expect(await peerFingerprint(h.port)).toBe(first.fingerprint256);
 
       await publishTo(h, "keep", "still here");
@@ -189,6 +202,9 @@ describe("TLS files that cannot be used stop start-up with one herald: line and 
     dir = tempDir();
     mkdirSync(join(dir, "a-directory"));
     writeFileSync(join(dir, "garbage.pem"), "-----BEGIN NOTHING-----\n");
+    writeFileSync(join(dir, "damaged-chain.pem"), first.pem + damagedBlock("CERTIFICATE"));
+    writeFileSync(join(dir, "short-chain.pem"), `${first.pem}-----BEGIN CERTIFICATE-----\nMIIB\n`);
+    writeFileSync(join(dir, "damaged-other.pem"), first.pem + damagedBlock("JUNK"));
   });
   afterAll(() => removeDir(dir));
 
@@ -213,6 +229,27 @@ describe("TLS files that cannot be used stop start-up with one herald: line and 
       () => [
         { HERALD_TLS_CERT: join(dir, "garbage.pem"), HERALD_TLS_KEY: first.keyPath },
         `herald: the TLS certificate ${join(dir, "garbage.pem")} holds no PEM certificate`,
+      ],
+    ],
+    [
+      "a chain with a damaged certificate after the first",
+      () => [
+        { HERALD_TLS_CERT: join(dir, "damaged-chain.pem"), HERALD_TLS_KEY: first.keyPath },
+        `herald: the TLS certificate ${join(dir, "damaged-chain.pem")} cannot be parsed: certificate 2 of 2 in it is damaged (BAD_BASE64_DECODE)\n`,
+      ],
+    ],
+    [
+      "a chain cut short",
+      () => [
+        { HERALD_TLS_CERT: join(dir, "short-chain.pem"), HERALD_TLS_KEY: first.keyPath },
+        `herald: the TLS certificate ${join(dir, "short-chain.pem")} cannot be parsed: a certificate in it has no END line`,
+      ],
+    ],
+    [
+      "a damaged block the TLS library refuses",
+      () => [
+        { HERALD_TLS_CERT: join(dir, "damaged-other.pem"), HERALD_TLS_KEY: first.keyPath },
+        `herald: the TLS certificate ${join(dir, "damaged-other.pem")} or key ${first.keyPath} cannot be used: the TLS library refused them (BAD_BASE64_DECODE)\n`,
       ],
     ],
     [

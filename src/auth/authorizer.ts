@@ -1,6 +1,6 @@
 /** Authorization: HS256 JWTs with a `herald` claim, public topics, and open mode when no secret is set. */
 import { errors, jwtVerify } from "jose";
-import { HeraldError } from "../errors";
+import { HeraldError, quote } from "../errors";
 import { parseSelector, type Selector } from "../names";
 import { coveredBy, type Grants, grantsFromClaim } from "./grants";
 
@@ -57,7 +57,7 @@ export class Authorizer {
     if (this.key === null) return;
     const { grants } = await this.verify(token()?.token, this.key);
     const denied = topics.find((t) => !coveredBy(grants.publish, parseSelector(t)));
-    if (denied !== undefined) throw new HeraldError("forbidden", `this token may not publish to "${denied}"`);
+    if (denied !== undefined) throw new HeraldError("forbidden", `this token may not publish to ${quote(denied)}`);
   }
 
   /** Reading needs, for every selector not covered by the public topics, a token that covers it. */
@@ -69,7 +69,8 @@ export class Authorizer {
       if (coveredBy(this.publicSelectors, s)) continue;
       needed = true;
       if (verified === null) throw refusal;
-      if (!coveredBy(verified.grants.subscribe, s)) throw new HeraldError("forbidden", `this token may not read "${s.text}"`);
+      if (!coveredBy(verified.grants.subscribe, s))
+        throw new HeraldError("forbidden", `this token may not read ${quote(s.text)}`);
     }
     return { subject: verified?.subject, expiresAt: needed ? verified?.expiresAt : undefined };
   }

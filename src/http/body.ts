@@ -1,5 +1,5 @@
 /** Reading request bodies: within the size limit, strictly UTF-8, JSON parsed only as deep as the request's shape. */
-import { HeraldError } from "../errors";
+import { HeraldError, quote } from "../errors";
 import { parseShallow, RawJson } from "../json/shallow";
 
 export interface BodyLimits {
@@ -53,7 +53,7 @@ export function isJson(request: Request): boolean {
 export async function readText(request: Request, limits: BodyLimits): Promise<string> {
   const { charset } = mediaType(request.headers.get("content-type"));
   if (charset !== undefined && !CHARSETS.has(charset)) {
-    throw new HeraldError("unsupported_charset", `charset ${JSON.stringify(charset)} is not supported: send UTF-8`);
+    throw new HeraldError("unsupported_charset", `charset ${quote(charset)} is not supported: send UTF-8`);
   }
   const tooLarge = () => new HeraldError("payload_too_large", `the request body is larger than ${limits.maxRequestBytes} bytes`);
   const declared = request.headers.get("content-length");

@@ -5,7 +5,7 @@
  */
 import { Elysia } from "elysia";
 import type { Authorizer } from "../auth/authorizer";
-import { HeraldError } from "../errors";
+import { HeraldError, quote } from "../errors";
 import type { Metrics } from "../metrics";
 import { bearerToken } from "./credentials";
 import type { OriginPolicy } from "./origins";
@@ -52,7 +52,7 @@ export function crossSiteRefusal(request: Request, policy: OriginPolicy): string
   // `null` is a sandboxed frame, a data: URL or a redirect across sites: nobody to trust.
   if (origin === "null") return 'Origin "null"';
   if (policy.isNamed(origin) || isOwnOrigin(request, origin)) return null;
-  return `origin ${origin}`;
+  return `origin ${quote(origin)}`;
 }
 
 export const crossSiteGuard = (auth: Authorizer, policy: OriginPolicy, metrics: Metrics) => {

@@ -206,20 +206,16 @@ const hidden = { detail: { hide: true } };
 
 export function docsRoutes() {
   const docs = new DocsPlugin({ name: "docs" });
-  const refined = new WeakMap<object, JsonObject>();
+  // The bytes of the first document rendered, served ever after: see renderDocument.
+  let rendered: string | undefined;
   return (
     docs
       // Copies, because model() stamps a `$id` on the schema it is given and the routes validate with the originals.
       .model(Object.fromEntries(Object.entries(COMPONENTS).map(([name, schema]) => [name, { ...schema }])))
-      // The plugin returns the same object until routes change: refine once per generated document.
       .onAfterHandle(({ route, responseValue }) => {
         if (route !== SPEC_PATH || typeof responseValue !== "object" || responseValue === null) return;
-        let doc = refined.get(responseValue);
-        if (!doc) {
-          doc = refine(responseValue, docs.routeDetails());
-          refined.set(responseValue, doc);
-        }
-        return doc;
+        rendered ??= JSON.stringify(refine(responseValue, docs.routeDetails()));
+        return new Response(rendered, { headers: { "Content-Type": "application/json" } });
       })
       .use(
         openapi({
@@ -231,8 +227,8 @@ export function docsRoutes() {
             info: {
               title: "Herald",
               version: pkg.version,
-              // No licence has been chosen yet (package.json: private, UNLICENSED): say so rather than guess one.
-              license: { name: "Proprietary, no licence granted", identifier: "LicenseRef-Proprietary" },
+              // package.json's SPDX identifier, so the document and the package never disagree.
+              license: { name: pkg.license, identifier: pkg.license },
               description:
                 "A Server-Sent Events hub: publish events to topics, every event committed to an append-only log before it is acknowledged; subscribe with `/stream` and resume with `Last-Event-ID`, no gap and no duplicate. Errors are always `ErrorResponse`. Swagger UI waits for a response to end, so try `/stream` with `curl -N` or the console at `/`.",
             },
@@ -256,4 +252,15 @@ export function docsRoutes() {
       .get(`${ASSETS}/swagger-ui-bundle.js`, asset(swaggerUiBundle, "text/javascript; charset=utf-8"), hidden)
       .get(`${ASSETS}/swagger-ui.css`, asset(swaggerUiCss, "text/css; charset=utf-8"), hidden)
   );
+}
+
+/**
+ * Renders the document before the hub serves anything. Elysia completes a route's schemas the first time it handles
+ * the route (a response object gains `additionalProperties: false`), and the plugin reads those very objects: a
+ * document rendered after a load balancer's first `/health` would inline Health instead of referring to it. Rendered
+ * first, and then served as the same bytes, it is the same whatever was served before and on every start.
+ */
+export async function renderDocument(app: { handle(request: Request): Promise<Response> }): Promise<void> {
+  const response = await app.handle(new Request(`http://herald${SPEC_PATH}`));
+  if (response.status !== 200) throw new Error(`the OpenAPI document could not be rendered (HTTP ${response.status})`);
 }

@@ -1,6 +1,6 @@
 /** Maps every failure to the one JSON error shape, once, for all routes. */
 import { Elysia } from "elysia";
-import { type ErrorBody, type ErrorCode, HeraldError } from "../errors";
+import { cut, type ErrorBody, type ErrorCode, HeraldError, QUOTED_MAX_CHARS } from "../errors";
 import type { Logger } from "../logger";
 
 export function errorResponse(error: HeraldError): Response {
@@ -52,9 +52,15 @@ function validationError(error: ValidationFailure): HeraldError {
   const first = error.all?.[0];
   const path = (first?.path ?? "").split("/").filter((p) => p !== "");
   const field = path.filter((p) => !/^\d+$/.test(p)).pop() ?? "";
-  const where = path.length > 0 ? `${error.type} ${path.join(".")}` : "request";
-  const detail = typeof error.customError === "string" ? error.customError : (first?.summary ?? first?.message ?? "invalid");
-  return new HeraldError(fieldCode(field), `${where}: ${detail}`);
+  // The path holds the client's own property names (an unknown one is the offending value), and Elysia's summary
+  // repeats it as `Property '<path>' ...`: both are shown cut.
+  const property = (first?.path ?? "").slice(1).replaceAll("/", ".");
+  const shown = cut(property);
+  const where = path.length > 0 ? `${error.type} ${shown}` : "request";
+  const summary = first?.summary?.replaceAll(`'${property}'`, `'${shown}'`);
+  const detail = typeof error.customError === "string" ? error.customError : (summary ?? first?.message ?? "invalid");
+  // Bounded as well, should another of Elysia's summaries ever repeat a value.
+  return new HeraldError(fieldCode(field), `${where}: ${cut(detail, 2 * QUOTED_MAX_CHARS)}`);
 }
 
 export const errorHandling = (logger: Logger) =>

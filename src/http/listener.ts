@@ -10,7 +10,7 @@
 import type { Server } from "bun";
 import type { Logger } from "../logger";
 import { urlHost } from "../net/url-host";
-import { loadTls, type TlsCredentials, type TlsFiles } from "./tls";
+import { loadTls, type TlsCredentials, type TlsFiles, tlsServeFailure } from "./tls";
 
 export interface ServeSettings {
   readonly port: number;
@@ -48,11 +48,11 @@ export class Listener {
     const listener = new Listener(app, settings, tls, logger);
     if (!tls) {
       // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
-      app.listen({ ...settings, reusePort: false });
+      listener.listen({ ...settings, reusePort: false });
       return listener;
     }
     const credentials = loadTls(tls);
-    listener.serveTls(credentials, claimPort(settings));
+    listener.serveTls(tls, credentials, claimPort(settings));
     logger.info("tls certificate loaded", describe(credentials));
     return listener;
   }
@@ -81,16 +81,22 @@ export class Listener {
     const previous = this.current();
     try {
       const credentials = loadTls(this.tls);
-      this.serveTls(credentials, this.port);
+      this.serveTls(this.tls, credentials, this.port);
       this.logger.info("tls certificate loaded", describe(credentials));
     } catch (error) {
       this.app.server = previous;
-      this.logger.error("tls reload failed; the previous certificate stays in use", { error: String(error) });
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.error("tls reload failed; the previous certificate stays in use", { error: reason });
       return;
     }
     this.retiring.add(previous);
     // Resolves once the last request on it (a stream, typically) has ended.
     void previous.stop(false).then(() => this.retiring.delete(previous));
+    // What a reload leaves behind, for whoever suspects it of leaking: servers still draining, process listeners.
+    this.logger.debug("tls reload", {
+      retiringServers: this.retiring.size,
+      beforeExitListeners: process.listenerCount("beforeExit"),
+    });
   }
 
   /** Closes every server and every connection still open. */
@@ -98,8 +104,24 @@ export class Listener {
     await Promise.all([this.current(), ...this.retiring].map((server) => server.stop(true)));
   }
 
-  private serveTls(credentials: TlsCredentials, port: number): void {
-    this.app.listen({ ...this.settings, port, reusePort: true, tls: { cert: credentials.cert, key: credentials.key } });
+  /** Throws a ConfigError naming the files when the TLS library refuses what loadTls let through. */
+  private serveTls(files: TlsFiles, credentials: TlsCredentials, port: number): void {
+    try {
+      this.listen({ ...this.settings, port, reusePort: true, tls: { cert: credentials.cert, key: credentials.key } });
+    } catch (error) {
+      throw tlsServeFailure(error, files) ?? error;
+    }
+  }
+
+  /**
+   * Elysia's `listen()` also adds a process `beforeExit` listener, on every call, that holds that server, its options
+   * (the certificate and key) and its compiled routes for the life of the process: about 100 KB a reload. The hub
+   * stops its servers itself (and `beforeExit` never fires while one listens), so the listener it added goes again.
+   */
+  private listen(options: ListenOptions): void {
+    const before = new Set(process.listeners("beforeExit"));
+    this.app.listen(options);
+    for (const added of process.listeners("beforeExit")) if (!before.has(added)) process.off("beforeExit", added);
   }
 
   private current(): Server<unknown> {

@@ -2,7 +2,7 @@
  * Query parameters read from the raw URL, each value literally. Elysia's own query decoding is not used: it drops
  * the first and last characters of a value that starts with `[` and splits commas wherever a schema says array.
  */
-import { HeraldError } from "../errors";
+import { HeraldError, quote } from "../errors";
 import { type ClientEventId, parseEventId, parseSelectors, type Selector } from "../names";
 
 /** The parameters the hub reads that take one value: a second one is ambiguous, so it is refused, not guessed at. */
@@ -48,7 +48,7 @@ export class Query {
     const items: string[] = [];
     for (const value of this.params.getAll("topic")) {
       for (const item of value.split(",")) {
-        if (item === "") throw new HeraldError("invalid_selector", `topic ${JSON.stringify(value)} has an empty selector`);
+        if (item === "") throw new HeraldError("invalid_selector", `topic ${quote(value)} has an empty selector`);
         items.push(item);
       }
     }
@@ -67,7 +67,7 @@ export class Query {
     if (value === undefined) return fallback;
     const n = /^[0-9]{1,10}$/.test(value) ? Number(value) : Number.NaN;
     if (!(n >= min && n <= max)) {
-      throw new HeraldError("invalid_request", `${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`);
+      throw new HeraldError("invalid_request", `${name} must be an integer from ${min} to ${max}, not ${quote(value)}`);
     }
     return n;
   }
@@ -77,7 +77,7 @@ export class Query {
     const value = this.one(name);
     if (value === undefined) return fallback;
     if (value !== "true" && value !== "false") {
-      throw new HeraldError("invalid_request", `${name} must be true or false, not ${JSON.stringify(value)}`);
+      throw new HeraldError("invalid_request", `${name} must be true or false, not ${quote(value)}`);
     }
     return value === "true";
   }

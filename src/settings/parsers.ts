@@ -1,5 +1,5 @@
 /** Parsers of setting values: each turns text into a value inside its range, or says what it accepts. */
-import { ConfigError } from "../errors";
+import { ConfigError, quote } from "../errors";
 import { SELECTOR_PATTERN } from "../names";
 import { parseAddressRange } from "../net/address-range";
 import { normalizeOrigin } from "../net/origin";
@@ -18,9 +18,6 @@ export interface Parser<T> {
 function parser<T>(range: string, parse: (raw: string, name: string) => T): Parser<T> {
   return Object.assign(parse, { range });
 }
-
-/** Quoted and escaped, so a stray newline or control character cannot break the one-line message. */
-const shown = (raw: string): string => JSON.stringify(raw);
 
 export const SECOND = 1000;
 export const DAY = 86_400_000;
@@ -41,9 +38,9 @@ export const integer = (min: number, max = Number.MAX_SAFE_INTEGER, note = ""): 
   const range = `${min} to ${max}${note ? ` (${note})` : ""}`;
   return parser(range, (raw, name) => {
     const value = raw.trim();
-    if (!/^-?\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number from ${range}, got ${shown(raw)}`);
+    if (!/^-?\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number from ${range}, got ${quote(raw)}`);
     const n = Number(value);
-    if (n < min || n > max) throw new ConfigError(`${name} is out of range: ${range}, got ${shown(raw)}`);
+    if (n < min || n > max) throw new ConfigError(`${name} is out of range: ${range}, got ${quote(raw)}`);
     return n;
   });
 };
@@ -57,10 +54,10 @@ export const duration = (min: number, max: number, zero?: string): Parser<number
   const range = `${zero ? `0 (${zero}), or ` : ""}${formatMs(min)} to ${formatMs(max)}, e.g. 30s, 12h, 7d`;
   return parser(range, (raw, name) => {
     const match = /^(\d+)(ms|s|m|h|d|w)?$/.exec(raw.trim());
-    if (!match?.[1]) throw new ConfigError(`${name} must be a duration: ${range}; got ${shown(raw)}`);
+    if (!match?.[1]) throw new ConfigError(`${name} must be a duration: ${range}; got ${quote(raw)}`);
     const ms = Number(match[1]) * (units[match[2] ?? "ms"] ?? 1);
     if (ms === 0 && zero) return 0;
-    if (ms < min || ms > max) throw new ConfigError(`${name} is out of range: ${range}; got ${shown(raw)}`);
+    if (ms < min || ms > max) throw new ConfigError(`${name} is out of range: ${range}; got ${quote(raw)}`);
     return ms;
   });
 };
@@ -68,7 +65,7 @@ export const duration = (min: number, max: number, zero?: string): Parser<number
 export const oneOf = <T extends string>(...values: T[]): Parser<T> => {
   const range = `one of ${values.join(", ")}`;
   return parser(range, (raw, name) => {
-    if (!values.includes(raw as T)) throw new ConfigError(`${name} must be ${range}, got ${shown(raw)}`);
+    if (!values.includes(raw as T)) throw new ConfigError(`${name} must be ${range}, got ${quote(raw)}`);
     return raw as T;
   });
 };
@@ -100,7 +97,7 @@ const selectorRe = new RegExp(SELECTOR_PATTERN);
 export const selectorList: Parser<readonly string[]> = parser("comma-separated topics or prefixes ending in *", (raw, name) => {
   const selectors = list(raw, name);
   const bad = selectors.find((s) => !selectorRe.test(s));
-  if (bad !== undefined) throw new ConfigError(`${name}: ${shown(bad)} is not a topic or a prefix ending in "*"`);
+  if (bad !== undefined) throw new ConfigError(`${name}: ${quote(bad)} is not a topic or a prefix ending in "*"`);
   return selectors;
 });
 
@@ -109,7 +106,7 @@ export const originList: Parser<readonly string[]> = parser(
   (raw, name) =>
     list(raw, name).map((entry) => {
       const origin = normalizeOrigin(entry);
-      if (origin === null) throw new ConfigError(`${name}: ${shown(entry)} is not an origin such as https://app.example, or *`);
+      if (origin === null) throw new ConfigError(`${name}: ${quote(entry)} is not an origin such as https://app.example, or *`);
       return origin;
     }),
 );
@@ -117,7 +114,7 @@ export const originList: Parser<readonly string[]> = parser(
 export const addressRanges: Parser<readonly string[]> = parser("comma-separated IP addresses or CIDR ranges", (raw, name) => {
   const ranges = list(raw, name);
   const bad = ranges.find((r) => parseAddressRange(r) === null);
-  if (bad !== undefined) throw new ConfigError(`${name}: ${shown(bad)} is not an IP address or a CIDR range such as 10.0.0.0/8`);
+  if (bad !== undefined) throw new ConfigError(`${name}: ${quote(bad)} is not an IP address or a CIDR range such as 10.0.0.0/8`);
   return ranges;
 });
 
@@ -148,6 +145,6 @@ export const redisUrl: Parser<string> = parser(
 
 export const redisPrefix: Parser<string> = parser("1 to 64 of A-Z a-z 0-9 . _ : -", (raw, name) => {
   if (!/^[A-Za-z0-9._:-]{1,64}$/.test(raw))
-    throw new ConfigError(`${name} must be 1 to 64 of A-Z a-z 0-9 . _ : -, got ${shown(raw)}`);
+    throw new ConfigError(`${name} must be 1 to 64 of A-Z a-z 0-9 . _ : -, got ${quote(raw)}`);
   return raw;
 });

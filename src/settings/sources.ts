@@ -69,24 +69,32 @@ function pick(s: SettingSource, direct: Source, file: Source): Given | undefined
   return found;
 }
 
+/** The failures of a path that names no file at all: the secret itself, given where its file was meant. */
+const NO_SUCH_PATH = new Set(["ENOENT", "ENAMETOOLONG", "ENOTDIR"]);
+const NOT_THE_SECRET = "; it takes the path of a file that holds the secret, not the secret itself";
+
 /** More than any key or URL; it also stops a mistaken `/dev/zero` from filling memory. */
 const SECRET_FILE_MAX_BYTES = 64 * 1024;
 
-/** The file's text with one trailing newline dropped (editors and `echo` add one). */
+/**
+ * The file's text with one trailing newline dropped (editors and `echo` add one). Messages name the setting, never
+ * its value: the value is meant to be a path, but a secret given there by mistake must not end up in a log.
+ */
 function readSecretFile(path: string, name: string): string {
   let bytes: Buffer;
   try {
     bytes = readAtMost(path, SECRET_FILE_MAX_BYTES + 1);
   } catch (error) {
-    throw new ConfigError(`${name}: cannot read ${JSON.stringify(path)}: ${readFailure(error)}`);
+    const absent = NO_SUCH_PATH.has((error as NodeJS.ErrnoException).code ?? "");
+    throw new ConfigError(`${name}: cannot read the file it names (${readFailure(error)})${absent ? NOT_THE_SECRET : ""}`);
   }
   if (bytes.length > SECRET_FILE_MAX_BYTES)
-    throw new ConfigError(`${name}: ${JSON.stringify(path)} is larger than ${SECRET_FILE_MAX_BYTES} bytes`);
+    throw new ConfigError(`${name}: the file it names is larger than ${SECRET_FILE_MAX_BYTES} bytes`);
   try {
     // Fatal: a binary key read with replacement characters would silently sign with other bytes than the file's.
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/\r?\n$/, "");
   } catch {
-    throw new ConfigError(`${name}: ${JSON.stringify(path)} is not UTF-8 text (try: openssl rand -base64 48)`);
+    throw new ConfigError(`${name}: the file it names is not UTF-8 text (try: openssl rand -base64 48)`);
   }
 }
 
