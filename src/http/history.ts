@@ -24,7 +24,9 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
         const last = events[events.length - 1];
         const next = events.length === limit && last ? `"${last.id}"` : "null";
         // Stored data is already JSON: splice it rather than parse and re-serialise every event.
-        return new Response(`{"events":[${events.map(eventJson).join(",")}],"next":${next}}`, { headers: JSON_TYPE });
+        // Private updates are for readers granted their topics, which this API cannot tell yet: none gets them.
+        const shown = events.filter((e) => e.private !== true);
+        return new Response(`{"events":[${shown.map(eventJson).join(",")}],"next":${next}}`, { headers: JSON_TYPE });
       },
       {
         response: { 200: HistoryPage, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse },

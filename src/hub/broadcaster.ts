@@ -37,6 +37,8 @@ export class EncodedBatch {
 export interface Subscriber {
   readonly selectors: readonly Selector[];
   readonly envelope: boolean;
+  /** Whether this subscriber may receive a private update its selectors match. */
+  readsPrivate(e: LoggedEvent): boolean;
   /** The events of `batch` at `indexes` match this subscriber; it must not throw. */
   receive(batch: EncodedBatch, indexes: readonly number[]): void;
 }
@@ -81,10 +83,18 @@ export class Broadcaster {
     this.head = last.id;
     const batch = new EncodedBatch(events);
     const byTopic = new Map<string, number[]>();
-    events.forEach((e, i) => {
-      const list = byTopic.get(e.topic);
+    const index = (topic: string, i: number) => {
+      const list = byTopic.get(topic);
       if (list) list.push(i);
-      else byTopic.set(e.topic, [i]);
+      else byTopic.set(topic, [i]);
+    };
+    let anyPrivate = false;
+    events.forEach((e, i) => {
+      index(e.topic, i);
+      // An update is listed under each of its topics (distinct, as the log keeps them); a stream matched
+      // through several of them gets it once, from the merge below.
+      if (e.alternates !== undefined) for (const topic of e.alternates) index(topic, i);
+      if (e.private === true) anyPrivate = true;
     });
     // Streams matched through one topic share its index list (and its chunk); only a stream whose
     // selectors overlap gets a merged list of its own, still each event once and in id order.
@@ -96,6 +106,15 @@ export class Broadcaster {
     for (const [topic, indexes] of byTopic) {
       this.exact.get(topic)?.forEach(add(indexes));
       for (const [prefix, subs] of this.prefixes) if (topic.startsWith(prefix)) subs.forEach(add(indexes));
+    }
+    if (anyPrivate) {
+      for (const [sub, indexes] of matched) {
+        const allowed = indexes.filter(
+          (i) => (events[i] as LoggedEvent).private !== true || sub.readsPrivate(events[i] as LoggedEvent),
+        );
+        if (allowed.length > 0) sub.receive(batch, allowed.length === indexes.length ? indexes : allowed);
+      }
+      return;
     }
     for (const [sub, indexes] of matched) sub.receive(batch, indexes);
   }

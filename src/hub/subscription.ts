@@ -1,5 +1,5 @@
 /** One client's stream: replay from the log up to a noted head, then live, within a byte budget. */
-import { type EventLog, isFullPage, type ReadRange } from "../log/event-log";
+import { type EventLog, isFullPage, type LoggedEvent, type ReadRange } from "../log/event-log";
 import type { ClientEventId, Selector } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
@@ -33,7 +33,11 @@ export interface StreamRequest {
   readonly resumeFrom: ClientEventId | null;
   /** Aborts when the client goes away. */
   readonly signal: AbortSignal;
+  /** Whether this reader may receive a private update its selectors match; without it, no private update is sent. */
+  readonly readsPrivate?: (e: LoggedEvent) => boolean;
 }
+
+const NEVER = () => false;
 
 type State = "replaying" | "live" | "closed";
 
@@ -42,6 +46,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 export class Subscription implements Subscriber {
   readonly selectors: readonly Selector[];
   readonly envelope: boolean;
+  readonly readsPrivate: (e: LoggedEvent) => boolean;
   /**
    * A direct stream: writes go straight to the socket, and a write that finds it full returns a promise that
    * settles once the client has taken it. Half the memory of a queued ReadableStream per idle stream.
@@ -80,6 +85,7 @@ export class Subscription implements Subscriber {
   ) {
     this.selectors = request.selectors;
     this.envelope = request.envelope;
+    this.readsPrivate = request.readsPrivate ?? NEVER;
     this.cursor = request.resumeFrom?.value ?? 0;
     this.lastSent = this.cursor;
     this.resumedFrom = request.resumeFrom?.text ?? "0";
@@ -208,11 +214,12 @@ export class Subscription implements Subscriber {
         const notice = await this.gapSince();
         if (this.state !== "replaying") return;
         const last = page[page.length - 1];
-        const bytes = last ? encodeEvents(page, this.envelope) : undefined;
+        const sent = this.readable(page);
+        const bytes = sent.length > 0 ? encodeEvents(sent, this.envelope) : undefined;
         const chunk = notice && bytes ? joinChunks([notice, bytes]) : (notice ?? bytes);
         if (chunk) this.write(chunk);
         if (last) {
-          this.host.delivered(page.length);
+          this.host.delivered(sent.length);
           this.lastSent = last.id;
         }
         this.cursor = last && isFullPage(page, range) ? last.id : (range.upTo as number);
@@ -224,6 +231,14 @@ export class Subscription implements Subscriber {
       this.sink?.close();
       this.close("error");
     }
+  }
+
+  /** The page without the private updates this reader may not receive. */
+  private readable(page: readonly LoggedEvent[]): readonly LoggedEvent[] {
+    for (const e of page) {
+      if (e.private === true && !this.readsPrivate(e)) return page.filter((x) => x.private !== true || this.readsPrivate(x));
+    }
+    return page;
   }
 
   /**

@@ -2,8 +2,26 @@
 import type { Selector } from "../names";
 import type { FaultReport } from "./fault-state";
 
+/**
+ * What a Mercure update carries beyond a native event. A native event has none of these fields, and its
+ * stored form, reads and wire bytes stay what they were.
+ */
+export interface UpdateFields {
+  /**
+   * The update's other topics, after `topic` (the canonical one), in the publisher's order: it is one event
+   * that matches a selector of any of them, read and delivered once. Distinct and different from `topic`.
+   */
+  readonly alternates?: readonly string[];
+  /** Only readers granted one of its topics may receive it. */
+  readonly private?: boolean;
+  /** The publisher's own id for the update (Mercure `id`): a resume from it finds the earliest event that has it. */
+  readonly publisherId?: string;
+  /** The reconnection delay the publisher asked subscribers to use, in milliseconds (Mercure `retry`). */
+  readonly retry?: number;
+}
+
 /** An event as a publisher hands it over, already validated. */
-export interface EventDraft {
+export interface EventDraft extends UpdateFields {
   readonly topic: string;
   readonly event: string | null;
   /** The data as compact JSON text. */
@@ -20,8 +38,25 @@ export interface Receipt {
 }
 
 /** An event committed to the log. */
-export interface LoggedEvent extends Receipt {
+export interface LoggedEvent extends Receipt, UpdateFields {
   readonly data: string;
+}
+
+/** Every topic of an event, the canonical one first. */
+export function topicsOf(e: EventDraft | LoggedEvent): readonly string[] {
+  return e.alternates === undefined ? [e.topic] : [e.topic, ...e.alternates];
+}
+
+/** The alternates a log stores: each once, never the canonical topic, none at all rather than an empty list. */
+export function distinctAlternates(e: EventDraft): readonly string[] | undefined {
+  if (e.alternates === undefined || e.alternates.length === 0) return undefined;
+  const distinct = [...new Set(e.alternates)].filter((t) => t !== e.topic);
+  return distinct.length === 0 ? undefined : distinct;
+}
+
+/** Whether a draft carries anything beyond a native event's fields. */
+export function isUpdate(e: EventDraft): boolean {
+  return e.alternates !== undefined || e.private === true || e.publisherId !== undefined || e.retry !== undefined;
 }
 
 /** A publisher's Idempotency-Key: a repeat within `scope` returns the first answer instead of appending. */
@@ -104,6 +139,11 @@ export interface EventLog {
    * `maxBytes` (at least one event). A read over a sparse selector yields to the event loop between steps.
    */
   read(range: ReadRange): Promise<LoggedEvent[]>;
+  /**
+   * The earliest retained event the publisher gave `publisherId`, found in O(log n), or undefined when no
+   * retained event has it.
+   */
+  findPublisherId(publisherId: string): Promise<number | undefined>;
   /** The highest id ever announced to the listeners (0 for an empty log), pruned or not. */
   lastId(): number;
   /**

@@ -153,6 +153,100 @@ export function logContract(name: string, open: LogFactory): void {
       expect(next.receipts[0]?.id).toBe((quiet ?? 0) + 1);
     });
 
+    test("a Mercure update keeps its topics, private flag, publisher id and retry; a native event gains no field", async () => {
+      const log = await fresh();
+      const announced: LoggedEvent[] = [];
+      log.onCommit((events) => announced.push(...events));
+      const update: EventDraft = {
+        topic: "https://example.com/books/1",
+        alternates: ["https://example.com/books/{id}", "books"],
+        event: "changed",
+        data: '"<p>one</p>"',
+        private: true,
+        publisherId: "urn:uuid:1",
+        retry: 3000,
+      };
+      await log.append([update, draft("plain")]);
+      const [stored, plain] = await readAll(log);
+      const fields = ({ topic, alternates, event, data, private: p, publisherId, retry }: LoggedEvent) => ({
+        topic,
+        alternates,
+        event,
+        data,
+        private: p,
+        publisherId,
+        retry,
+      });
+      const { topic, alternates, event, data, publisherId, retry } = update;
+      const expected = { topic, alternates, event, data, private: true, publisherId, retry };
+      expect(stored && fields(stored)).toEqual(expected);
+      expect(announced[0] && fields(announced[0])).toEqual(expected);
+      expect(Object.keys(plain ?? {}).sort()).toEqual(["data", "event", "id", "time", "topic"]);
+      expect(Object.keys(announced[1] ?? {}).sort()).toEqual(["data", "event", "id", "time", "topic"]);
+    });
+
+    test("an update on three topics is one event: read once through any of them, counted in each", async () => {
+      const log = await fresh();
+      await log.append([draft("before")]);
+      const { receipts } = await log.append([{ ...draft("orders.eu", '"x"'), alternates: ["orders.us", "audit", "orders.us"] }]);
+      await log.append([draft("orders.eu"), draft("audit")]);
+      const id = receipts[0]?.id ?? -1;
+      const ids = async (...texts: string[]) => (await readAll(log, parseSelectors(texts))).map((e) => e.id);
+      expect(await ids("orders.eu", "audit")).toEqual([id, id + 1, id + 2]);
+      expect(await ids("orders.us")).toEqual([id]);
+      expect(await ids("orders.*")).toEqual([id, id + 1]);
+      expect(await ids("orders.*", "audit")).toEqual([id, id + 1, id + 2]);
+      expect(await ids("*")).toEqual([id - 1, id, id + 1, id + 2]);
+      expect(await ids("orders.us", "before")).toEqual([id - 1, id]);
+      const [only] = await log.read({ selectors: parseSelectors(["orders.us"]), after: 0, limit: 1 });
+      expect(only?.topic).toBe("orders.eu");
+      expect(only?.alternates).toEqual(["orders.us", "audit"]);
+      const topics = await log.topics();
+      expect(topics.map((t) => [t.topic, t.events, t.firstId])).toEqual([
+        ["audit", 2, id],
+        ["before", 1, id - 1],
+        ["orders.eu", 2, id],
+        ["orders.us", 1, id],
+      ]);
+      expect(await log.retained()).toBe(4);
+    });
+
+    test("a publisher's id finds the earliest retained event that has it", async () => {
+      const log = await fresh({ maxEventsPerTopic: 2 });
+      const keyed = (topic: string, publisherId: string) => ({ ...draft(topic), publisherId });
+      const first = (await log.append([keyed("a", "dup")])).receipts[0]?.id;
+      const second = (await log.append([keyed("b", "dup"), keyed("b", "other")])).receipts[0]?.id;
+      expect(await log.findPublisherId("dup")).toBe(first);
+      expect(await log.findPublisherId("other")).toBe((second ?? 0) + 1);
+      expect(await log.findPublisherId("unknown")).toBeUndefined();
+      expect(await log.findPublisherId("urn:herald:1")).toBeUndefined();
+      // Retention deletes the first: the id now finds the one after it.
+      for (let i = 0; i < 3; i++) await log.append([draft("a")]);
+      for (let n = 0; n < 10; n++) await log.prune({ before: 0, maxPerTopic: 2, limit: 10 });
+      expect(await log.findPublisherId("dup")).toBe(second);
+    });
+
+    test("retention counts an update in each of its topics and deletes it from all of them", async () => {
+      const log = await fresh({ maxEventsPerTopic: 2 });
+      const shared = (await log.append([{ ...draft("main"), alternates: ["side"] }])).receipts[0]?.id ?? -1;
+      await log.append([draft("side"), draft("main")]);
+      const last = (await log.append([draft("side")])).receipts[0]?.id ?? -1;
+      for (let n = 0; n < 10; n++) await log.prune({ before: 0, maxPerTopic: 2, limit: 10 });
+      // `side` had three events: its oldest, the update, went, from `main` too.
+      expect((await readAll(log, parseSelectors(["side"]))).map((e) => e.id)).toEqual([shared + 1, last]);
+      expect((await readAll(log, parseSelectors(["main"]))).map((e) => e.id)).toEqual([shared + 2]);
+      expect(await log.prunedThrough(parseSelectors(["side"]))).toBe(shared);
+      expect(await log.prunedThrough(parseSelectors(["main"]))).toBe(shared);
+      expect((await log.topics()).map((t) => [t.topic, t.events])).toEqual([
+        ["main", 1],
+        ["side", 2],
+      ]);
+      await Bun.sleep(5);
+      for (let n = 0; n < 10; n++) await log.prune({ before: Date.now(), maxPerTopic: 0, limit: 10 });
+      expect(await log.retained()).toBe(0);
+      expect(await log.topics()).toEqual([]);
+    });
+
     test("a failing store refuses appends with a fault and Retry-After, and the log recovers by itself", async () => {
       const log = await fresh();
       const before = await log.append([draft("f")]);

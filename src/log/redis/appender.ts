@@ -3,6 +3,7 @@ import { idempotencyConflict, type PendingAppend } from "../append";
 import type { AppendResult, EventDraft, Idempotency, Receipt } from "../event-log";
 import type { LogFault } from "../faults";
 import { COMMAND_TIMEOUT_MS, type RedisConnection } from "./connection";
+import { encodeUpdate } from "./entries";
 import { idempotencyKey, type LogKeys } from "./keys";
 import { scripts } from "./scripts";
 import type { Tail } from "./tail";
@@ -103,14 +104,14 @@ export class Appender {
     const args: (string | number)[] = [k.namespace, this.options.maxEventsPerTopic, FEED_LENGTH, floor, requests.length];
     for (const { drafts, idempotency: idem } of requests) {
       args.push(idem ? idempotencyKey(k, idem.scope, idem.key) : "", idem?.fingerprint ?? "", drafts.length);
-      for (const d of drafts) args.push(d.topic, d.event ?? "", d.data);
+      for (const d of drafts) args.push(d.topic, d.event ?? "", d.data, encodeUpdate(d));
     }
     let reply: number[];
     let fresh: { status: number; receipts: Receipt[] }[];
     let outcomes: typeof fresh;
     try {
       reply = (await this.call(() =>
-        scripts.append.run(this.connection, [k.log, k.feed, k.head, k.topics, k.over, k.pruned, k.prefixes], args),
+        scripts.append.run(this.connection, [k.log, k.feed, k.head, k.topics, k.over, k.pruned, k.prefixes, k.ids], args),
       )) as number[];
       outcomes = requests.map(({ drafts }, r) => {
         const [status, first, time] = reply.slice(r * 3, r * 3 + 3) as [number, number, number];

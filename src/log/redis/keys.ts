@@ -17,6 +17,8 @@ export interface LogKeys {
   readonly prefixes: string;
   /** Set of topics over the per-topic limit. */
   readonly over: string;
+  /** Sorted set of publishers' ids of retained events, `<publisher id>\n<event id in 20 digits>`, for resume. */
+  readonly ids: string;
 }
 
 export function logKeys(prefix: string): LogKeys {
@@ -30,6 +32,7 @@ export function logKeys(prefix: string): LogKeys {
     pruned: `${namespace}pruned`,
     prefixes: `${namespace}pruned-prefixes`,
     over: `${namespace}over`,
+    ids: `${namespace}ids`,
   };
 }
 

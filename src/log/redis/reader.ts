@@ -84,6 +84,15 @@ export class RedisReader {
     return out;
   }
 
+  /** The first member for the publisher's id in byte order is its earliest retained event (see lib.lua); `:` follows the digits. */
+  async findPublisherId(publisherId: string): Promise<number | undefined> {
+    const from = `${publisherId}\n`;
+    const [member] = (await this.call(() =>
+      this.connection.send("ZRANGEBYLEX", [this.keys.ids, `[${from}`, `(${from}:`, "LIMIT", "0", "1"]),
+    )) as string[];
+    return member === undefined ? undefined : Number(member.slice(from.length));
+  }
+
   async retained(): Promise<number> {
     return Number(await this.call(() => this.connection.send("XLEN", [this.keys.log])));
   }

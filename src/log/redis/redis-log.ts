@@ -111,6 +111,10 @@ export class RedisEventLog implements EventLog {
     return this.reader.read(range);
   }
 
+  findPublisherId(publisherId: string): Promise<number | undefined> {
+    return this.reader.findPublisherId(publisherId);
+  }
+
   lastId(): number {
     return this.tail.head;
   }
@@ -137,7 +141,7 @@ export class RedisEventLog implements EventLog {
     const reply = await this.call(() =>
       scripts.prune.run(
         this.connections.writes,
-        [k.log, k.pruned, k.over, k.prefixes, k.topics],
+        [k.log, k.pruned, k.over, k.prefixes, k.topics, k.ids],
         [k.namespace, before, maxPerTopic, limit, READ_BYTES],
       ),
     );

@@ -12,6 +12,10 @@ interface Row {
   type: string | null;
   data: string;
   time: number;
+  alternates: string | null;
+  private: number | null;
+  publisher_id: string | null;
+  retry: number | null;
 }
 
 /** What one selector found in a window: `complete` unless it stopped at a count or byte limit. */
@@ -20,14 +24,54 @@ export interface Found {
   readonly complete: boolean;
 }
 
-const COLUMNS = "id, topic, type, data, time";
+const COLUMNS = "id, topic, type, data, time, alternates, private, publisher_id, retry";
+/** The same columns read through a join of `event_topics` with `events` (as `e`). */
+const EVENT_COLUMNS = "e.id, e.topic, e.type, e.data, e.time, e.alternates, e.private, e.publisher_id, e.retry";
 /** Ids a prefix scan covers per query: a few milliseconds of rows at most. */
 const WINDOW_IDS = 4096;
 /** Longest a read runs before it lets other requests in. */
 const SLICE_MS = 2;
 
 function toEvent(row: Row): LoggedEvent {
-  return { id: row.id, topic: row.topic, event: row.type, data: row.data, time: row.time };
+  const event = { id: row.id, topic: row.topic, event: row.type, data: row.data, time: row.time };
+  // A native event has none of a Mercure update's fields, not even as undefined ones.
+  if (row.alternates === null && row.private === null && row.publisher_id === null && row.retry === null) return event;
+  return {
+    ...event,
+    ...(row.alternates !== null && { alternates: JSON.parse(row.alternates) as string[] }),
+    ...(row.private === 1 && { private: true }),
+    ...(row.publisher_id !== null && { publisherId: row.publisher_id }),
+    ...(row.retry !== null && { retry: row.retry }),
+  };
+}
+
+/**
+ * The rows of two id-ordered lists as one, in id order, each id once: an event is found under its canonical
+ * topic and under its alternates, and under several alternates a prefix matches.
+ */
+function* byId(a: Iterator<Row>, b: Iterator<Row>): Generator<Row> {
+  try {
+    let x = a.next();
+    let y = b.next();
+    let last = Number.NEGATIVE_INFINITY;
+    while (!x.done || !y.done) {
+      let row: Row;
+      if (y.done || (!x.done && x.value.id <= y.value.id)) {
+        row = x.value as Row;
+        x = a.next();
+      } else {
+        row = y.value;
+        y = b.next();
+      }
+      if (row.id === last) continue;
+      last = row.id;
+      yield row;
+    }
+  } finally {
+    // A page that stops early leaves the statements mid-way: they are reset for their next use.
+    a.return?.();
+    b.return?.();
+  }
 }
 
 /** The smallest string greater than every string starting with `prefix` (topics are ASCII). */
@@ -87,6 +131,9 @@ class Turns {
 
 export class SqliteReader {
   private readonly byTopic;
+  private readonly byAlternate;
+  private readonly byAlternatePrefix;
+  private readonly byPublisherId;
   private readonly all;
   private readonly byPrefix;
   private readonly prunedInRange;
@@ -101,6 +148,15 @@ export class SqliteReader {
     this.byTopic = db.query<Row, [string, number, number]>(
       `SELECT ${COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id`,
     );
+    this.byAlternate = db.query<Row, [string, number, number]>(
+      `SELECT ${EVENT_COLUMNS} FROM event_topics a JOIN events e ON e.id = a.id
+       WHERE a.topic = ? AND a.id > ? AND a.id <= ? ORDER BY a.id`,
+    );
+    this.byAlternatePrefix = db.query<Row, [number, number, string, string]>(
+      `SELECT ${EVENT_COLUMNS} FROM event_topics a JOIN events e ON e.id = a.id
+       WHERE a.id > ? AND a.id <= ? AND +a.topic >= ? AND +a.topic < ? ORDER BY a.id`,
+    );
+    this.byPublisherId = db.query<{ id: number }, [string]>("SELECT id FROM events WHERE publisher_id = ? ORDER BY id LIMIT 1");
     this.all = db.query<Row, [number, number]>(`SELECT ${COLUMNS} FROM events WHERE id > ? AND id <= ? ORDER BY id`);
     // Unary + keeps SQLite on the rowid: a prefix spans many topics, whose index order is not id order.
     this.byPrefix = db.query<Row, [number, number, string, string]>(
@@ -139,9 +195,16 @@ export class SqliteReader {
   }
 
   private rows(s: Selector, after: number, upTo: number): Iterable<Row> {
-    if (!s.isPrefix) return this.byTopic.iterate(s.value, after, upTo);
+    if (!s.isPrefix) {
+      return byId(this.byTopic.iterate(s.value, after, upTo), this.byAlternate.iterate(s.value, after, upTo));
+    }
     if (s.value === "") return this.all.iterate(after, upTo);
-    return this.byPrefix.iterate(after, upTo, s.value, prefixEnd(s.value));
+    const end = prefixEnd(s.value);
+    return byId(this.byPrefix.iterate(after, upTo, s.value, end), this.byAlternatePrefix.iterate(after, upTo, s.value, end));
+  }
+
+  findPublisherId(publisherId: string): number | undefined {
+    return this.byPublisherId.get(publisherId)?.id;
   }
 
   prunedThrough(selectors: readonly Selector[]): number {

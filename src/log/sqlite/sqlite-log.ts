@@ -138,6 +138,10 @@ export class SqliteEventLog implements EventLog {
     return this.reading(() => this.reader.read(range));
   }
 
+  findPublisherId(publisherId: string): Promise<number | undefined> {
+    return this.reading(() => this.reader.findPublisherId(publisherId));
+  }
+
   lastId(): number {
     return this.head;
   }
@@ -165,7 +169,9 @@ export class SqliteEventLog implements EventLog {
     return this.reading(() =>
       this.db
         .query<TopicSummary, []>(
-          `SELECT topic, events, (SELECT min(id) FROM events e WHERE e.topic = t.topic) AS firstId,
+          `SELECT topic, events,
+                (SELECT min(id) FROM (SELECT min(id) AS id FROM events e WHERE e.topic = t.topic
+                                      UNION ALL SELECT min(id) FROM event_topics a WHERE a.topic = t.topic)) AS firstId,
                 last_id AS lastId, last_time AS lastTime
          FROM topics t WHERE events > 0 ORDER BY topic`,
         )
@@ -174,7 +180,13 @@ export class SqliteEventLog implements EventLog {
   }
 
   async retained(): Promise<number> {
-    return this.reading(() => this.db.query<{ n: number | null }, []>("SELECT sum(events) AS n FROM topics").get()?.n ?? 0);
+    // Topics count an update once in each of its topics: its alternate rows are taken off (they are few).
+    return this.reading(
+      () =>
+        this.db
+          .query<{ n: number | null }, []>("SELECT (SELECT sum(events) FROM topics) - (SELECT count(*) FROM event_topics) AS n")
+          .get()?.n ?? 0,
+    );
   }
 
   sizeBytes(): number {

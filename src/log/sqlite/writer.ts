@@ -3,7 +3,7 @@
 // in-thread; the messages cost more than the fsync overlap saves when the hub has one core.
 import type { Database } from "bun:sqlite";
 import type { AppendRequest } from "../append";
-import type { LoggedEvent, PrunePolicy, Receipt } from "../event-log";
+import { distinctAlternates, type EventDraft, isUpdate, type LoggedEvent, type PrunePolicy, type Receipt } from "../event-log";
 
 /** What became of one request in a shared commit. */
 export type Outcome = { fresh: LoggedEvent[] } | { replayed: Receipt[] } | { conflict: true };
@@ -12,9 +12,21 @@ export type Outcome = { fresh: LoggedEvent[] } | { replayed: Receipt[] } | { con
 const TOPICS_PER_QUERY = 16;
 
 type Insert = [topic: string, type: string | null, data: string, time: number];
+type InsertUpdate = [
+  topic: string,
+  type: string | null,
+  data: string,
+  time: number,
+  alternates: string | null,
+  isPrivate: number | null,
+  publisherId: string | null,
+  retry: number | null,
+];
 
 export class SqliteWriter {
   private readonly insert;
+  private readonly insertUpdate;
+  private readonly insertAlternate;
   private readonly findKey;
   private readonly saveKey;
   private readonly countTopic;
@@ -38,14 +50,20 @@ export class SqliteWriter {
     this.overLimit = db.query<{ topic: string; excess: number }, [number, number, string]>(
       `SELECT topic, events - ? AS excess FROM topics WHERE events > ? AND topic > ? ORDER BY topic LIMIT ${TOPICS_PER_QUERY}`,
     );
+    // A topic's events are those it is the canonical topic of, and those it is an alternate of.
     this.trimTopic = db.query<never, [string, number]>(
-      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE topic = ? ORDER BY id LIMIT ?)",
+      `DELETE FROM events WHERE id IN (
+         SELECT id FROM events WHERE topic = ?1 UNION ALL SELECT id FROM event_topics WHERE topic = ?1 ORDER BY id LIMIT ?2)`,
     );
     this.countTopic = db.query<never, [string, number, number, number]>(
       `INSERT INTO topics (topic, events, last_id, last_time) VALUES (?, ?, ?, ?)
        ON CONFLICT (topic) DO UPDATE SET events = events + excluded.events, last_id = excluded.last_id, last_time = excluded.last_time`,
     );
     this.insert = db.query<never, Insert>("INSERT INTO events (topic, type, data, time) VALUES (?, ?, ?, ?)");
+    this.insertUpdate = db.query<never, InsertUpdate>(
+      "INSERT INTO events (topic, type, data, time, alternates, private, publisher_id, retry) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.insertAlternate = db.query<never, [number, string]>("INSERT INTO event_topics (id, topic) VALUES (?, ?)");
     this.findKey = db.query<{ fingerprint: string; receipts: string }, [string, string]>(
       "SELECT fingerprint, receipts FROM idempotency_keys WHERE scope = ? AND key = ?",
     );
@@ -91,14 +109,18 @@ export class SqliteWriter {
   /** One update per topic per commit keeps /topics and the gap checks from ever scanning the log. */
   private countTopics(outcomes: readonly Outcome[], time: number): void {
     const counts = new Map<string, { events: number; lastId: number }>();
+    const count = (topic: string, id: number) => {
+      const c = counts.get(topic);
+      if (c) {
+        c.events++;
+        c.lastId = id;
+      } else counts.set(topic, { events: 1, lastId: id });
+    };
     for (const o of outcomes) {
       if (!("fresh" in o)) continue;
       for (const e of o.fresh) {
-        const c = counts.get(e.topic);
-        if (c) {
-          c.events++;
-          c.lastId = e.id;
-        } else counts.set(e.topic, { events: 1, lastId: e.id });
+        count(e.topic, e.id);
+        if (e.alternates) for (const topic of e.alternates) count(topic, e.id);
       }
     }
     for (const [topic, c] of counts) this.countTopic.run(topic, c.events, c.lastId, time);
@@ -114,11 +136,11 @@ export class SqliteWriter {
         return { replayed: rows.map(([id, topic, event, t]): Receipt => ({ id, topic, event, time: t })) };
       }
     }
-    const fresh = drafts.map((d) => ({
-      ...d,
-      id: Number(this.insert.run(d.topic, d.event, d.data, time).lastInsertRowid),
-      time,
-    }));
+    const fresh = drafts.map((d) =>
+      isUpdate(d)
+        ? this.appendUpdate(d, time)
+        : { ...d, id: Number(this.insert.run(d.topic, d.event, d.data, time).lastInsertRowid), time },
+    );
     const first = fresh[0];
     if (idem && first) {
       this.saveKey.run(
@@ -130,6 +152,35 @@ export class SqliteWriter {
       );
     }
     return { fresh };
+  }
+
+  /** A Mercure update: its own columns, and one row per alternate topic. */
+  private appendUpdate(d: EventDraft, time: number): LoggedEvent {
+    const alternates = distinctAlternates(d);
+    const { topic, event, data, publisherId, retry } = d;
+    const row = this.insertUpdate.run(
+      topic,
+      event,
+      data,
+      time,
+      alternates ? JSON.stringify(alternates) : null,
+      d.private === true ? 1 : null,
+      publisherId ?? null,
+      retry ?? null,
+    );
+    const id = Number(row.lastInsertRowid);
+    if (alternates) for (const alternate of alternates) this.insertAlternate.run(id, alternate);
+    return {
+      id,
+      topic,
+      event,
+      data,
+      time,
+      ...(alternates && { alternates }),
+      ...(d.private === true && { private: true }),
+      ...(publisherId !== undefined && { publisherId }),
+      ...(retry !== undefined && { retry }),
+    };
   }
 
   /** Deletes at most `limit` events past retention, in one transaction (one sync, however many topics). */

@@ -1,15 +1,18 @@
 -- Appends the events of several requests atomically (a group commit: one script, one fsync for all):
 -- assigns the next ids, stores each event in its topic's stream, indexes it in the log, adds it to the feed
--- every node tails, and records each request's Idempotency-Key; a repeated key appends nothing.
+-- every node tails, and records each request's Idempotency-Key; a repeated key appends nothing. A Mercure
+-- update on several topics is one event with one id: its data is kept in the stream of each of its topics
+-- (the alternates' copies name the canonical topic in "h"), and the log entry lists the alternates ("o").
 -- Returns {status, first id, time} per request (status 1: fresh, 2: replayed, 3: conflict), then how many
 -- old events the append trimmed.
-local log_key = KEYS[1]    -- stream: every retained event in id order, entry "<id>-0", fields t m [k]
-local feed_key = KEYS[2]   -- stream: the newest events in full, fields t e d m, for the nodes' tails
+local log_key = KEYS[1]    -- stream: every retained event in id order, entry "<id>-0", fields t m [k] [o i]
+local feed_key = KEYS[2]   -- stream: the newest events in full, fields t e d m [x], for the nodes' tails
 local head_key = KEYS[3]   -- hash: id (highest id assigned), time (latest commit time)
 local topics_key = KEYS[4] -- sorted set: every topic name, score 0, for prefix lookups
 local over_key = KEYS[5]   -- set: topics holding more events than the per-topic limit
 local pruned_key = KEYS[6] -- hash: topic -> highest id deleted
 local prefixes_key = KEYS[7] -- hash: name prefix -> highest id deleted on the topics it starts
+local ids_key = KEYS[8]    -- sorted set: "<publisher id>\n<event id in 20 digits>" (see publisher_member)
 
 local namespace = ARGV[1]  -- "{prefix}:": topic streams are namespace .. "t:" .. topic
 local max_per_topic = tonumber(ARGV[2])
@@ -17,7 +20,8 @@ local feed_length = tonumber(ARGV[3])
 local floor = tonumber(ARGV[4]) -- the highest id the appending node has seen: no id up to it is handed out again
 local request_count = tonumber(ARGV[5])
 -- Then per request: its Idempotency-Key's full key name ("" for none), its fingerprint, its event count,
--- and three arguments per event: topic, type ("" for none), data.
+-- and four arguments per event: topic, type ("" for none), data, and an update's fields as JSON ("" for a
+-- native event): {"a": alternates, "p": private, "i": publisher id, "r": retry}, kept as "x" for the readers.
 local FIRST_REQUEST_ARG = 6
 local INLINE_TRIM_BYTES = 1024 * 1024
 local FRESH, REPLAYED, CONFLICT = 1, 2, 3
@@ -28,7 +32,7 @@ local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local time = string.format('%d', math.max(ms, tonumber(redis.call('HGET', head_key, 'time') or 0)))
 
 raise_head(head_key, floor)
-local trim_keys = {log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key}
+local trim_keys = {log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key, ids = ids_key}
 local added = {}
 local out = {}
 local function answer(status, first, at) out[#out + 1] = status out[#out + 1] = first out[#out + 1] = at end
@@ -36,7 +40,7 @@ local arg = FIRST_REQUEST_ARG
 for _ = 1, request_count do
   local idempotency_key, fingerprint, count = ARGV[arg], ARGV[arg + 1], tonumber(ARGV[arg + 2])
   local events_arg = arg + 3
-  arg = events_arg + count * 3
+  arg = events_arg + count * 4
   local prior = idempotency_key ~= '' and redis.call('GET', idempotency_key)
   if prior then
     local prior_fingerprint, first, prior_time = string.match(prior, '^(%S+) (%d+) (%d+)$')
@@ -48,19 +52,49 @@ for _ = 1, request_count do
   else
     local first = redis.call('HINCRBY', head_key, 'id', count) - count + 1
     for i = 0, count - 1 do
-      local at = events_arg + i * 3
-      local topic, kind, data = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+      local at = events_arg + i * 4
+      local topic, kind, data, meta = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
       local entry = entry_of(first + i)
       local topic_key = namespace .. 't:' .. topic
       -- The first event of a keyed publish carries the key, so whichever pruning deletes it forgets the key.
-      if i == 0 and idempotency_key ~= '' then
-        redis.call('XADD', log_key, entry, 't', topic, 'm', time, 'k', idempotency_key)
-        redis.call('XADD', topic_key, entry, 'e', kind, 'd', data, 'm', time, 'k', idempotency_key)
+      local keyed = i == 0 and idempotency_key ~= ''
+      if meta == '' then
+        if keyed then
+          redis.call('XADD', log_key, entry, 't', topic, 'm', time, 'k', idempotency_key)
+          redis.call('XADD', topic_key, entry, 'e', kind, 'd', data, 'm', time, 'k', idempotency_key)
+        else
+          redis.call('XADD', log_key, entry, 't', topic, 'm', time)
+          redis.call('XADD', topic_key, entry, 'e', kind, 'd', data, 'm', time)
+        end
+        redis.call('XADD', feed_key, entry, 't', topic, 'e', kind, 'd', data, 'm', time)
       else
-        redis.call('XADD', log_key, entry, 't', topic, 'm', time)
-        redis.call('XADD', topic_key, entry, 'e', kind, 'd', data, 'm', time)
+        local update = cjson.decode(meta)
+        local alternates = type(update.a) == 'table' and update.a or {}
+        local indexed = {'t', topic, 'm', time}
+        local stored = {'e', kind, 'd', data, 'm', time, 'x', meta}
+        if keyed then
+          indexed[#indexed + 1] = 'k'
+          indexed[#indexed + 1] = idempotency_key
+        end
+        if #alternates > 0 then
+          indexed[#indexed + 1] = 'o'
+          indexed[#indexed + 1] = table.concat(alternates, '\n')
+        end
+        if type(update.i) == 'string' then
+          indexed[#indexed + 1] = 'i'
+          indexed[#indexed + 1] = update.i
+          redis.call('ZADD', ids_key, 0, publisher_member(update.i, first + i))
+        end
+        redis.call('XADD', log_key, entry, unpack(indexed))
+        redis.call('XADD', topic_key, entry, unpack(stored))
+        stored[#stored + 1] = 'h'
+        stored[#stored + 1] = topic
+        for _, alternate in ipairs(alternates) do
+          redis.call('XADD', namespace .. 't:' .. alternate, entry, unpack(stored))
+          added[alternate] = (added[alternate] or 0) + 1
+        end
+        redis.call('XADD', feed_key, entry, 't', topic, 'e', kind, 'd', data, 'm', time, 'x', meta)
       end
-      redis.call('XADD', feed_key, entry, 't', topic, 'e', kind, 'd', data, 'm', time)
       added[topic] = (added[topic] or 0) + 1
     end
     if idempotency_key ~= '' then

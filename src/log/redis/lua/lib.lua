@@ -48,16 +48,59 @@ local function raise_head(head_key, floor)
   return id
 end
 
+-- The alternate topics of a log entry: its field "o", the topics joined by newlines (no topic holds one).
+local function alternates_of(fields)
+  local list = {}
+  local joined = field(fields, 'o')
+  if joined then
+    for topic in string.gmatch(joined, '[^\n]+') do list[#list + 1] = topic end
+  end
+  return list
+end
+
+-- A publisher's id is a member "<publisher id>\n<event id in 20 digits>" of one sorted set (all scores 0): in
+-- byte order, the first member starting "<publisher id>\n" is its earliest retained event.
+local function publisher_member(publisher_id, id)
+  return publisher_id .. '\n' .. string.format('%020d', id)
+end
+
+-- What goes with an event whatever deletes it: its Idempotency-Key and its publisher's id (log entry fields).
+local function forget_event(ids_key, id, fields)
+  local key = field(fields, 'k')
+  if key then redis.call('DEL', key) end
+  local publisher_id = field(fields, 'i')
+  if publisher_id then redis.call('ZREM', ids_key, publisher_member(publisher_id, id)) end
+end
+
 -- Deletes up to `n` of the oldest events of `topic` (reading at most about `max_bytes` of their data),
--- with the Idempotency-Keys they carry. Returns how many went and the data bytes read.
+-- with the Idempotency-Keys they carry. An event on several topics goes from each of them, and counts as
+-- pruned on each. Returns how many went and the data bytes read.
 local function trim_topic(namespace, keys, topic, n, max_bytes)
   local topic_key = namespace .. 't:' .. topic
   local ids, bytes, cursor = {}, 0, '-'
+  local others = {}
   while #ids < n and bytes <= max_bytes do
     local entries = redis.call('XRANGE', topic_key, cursor, '+', 'COUNT', math.min(20, n - #ids))
     for _, e in ipairs(entries) do
-      local key = field(e[2], 'k')
-      if key then redis.call('DEL', key) end
+      if field(e[2], 'x') then
+        -- An update: the log entry names all its topics; every one but this loses its copy now.
+        local logged = redis.call('XRANGE', keys.log, e[1], e[1])[1]
+        if logged then
+          local id = id_of(e[1])
+          forget_event(keys.ids, id, logged[2])
+          local all = alternates_of(logged[2])
+          all[#all + 1] = field(logged[2], 't')
+          for _, other in ipairs(all) do
+            if other ~= topic then
+              redis.call('XDEL', namespace .. 't:' .. other, e[1])
+              others[other] = math.max(others[other] or 0, id)
+            end
+          end
+        end
+      else
+        local key = field(e[2], 'k')
+        if key then redis.call('DEL', key) end
+      end
       ids[#ids + 1] = e[1]
       bytes = bytes + #field(e[2], 'd')
     end
@@ -70,5 +113,9 @@ local function trim_topic(namespace, keys, topic, n, max_bytes)
   redis.call('XTRIM', topic_key, 'MINID', entry_of(highest + 1))
   raise_pruned(keys.pruned, keys.prefixes, topic, highest)
   forget_if_empty(keys.topics, topic_key, topic)
+  for other, other_highest in pairs(others) do
+    raise_pruned(keys.pruned, keys.prefixes, other, other_highest)
+    forget_if_empty(keys.topics, namespace .. 't:' .. other, other)
+  end
   return #ids, bytes
 end

@@ -1,14 +1,16 @@
 -- Deletes one small batch of events past retention: first the oldest events older than `before`,
 -- then the oldest events of topics holding more than `max_per_topic`. Each deleted event raises its
 -- topic's pruned-through id, and an Idempotency-Key goes with its first event. Safe to run on every
--- node at once: each call sees what the previous ones left. Returns how many events went.
-local log_key = KEYS[1]    -- stream: every retained event in id order, fields t m [k]
+-- node at once: each call sees what the previous ones left. An update on several topics goes from each of
+-- them and counts as pruned on each. Returns how many events went.
+local log_key = KEYS[1]    -- stream: every retained event in id order, fields t m [k] [o i]
 local pruned_key = KEYS[2] -- hash: topic -> highest id deleted
 local over_key = KEYS[3]   -- set: topics over the per-topic limit
 local prefixes_key = KEYS[4] -- hash: name prefix -> highest id deleted on the topics it starts
 local topics_key = KEYS[5] -- sorted set: every topic name with retained events
+local ids_key = KEYS[6]    -- sorted set: publishers' ids of events (see publisher_member)
 
-local namespace = ARGV[1]  -- topic streams are namespace .. "t:" .. topic, fields e d m [k]
+local namespace = ARGV[1]  -- topic streams are namespace .. "t:" .. topic, fields e d m [k] [x h]
 local before = tonumber(ARGV[2])
 local max_per_topic = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
@@ -17,7 +19,7 @@ local STEP = 200                    -- log entries read at a time
 local OVER_TOPICS = 16              -- topics over their limit trimmed in one call
 
 
-local trim_keys = {log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key}
+local trim_keys = {log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key, ids = ids_key}
 local deleted = 0
 
 -- By age: ids follow commit time, so the old events are the lowest ids of the log.
@@ -28,10 +30,10 @@ while deleted < limit do
   for _, e in ipairs(entries) do
     local fields = e[2]
     if tonumber(field(fields, 'm')) >= before then young = true break end
-    local key = field(fields, 'k')
-    if key then redis.call('DEL', key) end
     cut = id_of(e[1])
+    forget_event(ids_key, cut, fields)
     highest_of[field(fields, 't')] = cut
+    for _, alternate in ipairs(alternates_of(fields)) do highest_of[alternate] = cut end
     deleted = deleted + 1
   end
   if young or #entries == 0 then break end

@@ -1,10 +1,11 @@
 -- Reads events with ids in (after, up_to] on some selectors, in id order, at most `limit` of them, ending
--- with the event that brings their data to `max_bytes`. Returns {cursor, id, topic, type, time, data, ...}:
--- the read covered every id up to cursor, so the next one starts after it.
-local log_key = KEYS[1]    -- stream: every retained event in id order, fields t m [k]
+-- with the event that brings their data to `max_bytes`. Returns {cursor, id, topic, type, time, data, update,
+-- ...} (update: an update's fields as JSON, "" for a native event): the read covered every id up to cursor,
+-- so the next one starts after it. An update is found through any of its topics, and taken once.
+local log_key = KEYS[1]    -- stream: every retained event in id order, fields t m [k] [o i]
 local topics_key = KEYS[2] -- sorted set: every topic name
 
-local namespace = ARGV[1]  -- topic streams are namespace .. "t:" .. topic, fields e d m [k]
+local namespace = ARGV[1]  -- topic streams are namespace .. "t:" .. topic, fields e d m [k] [x h]
 local after = tonumber(ARGV[2])
 local up_to = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
@@ -22,25 +23,37 @@ for i = FIRST_SELECTOR_ARG, FIRST_SELECTOR_ARG + exact_count - 1 do exact[ARGV[i
 for i = FIRST_SELECTOR_ARG + exact_count, #ARGV do prefixes[#prefixes + 1] = ARGV[i] end
 
 
-local out, bytes, taken = {0}, 0, 0
--- Adds an event of `topic` (its topic stream's fields) unless the page is full; false once it is.
+local out, bytes, taken, last = {0}, 0, 0, 0
+-- Adds an event of `topic` (its topic stream's fields) unless the page is full; false once it is. An
+-- alternate's copy names the canonical topic ("h"); an event already taken through another topic is skipped.
 local function take(id, topic, fields)
+  if id == last then return true end
   local data = field(fields, 'd')
   if taken >= limit or bytes >= max_bytes then return false end
   out[#out + 1] = id
-  out[#out + 1] = topic
+  out[#out + 1] = field(fields, 'h') or topic
   out[#out + 1] = field(fields, 'e')
   out[#out + 1] = tonumber(field(fields, 'm'))
   out[#out + 1] = data
-  bytes, taken = bytes + #data, taken + 1
+  out[#out + 1] = field(fields, 'x') or ''
+  bytes, taken, last = bytes + #data, taken + 1, id
   return true
 end
 local function finish(cursor) out[1] = cursor return out end
 
-local function matches(topic)
+local function matches_one(topic)
   if exact[topic] then return true end
   for _, p in ipairs(prefixes) do
     if string.sub(topic, 1, #p) == p then return true end
+  end
+  return false
+end
+
+-- Whether a log entry's canonical topic or one of its alternates matches.
+local function matches(topic, fields)
+  if matches_one(topic) then return true end
+  for _, alternate in ipairs(alternates_of(fields)) do
+    if matches_one(alternate) then return true end
   end
   return false
 end
@@ -51,7 +64,7 @@ local function scan(all)
   local entries = redis.call('XRANGE', log_key, '(' .. entry_of(after), entry_of(up_to), 'COUNT', count)
   for _, e in ipairs(entries) do
     local topic = field(e[2], 't')
-    if all or matches(topic) then
+    if all or matches(topic, e[2]) then
       local stored = redis.call('XRANGE', namespace .. 't:' .. topic, e[1], e[1])[1]
       if stored and not take(id_of(e[1]), topic, stored[2]) then return finish(id_of(e[1]) - 1) end
     end
