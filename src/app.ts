@@ -11,6 +11,7 @@ import { docsRoutes, renderDocument } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { healthRoutes } from "./http/health";
 import { historyRoutes } from "./http/history";
+import { mercurePublishRoutes } from "./http/mercure/publish";
 import { metricsRoutes } from "./http/metrics";
 import { OriginPolicy } from "./http/origins";
 import { publishRoutes } from "./http/publish";
@@ -40,7 +41,11 @@ export async function createApp(deps: AppDeps) {
 }
 
 function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
-  const auth = new Authorizer({ secret: config.jwtSecret, publicTopics: config.publicTopics });
+  const auth = new Authorizer({
+    secret: config.jwtSecret,
+    publicTopics: config.publicTopics,
+    accessToken: { audience: config.mercureAudience, issuer: config.mercureIssuer },
+  });
   const origins = new OriginPolicy(config.corsOrigins);
   const admission = new StreamAdmission({
     maxStreamsPerClient: config.maxStreamsPerClient,
@@ -55,6 +60,7 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     .use(errorHandling(logger))
     .use(crossSiteGuard(auth, origins, metrics))
     .use(publishRoutes(hub, auth, limits))
+    .use(mercurePublishRoutes(hub, auth, origins, metrics, limits, { cookie: config.mercureCookie }))
     .use(streamRoutes(hub, log, auth, admission))
     .use(historyRoutes(log, auth))
     .use(healthRoutes(hub, log, startedAt))

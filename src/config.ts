@@ -80,6 +80,12 @@ export interface Config {
   readonly tlsCert: string;
   /** PEM private key file of `tlsCert`. Default unset. */
   readonly tlsKey: string;
+  /** The resource identifier an `authorization_details` token's `aud` must name. Default unset: not checked. */
+  readonly mercureAudience: string;
+  /** The issuer an `authorization_details` token's `iss` must equal. Default unset: not checked. */
+  readonly mercureIssuer: string;
+  /** The cookie the Mercure endpoint reads a token from (`__Secure-mercure_access_token` too). Default `mercureAuthorization`. */
+  readonly mercureCookie: string;
 }
 
 interface Setting<K extends keyof Config> extends SettingSource {
@@ -270,6 +276,30 @@ const settings = [
     default: "",
     help: "PEM private key file of --tls-cert",
     parse: optional("the path of a PEM private key file"),
+  }),
+  setting({
+    key: "mercureAudience",
+    env: "HERALD_MERCURE_AUDIENCE",
+    flag: "mercure-audience",
+    default: "",
+    help: "the aud an authorization_details token must name (the hub's URL, e.g. https://hub.example.com/.well-known/mercure)",
+    parse: optional("the hub's resource identifier"),
+  }),
+  setting({
+    key: "mercureIssuer",
+    env: "HERALD_MERCURE_ISSUER",
+    flag: "mercure-issuer",
+    default: "",
+    help: "the iss an authorization_details token must have",
+    parse: optional("the trusted issuer identifier"),
+  }),
+  setting({
+    key: "mercureCookie",
+    env: "HERALD_MERCURE_COOKIE",
+    flag: "mercure-cookie",
+    default: "mercureAuthorization",
+    help: "the cookie the Mercure endpoint reads a token from",
+    parse: nonEmpty("a cookie name"),
   }),
 ];
 

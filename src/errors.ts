@@ -4,6 +4,7 @@ export type ErrorCode =
   | "invalid_json"
   | "invalid_encoding"
   | "unsupported_charset"
+  | "unsupported_media_type"
   | "repeated_parameter"
   | "invalid_topic"
   | "invalid_selector"
@@ -29,6 +30,7 @@ const statusOf: Record<ErrorCode, number> = {
   invalid_json: 400,
   invalid_encoding: 400,
   unsupported_charset: 415,
+  unsupported_media_type: 415,
   repeated_parameter: 400,
   invalid_topic: 400,
   invalid_selector: 400,

@@ -1,8 +1,12 @@
-/** Authorization: HS256 JWTs with a `herald` claim, public topics, and open mode when no secret is set. */
+/**
+ * Authorization: HS256 JWTs granting through a `herald` claim, a `mercure` claim or `authorization_details`,
+ * public topics, and open mode when no secret is set.
+ */
 import { errors, jwtVerify } from "jose";
 import { HeraldError, quote } from "../errors";
 import { parseSelector, type Selector } from "../names";
-import { coveredBy, type Grants, grantsFromClaim } from "./grants";
+import { type AccessTokenChecks, ClaimError, grantsOfToken, topicSelector } from "./claims";
+import { coveredBy, type Grants } from "./grants";
 
 const CHALLENGE = { "WWW-Authenticate": "Bearer" };
 const INVALID = { "WWW-Authenticate": 'Bearer error="invalid_token"' };
@@ -20,6 +24,8 @@ export interface AuthOptions {
   /** Empty: open mode, everyone may publish and subscribe. */
   readonly secret: string;
   readonly publicTopics: readonly string[];
+  /** What a token with `authorization_details` must also show (RFC 9068). Default: nothing checked beyond `typ` and `exp`. */
+  readonly accessToken?: AccessTokenChecks;
 }
 
 /** Who is reading, as far as a verified token tells. */
@@ -42,9 +48,11 @@ const NO_TOKEN = new HeraldError("unauthorized", "a token is required to read th
 export class Authorizer {
   private readonly key: Uint8Array | null;
   private readonly publicSelectors: readonly Selector[];
+  private readonly checks: AccessTokenChecks;
 
-  constructor({ secret, publicTopics }: AuthOptions) {
+  constructor({ secret, publicTopics, accessToken = { audience: "", issuer: "" } }: AuthOptions) {
     this.key = secret === "" ? null : new TextEncoder().encode(secret);
+    this.checks = accessToken;
     this.publicSelectors = publicTopics.map(parseSelector);
   }
 
@@ -52,11 +60,11 @@ export class Authorizer {
     return this.key === null;
   }
 
-  /** Publishing needs a token whose publish selectors match every topic written. */
+  /** Publishing needs a token whose publish selectors match every topic written (any topic string, Mercure's too). */
   async authorizePublish(token: TokenSource, topics: readonly string[]): Promise<void> {
     if (this.key === null) return;
     const { grants } = await this.verify(token()?.token, this.key);
-    const denied = topics.find((t) => !coveredBy(grants.publish, parseSelector(t)));
+    const denied = topics.find((t) => !coveredBy(grants.publish, topicSelector(t)));
     if (denied !== undefined) throw new HeraldError("forbidden", `this token may not publish to ${quote(denied)}`);
   }
 
@@ -104,14 +112,20 @@ export class Authorizer {
   private async verify(token: string | undefined, key: Uint8Array): Promise<Verified> {
     if (token === undefined || token === "") throw new HeraldError("unauthorized", "a bearer token is required", CHALLENGE);
     let payload: Record<string, unknown>;
+    let header: { typ?: unknown };
     try {
       // Only HS256: `alg: none` and every other algorithm are refused before the signature is looked at.
-      ({ payload } = await jwtVerify(token, key, { algorithms: ["HS256"] }));
+      ({ payload, protectedHeader: header } = await jwtVerify(token, key, { algorithms: ["HS256"] }));
     } catch (error) {
       throw new HeraldError("unauthorized", `invalid token: ${reason(error)}`, INVALID);
     }
-    const grants = grantsFromClaim(payload.herald);
-    if (grants === null) throw new HeraldError("unauthorized", "invalid token: malformed herald claim", INVALID);
+    let grants: Grants;
+    try {
+      grants = grantsOfToken(header, payload, this.checks);
+    } catch (error) {
+      if (!(error instanceof ClaimError)) throw error;
+      throw new HeraldError("unauthorized", `invalid token: ${error.message}`, INVALID);
+    }
     return {
       grants,
       subject: typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : undefined,

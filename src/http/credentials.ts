@@ -4,7 +4,15 @@ import type { Credential } from "../auth/authorizer";
 const BEARER_SCHEME = /^Bearer(?:\s|$)/i;
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-function cookie(header: string | null, name: string): string | undefined {
+/** The token of an `Authorization: Bearer` header, or undefined when the header is absent or of another scheme. */
+export function headerToken(request: Request): Credential | undefined {
+  const authorization = request.headers.get("authorization");
+  if (authorization === null || !BEARER_SCHEME.test(authorization)) return undefined;
+  return { token: BEARER.exec(authorization)?.[1] ?? "", source: "header" };
+}
+
+/** The value of the cookie `name`, percent-decoded where it can be. */
+export function cookie(header: string | null, name: string): string | undefined {
   for (const part of (header ?? "").split(";")) {
     const eq = part.indexOf("=");
     if (eq === -1 || part.slice(0, eq).trim() !== name) continue;

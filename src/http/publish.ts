@@ -1,30 +1,19 @@
 /** POST /topics/{topic}/events and POST /events: validate, append, answer once committed. */
 import { Elysia, t } from "elysia";
 import type { Authorizer } from "../auth/authorizer";
-import { HeraldError } from "../errors";
 import { isoTime } from "../event-json";
 import type { Hub } from "../hub/hub";
 import { canonicalJson } from "../json/canonical";
-import type { EventDraft, Idempotency, Receipt } from "../log/event-log";
+import type { EventDraft, Receipt } from "../log/event-log";
 import { checkEventType, checkTopic } from "../names";
 import { type BodyLimits, eventData, isJson, parseJsonBody, readText, TextData } from "./body";
 import { bearerToken } from "./credentials";
+import { idempotency } from "./idempotency";
 import { BatchBody, BatchPublished, ErrorResponse, PublishBody, Published, Topic } from "./models";
 import { checkQuery, Query } from "./query";
 
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,200}$/;
-
 function published(r: Receipt) {
   return { id: String(r.id), topic: r.topic, event: r.event, time: isoTime(r.time) };
-}
-
-/** The Idempotency-Key of a request, scoped and tied to what was asked, or undefined without one. */
-function idempotency(key: string | undefined, scope: string, drafts: readonly EventDraft[]): Idempotency | undefined {
-  if (key === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new HeraldError("invalid_idempotency_key", "Idempotency-Key must be 1 to 200 printable ASCII characters");
-  }
-  return { scope, key, fingerprint: fingerprint(drafts) };
 }
 
 /** What was asked, compared as JSON values: a client that rebuilds its request (other key order, spacing) matches. */
@@ -65,7 +54,10 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
           event: checkEventType(body.event ?? new Query(request).one("event")),
           data: eventData(body.data, limits),
         };
-        const { receipts, replayed } = await hub.publish([draft], idempotency(headers["idempotency-key"], draft.topic, [draft]));
+        const { receipts, replayed } = await hub.publish(
+          [draft],
+          idempotency(headers["idempotency-key"], draft.topic, () => fingerprint([draft])),
+        );
         set.status = replayed ? 200 : 201;
         return published(receipts[0] as Receipt);
       },
@@ -116,7 +108,10 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
           () => bearerToken(request),
           drafts.map((d) => d.topic),
         );
-        const { receipts, replayed } = await hub.publish(drafts, idempotency(headers["idempotency-key"], "", drafts));
+        const { receipts, replayed } = await hub.publish(
+          drafts,
+          idempotency(headers["idempotency-key"], "", () => fingerprint(drafts)),
+        );
         set.status = replayed ? 200 : 201;
         return { events: receipts.map(published) };
       },

@@ -1,0 +1,22 @@
+/**
+ * Where the Mercure endpoint finds a token: `Authorization: Bearer`, else the cookie (Symfony's
+ * `mercureAuthorization` by default, or draft 08's `__Secure-mercure_access_token`), else draft 07's
+ * `authorization` query parameter. A header wins over everything: a browser adds cookies on its own.
+ */
+import type { Credential } from "../../auth/authorizer";
+import { cookie, headerToken } from "../credentials";
+
+/** The cookie name draft 08 recommends, read beside the configured one. */
+export const SECURE_COOKIE = "__Secure-mercure_access_token";
+
+export function mercureToken(request: Request, cookieName: string): Credential | undefined {
+  const header = headerToken(request);
+  if (header) return header;
+  const cookies = request.headers.get("cookie");
+  if (cookies !== null) {
+    const fromCookie = cookie(cookies, cookieName) ?? cookie(cookies, SECURE_COOKIE);
+    if (fromCookie !== undefined) return { token: fromCookie, source: "cookie" };
+  }
+  const query = new URL(request.url).searchParams.get("authorization");
+  return query === null ? undefined : { token: query, source: "query" };
+}

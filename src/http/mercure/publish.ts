@@ -1,0 +1,96 @@
+/**
+ * POST /.well-known/mercure: a Mercure publish (drafts 07 and 08), form-encoded, appended to the log as one
+ * event and acknowledged as a native publish is, once committed: `200 text/plain` with the update's id.
+ */
+import { Elysia, t } from "elysia";
+import type { Authorizer, Credential } from "../../auth/authorizer";
+import { HeraldError } from "../../errors";
+import type { Hub } from "../../hub/hub";
+import type { EventDraft } from "../../log/event-log";
+import type { Metrics } from "../../metrics";
+import { type BodyLimits, readText } from "../body";
+import { crossSiteRefusal } from "../cross-site";
+import { idempotency } from "../idempotency";
+import type { OriginPolicy } from "../origins";
+import { mercureToken } from "./credentials";
+import { parseForm } from "./form";
+import { HUB_PATH, MAX_FIELDS, mercureId, updateDraft } from "./update";
+
+export interface MercureOptions {
+  /** The cookie a token may come in, beside `__Secure-mercure_access_token`. */
+  readonly cookie: string;
+}
+
+const FORM = "application/x-www-form-urlencoded";
+const TEXT = { "Content-Type": "text/plain; charset=utf-8" };
+/** Idempotency-Keys of Mercure publishes share one scope, which no native topic can be (no `@` in topic names). */
+const SCOPE = "@mercure";
+
+/** A refusal with the challenge draft 08 asks for: 403 is `insufficient_scope`. */
+function challenged(error: unknown): unknown {
+  if (error instanceof HeraldError && error.status === 403 && error.code === "forbidden") {
+    return new HeraldError(error.code, error.message, { "WWW-Authenticate": 'Bearer error="insufficient_scope"' });
+  }
+  return error;
+}
+
+/** What was asked, every field of the update: a repeat with the same key and another update is a conflict. */
+function fingerprint(d: EventDraft): string {
+  const fields = [d.topic, d.alternates ?? [], d.event, d.data, d.private === true, d.publisherId ?? null, d.retry ?? null];
+  return new Bun.CryptoHasher("sha256").update(JSON.stringify(fields)).digest("hex");
+}
+
+export const mercurePublishRoutes = (
+  hub: Hub,
+  auth: Authorizer,
+  origins: OriginPolicy,
+  metrics: Metrics,
+  limits: BodyLimits,
+  options: MercureOptions,
+) =>
+  new Elysia({ name: "mercure-publish" }).post(
+    HUB_PATH,
+    async ({ body, headers }) => {
+      const draft = body as EventDraft;
+      const scoped = idempotency(headers["idempotency-key"], SCOPE, () => fingerprint(draft));
+      const { receipts } = await hub.publish([draft], scoped);
+      const receipt = receipts[0];
+      if (!receipt) throw new HeraldError("internal", "the log answered a publish without a receipt");
+      // A repeat is the same request, so the publisher's id (if any) is the one the first answer gave.
+      return new Response(mercureId({ id: receipt.id, publisherId: draft.publisherId }), { headers: TEXT });
+    },
+    {
+      // Everything that refuses a request without reading its body comes first: the media type, the cross-site
+      // rule for a cookie, the token; then the form, and the token's grants on every topic of the update.
+      parse: async ({ request }) => {
+        try {
+          const type = (request.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+          if (type !== FORM) throw new HeraldError("unsupported_media_type", `a Mercure publish is sent as ${FORM}`);
+          let credential: Credential | undefined;
+          const token = () => {
+            credential ??= mercureToken(request, options.cookie);
+            return credential;
+          };
+          if (!auth.openMode && token()?.source === "cookie") {
+            const refusal = crossSiteRefusal(request, origins);
+            if (refusal !== null) {
+              metrics.crossSiteRefused++;
+              throw new HeraldError(
+                "cross_site_request",
+                `${refusal} may not publish with a cookie: publish from this hub's origin or one named in HERALD_CORS_ORIGINS, or send the token in the Authorization header`,
+              );
+            }
+          }
+          await auth.authorizePublish(token, []);
+          const fields = parseForm(await readText(request, limits), MAX_FIELDS);
+          const draft = updateDraft(fields, new URL(HUB_PATH, request.url), limits.maxEventBytes);
+          await auth.authorizePublish(token, [draft.topic, ...(draft.alternates ?? [])]);
+          return draft;
+        } catch (error) {
+          throw challenged(error);
+        }
+      },
+      headers: t.Object({ "idempotency-key": t.Optional(t.String()) }),
+      detail: { hide: true },
+    },
+  );
