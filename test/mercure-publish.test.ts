@@ -338,6 +338,13 @@ describe("authorization on the Mercure publish", () => {
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     expect(query.status).toBe(200);
+    // Draft 07: the parameter is used over the cookie.
+    const both = await fetch(`${hub}?authorization=${token}`, {
+      method: "POST",
+      body: "topic=t",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: "mercureAuthorization=stale" },
+    });
+    expect(both.status).toBe(200);
     const before = (await history()).length;
     const cross = await post("topic=t", { cookie: `mercureAuthorization=${token}`, origin: "https://evil.example" });
     expect(cross.status).toBe(403);

@@ -1,7 +1,8 @@
 /**
- * Where the Mercure endpoint finds a token: `Authorization: Bearer`, else the cookie (Symfony's
- * `mercureAuthorization` by default, or draft 08's `__Secure-mercure_access_token`), else draft 07's
- * `authorization` query parameter. A header wins over everything: a browser adds cookies on its own.
+ * Where the Mercure endpoint finds a token: `Authorization: Bearer`, else draft 07's `authorization` query
+ * parameter (draft 07: it MUST be used over the cookie), else the cookie (Symfony's `mercureAuthorization` by
+ * default, or draft 08's `__Secure-mercure_access_token`). A header wins over everything: a browser adds
+ * cookies on its own.
  */
 import type { Credential } from "../../auth/authorizer";
 import { cookie, headerToken } from "../credentials";
@@ -12,11 +13,9 @@ export const SECURE_COOKIE = "__Secure-mercure_access_token";
 export function mercureToken(request: Request, cookieName: string): Credential | undefined {
   const header = headerToken(request);
   if (header) return header;
-  const cookies = request.headers.get("cookie");
-  if (cookies !== null) {
-    const fromCookie = cookie(cookies, cookieName) ?? cookie(cookies, SECURE_COOKIE);
-    if (fromCookie !== undefined) return { token: fromCookie, source: "cookie" };
-  }
   const query = new URL(request.url).searchParams.get("authorization");
-  return query === null ? undefined : { token: query, source: "query" };
+  if (query !== null) return { token: query, source: "query" };
+  const cookies = request.headers.get("cookie");
+  const fromCookie = cookies === null ? undefined : (cookie(cookies, cookieName) ?? cookie(cookies, SECURE_COOKIE));
+  return fromCookie === undefined ? undefined : { token: fromCookie, source: "cookie" };
 }
