@@ -84,6 +84,7 @@ export const TopicList = t.Object({
       lastTime: t.String({ format: "date-time" }),
     }),
   ),
+  next: t.Union([Topic, t.Null()], { description: "Pass as `after` for the next page; null on a partial page" }),
 });
 
 export const Health = t.Object({
@@ -114,6 +115,10 @@ const AccessToken = t.Optional(
   }),
 );
 
+const PageLimit = t.Optional(
+  t.Integer({ minimum: 1, maximum: 1000, default: 100, description: `Decimal digits only. ${SINGLE}` }),
+);
+
 const PublishQuery = t.Object({
   event: t.Optional(t.String({ pattern: EVENT_TYPE_PATTERN, description: `The event type when the body gives none. ${SINGLE}` })),
   access_token: AccessToken,
@@ -136,7 +141,13 @@ const StreamQuery = t.Object({
 const HistoryQuery = t.Object({
   topic: SelectorQuery,
   after: t.Optional(t.String({ pattern: "^\\d{1,19}$", description: `Return events after this id. ${SINGLE}`, examples: ["0"] })),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100, description: `Decimal digits only. ${SINGLE}` })),
+  limit: PageLimit,
+  access_token: AccessToken,
+});
+const TopicsQuery = t.Object({
+  topic: t.Optional(SelectorQuery),
+  after: t.Optional(t.String({ description: `Return topics after this name, in byte order. ${SINGLE}` })),
+  limit: PageLimit,
   access_token: AccessToken,
 });
 const TokenQuery = t.Object({ access_token: AccessToken });
@@ -146,5 +157,5 @@ export const QUERY_DOCS = {
   "/topics/:topic/events": { post: PublishQuery },
   "/events": { post: TokenQuery, get: HistoryQuery },
   "/stream": { get: StreamQuery },
-  "/topics": { get: TokenQuery },
+  "/topics": { get: TopicsQuery },
 };

@@ -84,6 +84,36 @@ export function isFullPage(events: readonly LoggedEvent[], { limit, maxBytes = N
   return events.length >= limit || dataSize(events) >= maxBytes;
 }
 
+/** A page of topics: those matching any selector, after `after` in byte order of their names. */
+export interface TopicRange {
+  readonly selectors: readonly Selector[];
+  /** Exclusive lower bound: a topic name, or "" to start at the first. */
+  readonly after: string;
+  readonly limit: number;
+}
+
+/** The part of the names a selector matches: [from, to), in byte order. */
+export function nameRange(selector: Selector): { readonly from: string; readonly to: string } {
+  if (!selector.isPrefix) return { from: selector.value, to: `${selector.value}\u0000` };
+  const p = selector.value;
+  // Topics are ASCII: the smallest string after every one starting with `p` ends in the next character.
+  return { from: p, to: p === "" ? "\u007f" : p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1) };
+}
+
+/** Merges the pages each selector found (each in name order) into one page, each topic once. */
+export function mergeTopics(pages: readonly (readonly TopicSummary[])[], limit: number): TopicSummary[] {
+  const all =
+    pages.length === 1
+      ? [...(pages[0] ?? [])]
+      : pages.flat().sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+  const out: TopicSummary[] = [];
+  for (const t of all) {
+    if (out.length >= limit) break;
+    if (out[out.length - 1]?.topic !== t.topic) out.push(t);
+  }
+  return out;
+}
+
 export interface PrunePolicy {
   /** Events committed before this Unix time (ms) go. */
   readonly before: number;
@@ -115,7 +145,8 @@ export interface EventLog {
   prunedThrough(selectors: readonly Selector[]): Promise<number>;
   /** Deletes one small batch of events past retention; resolves with how many went. */
   prune(policy: PrunePolicy): Promise<number>;
-  topics(): Promise<TopicSummary[]>;
+  /** A page of the topics holding retained events; each page is a short step, however many topics there are. */
+  topics(range: TopicRange): Promise<TopicSummary[]>;
   /** Retained events, all topics. */
   retained(): Promise<number>;
   /** Bytes the log occupies on disk (database and WAL). */

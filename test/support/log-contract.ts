@@ -141,7 +141,7 @@ export function logContract(name: string, open: LogFactory): void {
       expect(await log.prunedThrough(parseSelectors(["busy"]))).toBe(ids[6] ?? -1);
       expect(await log.prunedThrough(parseSelectors(["b*"]))).toBe(ids[6] ?? -1);
       expect(await log.prunedThrough(parseSelectors(["quiet"]))).toBe(0);
-      const topics = await log.topics();
+      const topics = await log.topics({ selectors: everything, after: "", limit: 100 });
       expect(topics.map((t) => [t.topic, t.events, t.firstId])).toEqual([
         ["busy", 5, ids[7] ?? -1],
         ["quiet", 1, quiet ?? -1],
@@ -151,6 +151,26 @@ export function logContract(name: string, open: LogFactory): void {
       expect(await log.retained()).toBe(0);
       const next = await log.append([draft("busy")]);
       expect(next.receipts[0]?.id).toBe((quiet ?? 0) + 1);
+    });
+
+    test("topics come a page at a time, in byte order, for exact and prefix selectors, each once", async () => {
+      const log = await fresh();
+      const names = ["b.2", "a", "b.10", "b", "B", "c.x", "b.1", "a.z"];
+      await log.append(names.map((t) => draft(t)));
+      await log.append([draft("b.1")]);
+      const page = async (selectors: string[], after: string, limit: number) =>
+        (await log.topics({ selectors: parseSelectors(selectors), after, limit })).map((t) => t.topic);
+      const sorted = [...names].sort();
+      expect(sorted).toEqual(["B", "a", "a.z", "b", "b.1", "b.10", "b.2", "c.x"]);
+      expect(await page(["*"], "", 3)).toEqual(sorted.slice(0, 3));
+      expect(await page(["*"], "a.z", 3)).toEqual(sorted.slice(3, 6));
+      expect(await page(["*"], "b.2", 3)).toEqual(["c.x"]);
+      expect(await page(["b.*", "a", "b.1"], "", 10)).toEqual(["a", "b.1", "b.10", "b.2"]);
+      expect(await page(["b*", "c.x"], "b.1", 2)).toEqual(["b.10", "b.2"]);
+      expect(await page(["nothing.*", "zz"], "", 10)).toEqual([]);
+      const [b1] = await log.topics({ selectors: parseSelectors(["b.1"]), after: "", limit: 1 });
+      expect(b1).toMatchObject({ topic: "b.1", events: 2 });
+      expect(b1?.lastId).toBeGreaterThan(b1?.firstId ?? Number.POSITIVE_INFINITY);
     });
 
     test("a failing store refuses appends with a fault and Retry-After, and the log recovers by itself", async () => {

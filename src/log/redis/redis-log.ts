@@ -13,6 +13,7 @@ import type {
   MissedListener,
   PrunePolicy,
   ReadRange,
+  TopicRange,
   TopicSummary,
 } from "../event-log";
 import { FaultState } from "../fault-state";
@@ -144,8 +145,8 @@ export class RedisEventLog implements EventLog {
     return Number(reply);
   }
 
-  topics(): Promise<TopicSummary[]> {
-    return this.reader.topics();
+  topics(range: TopicRange): Promise<TopicSummary[]> {
+    return this.reader.topics(range);
   }
 
   retained(): Promise<number> {

@@ -15,6 +15,7 @@ import type {
   LoggedEvent,
   PrunePolicy,
   ReadRange,
+  TopicRange,
   TopicSummary,
 } from "../event-log";
 import { FaultState } from "../fault-state";
@@ -161,16 +162,8 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
-  async topics(): Promise<TopicSummary[]> {
-    return this.reading(() =>
-      this.db
-        .query<TopicSummary, []>(
-          `SELECT topic, events, (SELECT min(id) FROM events e WHERE e.topic = t.topic) AS firstId,
-                last_id AS lastId, last_time AS lastTime
-         FROM topics t WHERE events > 0 ORDER BY topic`,
-        )
-        .all(),
-    );
+  async topics(range: TopicRange): Promise<TopicSummary[]> {
+    return this.reading(() => this.reader.topics(range));
   }
 
   async retained(): Promise<number> {
