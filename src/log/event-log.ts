@@ -123,6 +123,15 @@ export interface PrunePolicy {
   readonly limit: number;
 }
 
+/**
+ * The log's size, named for what is measured: SQLite's database file and WAL on disk, or the memory of the whole
+ * Redis instance that holds the shared log (other hubs' keys and anything else in it included).
+ */
+export interface LogSize {
+  readonly measures: "database_file" | "redis_memory";
+  readonly bytes: number;
+}
+
 export interface EventLog {
   /**
    * Appends all drafts in one transaction; resolves once they are durable, with ids in draft order.
@@ -149,8 +158,8 @@ export interface EventLog {
   topics(range: TopicRange): Promise<TopicSummary[]>;
   /** Retained events, all topics. */
   retained(): Promise<number>;
-  /** Bytes the log occupies on disk (database and WAL). */
-  sizeBytes(): number;
+  /** What the log occupies, and what that figure measures. */
+  size(): LogSize;
   onCommit(listener: CommitListener): void;
   onMissed(listener: MissedListener): void;
   /** What is wrong with the store now, if anything, and how often it went wrong (for /health and /metrics). */

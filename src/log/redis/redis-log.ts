@@ -10,6 +10,7 @@ import type {
   EventLog,
   Idempotency,
   LoggedEvent,
+  LogSize,
   MissedListener,
   PrunePolicy,
   ReadRange,
@@ -153,9 +154,9 @@ export class RedisEventLog implements EventLog {
     return this.reader.retained();
   }
 
-  /** Memory of the Redis instance, as last probed. */
-  sizeBytes(): number {
-    return this.memoryBytes;
+  /** Memory of the whole Redis instance (INFO's used_memory), as last probed: the log's own keys are a part of it. */
+  size(): LogSize {
+    return { measures: "redis_memory", bytes: this.memoryBytes };
   }
 
   onCommit(listener: CommitListener): void {

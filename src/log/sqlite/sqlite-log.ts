@@ -13,6 +13,7 @@ import type {
   EventLog,
   Idempotency,
   LoggedEvent,
+  LogSize,
   PrunePolicy,
   ReadRange,
   TopicRange,
@@ -170,9 +171,9 @@ export class SqliteEventLog implements EventLog {
     return this.reading(() => this.db.query<{ n: number | null }, []>("SELECT sum(events) AS n FROM topics").get()?.n ?? 0);
   }
 
-  sizeBytes(): number {
-    const size = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
-    return this.path === ":memory:" ? 0 : size(this.path) + size(`${this.path}-wal`);
+  size(): LogSize {
+    const bytes = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    return { measures: "database_file", bytes: this.path === ":memory:" ? 0 : bytes(this.path) + bytes(`${this.path}-wal`) };
   }
 
   onCommit(listener: CommitListener): void {
