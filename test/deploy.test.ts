@@ -94,7 +94,7 @@ function buildBinary(dir: string): string {
 }
 
 describe.skipIf(!hasAnalyze || !existsSync(STRACE) || process.getuid?.() !== 0)("the unit's system-call filter", () => {
-  test("admits every call Herald makes as an unprivileged user: start, HTTPS, publish, stream, SIGHUP, stop", async () => {
+  test("admits every call Herald makes as an unprivileged user: start, HTTPS, publish, stream, metrics, SIGHUP, stop", async () => {
     const work = tempDir();
     chmodSync(work, 0o777);
     const certificate = makeCertificate(work, "tls");
@@ -137,6 +137,8 @@ describe.skipIf(!hasAnalyze || !existsSync(STRACE) || process.getuid?.() !== 0)(
       expect(published.status).toBe(201);
       expect(new TextDecoder().decode((await body?.read())?.value)).toContain("data: hello");
       expect((await fetch(`${base}/events?topic=traced`, tls)).status).toBe(200);
+      // The process metrics read /proc (file descriptors, limits, memory) at each scrape.
+      expect(await (await fetch(`${base}/metrics`, tls)).text()).toContain("process_open_fds");
       process.kill(herald, "SIGHUP");
       await readUntil(() => out.split("tls certificate loaded").length === 3);
       process.kill(herald, "SIGTERM");
