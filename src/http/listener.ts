@@ -3,9 +3,9 @@
  *
  * Bun's `server.reload()` keeps the first certificate (checked with Bun 1.4.5), so a reload starts a second
  * server on the same port with the new certificate and retires the first (see traffic.ts): it stops accepting
- * once quiet, its open streams go on until they end, and both servers run the one app over the one hub. Two sockets on one port need
- * SO_REUSEPORT on both, which would also let a second Herald share the port and split subscribers between two
- * broadcasters; so HTTPS first claims the port without it, which fails if anyone holds the port.
+ * once quiet, its open streams go on until they end, and both servers run the one app over the one hub. Two
+ * sockets on one port need SO_REUSEPORT on both, which would also let a second Herald share the port and split
+ * subscribers between two broadcasters; so HTTPS first claims the port without it, which fails if anyone holds it.
  */
 import type { Server } from "bun";
 import type { Logger } from "../logger";
