@@ -1,16 +1,20 @@
 /** The load generator: runs one job (JSON in argv) on its own core and prints the result as one JSON line. */
 import { type FanoutJob, fanoutClient } from "./scenarios/fanout";
 import { type IdleJob, idleClient } from "./scenarios/idle";
+import { type PacedJob, pacedClient } from "./scenarios/paced";
 import { type PublishJob, publishClient } from "./scenarios/publish";
 import { type ReplayJob, replayClient } from "./scenarios/replay";
 
-type Job = FanoutJob | PublishJob | IdleJob | ReplayJob;
+type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob;
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 let result: unknown;
 switch (job.kind) {
   case "fanout":
     result = await fanoutClient(job);
+    break;
+  case "paced":
+    result = await pacedClient(job);
     break;
   case "publish":
     result = await publishClient(job);

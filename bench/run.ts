@@ -9,6 +9,7 @@ import { judge, markdown, type Profile, type Results } from "./report";
 import { runCluster } from "./scenarios/cluster";
 import { runFanout } from "./scenarios/fanout";
 import { runIdle } from "./scenarios/idle";
+import { runPaced } from "./scenarios/paced";
 import { type Publisher, runPublish } from "./scenarios/publish";
 import { runReplay } from "./scenarios/replay";
 
@@ -44,7 +45,7 @@ const PROFILES: Record<Profile["name"], Profile> = {
     clusterMemoryEvents: 2000,
   },
 };
-const SCENARIOS = ["fanout", "publish", "idle", "replay", "scaling", "cluster"] as const;
+const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "cluster"] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -99,6 +100,20 @@ async function scenario<T>(name: (typeof SCENARIOS)[number], run: () => Promise<
   }
 }
 
+const paced = await scenario("paced", () =>
+  runPaced(
+    {
+      streams: profile.fanoutStreams,
+      repeats: profile.repeats,
+      // Each step is a phase of its own; a search of ten or more of them stays within a minute or two per hub.
+      phaseMs: Math.min(profile.phaseMs, 3000),
+      sampled: profile.sampledStreams,
+      // A quarter more per step: the figure is within 25% of the true limit. The smoke run only shows it works.
+      step: profile.name === "smoke" ? 4 : 1.25,
+    },
+    log,
+  ),
+);
 const fanout = await scenario("fanout", () => runFanout(fanoutSettings(profile.fanoutStreams), log));
 const publish = await scenario("publish", () =>
   runPublish(
@@ -151,6 +166,7 @@ const results: Results = {
   durationS: Math.round((performance.now() - t0) / 1000),
   machine,
   loadAverageAfter: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  paced,
   fanout,
   publish,
   idle,

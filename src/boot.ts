@@ -104,6 +104,7 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info("herald stopping", { signal });
+  listener?.closeConnections();
   setTimeout(() => {
     logger.error("graceful stop took too long; exiting");
     process.exit(1);
@@ -112,9 +113,9 @@ async function shutdown(signal: string): Promise<void> {
   await hub.drain();
   await retention.stop();
   // The listener stays open while in-flight requests finish, so probes see the 503 rather than a refused
-  // connection; a request that hangs does not hold the exit past its share of the deadline.
-  const settleBy = Date.now() + 2500;
-  while (listener && listener.pendingRequests() > 0 && Date.now() < settleBy) await Bun.sleep(20);
+  // connection, and keep-alive clients are told to close theirs rather than finding it closed under them; a
+  // request that hangs does not hold the exit past its share of the deadline.
+  await listener?.settle(performance.now() + 2500);
   await listener?.stop();
   await log.close();
   logger.info("herald stopped");

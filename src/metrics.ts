@@ -1,4 +1,9 @@
-/** Prometheus text exposition, written directly: a handful of counters, gauges and one histogram. */
+/**
+ * Prometheus text exposition: Herald's own counters, gauges and histogram, written directly; the process metrics
+ * every exporter has (CPU, memory, file descriptors, start time) and event-loop lag, from prom-client.
+ */
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { LogSize } from "./log/event-log";
 import type { FaultReport } from "./log/fault-state";
 
 /** Upper bounds of the publish latency buckets, in seconds. */
@@ -38,15 +43,35 @@ export class Metrics {
   /** Cookie-authenticated writes refused with 403 cross_site_request. */
   crossSiteRefused = 0;
   readonly publishLatency = new Histogram();
+  /** prom-client's defaults: `process_*` and `nodejs_*` (event-loop lag among them), measured from now on. */
+  private readonly standard = new Registry();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.standard });
+  }
+
+  /** The process metrics, read now (the event-loop lag waits one turn of the loop). */
+  processText(): Promise<string> {
+    return this.standard.metrics();
+  }
 }
 
 export interface Gauges {
   subscribers: number;
-  databaseBytes: number;
+  logSize: LogSize;
   retainedEvents: number;
   lastEventId: number;
   faults: FaultReport;
 }
+
+/** The log's size under a name that says what it measures. */
+const SIZE_METRICS: Record<LogSize["measures"], { name: string; help: string }> = {
+  database_file: { name: "herald_database_size_bytes", help: "SQLite database file and WAL size on disk." },
+  redis_memory: {
+    name: "herald_redis_used_memory_bytes",
+    help: "Memory used by the whole Redis instance holding the log (INFO used_memory: every key in it), probed every second.",
+  },
+};
 
 function metric(name: string, type: "counter" | "gauge", help: string, value: number): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
@@ -88,7 +113,7 @@ export function renderMetrics(m: Metrics, g: Gauges): string {
     ),
     metric("herald_events_retained", "gauge", "Events in the log.", g.retainedEvents),
     metric("herald_last_event_id", "gauge", "The highest event id assigned.", g.lastEventId),
-    metric("herald_database_size_bytes", "gauge", "SQLite database and WAL size on disk.", g.databaseBytes),
+    metric(SIZE_METRICS[g.logSize.measures].name, "gauge", SIZE_METRICS[g.logSize.measures].help, g.logSize.bytes),
     faultMetrics(g.faults),
     "# HELP herald_publish_duration_seconds Time from a publish request's arrival to its commit.\n# TYPE herald_publish_duration_seconds histogram\n",
     m.publishLatency.render("herald_publish_duration_seconds"),

@@ -18,6 +18,22 @@ export function checkTopic(topic: string): string {
   return topic;
 }
 
+/** Longest topic a Mercure update may have, in UTF-8 bytes; Herald's own names are far shorter. */
+export const MAX_TOPIC_STRING_BYTES = 2048;
+/** C0 and C1 controls, DEL, and Unicode format characters (Cf): invisible, and a way to spoof identifiers. */
+export const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}]/u;
+
+/**
+ * A topic of either API, where one the hub listed comes back (`after` on /topics): a Herald name, or a Mercure
+ * topic string (not empty, at most 2048 bytes, no control or format character).
+ */
+export function checkAnyTopic(topic: string): string {
+  if (topic === "" || Buffer.byteLength(topic) > MAX_TOPIC_STRING_BYTES || CONTROL_OR_FORMAT.test(topic)) {
+    throw new HeraldError("invalid_topic", `topic ${quote(topic)} is neither a topic name nor a Mercure topic`);
+  }
+  return topic;
+}
+
 /** Validates a publishable event type; types under `herald.` belong to the hub itself. */
 export function checkEventType(type: string | null | undefined): string | null {
   if (type === undefined || type === null) return null;

@@ -26,6 +26,10 @@ test(
       expect(readdirSync(out)).toContain("latest.md");
       const r = JSON.parse(readFileSync(join(out, json as string), "utf8")) as Results & { targets: Target[] };
 
+      for (const run of [r.paced?.herald, r.paced?.baseline]) {
+        expect(run?.sustainedPerSec).toBeGreaterThan(0);
+        expect(run?.steps.at(-1)?.passed).toBe(false);
+      }
       for (const f of [r.fanout, ...(r.scaling ?? [])]) {
         expect(f).toBeDefined();
         for (const run of [f?.herald, f?.baseline]) {

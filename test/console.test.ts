@@ -260,6 +260,29 @@ test.skipIf(!hasChromium)("with HERALD_JWT_SECRET the page is refused without a 
   await server.stop();
 });
 
+test.skipIf(!hasChromium)("the Topics panel reads one page at a time, and More reads the next", async () => {
+  const h = await ownHerald({});
+  await fetch(`${h.url}/events`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      events: Array.from({ length: 70 }, (_, i) => ({ topic: `page.${String(i).padStart(2, "0")}`, data: i })),
+    }),
+  });
+  const { page, urls, errors } = await openPage(browser);
+  await page.goto(`${h.url}/`);
+  const shown = () => page.$$eval("#topics li code", (cells) => cells.map((c) => c.textContent));
+  await eventually(async () => (await shown()).length === 50, 15_000);
+  expect(await page.isVisible("#topics-more")).toBe(true);
+  await page.click("#topics-more");
+  await eventually(async () => (await shown()).length === 70, 15_000);
+  expect(await shown()).toEqual(Array.from({ length: 70 }, (_, i) => `page.${String(i).padStart(2, "0")}`));
+  expect(await page.isVisible("#topics-more")).toBe(false);
+  expect(urls.filter((u) => u.includes("/topics?")).every((u) => u.includes("limit=50"))).toBe(true);
+  expect(errors).toEqual([]);
+  await page.close();
+});
+
 test.skipIf(!hasChromium)("a screenshot of the console with events is not blank", async () => {
   const { page } = await openPage(browser, { width: 1280, height: 820 });
   await page.goto(`${herald.url}/?topic=shop.*&topic=deploys`);

@@ -78,14 +78,31 @@ function expand(groups: Map<string, string[]>, names: readonly string[]): Set<st
   return calls;
 }
 
+/**
+ * The binary the unit runs (`npm run build`, written into `dir`), where the traced user nobody can read it: a clone
+ * under /root or a mode-700 directory keeps its sources, and the Bun in its node_modules, from other users.
+ */
+function buildBinary(dir: string): string {
+  const script: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.build;
+  const binary = join(dir, "herald");
+  const [bun, ...args] = script.replace(/--outfile \S+/, `--outfile ${binary}`).split(" ");
+  expect(bun).toBe("bun");
+  const build = Bun.spawnSync([process.execPath, ...args], { cwd: ROOT, stderr: "pipe" });
+  expect(build.stderr.toString()).not.toContain("error");
+  expect(build.exitCode).toBe(0);
+  return binary;
+}
+
 describe.skipIf(!hasAnalyze || !existsSync(STRACE) || process.getuid?.() !== 0)("the unit's system-call filter", () => {
-  test("admits every call Herald makes as an unprivileged user: start, HTTPS, publish, stream, SIGHUP, stop", async () => {
+  test("admits every call Herald makes as an unprivileged user: start, HTTPS, publish, stream, metrics, SIGHUP, stop", async () => {
     const work = tempDir();
     chmodSync(work, 0o777);
     const certificate = makeCertificate(work, "tls");
     chmodSync(certificate.keyPath, 0o644);
     const trace = join(work, "trace");
-    const proc = Bun.spawn([STRACE, "-f", "-qq", "-u", "nobody", "-o", trace, process.execPath, ENTRY], {
+    const proc = Bun.spawn([STRACE, "-f", "-qq", "-u", "nobody", "-o", trace, buildBinary(work)], {
+      // The user nobody may not even enter the clone's directory: Bun refuses to start in a cwd it cannot read.
+      cwd: work,
       env: {
         ...process.env,
         PORT: "0",
@@ -120,6 +137,8 @@ describe.skipIf(!hasAnalyze || !existsSync(STRACE) || process.getuid?.() !== 0)(
       expect(published.status).toBe(201);
       expect(new TextDecoder().decode((await body?.read())?.value)).toContain("data: hello");
       expect((await fetch(`${base}/events?topic=traced`, tls)).status).toBe(200);
+      // The process metrics read /proc (file descriptors, limits, memory) at each scrape.
+      expect(await (await fetch(`${base}/metrics`, tls)).text()).toContain("process_open_fds");
       process.kill(herald, "SIGHUP");
       await readUntil(() => out.split("tls certificate loaded").length === 3);
       process.kill(herald, "SIGTERM");

@@ -106,6 +106,54 @@ describe("GET /topics", () => {
   });
 });
 
+describe("GET /topics, a page at a time", () => {
+  const topicsAt = async (query: string) => {
+    const res = await fetch(`${herald.url}/topics${query}`);
+    return { status: res.status, body: (await res.json()) as { topics: Array<{ topic: string }>; next: string | null } };
+  };
+
+  test("limit and after page through the list; next is the last topic of a full page, null on a partial one", async () => {
+    const first = await topicsAt("?limit=3");
+    expect(first.body.topics.map((t) => t.topic)).toEqual(["orders", "orders.eu", "orders.us"]);
+    expect(first.body.next).toBe("orders.us");
+    const second = await topicsAt(`?limit=3&after=${first.body.next}`);
+    expect(second.body).toMatchObject({ topics: [{ topic: "users" }], next: null });
+    expect((await topicsAt("?limit=4")).body.next).toBe("users");
+    expect((await topicsAt("?limit=4&after=users")).body).toEqual({ topics: [], next: null });
+    expect((await topicsAt("")).body.next).toBeNull();
+  });
+
+  test("topic selectors narrow the list, repeated or comma-separated, each topic once", async () => {
+    expect((await topicsAt("?topic=orders.*")).body.topics.map((t) => t.topic)).toEqual(["orders.eu", "orders.us"]);
+    expect((await topicsAt("?topic=users,orders*&topic=users")).body.topics.map((t) => t.topic)).toEqual([
+      "orders",
+      "orders.eu",
+      "orders.us",
+      "users",
+    ]);
+    expect((await topicsAt("?topic=orders*&after=orders.eu&limit=1")).body).toMatchObject({
+      topics: [{ topic: "orders.us" }],
+      next: "orders.us",
+    });
+  });
+
+  test("bad input is a 400 naming it", async () => {
+    for (const [query, code] of [
+      ["?limit=0", "invalid_request"],
+      ["?limit=1001", "invalid_request"],
+      ["?after=", "invalid_topic"],
+      ["?after=bad%01name", "invalid_topic"],
+      ["?topic=", "invalid_selector"],
+      ["?topic=a**", "invalid_selector"],
+      ["?after=a&after=b", "repeated_parameter"],
+    ] as const) {
+      const { status, body } = await topicsAt(query);
+      expect([query, status]).toEqual([query, 400]);
+      expect((body as unknown as { error: { code: string } }).error.code).toBe(code);
+    }
+  });
+});
+
 describe("GET /health", () => {
   test("ok with subscribers, last event id and uptime", async () => {
     const h = (await (await fetch(`${herald.url}/health`)).json()) as Record<string, unknown>;

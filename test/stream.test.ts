@@ -140,6 +140,16 @@ describe("GET /stream", () => {
     }
   });
 
+  test("HEAD answers a stream's headers at once and opens no stream; a bad HEAD is refused as a GET would be", async () => {
+    const res = await fetch(streamUrl(herald.url, ["head"]), { method: "HEAD", signal: AbortSignal.timeout(5000) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const bad = await fetch(streamUrl(herald.url, ["bad topic"]), { method: "HEAD", signal: AbortSignal.timeout(5000) });
+    expect(bad.status).toBe(400);
+    const health = (await (await fetch(`${herald.url}/health`)).json()) as { subscribers: number };
+    expect(health.subscribers).toBe(0);
+  });
+
   test("bad requests are refused before any stream byte", async () => {
     const cases: Array<[string, Record<string, string>, string]> = [
       [`${herald.url}/stream`, {}, "invalid_selector"],

@@ -123,7 +123,11 @@ describe("SIGHUP reloads the certificate and key", () => {
       install(second, h.certPath, h.keyPath);
       h.proc.kill("SIGHUP");
       await eventually(() => h.lines.some((l) => l.includes("tls certificate loaded") && l.includes(second.fingerprint256)));
-      expect(await peerFingerprint(h.port)).toBe(second.fingerprint256);
+      // The old listener stops accepting once quiet (50 ms without a request here): then every new connection
+      // gets the new certificate.
+      await eventually(async () => (await peerFingerprint(h.port)) === second.fingerprint256, 1000);
+      await Bun.sleep(100);
+      for (let i = 0; i < 10; i++) expect(await peerFingerprint(h.port)).toBe(second.fingerprint256);
 
       const after = await SseReader.open(streamUrl(h.url, ["rotate"]), { "Last-Event-ID": "0" }, TRUST_BOTH());
       const secondId = await publishTo(h, "rotate", 2);

@@ -43,6 +43,7 @@ interface Verified {
 }
 
 const ANONYMOUS: Reader = {};
+const EVERY_TOPIC = [parseSelector("*")];
 const NO_TOKEN = new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
 
 export class Authorizer {
@@ -83,12 +84,11 @@ export class Authorizer {
     return { subject: verified?.subject, expiresAt: needed ? verified?.expiresAt : undefined };
   }
 
-  /** A predicate for the topics a caller may see listed. */
-  async readableTopics(token: TokenSource): Promise<(topic: string) => boolean> {
-    if (this.key === null) return () => true;
+  /** The selectors a caller may read: every topic they match may be listed to it. */
+  async readableSelectors(token: TokenSource): Promise<readonly Selector[]> {
+    if (this.key === null) return EVERY_TOPIC;
     const { verified } = await this.reader(token(), this.key);
-    const allowed = [...this.publicSelectors, ...(verified?.grants.subscribe ?? [])];
-    return (topic) => coveredBy(allowed, parseSelector(topic));
+    return [...this.publicSelectors, ...(verified?.grants.subscribe ?? [])];
   }
 
   /**

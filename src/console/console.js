@@ -150,11 +150,20 @@ function result(text, kind) {
   $("publish-result").className = `result ${kind}`;
 }
 
-async function loadTopics() {
+/** The `after` of the next page of topics, or null when the list is complete. */
+let nextTopics = null;
+
+/** Reads one page of topics: the first (replacing the list), or the one after those shown (`more`). */
+async function loadTopics(more = false) {
   try {
-    const res = await fetch(token() ? `/topics?${new URLSearchParams({ access_token: token() })}` : "/topics");
+    const params = new URLSearchParams({ limit: "50" });
+    if (more && nextTopics !== null) params.set("after", nextTopics);
+    if (token()) params.set("access_token", token());
+    const res = await fetch(`/topics?${params}`);
     if (!res.ok) return;
-    const { topics } = await res.json();
+    const { topics, next } = await res.json();
+    nextTopics = next;
+    $("topics-more").hidden = next === null;
     const items = topics.map((t) => {
       const li = document.createElement("li");
       li.title = `${t.events} events, last #${t.lastId} at ${t.lastTime}`;
@@ -162,7 +171,8 @@ async function loadTopics() {
       li.onclick = () => addSelector(t.topic);
       return li;
     });
-    if (items.length) $("topics").replaceChildren(...items);
+    if (more) $("topics").append(...items);
+    else if (items.length) $("topics").replaceChildren(...items);
   } catch {
     // the hub is restarting: the next refresh fills the list
   }
@@ -188,7 +198,8 @@ $("publish-form").addEventListener("submit", publish);
 $("publish-data").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("publish-form").requestSubmit();
 });
-$("topics-refresh").addEventListener("click", loadTopics);
+$("topics-refresh").addEventListener("click", () => loadTopics());
+$("topics-more").addEventListener("click", () => loadTopics(true));
 $("token-form").addEventListener("submit", (e) => e.preventDefault());
 $("clear").addEventListener("click", clearList);
 $("filter").addEventListener("input", () => {

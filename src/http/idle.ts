@@ -1,7 +1,11 @@
 /** Bun's idle timer, which also runs while a handler is still working on its response. */
 import type { Server } from "bun";
 
-/** Seconds a connection may stay idle before Bun closes it: what `listen` sets. */
+/**
+ * Seconds a connection may stay idle before Bun closes it: what `listen` sets. Bun checks it every 4 s, so an idle
+ * connection ends 8 to 12 s after its last response. The proxies in deploy/ close their idle connections to Herald
+ * after 4 s, before it does (test/upstream-keepalive.test.ts): lowering this needs them lowered too.
+ */
 export const IDLE_TIMEOUT_S = 10;
 
 /**

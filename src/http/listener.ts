@@ -2,15 +2,19 @@
  * Listening: plain HTTP on one socket, or HTTPS whose certificate SIGHUP replaces without dropping open streams.
  *
  * Bun's `server.reload()` keeps the first certificate (checked with Bun 1.4.5), so a reload starts a second
- * server on the same port with the new certificate and stops the first one from accepting: its open streams go
- * on until they end, and both servers run the one app over the one hub. Two sockets on one port need
- * SO_REUSEPORT on both, which would also let a second Herald share the port and split subscribers between two
- * broadcasters; so HTTPS first claims the port without it, which fails if anyone holds the port.
+ * server on the same port with the new certificate and retires the first (see traffic.ts): it stops accepting
+ * once quiet, its open streams go on until they end, and both servers run the one app over the one hub. Two
+ * sockets on one port need SO_REUSEPORT on both, which would also let a second Herald share the port and split
+ * subscribers between two broadcasters; so HTTPS first claims the port without it, which fails if anyone holds it.
  */
 import type { Server } from "bun";
 import type { Logger } from "../logger";
 import { urlHost } from "../net/url-host";
 import { loadTls, type TlsCredentials, type TlsFiles, tlsServeFailure } from "./tls";
+import { QUIET_MS, Traffic } from "./traffic";
+
+/** The longest a server retired by a reload keeps accepting (new connections get the old certificate meanwhile). */
+const RETIRE_WITHIN_MS = 1000;
 
 export interface ServeSettings {
   readonly port: number;
@@ -19,22 +23,18 @@ export interface ServeSettings {
   readonly maxRequestBodySize: number;
 }
 
-interface ListenOptions extends ServeSettings {
-  readonly reusePort: boolean;
-  readonly tls?: { readonly cert: string; readonly key: string };
-}
-
-/** What this module needs of the Elysia app: `listen()` starts a Bun server for the app and sets `server` to it. */
+/** What this module needs of the Elysia app: its `fetch`, and `server`, the one its handlers are handed. */
 export interface Listenable {
-  listen(options: ListenOptions): unknown;
+  fetch(request: Request): Response | Promise<Response>;
   server: Server<unknown> | null;
 }
 
 const describe = (c: TlsCredentials) => ({ subject: c.subject, validTo: c.validTo, fingerprint256: c.fingerprint256 });
 
 export class Listener {
-  /** Servers that stopped accepting after a reload, still serving the streams they hold. */
-  private readonly retiring = new Set<Server<unknown>>();
+  /** Every server still open: the current one, and those retired by a reload that still serve their streams. */
+  private readonly servers = new Map<Server<unknown>, Traffic>();
+  private current: Server<unknown> | undefined;
 
   private constructor(
     private readonly app: Listenable,
@@ -48,7 +48,7 @@ export class Listener {
     const listener = new Listener(app, settings, tls, logger);
     if (!tls) {
       // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
-      listener.listen({ ...settings, reusePort: false });
+      listener.serve(settings.port, false);
       return listener;
     }
     const credentials = loadTls(tls);
@@ -58,18 +58,11 @@ export class Listener {
   }
 
   get port(): number {
-    return this.current().port ?? this.settings.port;
+    return this.current?.port ?? this.settings.port;
   }
 
   get url(): string {
     return `${this.tls ? "https" : "http"}://${urlHost(this.settings.hostname)}:${this.port}`;
-  }
-
-  /** Requests in flight on every server still open, streams included. */
-  pendingRequests(): number {
-    let pending = this.current().pendingRequests;
-    for (const server of this.retiring) pending += server.pendingRequests;
-    return pending;
   }
 
   /** SIGHUP: reads the certificate and key again; when they cannot be used, the running ones stay. */
@@ -78,56 +71,105 @@ export class Listener {
       this.logger.info("SIGHUP: plain HTTP, no certificate to reload");
       return;
     }
-    const previous = this.current();
+    const previous = this.current;
     try {
       const credentials = loadTls(this.tls);
       this.serveTls(this.tls, credentials, this.port);
       this.logger.info("tls certificate loaded", describe(credentials));
     } catch (error) {
-      this.app.server = previous;
       const reason = error instanceof Error ? error.message : String(error);
       this.logger.error("tls reload failed; the previous certificate stays in use", { error: reason });
       return;
     }
-    this.retiring.add(previous);
-    // Resolves once the last request on it (a stream, typically) has ended.
-    void previous.stop(false).then(() => this.retiring.delete(previous));
+    if (previous) void this.retire(previous);
     // What a reload leaves behind, for whoever suspects it of leaking: servers still draining, process listeners.
     this.logger.debug("tls reload", {
-      retiringServers: this.retiring.size,
+      retiringServers: this.servers.size - 1,
       beforeExitListeners: process.listenerCount("beforeExit"),
     });
   }
 
+  /** The process stops: from now on every answer is its connection's last (`Connection: close`). */
+  closeConnections(): void {
+    for (const traffic of this.servers.values()) traffic.retire();
+  }
+
+  /**
+   * Resolves once no request has come for a moment and none is in flight (streams included), or at `deadline` (a
+   * `performance.now()` time): until then keep-alive clients are told to close, rather than finding it closed.
+   */
+  async settle(deadline: number): Promise<void> {
+    for (;;) {
+      await Promise.all([...this.servers.values()].map((traffic) => traffic.quiet(deadline)));
+      if (this.pendingRequests() === 0 || performance.now() >= deadline) return;
+      await Bun.sleep(QUIET_MS);
+    }
+  }
+
   /** Closes every server and every connection still open. */
   async stop(): Promise<void> {
-    await Promise.all([this.current(), ...this.retiring].map((server) => server.stop(true)));
+    await Promise.all([...this.servers.keys()].map((server) => server.stop(true)));
+  }
+
+  /** Requests in flight on every server still open, streams included. */
+  private pendingRequests(): number {
+    let pending = 0;
+    for (const server of this.servers.keys()) pending += server.pendingRequests;
+    return pending;
+  }
+
+  /** The new certificate's server takes new connections at once; the old one stops accepting once quiet. */
+  private async retire(server: Server<unknown>): Promise<void> {
+    const traffic = this.servers.get(server);
+    traffic?.retire();
+    await traffic?.quiet(performance.now() + RETIRE_WITHIN_MS);
+    // Resolves once the last request on it (a stream, typically) has ended.
+    await server.stop(false);
+    this.servers.delete(server);
   }
 
   /** Throws a ConfigError naming the files when the TLS library refuses what loadTls let through. */
   private serveTls(files: TlsFiles, credentials: TlsCredentials, port: number): void {
     try {
-      this.listen({ ...this.settings, port, reusePort: true, tls: { cert: credentials.cert, key: credentials.key } });
+      this.serve(port, true, { cert: credentials.cert, key: credentials.key });
     } catch (error) {
       throw tlsServeFailure(error, files) ?? error;
     }
   }
 
   /**
-   * Elysia's `listen()` also adds a process `beforeExit` listener, on every call, that holds that server, its options
-   * (the certificate and key) and its compiled routes for the life of the process: about 100 KB a reload. The hub
-   * stops its servers itself (and `beforeExit` never fires while one listens), so the listener it added goes again.
+   * Each server answers through the app's `fetch`, not Elysia's `listen()`, so that its answers can say when they
+   * are their connection's last (Bun's routes would call the app without saying which server a request came to).
    */
-  private listen(options: ListenOptions): void {
-    const before = new Set(process.listeners("beforeExit"));
-    this.app.listen(options);
-    for (const added of process.listeners("beforeExit")) if (!before.has(added)) process.off("beforeExit", added);
+  private serve(port: number, reusePort: boolean, tls?: { cert: string; key: string }): void {
+    const traffic = new Traffic();
+    const scheme = tls ? "https" : "http";
+    const server = Bun.serve({
+      ...this.settings,
+      port,
+      reusePort,
+      tls,
+      fetch: (request) => traffic.answer(() => this.app.fetch(routable(request, scheme))),
+    });
+    this.servers.set(server, traffic);
+    this.current = server;
+    this.app.server = server;
   }
+}
 
-  private current(): Server<unknown> {
-    if (!this.app.server) throw new Error("the app is not listening");
-    return this.app.server;
-  }
+/** A URL whose path Elysia's router finds: past the scheme and at least four characters of host. */
+const ROUTABLE = /^https?:\/\/[^/]{4}/;
+
+/**
+ * Bun's `request.url` is a bare path when the request has no Host (HTTP/1.0), and a Host may be one letter: such a
+ * request is shown to the router with a full URL (the hub reads the Host header itself, never the URL's host).
+ */
+function routable(request: Request, scheme: string): Request {
+  const url = request.url;
+  if (ROUTABLE.test(url)) return request;
+  const path = url.startsWith("/") ? url : url.replace(/^https?:\/\/[^/]*/, "");
+  Object.defineProperty(request, "url", { value: `${scheme}://localhost${path}` });
+  return request;
 }
 
 /** Binds the port without SO_REUSEPORT and lets it go: fails, as a plain listen would, when anyone holds it. */

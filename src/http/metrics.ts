@@ -8,14 +8,15 @@ export const metricsRoutes = (hub: Hub, log: EventLog, metrics: Metrics) =>
   new Elysia({ name: "metrics" }).get(
     "/metrics",
     async () => {
-      const text = renderMetrics(metrics, {
+      const herald = renderMetrics(metrics, {
         subscribers: hub.subscriberCount,
-        databaseBytes: log.sizeBytes(),
+        logSize: log.size(),
         // An unreadable log still gets its fault scraped: the count it cannot read is NaN.
         retainedEvents: await log.retained().catch(() => Number.NaN),
         lastEventId: log.lastId(),
         faults: log.faults,
       });
+      const text = herald + (await metrics.processText());
       return new Response(text, { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
     },
     {
@@ -23,7 +24,8 @@ export const metricsRoutes = (hub: Hub, log: EventLog, metrics: Metrics) =>
       detail: {
         operationId: "metrics",
         summary: "Prometheus metrics",
-        description: "Counters, gauges and the publish latency histogram in the Prometheus text format.",
+        description:
+          "Herald's counters, gauges and publish latency histogram, and the standard process metrics (CPU, memory, file descriptors, start time, event-loop lag), in the Prometheus text format.",
         tags: ["operations"],
       },
     },

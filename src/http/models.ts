@@ -7,6 +7,12 @@ export const Topic = t.String({
   description: "Topic name; dots make hierarchy",
   examples: ["orders.eu.created"],
 });
+/** A topic as the log keeps it: a Herald name, or a topic a Mercure publisher gave (a URL, say). */
+export const AnyTopic = t.String({
+  minLength: 1,
+  description: "A topic name, or a Mercure topic (an IRI or another string of up to 2048 bytes)",
+  examples: ["orders.eu.created"],
+});
 export const Selector = t.String({
   pattern: SELECTOR_PATTERN,
   description: "A topic, or a prefix ending in `*`",
@@ -63,7 +69,7 @@ export const BatchPublished = t.Object({ events: t.Array(Published) });
 
 export const EventRecord = t.Object({
   id: EventId,
-  topic: Topic,
+  topic: AnyTopic,
   event: t.Union([EventType, t.Null()]),
   data: t.Unknown({ description: "The data exactly as published, without insignificant whitespace" }),
   time: t.String({ format: "date-time" }),
@@ -77,13 +83,14 @@ export const HistoryPage = t.Object({
 export const TopicList = t.Object({
   topics: t.Array(
     t.Object({
-      topic: Topic,
+      topic: AnyTopic,
       events: t.Integer(),
       firstId: EventId,
       lastId: EventId,
       lastTime: t.String({ format: "date-time" }),
     }),
   ),
+  next: t.Union([AnyTopic, t.Null()], { description: "Pass as `after` for the next page; null on a partial page" }),
 });
 
 export const Health = t.Object({
@@ -114,6 +121,10 @@ const AccessToken = t.Optional(
   }),
 );
 
+const PageLimit = t.Optional(
+  t.Integer({ minimum: 1, maximum: 1000, default: 100, description: `Decimal digits only. ${SINGLE}` }),
+);
+
 const PublishQuery = t.Object({
   event: t.Optional(t.String({ pattern: EVENT_TYPE_PATTERN, description: `The event type when the body gives none. ${SINGLE}` })),
   access_token: AccessToken,
@@ -136,7 +147,13 @@ const StreamQuery = t.Object({
 const HistoryQuery = t.Object({
   topic: SelectorQuery,
   after: t.Optional(t.String({ pattern: "^\\d{1,19}$", description: `Return events after this id. ${SINGLE}`, examples: ["0"] })),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100, description: `Decimal digits only. ${SINGLE}` })),
+  limit: PageLimit,
+  access_token: AccessToken,
+});
+const TopicsQuery = t.Object({
+  topic: t.Optional(SelectorQuery),
+  after: t.Optional(t.String({ description: `Return topics after this name, in byte order. ${SINGLE}` })),
+  limit: PageLimit,
   access_token: AccessToken,
 });
 const TokenQuery = t.Object({ access_token: AccessToken });
@@ -146,5 +163,5 @@ export const QUERY_DOCS = {
   "/topics/:topic/events": { post: PublishQuery },
   "/events": { post: TokenQuery, get: HistoryQuery },
   "/stream": { get: StreamQuery },
-  "/topics": { get: TokenQuery },
+  "/topics": { get: TopicsQuery },
 };

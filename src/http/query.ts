@@ -3,7 +3,7 @@
  * the first and last characters of a value that starts with `[` and splits commas wherever a schema says array.
  */
 import { HeraldError, quote } from "../errors";
-import { type ClientEventId, parseEventId, parseSelectors, type Selector } from "../names";
+import { type ClientEventId, checkAnyTopic, parseEventId, parseSelectors, type Selector } from "../names";
 
 /** The parameters the hub reads that take one value: a second one is ambiguous, so it is refused, not guessed at. */
 const SINGLE_VALUED = ["after", "limit", "envelope", "lastEventId", "event", "access_token"] as const;
@@ -53,6 +53,17 @@ export class Query {
       }
     }
     return parseSelectors(items);
+  }
+
+  /** The selectors, or undefined when no `topic` parameter is given at all (an empty one is still a 400). */
+  optionalSelectors(): Selector[] | undefined {
+    return this.params.has("topic") ? this.selectors() : undefined;
+  }
+
+  /** A topic (`after` on /topics: a name or a Mercure topic, as the page before ended), or undefined when absent. */
+  topic(name: "after"): string | undefined {
+    const value = this.one(name);
+    return value === undefined ? undefined : checkAnyTopic(value);
   }
 
   /** An event id (`after`, `lastEventId`), or undefined when absent. */

@@ -28,6 +28,8 @@ export const streamRoutes = (hub: Hub, log: EventLog, auth: Authorizer, admissio
       const reader = await auth.authorizeRead(() => bearerToken(request), selectors);
       // A node of a cluster may trail the shared log by a moment: an id it has not read yet is not one from the future.
       if (resumeFrom !== null) await log.caughtUp(resumeFrom.value);
+      // HEAD gets a GET's answer without its body; Elysia would read a stream's body to count it, forever.
+      if (request.method === "HEAD") return new Response(null, { headers: SSE_HEADERS });
       const sub = admission.open(request, server, reader, () =>
         hub.open({ selectors, envelope, resumeFrom, signal: request.signal }),
       );

@@ -119,6 +119,42 @@ export function isFullPage(events: readonly LoggedEvent[], { limit, maxBytes = N
   return events.length >= limit || dataSize(events) >= maxBytes;
 }
 
+/** A page of topics: those matching any selector, after `after` in byte order of their names. */
+export interface TopicRange {
+  readonly selectors: readonly Selector[];
+  /** Exclusive lower bound: a topic name, or "" to start at the first. */
+  readonly after: string;
+  readonly limit: number;
+}
+
+/**
+ * Past every topic in byte order: Mercure topics are not ASCII only, and U+10FFFF (a noncharacter) is the
+ * highest code point UTF-8 can hold.
+ */
+const PAST_EVERY_NAME = "\u{10FFFF}";
+
+/** The part of the names a selector matches: [from, to), in byte order. */
+export function nameRange(selector: Selector): { readonly from: string; readonly to: string } {
+  if (!selector.isPrefix) return { from: selector.value, to: `${selector.value}\u0000` };
+  const p = selector.value;
+  // UTF-8 keeps code point order: the names starting with `p` end before `p` with its last character raised.
+  return { from: p, to: p === "" ? PAST_EVERY_NAME : p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1) };
+}
+
+/** Merges the pages each selector found (each in name order) into one page, each topic once. */
+export function mergeTopics(pages: readonly (readonly TopicSummary[])[], limit: number): TopicSummary[] {
+  const all =
+    pages.length === 1
+      ? [...(pages[0] ?? [])]
+      : pages.flat().sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+  const out: TopicSummary[] = [];
+  for (const t of all) {
+    if (out.length >= limit) break;
+    if (out[out.length - 1]?.topic !== t.topic) out.push(t);
+  }
+  return out;
+}
+
 export interface PrunePolicy {
   /** Events committed before this Unix time (ms) go. */
   readonly before: number;
@@ -126,6 +162,15 @@ export interface PrunePolicy {
   readonly maxPerTopic: number;
   /** Most events deleted in one call, so a call never holds the log for long. */
   readonly limit: number;
+}
+
+/**
+ * The log's size, named for what is measured: SQLite's database file and WAL on disk, or the memory of the whole
+ * Redis instance that holds the shared log (other hubs' keys and anything else in it included).
+ */
+export interface LogSize {
+  readonly measures: "database_file" | "redis_memory";
+  readonly bytes: number;
 }
 
 export interface EventLog {
@@ -155,11 +200,12 @@ export interface EventLog {
   prunedThrough(selectors: readonly Selector[]): Promise<number>;
   /** Deletes one small batch of events past retention; resolves with how many went. */
   prune(policy: PrunePolicy): Promise<number>;
-  topics(): Promise<TopicSummary[]>;
+  /** A page of the topics holding retained events; each page is a short step, however many topics there are. */
+  topics(range: TopicRange): Promise<TopicSummary[]>;
   /** Retained events, all topics. */
   retained(): Promise<number>;
-  /** Bytes the log occupies on disk (database and WAL). */
-  sizeBytes(): number;
+  /** What the log occupies, and what that figure measures. */
+  size(): LogSize;
   onCommit(listener: CommitListener): void;
   onMissed(listener: MissedListener): void;
   /** What is wrong with the store now, if anything, and how often it went wrong (for /health and /metrics). */

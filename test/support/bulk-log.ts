@@ -21,3 +21,27 @@ export function buildLog(dir: string, topic: string, count: number, data: string
   })();
   db.close();
 }
+
+/**
+ * Writes `count` topics `<prefix><i>` holding one event each, and `emptied` topics retention emptied (a row with
+ * no events and a pruned-through id), into `dir`'s herald.db.
+ */
+export function buildTopics(dir: string, prefix: string, count: number, emptied: number): void {
+  const db = openDatabase(join(dir, "herald.db"), "normal");
+  migrate(db);
+  const now = Date.now();
+  db.transaction(() => {
+    db.run(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+       INSERT INTO events (topic, type, data, time) SELECT ?2 || i, NULL, '"x"', ?3 FROM n`,
+      [count, prefix, now],
+    );
+    db.run("INSERT INTO topics (topic, events, last_id, last_time) SELECT topic, 1, id, time FROM events");
+    db.run(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+       INSERT INTO topics (topic, events, last_id, last_time, pruned_through) SELECT 'emptied.' || i, 0, 0, ?2, 1 FROM n`,
+      [emptied, now],
+    );
+  })();
+  db.close();
+}

@@ -40,7 +40,7 @@ export async function exchange(base: string, req: WireRequest, outcomes: readonl
     case "history":
       return checkHistory(res.status, text, success, model);
     case "topics":
-      return expectEqual("topics", JSON.parse(text), { topics: model.topics() });
+      return expectEqual("topics", JSON.parse(text), model.topics());
     case "page":
       if (res.status !== 200 || !(res.headers.get("content-type") ?? "").startsWith(success.contentType)) {
         fail("page", { status: res.status, type: res.headers.get("content-type") });

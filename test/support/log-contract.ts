@@ -141,7 +141,7 @@ export function logContract(name: string, open: LogFactory): void {
       expect(await log.prunedThrough(parseSelectors(["busy"]))).toBe(ids[6] ?? -1);
       expect(await log.prunedThrough(parseSelectors(["b*"]))).toBe(ids[6] ?? -1);
       expect(await log.prunedThrough(parseSelectors(["quiet"]))).toBe(0);
-      const topics = await log.topics();
+      const topics = await log.topics({ selectors: everything, after: "", limit: 100 });
       expect(topics.map((t) => [t.topic, t.events, t.firstId])).toEqual([
         ["busy", 5, ids[7] ?? -1],
         ["quiet", 1, quiet ?? -1],
@@ -201,7 +201,7 @@ export function logContract(name: string, open: LogFactory): void {
       const [only] = await log.read({ selectors: parseSelectors(["orders.us"]), after: 0, limit: 1 });
       expect(only?.topic).toBe("orders.eu");
       expect(only?.alternates).toEqual(["orders.us", "audit"]);
-      const topics = await log.topics();
+      const topics = await log.topics({ selectors: everything, after: "", limit: 100 });
       expect(topics.map((t) => [t.topic, t.events, t.firstId])).toEqual([
         ["audit", 2, id],
         ["before", 1, id - 1],
@@ -209,6 +209,34 @@ export function logContract(name: string, open: LogFactory): void {
         ["orders.us", 1, id],
       ]);
       expect(await log.retained()).toBe(4);
+      const paged = await log.topics({ selectors: parseSelectors(["orders.*", "audit"]), after: "audit", limit: 10 });
+      expect(paged.map((t) => [t.topic, t.events, t.firstId])).toEqual([
+        ["orders.eu", 2, id],
+        ["orders.us", 1, id],
+      ]);
+    });
+
+    test("an update's topics, URLs and names beyond ASCII too, are listed and paged like any topic", async () => {
+      const log = await fresh();
+      const url = "https://example.com/books/1";
+      await log.append([{ ...draft(url), alternates: ["\u00fcber", "books"] }, draft("a")]);
+      const page = async (after: string, limit: number) =>
+        (await log.topics({ selectors: everything, after, limit })).map((t) => t.topic);
+      expect(await page("", 10)).toEqual(["a", "books", url, "\u00fcber"]);
+      expect(await page("books", 1)).toEqual([url]);
+      expect(await page(url, 10)).toEqual(["\u00fcber"]);
+    });
+
+    test("an update trimmed through one topic is pruned on the others, under their prefixes too, and empties them", async () => {
+      const log = await fresh({ maxEventsPerTopic: 1 });
+      const update = (await log.append([{ ...draft("main.x"), alternates: ["side.y"] }])).receipts[0]?.id ?? -1;
+      await log.append([draft("main.x")]);
+      for (let n = 0; n < 10; n++) await log.prune({ before: 0, maxPerTopic: 1, limit: 10 });
+      for (const selector of ["side.y", "side.*", "s*", "*"]) {
+        expect(await log.prunedThrough(parseSelectors([selector]))).toBe(update);
+      }
+      expect(await readAll(log, parseSelectors(["side.*"]))).toEqual([]);
+      expect((await log.topics({ selectors: everything, after: "", limit: 100 })).map((t) => t.topic)).toEqual(["main.x"]);
     });
 
     test("a publisher's id finds the earliest retained event that has it", async () => {
@@ -237,14 +265,34 @@ export function logContract(name: string, open: LogFactory): void {
       expect((await readAll(log, parseSelectors(["main"]))).map((e) => e.id)).toEqual([shared + 2]);
       expect(await log.prunedThrough(parseSelectors(["side"]))).toBe(shared);
       expect(await log.prunedThrough(parseSelectors(["main"]))).toBe(shared);
-      expect((await log.topics()).map((t) => [t.topic, t.events])).toEqual([
+      expect((await log.topics({ selectors: everything, after: "", limit: 100 })).map((t) => [t.topic, t.events])).toEqual([
         ["main", 1],
         ["side", 2],
       ]);
       await Bun.sleep(5);
       for (let n = 0; n < 10; n++) await log.prune({ before: Date.now(), maxPerTopic: 0, limit: 10 });
       expect(await log.retained()).toBe(0);
-      expect(await log.topics()).toEqual([]);
+      expect(await log.topics({ selectors: everything, after: "", limit: 100 })).toEqual([]);
+    });
+
+    test("topics come a page at a time, in byte order, for exact and prefix selectors, each once", async () => {
+      const log = await fresh();
+      const names = ["b.2", "a", "b.10", "b", "B", "c.x", "b.1", "a.z"];
+      await log.append(names.map((t) => draft(t)));
+      await log.append([draft("b.1")]);
+      const page = async (selectors: string[], after: string, limit: number) =>
+        (await log.topics({ selectors: parseSelectors(selectors), after, limit })).map((t) => t.topic);
+      const sorted = [...names].sort();
+      expect(sorted).toEqual(["B", "a", "a.z", "b", "b.1", "b.10", "b.2", "c.x"]);
+      expect(await page(["*"], "", 3)).toEqual(sorted.slice(0, 3));
+      expect(await page(["*"], "a.z", 3)).toEqual(sorted.slice(3, 6));
+      expect(await page(["*"], "b.2", 3)).toEqual(["c.x"]);
+      expect(await page(["b.*", "a", "b.1"], "", 10)).toEqual(["a", "b.1", "b.10", "b.2"]);
+      expect(await page(["b*", "c.x"], "b.1", 2)).toEqual(["b.10", "b.2"]);
+      expect(await page(["nothing.*", "zz"], "", 10)).toEqual([]);
+      const [b1] = await log.topics({ selectors: parseSelectors(["b.1"]), after: "", limit: 1 });
+      expect(b1).toMatchObject({ topic: "b.1", events: 2 });
+      expect(b1?.lastId).toBeGreaterThan(b1?.firstId ?? Number.POSITIVE_INFINITY);
     });
 
     test("a failing store refuses appends with a fault and Retry-After, and the log recovers by itself", async () => {

@@ -53,19 +53,25 @@ export class LogModel {
     return { events, next: events.length === limit && last ? String(last.id) : null };
   }
 
-  topics(): Array<{ topic: string; events: number; firstId: string; lastId: string; lastTime: string }> {
+  /** The first page of /topics, as the spec pages it: `next` is the last topic of a full page. */
+  topics(limit = 100): {
+    topics: Array<{ topic: string; events: number; firstId: string; lastId: string; lastTime: string }>;
+    next: string | null;
+  } {
     const byTopic = new Map<string, ModelEvent[]>();
     for (const e of this.events) {
       const list = byTopic.get(e.topic);
       if (list) list.push(e);
       else byTopic.set(e.topic, [e]);
     }
-    return [...byTopic.keys()]
+    const topics = [...byTopic.keys()]
       .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+      .slice(0, limit)
       .map((topic) => {
         const list = byTopic.get(topic) as ModelEvent[];
         const last = list[list.length - 1] as ModelEvent;
         return { topic, events: list.length, firstId: String(list[0]?.id), lastId: String(last.id), lastTime: last.time };
       });
+    return { topics, next: topics.length === limit ? (topics[limit - 1]?.topic ?? null) : null };
   }
 }

@@ -5,12 +5,13 @@
  */
 import { type ErrorCode, HeraldError, quote } from "../../errors";
 import type { EventDraft } from "../../log/event-log";
+import { CONTROL_OR_FORMAT, MAX_TOPIC_STRING_BYTES } from "../../names";
 
 /** The hub's path: a topic whose path resolves into it would forge what the hub itself publishes. */
 export const HUB_PATH = "/.well-known/mercure";
 /** Limits of one update (the drafts leave them to the hub, and 413 past them). */
 export const MAX_TOPICS = 50;
-export const MAX_TOPIC_BYTES = 2048;
+export const MAX_TOPIC_BYTES = MAX_TOPIC_STRING_BYTES;
 const MAX_ID_BYTES = 2048;
 const MAX_TYPE_BYTES = 256;
 const MAX_RETRY_DIGITS = 10;
@@ -19,8 +20,6 @@ export const MAX_FIELDS = 200;
 /** Herald's own ids on the Mercure endpoint: a publisher may not take one, or a resume could not tell them apart. */
 export const HERALD_ID_PREFIX = "urn:herald:";
 
-/** C0 and C1 controls, DEL, and Unicode format characters (Cf): invisible, and a way to spoof identifiers. */
-const FORBIDDEN = /[\p{Cc}\p{Cf}]/u;
 const DIGITS = /^[0-9]+$/;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
@@ -30,7 +29,7 @@ function bytes(text: string): number {
 
 function checkText(value: string, field: string, maxBytes: number, code: ErrorCode): string {
   if (bytes(value) > maxBytes) throw new HeraldError("payload_too_large", `${field} is longer than ${maxBytes} bytes`);
-  if (FORBIDDEN.test(value)) throw new HeraldError(code, `${field} ${quote(value)} holds a control or format character`);
+  if (CONTROL_OR_FORMAT.test(value)) throw new HeraldError(code, `${field} ${quote(value)} holds a control or format character`);
   return value;
 }
 

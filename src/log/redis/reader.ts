@@ -1,6 +1,6 @@
 /** The shared log's reads: pages of events for selectors, what retention pruned, the topics. */
 import type { Selector } from "../../names";
-import { dataSize, type LoggedEvent, type ReadRange, type TopicSummary } from "../event-log";
+import { dataSize, type LoggedEvent, nameRange, type ReadRange, type TopicRange, type TopicSummary } from "../event-log";
 import type { Call } from "./appender";
 import type { RedisConnection, Reply } from "./connection";
 import { flatEvents } from "./entries";
@@ -12,13 +12,19 @@ const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 export const READ_BYTES = 1024 * 1024;
 /** Log entries one read call filters at most when a selector matches too many topics to merge. */
 const SCAN_BUDGET = 2000;
-const TOPICS_PAGE = 100;
 
 function split(selectors: readonly Selector[]): { exact: string[]; prefixes: string[] } {
   return {
     exact: selectors.filter((s) => !s.isPrefix).map((s) => s.value),
     prefixes: selectors.filter((s) => s.isPrefix).map((s) => s.value),
   };
+}
+
+/** ZRANGEBYLEX bounds of the names a selector matches after `after` (exclusive). */
+function lexRange(selector: Selector, after: string): [string, string] {
+  const { from, to } = nameRange(selector);
+  const min = after >= from ? `(${after}` : `[${from}`;
+  return [min, selector.isPrefix ? `(${to}` : `[${from}`];
 }
 
 export class RedisReader {
@@ -62,15 +68,16 @@ export class RedisReader {
     return Number(reply);
   }
 
-  async topics(): Promise<TopicSummary[]> {
-    const k = this.keys;
+  async topics({ selectors, after, limit }: TopicRange): Promise<TopicSummary[]> {
     const out: TopicSummary[] = [];
-    let after = "";
+    let cursor = after;
+    // A page may come back short of names (a topic emptied but not yet forgotten): the next one goes on from it.
     do {
+      const ranges = selectors.flatMap((s) => lexRange(s, cursor));
       const page = (await this.call(() =>
-        scripts.topics.run(this.connection, [k.topics], [k.namespace, after, TOPICS_PAGE]),
+        scripts.topics.run(this.connection, [this.keys.topics], [this.keys.namespace, limit - out.length, ...ranges]),
       )) as Reply[];
-      after = String(page[0]);
+      cursor = String(page[0]);
       for (let i = 1; i < page.length; i += 5) {
         out.push({
           topic: String(page[i]),
@@ -80,7 +87,7 @@ export class RedisReader {
           lastTime: Number(page[i + 4]),
         });
       }
-    } while (after !== "");
+    } while (out.length < limit && cursor !== "");
     return out;
   }
 

@@ -10,9 +10,11 @@ import type {
   EventLog,
   Idempotency,
   LoggedEvent,
+  LogSize,
   MissedListener,
   PrunePolicy,
   ReadRange,
+  TopicRange,
   TopicSummary,
 } from "../event-log";
 import { FaultState } from "../fault-state";
@@ -148,17 +150,17 @@ export class RedisEventLog implements EventLog {
     return Number(reply);
   }
 
-  topics(): Promise<TopicSummary[]> {
-    return this.reader.topics();
+  topics(range: TopicRange): Promise<TopicSummary[]> {
+    return this.reader.topics(range);
   }
 
   retained(): Promise<number> {
     return this.reader.retained();
   }
 
-  /** Memory of the Redis instance, as last probed. */
-  sizeBytes(): number {
-    return this.memoryBytes;
+  /** Memory of the whole Redis instance (INFO's used_memory), as last probed: the log's own keys are a part of it. */
+  size(): LogSize {
+    return { measures: "redis_memory", bytes: this.memoryBytes };
   }
 
   onCommit(listener: CommitListener): void {

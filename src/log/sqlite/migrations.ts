@@ -4,7 +4,8 @@ import type { Database } from "bun:sqlite";
 import events from "../../../migrations/0001_events.sql" with { type: "text" };
 import idempotency from "../../../migrations/0002_idempotency.sql" with { type: "text" };
 import topicCounts from "../../../migrations/0003_topic_counts_per_commit.sql" with { type: "text" };
-import mercureUpdates from "../../../migrations/0004_mercure_updates.sql" with { type: "text" };
+import retainedTopics from "../../../migrations/0004_retained_topics_index.sql" with { type: "text" };
+import mercureUpdates from "../../../migrations/0005_mercure_updates.sql" with { type: "text" };
 import { HeraldError } from "../../errors";
 
 interface Migration {
@@ -17,7 +18,8 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: "0001_events.sql", sql: events },
   { version: 2, name: "0002_idempotency.sql", sql: idempotency },
   { version: 3, name: "0003_topic_counts_per_commit.sql", sql: topicCounts },
-  { version: 4, name: "0004_mercure_updates.sql", sql: mercureUpdates },
+  { version: 4, name: "0004_retained_topics_index.sql", sql: retainedTopics },
+  { version: 5, name: "0005_mercure_updates.sql", sql: mercureUpdates },
 ];
 
 const LEDGER_COLUMNS = ["applied_at", "name", "version"];

@@ -4,7 +4,7 @@
  */
 import type { Database } from "bun:sqlite";
 import type { Selector } from "../../names";
-import type { LoggedEvent, ReadRange } from "../event-log";
+import { type LoggedEvent, mergeTopics, nameRange, type ReadRange, type TopicRange, type TopicSummary } from "../event-log";
 
 interface Row {
   id: number;
@@ -74,11 +74,6 @@ function* byId(a: Iterator<Row>, b: Iterator<Row>): Generator<Row> {
   }
 }
 
-/** The smallest string greater than every string starting with `prefix` (topics are ASCII). */
-function prefixEnd(prefix: string): string {
-  return prefix === "" ? "\u007f" : prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-}
-
 /** Rows in id order until `limit` of them or `maxBytes` of data (the last one included). */
 function collect(rows: Iterable<Row>, limit: number, maxBytes: number): Found {
   const events: LoggedEvent[] = [];
@@ -138,6 +133,8 @@ export class SqliteReader {
   private readonly byPrefix;
   private readonly prunedInRange;
   private readonly prunedOf;
+  private readonly topicsAfter;
+  private readonly topicsFrom;
   private readonly turns = new Turns();
 
   /** @param head the highest id committed: a read never looks past it */
@@ -166,6 +163,30 @@ export class SqliteReader {
       "SELECT max(pruned_through) AS p FROM topics WHERE topic >= ? AND topic < ?",
     );
     this.prunedOf = db.query<{ p: number | null }, [string]>("SELECT pruned_through AS p FROM topics WHERE topic = ?");
+    // The partial index holds only topics with events: a page never steps over the rows of emptied ones. One
+    // lower bound each (inclusive or not): given two, SQLite seeks by one and filters by the other.
+    const topicsIn = (lower: ">" | ">=") =>
+      db.query<TopicSummary, [string, string, number]>(
+        `SELECT topic, events,
+                (SELECT min(id) FROM (SELECT min(id) AS id FROM events WHERE topic = t.topic
+                                      UNION ALL SELECT min(id) FROM event_topics WHERE topic = t.topic)) AS firstId,
+                last_id AS lastId, last_time AS lastTime
+         FROM topics t INDEXED BY topics_retained
+         WHERE events > 0 AND topic ${lower} ? AND topic < ? ORDER BY topic LIMIT ?`,
+      );
+    this.topicsAfter = topicsIn(">");
+    this.topicsFrom = topicsIn(">=");
+  }
+
+  /** One index range per selector, merged: each page costs what it returns. */
+  topics({ selectors, after, limit }: TopicRange): TopicSummary[] {
+    return mergeTopics(
+      selectors.map((s) => {
+        const { from, to } = nameRange(s);
+        return after >= from ? this.topicsAfter.all(after, to, limit) : this.topicsFrom.all(from, to, limit);
+      }),
+      limit,
+    );
   }
 
   async read({ selectors, after, upTo, limit, maxBytes = Number.POSITIVE_INFINITY }: ReadRange): Promise<LoggedEvent[]> {
@@ -199,8 +220,8 @@ export class SqliteReader {
       return byId(this.byTopic.iterate(s.value, after, upTo), this.byAlternate.iterate(s.value, after, upTo));
     }
     if (s.value === "") return this.all.iterate(after, upTo);
-    const end = prefixEnd(s.value);
-    return byId(this.byPrefix.iterate(after, upTo, s.value, end), this.byAlternatePrefix.iterate(after, upTo, s.value, end));
+    const { to } = nameRange(s);
+    return byId(this.byPrefix.iterate(after, upTo, s.value, to), this.byAlternatePrefix.iterate(after, upTo, s.value, to));
   }
 
   findPublisherId(publisherId: string): number | undefined {
@@ -210,7 +231,7 @@ export class SqliteReader {
   prunedThrough(selectors: readonly Selector[]): number {
     let highest = 0;
     for (const s of selectors) {
-      const row = s.isPrefix ? this.prunedInRange.get(s.value, prefixEnd(s.value)) : this.prunedOf.get(s.value);
+      const row = s.isPrefix ? this.prunedInRange.get(s.value, nameRange(s).to) : this.prunedOf.get(s.value);
       highest = Math.max(highest, row?.p ?? 0);
     }
     return highest;

@@ -13,8 +13,10 @@ import type {
   EventLog,
   Idempotency,
   LoggedEvent,
+  LogSize,
   PrunePolicy,
   ReadRange,
+  TopicRange,
   TopicSummary,
 } from "../event-log";
 import { FaultState } from "../fault-state";
@@ -165,18 +167,8 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
-  async topics(): Promise<TopicSummary[]> {
-    return this.reading(() =>
-      this.db
-        .query<TopicSummary, []>(
-          `SELECT topic, events,
-                (SELECT min(id) FROM (SELECT min(id) AS id FROM events e WHERE e.topic = t.topic
-                                      UNION ALL SELECT min(id) FROM event_topics a WHERE a.topic = t.topic)) AS firstId,
-                last_id AS lastId, last_time AS lastTime
-         FROM topics t WHERE events > 0 ORDER BY topic`,
-        )
-        .all(),
-    );
+  async topics(range: TopicRange): Promise<TopicSummary[]> {
+    return this.reading(() => this.reader.topics(range));
   }
 
   async retained(): Promise<number> {
@@ -189,9 +181,9 @@ export class SqliteEventLog implements EventLog {
     );
   }
 
-  sizeBytes(): number {
-    const size = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
-    return this.path === ":memory:" ? 0 : size(this.path) + size(`${this.path}-wal`);
+  size(): LogSize {
+    const bytes = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    return { measures: "database_file", bytes: this.path === ":memory:" ? 0 : bytes(this.path) + bytes(`${this.path}-wal`) };
   }
 
   onCommit(listener: CommitListener): void {
