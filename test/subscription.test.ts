@@ -63,7 +63,7 @@ async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
     const from = Math.floor(Math.random() * log.lastId());
     const sub = hub.open({
       selectors: parseSelectors(["t.*"]),
-      envelope: false,
+      form: "data",
       resumeFrom: { value: from, text: String(from) },
       signal: new AbortController().signal,
     });

@@ -19,20 +19,27 @@ const event = (data: unknown, type: string | null = null): LoggedEvent => ({
 
 describe("SSE encoding", () => {
   test("strings split on CR, LF and CRLF into data lines", () => {
-    expect(eventFrame(event("a\nb\r\nc\rd"), false)).toBe("id: 7\ndata: a\ndata: b\ndata: c\ndata: d\n\n");
+    expect(eventFrame(event("a\nb\r\nc\rd"), "data")).toBe("id: 7\ndata: a\ndata: b\ndata: c\ndata: d\n\n");
   });
   test("empty string and trailing newline keep their empty lines", () => {
-    expect(eventFrame(event(""), false)).toBe("id: 7\ndata: \n\n");
-    expect(eventFrame(event("x\n"), false)).toBe("id: 7\ndata: x\ndata: \n\n");
+    expect(eventFrame(event(""), "data")).toBe("id: 7\ndata: \n\n");
+    expect(eventFrame(event("x\n"), "data")).toBe("id: 7\ndata: x\ndata: \n\n");
   });
   test("other JSON values go out as compact JSON; the event line only when typed", () => {
-    expect(eventFrame(event({ a: [1, "x\ny"] }, "kind"), false)).toBe('id: 7\nevent: kind\ndata: {"a":[1,"x\\ny"]}\n\n');
-    expect(eventFrame(event(null), false)).toBe("id: 7\ndata: null\n\n");
+    expect(eventFrame(event({ a: [1, "x\ny"] }, "kind"), "data")).toBe('id: 7\nevent: kind\ndata: {"a":[1,"x\\ny"]}\n\n');
+    expect(eventFrame(event(null), "data")).toBe("id: 7\ndata: null\n\n");
   });
   test("envelope carries id, topic, event, data and time on one line", () => {
-    expect(eventFrame(event("l1\nl2"), true)).toBe(
+    expect(eventFrame(event("l1\nl2"), "envelope")).toBe(
       'id: 7\ndata: {"id":"7","topic":"t","event":null,"data":"l1\\nl2","time":"1970-01-01T00:00:00.000Z"}\n\n',
     );
+  });
+  test("the Mercure form: the publisher's id, else urn:herald:<n>; the type; the update's retry; data lines", () => {
+    const update = { ...event("a\nb", "book"), publisherId: "urn:uuid:1", retry: 5000 };
+    expect(eventFrame(update, "mercure")).toBe("id: urn:uuid:1\nevent: book\nretry: 5000\ndata: a\ndata: b\n\n");
+    expect(eventFrame(event({ n: 1 }), "mercure")).toBe('id: urn:herald:7\ndata: {"n":1}\n\n');
+    // A native stream never shows what only Mercure subscribers are told.
+    expect(eventFrame(update, "data")).toBe("id: 7\nevent: book\ndata: a\ndata: b\n\n");
   });
   test("gap notice has no id line", () => {
     expect(new TextDecoder().decode(gapNotice(5, 9))).toBe(

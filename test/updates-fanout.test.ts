@@ -19,7 +19,7 @@ function subscriber(texts: string[], readsPrivate = false): Subscriber & { got: 
   const got: number[] = [];
   return {
     selectors: parseSelectors(texts),
-    envelope: false,
+    form: "data",
     got,
     readsPrivate: () => readsPrivate,
     receive(batch: EncodedBatch, indexes: readonly number[]) {
@@ -87,7 +87,7 @@ test("a stream replays an update on several of its topics once, then gets live o
   const abort = new AbortController();
   const sub = hub.open({
     selectors: parseSelectors(["a", "b", "c"]),
-    envelope: false,
+    form: "data",
     resumeFrom: { value: 0, text: "0" },
     signal: abort.signal,
   });

@@ -31,7 +31,7 @@ export const streamRoutes = (hub: Hub, log: EventLog, auth: Authorizer, admissio
       // HEAD gets a GET's answer without its body; Elysia would read a stream's body to count it, forever.
       if (request.method === "HEAD") return new Response(null, { headers: SSE_HEADERS });
       const sub = admission.open(request, server, reader, () =>
-        hub.open({ selectors, envelope, resumeFrom, signal: request.signal }),
+        hub.open({ selectors, form: envelope ? "envelope" : "data", resumeFrom, signal: request.signal }),
       );
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
       server?.timeout(request, 0);

@@ -1,33 +1,40 @@
 /** Fan-out: hands each committed batch, encoded once, to every subscriber whose selectors match. */
 import type { LoggedEvent } from "../log/event-log";
 import type { Selector } from "../names";
-import { encodeEvent, joinChunks } from "../sse/encode";
+import { encodeEvent, joinChunks, type WireForm } from "../sse/encode";
+
+const FORMS: Record<WireForm, number> = { data: 0, envelope: 1, mercure: 2 };
 
 /** One committed batch, each event encoded at most once per wire form and shared by every stream. */
 export class EncodedBatch {
-  private readonly frames: [Array<Uint8Array | undefined>, Array<Uint8Array | undefined>] = [[], []];
-  /** Joined chunks by index list: streams matched by the same topic share one list, and so one chunk. */
-  private readonly joined: [Map<readonly number[], Uint8Array>, Map<readonly number[], Uint8Array>] = [new Map(), new Map()];
+  /** By form (made on first use: most batches are read in one form). */
+  private readonly frames: Array<Array<Uint8Array | undefined> | undefined> = [];
+  /** Joined chunks by form, then by index list: streams matched by the same topic share one list, and so one chunk. */
+  private readonly joined: Array<Map<readonly number[], Uint8Array> | undefined> = [];
 
   constructor(readonly events: readonly LoggedEvent[]) {}
 
-  frame(index: number, envelope: boolean): Uint8Array {
-    const frames = this.frames[envelope ? 1 : 0];
+  frame(index: number, form: WireForm): Uint8Array {
+    const at = FORMS[form];
+    const frames = this.frames[at] ?? [];
+    this.frames[at] = frames;
     let bytes = frames[index];
     if (bytes === undefined) {
-      bytes = encodeEvent(this.events[index] as LoggedEvent, envelope);
+      bytes = encodeEvent(this.events[index] as LoggedEvent, form);
       frames[index] = bytes;
     }
     return bytes;
   }
 
   /** The bytes of the given events as one chunk, so a stream gets one write per batch. */
-  chunk(indexes: readonly number[], envelope: boolean): Uint8Array {
-    if (indexes.length === 1) return this.frame(indexes[0] as number, envelope);
-    const cache = this.joined[envelope ? 1 : 0];
+  chunk(indexes: readonly number[], form: WireForm): Uint8Array {
+    if (indexes.length === 1) return this.frame(indexes[0] as number, form);
+    const at = FORMS[form];
+    const cache = this.joined[at] ?? new Map<readonly number[], Uint8Array>();
+    this.joined[at] = cache;
     let bytes = cache.get(indexes);
     if (bytes === undefined) {
-      bytes = joinChunks(indexes.map((i) => this.frame(i, envelope)));
+      bytes = joinChunks(indexes.map((i) => this.frame(i, form)));
       cache.set(indexes, bytes);
     }
     return bytes;
@@ -36,7 +43,7 @@ export class EncodedBatch {
 
 export interface Subscriber {
   readonly selectors: readonly Selector[];
-  readonly envelope: boolean;
+  readonly form: WireForm;
   /** Whether this subscriber may receive a private update its selectors match. */
   readsPrivate(e: LoggedEvent): boolean;
   /** The events of `batch` at `indexes` match this subscriber; it must not throw. */

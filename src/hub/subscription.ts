@@ -1,7 +1,7 @@
 /** One client's stream: replay from the log up to a noted head, then live, within a byte budget. */
 import { type EventLog, isFullPage, type LoggedEvent, type ReadRange } from "../log/event-log";
 import type { ClientEventId, Selector } from "../names";
-import { encodeEvents, gapNotice, heartbeat, joinChunks } from "../sse/encode";
+import { encodeEvents, gapNotice, heartbeat, joinChunks, type WireForm } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
 
 /** Events read from the log per replay step, and the data size that ends a step sooner: large events come a few at a time. */
@@ -28,7 +28,7 @@ export interface SubscriptionHost {
 
 export interface StreamRequest {
   readonly selectors: readonly Selector[];
-  readonly envelope: boolean;
+  readonly form: WireForm;
   /** `Last-Event-ID`: replay what follows it; null to start live. */
   readonly resumeFrom: ClientEventId | null;
   /** Aborts when the client goes away. */
@@ -45,7 +45,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Subscription implements Subscriber {
   readonly selectors: readonly Selector[];
-  readonly envelope: boolean;
+  readonly form: WireForm;
   readonly readsPrivate: (e: LoggedEvent) => boolean;
   /**
    * A direct stream: writes go straight to the socket, and a write that finds it full returns a promise that
@@ -84,7 +84,7 @@ export class Subscription implements Subscriber {
     private readonly host: SubscriptionHost,
   ) {
     this.selectors = request.selectors;
-    this.envelope = request.envelope;
+    this.form = request.form;
     this.readsPrivate = request.readsPrivate ?? NEVER;
     this.cursor = request.resumeFrom?.value ?? 0;
     this.lastSent = this.cursor;
@@ -118,7 +118,7 @@ export class Subscription implements Subscriber {
   receive(batch: EncodedBatch, indexes: readonly number[]): void {
     if (this.state === "closed") return;
     this.seen = batch.events[indexes[indexes.length - 1] as number]?.id ?? this.seen;
-    const chunk = batch.chunk(indexes, this.envelope);
+    const chunk = batch.chunk(indexes, this.form);
     if (this.state === "live") {
       this.enqueue(chunk);
       this.host.delivered(indexes.length);
@@ -215,7 +215,7 @@ export class Subscription implements Subscriber {
         if (this.state !== "replaying") return;
         const last = page[page.length - 1];
         const sent = this.readable(page);
-        const bytes = sent.length > 0 ? encodeEvents(sent, this.envelope) : undefined;
+        const bytes = sent.length > 0 ? encodeEvents(sent, this.form) : undefined;
         const chunk = notice && bytes ? joinChunks([notice, bytes]) : (notice ?? bytes);
         if (chunk) this.write(chunk);
         if (last) {

@@ -12,23 +12,44 @@ function dataLines(text: string): string {
   return out;
 }
 
-/** One event on the wire: the published data, or with `envelope` the event's JSON, which names its topic. */
-export function eventFrame(e: LoggedEvent, envelope: boolean): string {
-  // Types are validated at publish time and ids are numbers, so only data can hold line breaks.
-  const head = e.event === null ? `id: ${e.id}\n` : `id: ${e.id}\nevent: ${e.event}\n`;
-  if (envelope) return `${head}data: ${eventJson(e)}\n\n`;
+/**
+ * How a stream writes an event: `data` is the published data under the Herald id, `envelope` the event's JSON
+ * (which names its topic), `mercure` the data under the Mercure id, with the update's `retry`.
+ */
+export type WireForm = "data" | "envelope" | "mercure";
+
+/** Herald's own ids on the Mercure endpoint, for events no publisher gave an id. */
+export const HERALD_ID_PREFIX = "urn:herald:";
+
+/** The id a publisher and a Mercure subscriber know an event by: the publisher's, else Herald's own as a URN. */
+export function mercureId(e: { readonly id: number; readonly publisherId?: string }): string {
+  return e.publisherId ?? `${HERALD_ID_PREFIX}${e.id}`;
+}
+
+/** The `id:`, `event:` and (Mercure) `retry:` lines. */
+function headLines(e: LoggedEvent, form: WireForm): string {
+  // Types and publishers' ids are refused at publish time if they hold a line break; ids are numbers.
+  const id = form === "mercure" ? mercureId(e) : e.id;
+  const head = e.event === null ? `id: ${id}\n` : `id: ${id}\nevent: ${e.event}\n`;
+  return form === "mercure" && e.retry !== undefined ? `${head}retry: ${e.retry}\n` : head;
+}
+
+/** One event on the wire, in the stream's form. */
+export function eventFrame(e: LoggedEvent, form: WireForm): string {
+  const head = headLines(e, form);
+  if (form === "envelope") return `${head}data: ${eventJson(e)}\n\n`;
   const isString = e.data.charCodeAt(0) === 0x22;
   return `${head}${isString ? dataLines(JSON.parse(e.data) as string) : `data: ${e.data}\n`}\n`;
 }
 
-export function encodeEvent(e: LoggedEvent, envelope: boolean): Uint8Array {
-  return encoder.encode(eventFrame(e, envelope));
+export function encodeEvent(e: LoggedEvent, form: WireForm): Uint8Array {
+  return encoder.encode(eventFrame(e, form));
 }
 
 /** Encodes many events into one chunk: one write instead of one per event. */
-export function encodeEvents(events: readonly LoggedEvent[], envelope: boolean): Uint8Array {
+export function encodeEvents(events: readonly LoggedEvent[], form: WireForm): Uint8Array {
   let text = "";
-  for (const e of events) text += eventFrame(e, envelope);
+  for (const e of events) text += eventFrame(e, form);
   return encoder.encode(text);
 }
 

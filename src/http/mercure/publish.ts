@@ -8,13 +8,15 @@ import { HeraldError } from "../../errors";
 import type { Hub } from "../../hub/hub";
 import type { EventDraft } from "../../log/event-log";
 import type { Metrics } from "../../metrics";
+import { mercureId } from "../../sse/encode";
 import { type BodyLimits, readText } from "../body";
 import { crossSiteRefusal } from "../cross-site";
 import { idempotency } from "../idempotency";
 import type { OriginPolicy } from "../origins";
+import { challenged } from "./challenge";
 import { mercureToken } from "./credentials";
 import { parseForm } from "./form";
-import { HUB_PATH, MAX_FIELDS, mercureId, updateDraft } from "./update";
+import { HUB_PATH, MAX_FIELDS, updateDraft } from "./update";
 
 export interface MercureOptions {
   /** The cookie a token may come in, beside `__Secure-mercure_access_token`. */
@@ -25,14 +27,6 @@ const FORM = "application/x-www-form-urlencoded";
 const TEXT = { "Content-Type": "text/plain; charset=utf-8" };
 /** Idempotency-Keys of Mercure publishes share one scope, which no native topic can be (no `@` in topic names). */
 const SCOPE = "@mercure";
-
-/** A refusal with the challenge draft 08 asks for: 403 is `insufficient_scope`. */
-function challenged(error: unknown): unknown {
-  if (error instanceof HeraldError && error.status === 403 && error.code === "forbidden") {
-    return new HeraldError(error.code, error.message, { "WWW-Authenticate": 'Bearer error="insufficient_scope"' });
-  }
-  return error;
-}
 
 /** What was asked, every field of the update: a repeat with the same key and another update is a conflict. */
 function fingerprint(d: EventDraft): string {

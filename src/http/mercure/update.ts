@@ -6,6 +6,7 @@
 import { type ErrorCode, HeraldError, quote } from "../../errors";
 import type { EventDraft } from "../../log/event-log";
 import { CONTROL_OR_FORMAT, MAX_TOPIC_STRING_BYTES } from "../../names";
+import { HERALD_ID_PREFIX } from "../../sse/encode";
 
 /** The hub's path: a topic whose path resolves into it would forge what the hub itself publishes. */
 export const HUB_PATH = "/.well-known/mercure";
@@ -17,8 +18,6 @@ const MAX_TYPE_BYTES = 256;
 const MAX_RETRY_DIGITS = 10;
 /** Form fields one request may carry, known or not. */
 export const MAX_FIELDS = 200;
-/** Herald's own ids on the Mercure endpoint: a publisher may not take one, or a resume could not tell them apart. */
-export const HERALD_ID_PREFIX = "urn:herald:";
 
 const DIGITS = /^[0-9]+$/;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
@@ -68,6 +67,7 @@ function checkId(id: string): string {
   checkText(id, "id", MAX_ID_BYTES, "invalid_event_id");
   if (id.startsWith("#")) throw new HeraldError("invalid_event_id", 'an id must not start with "#"');
   if (id === "earliest") throw new HeraldError("invalid_event_id", 'the id "earliest" is reserved');
+  // Herald's own ids: a publisher may not take one, or a resume could not tell them apart.
   if (id.startsWith(HERALD_ID_PREFIX)) {
     throw new HeraldError("invalid_event_id", `ids starting with "${HERALD_ID_PREFIX}" are the hub's own`);
   }
@@ -118,9 +118,4 @@ export function updateDraft(fields: ReadonlyArray<readonly [string, string]>, hu
     ...(id !== undefined && id !== "" && { publisherId: checkId(id) }),
     ...(retry !== undefined && { retry: checkRetry(retry) }),
   };
-}
-
-/** The id a publisher and a Mercure subscriber know an event by: the publisher's, else Herald's own as a URN. */
-export function mercureId(e: { readonly id: number; readonly publisherId?: string }): string {
-  return e.publisherId ?? `${HERALD_ID_PREFIX}${e.id}`;
 }
