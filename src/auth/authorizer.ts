@@ -32,8 +32,13 @@ export interface AuthOptions {
 export interface Reader {
   /** The token's `sub`, when a verified token has one. */
   readonly subject?: string;
-  /** When the access granted ends (ms since the epoch): set only when a token was needed and has an `exp`. */
+  /**
+   * When the access granted ends (ms since the epoch): set only when a token was needed (or, for a reader of
+   * private updates, when it grants any) and has an `exp`.
+   */
   readonly expiresAt?: number;
+  /** Whether the token grants reading one of an update's topics: who may receive a private update. */
+  grantsAny(topics: readonly string[]): boolean;
 }
 
 interface Verified {
@@ -42,7 +47,8 @@ interface Verified {
   readonly expiresAt?: number;
 }
 
-const ANONYMOUS: Reader = {};
+const NOTHING = () => false;
+const ANONYMOUS: Reader = { grantsAny: NOTHING };
 const EVERY_TOPIC = [parseSelector("*")];
 const NO_TOKEN = new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
 
@@ -69,8 +75,12 @@ export class Authorizer {
     if (denied !== undefined) throw new HeraldError("forbidden", `this token may not publish to ${quote(denied)}`);
   }
 
-  /** Reading needs, for every selector not covered by the public topics, a token that covers it. */
-  async authorizeRead(token: TokenSource, selectors: readonly Selector[]): Promise<Reader> {
+  /**
+   * Reading needs, for every selector not covered by the public topics, a token that covers it. A reader of
+   * private updates (`privateUpdates`) depends on its token for them, so the stream ends when that expires.
+   * Open mode grants no private update: no one can show a right to one.
+   */
+  async authorizeRead(token: TokenSource, selectors: readonly Selector[], privateUpdates = false): Promise<Reader> {
     if (this.key === null) return ANONYMOUS;
     const { verified, refusal } = await this.reader(token(), this.key);
     let needed = false;
@@ -81,7 +91,13 @@ export class Authorizer {
       if (!coveredBy(verified.grants.subscribe, s))
         throw new HeraldError("forbidden", `this token may not read ${quote(s.text)}`);
     }
-    return { subject: verified?.subject, expiresAt: needed ? verified?.expiresAt : undefined };
+    const granted = verified?.grants.subscribe ?? [];
+    const readsPrivate = privateUpdates && granted.length > 0;
+    return {
+      subject: verified?.subject,
+      expiresAt: needed || readsPrivate ? verified?.expiresAt : undefined,
+      grantsAny: granted.length === 0 ? NOTHING : (topics) => topics.some((t) => coveredBy(granted, topicSelector(t))),
+    };
   }
 
   /** The selectors a caller may read: every topic they match may be listed to it. */

@@ -35,6 +35,11 @@ export interface StreamRequest {
   readonly signal: AbortSignal;
   /** Whether this reader may receive a private update its selectors match; without it, no private update is sent. */
   readonly readsPrivate?: (e: LoggedEvent) => boolean;
+  /**
+   * Where a `herald.gap` notice would go, the stream ends instead (Mercure: its client's reconnect is told of
+   * the loss by a response header), and a resume from beyond the newest id just goes live. Default: false.
+   */
+  readonly endsOnGap?: boolean;
 }
 
 const NEVER = () => false;
@@ -47,6 +52,7 @@ export class Subscription implements Subscriber {
   readonly selectors: readonly Selector[];
   readonly form: WireForm;
   readonly readsPrivate: (e: LoggedEvent) => boolean;
+  private readonly endsOnGap: boolean;
   /**
    * A direct stream: writes go straight to the socket, and a write that finds it full returns a promise that
    * settles once the client has taken it. Half the memory of a queued ReadableStream per idle stream.
@@ -86,6 +92,7 @@ export class Subscription implements Subscriber {
     this.selectors = request.selectors;
     this.form = request.form;
     this.readsPrivate = request.readsPrivate ?? NEVER;
+    this.endsOnGap = request.endsOnGap ?? false;
     this.cursor = request.resumeFrom?.value ?? 0;
     this.lastSent = this.cursor;
     this.resumedFrom = request.resumeFrom?.text ?? "0";
@@ -143,7 +150,7 @@ export class Subscription implements Subscriber {
    */
   missed(prunedThrough: number): void {
     if (this.state === "closed" || prunedThrough <= this.seen) return;
-    this.enqueue(gapNotice(this.seen, prunedThrough));
+    if (!this.endsOnGap) this.enqueue(gapNotice(this.seen, prunedThrough));
     this.end();
   }
 
@@ -197,7 +204,7 @@ export class Subscription implements Subscriber {
   private async replay(): Promise<void> {
     try {
       if (this.cursor > this.head) {
-        this.write(gapNotice(this.resumedFrom, null));
+        if (!this.endsOnGap) this.write(gapNotice(this.resumedFrom, null));
         this.cursor = this.head;
       }
       while (this.state === "replaying") {
@@ -213,6 +220,7 @@ export class Subscription implements Subscriber {
         // Checked after the read: events retention deleted before or during it are missing from the page.
         const notice = await this.gapSince();
         if (this.state !== "replaying") return;
+        if (notice && this.endsOnGap) return this.end();
         const last = page[page.length - 1];
         const sent = this.readable(page);
         const bytes = sent.length > 0 ? encodeEvents(sent, this.form) : undefined;
