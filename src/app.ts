@@ -12,6 +12,7 @@ import { errorHandling } from "./http/errors";
 import { healthRoutes } from "./http/health";
 import { historyRoutes } from "./http/history";
 import { mercurePublishRoutes } from "./http/mercure/publish";
+import { mercureSubscribeRoutes } from "./http/mercure/subscribe";
 import { metricsRoutes } from "./http/metrics";
 import { OriginPolicy } from "./http/origins";
 import { publishRoutes } from "./http/publish";
@@ -52,6 +53,7 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     proxies: new TrustedProxies(config.trustedProxies),
     metrics,
   });
+  const mercure = { cookie: config.mercureCookie };
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
   return new Elysia({ normalize: false })
@@ -60,7 +62,8 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     .use(errorHandling(logger))
     .use(crossSiteGuard(auth, origins, metrics))
     .use(publishRoutes(hub, auth, limits))
-    .use(mercurePublishRoutes(hub, auth, origins, metrics, limits, { cookie: config.mercureCookie }))
+    .use(mercurePublishRoutes(hub, auth, origins, metrics, limits, mercure))
+    .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure))
     .use(streamRoutes(hub, log, auth, admission))
     .use(historyRoutes(log, auth))
     .use(healthRoutes(hub, log, startedAt))

@@ -16,6 +16,8 @@ const CONTRACT = [
   "slow-consumer",
   "lifecycle",
   "restart",
+  "mercure-publish",
+  "mercure-subscribe",
 ].map((name) => `test/${name}.test.ts`);
 
 if (!hasRedis()) process.exit(0);

@@ -11,8 +11,8 @@ const PREFLIGHT = {
   "access-control-allow-headers": "Authorization, Content-Type, Idempotency-Key, Last-Event-ID",
   "access-control-max-age": "600",
 };
-/** Headers a page may read from our answers: when to retry, and why a token was refused. */
-const EXPOSED = "Retry-After, WWW-Authenticate";
+/** Headers a page may read from our answers: when to retry, why a token was refused, where a Mercure resume began. */
+const EXPOSED = "Retry-After, WWW-Authenticate, Mercure-Last-Event-ID, Last-Event-ID";
 
 function allowance(policy: OriginPolicy, origin: string | null): Record<string, string> | null {
   if (origin !== null && policy.isNamed(origin)) {

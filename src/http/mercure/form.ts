@@ -35,17 +35,24 @@ function decode(part: string, field: string): string {
   try {
     return strictUtf8.decode(out.subarray(0, n));
   } catch {
-    throw new HeraldError("invalid_encoding", `the form field ${field} is not valid UTF-8 once percent-decoded`);
+    throw new HeraldError("invalid_encoding", `the field ${field} is not valid UTF-8 once percent-decoded`);
   }
 }
 
-/** The fields of a form body in order, names and values decoded; at most `maxFields` of them. */
-export function parseForm(body: string, maxFields: number): Array<[name: string, value: string]> {
+/**
+ * The fields of a form body (or a query string) in order, names and values decoded; at most `maxFields` of
+ * them, past which `tooMany` is the answer (413 for a body, 400 for a query).
+ */
+export function parseForm(
+  body: string,
+  maxFields: number,
+  tooMany: "payload_too_large" | "invalid_request" = "payload_too_large",
+): Array<[name: string, value: string]> {
   const fields: Array<[string, string]> = [];
   for (const part of body.split("&")) {
     if (part === "") continue;
     if (fields.length >= maxFields) {
-      throw new HeraldError("payload_too_large", `a publish request has at most ${maxFields} form fields`);
+      throw new HeraldError(tooMany, `a request has at most ${maxFields} form fields`);
     }
     const eq = part.indexOf("=");
     const name = decode(eq === -1 ? part : part.slice(0, eq), "name");
