@@ -412,6 +412,10 @@ describe("authorization", () => {
     const open = await subscribe(restricted, [["topic", "news.today"]]);
     expect(open.response.status).toBe(200);
     open.close();
+    // HEAD answers at once, with a GET's headers.
+    const head = await fetch(hubUrl(restricted, [["topic", "news.today"]]), { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toBe("text/event-stream");
     const denied = await fetch(hubUrl(restricted, [["topic", "private.feed"]]));
     expect(denied.status).toBe(401);
     expect(denied.headers.get("www-authenticate")).toBe("Bearer");
