@@ -408,6 +408,65 @@ describe("authorization", () => {
     expect(await replayed({ authorization: `Bearer ${tokens.canonical}` })).toEqual([hidden, shown]);
   });
 
+  test("on the native API too, a private update goes only to a token that grants one of its topics", async () => {
+    const topic = `news.private.${++topics}`;
+    const granted = { authorization: `Bearer ${await sign({ mercure: { subscribe: [topic] } })}` };
+    const other = { authorization: `Bearer ${await sign({ herald: { subscribe: ["news.other.*"] } })}` };
+    const streams = {
+      anonymous: await SseReader.open(streamUrl(restricted.url, ["news.*"])),
+      other: await SseReader.open(streamUrl(restricted.url, ["news.*"]), other),
+      granted: await SseReader.open(streamUrl(restricted.url, ["news.*"]), granted),
+    };
+    for (const r of Object.values(streams)) await r.until((x) => x.retry !== undefined);
+    const hidden = await publish(restricted, [
+      ["topic", topic],
+      ["data", "private"],
+      ["private", "on"],
+    ]);
+    const shown = await publish(restricted, [
+      ["topic", topic],
+      ["data", "public"],
+    ]);
+    const decimal = (id: string) => id.slice("urn:herald:".length);
+    await streams.granted.count(2);
+    expect(streams.granted.events.map((e) => e.id)).toEqual([decimal(hidden), decimal(shown)]);
+    for (const r of [streams.anonymous, streams.other]) {
+      await r.count(1);
+      expect(r.events.map((e) => e.id)).toEqual([decimal(shown)]);
+    }
+    for (const r of Object.values(streams)) r.close();
+    const history = async (headers: Record<string, string>) => {
+      const res = await fetch(`${restricted.url}/events?topic=${topic}`, { headers });
+      return ((await res.json()) as { events: Array<{ id: string }> }).events.map((e) => e.id);
+    };
+    expect(await history({})).toEqual([decimal(shown)]);
+    expect(await history(other)).toEqual([decimal(shown)]);
+    expect(await history(granted)).toEqual([decimal(hidden), decimal(shown)]);
+  });
+
+  test("a native stream of public topics goes on past its token's expiry, without private updates from then on", async () => {
+    const topic = `news.expiring.${++topics}`;
+    const exp = now() + 2;
+    const token = await sign({ mercure: { subscribe: [topic] }, exp });
+    const r = await SseReader.open(streamUrl(restricted.url, [topic]), { authorization: `Bearer ${token}` });
+    await r.until((x) => x.retry !== undefined);
+    await Bun.sleep(exp * 1000 - Date.now() + 50);
+    await publish(restricted, [
+      ["topic", topic],
+      ["data", "private"],
+      ["private", "on"],
+    ]);
+    const shown = await publish(restricted, [
+      ["topic", topic],
+      ["data", "public"],
+    ]);
+    await r.count(1);
+    expect(r.events.map((e) => e.data)).toEqual(["public"]);
+    expect(r.events[0]?.id).toBe(shown.slice("urn:herald:".length));
+    expect(r.ended).toBe(false);
+    r.close();
+  });
+
   test("anonymous readers get HERALD_PUBLIC_TOPICS only; 401 and 403 carry the challenge the draft asks for", async () => {
     const open = await subscribe(restricted, [["topic", "news.today"]]);
     expect(open.response.status).toBe(200);

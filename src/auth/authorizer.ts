@@ -37,7 +37,7 @@ export interface Reader {
    * private updates, when it grants any) and has an `exp`.
    */
   readonly expiresAt?: number;
-  /** Whether the token grants reading one of an update's topics: who may receive a private update. */
+  /** Whether the token grants reading one of an update's topics, and has not expired: who may receive a private update. */
   grantsAny(topics: readonly string[]): boolean;
 }
 
@@ -76,9 +76,10 @@ export class Authorizer {
   }
 
   /**
-   * Reading needs, for every selector not covered by the public topics, a token that covers it. A reader of
-   * private updates (`privateUpdates`) depends on its token for them, so the stream ends when that expires.
-   * Open mode grants no private update: no one can show a right to one.
+   * Reading needs, for every selector not covered by the public topics, a token that covers it. A private
+   * update goes to a reader whose token grants one of its topics, until the token expires; with
+   * `privateUpdates`, a stream whose token grants any topic ends then (Mercure's streams), where otherwise
+   * only one that needed its token does. Open mode grants no private update: no one can show a right to one.
    */
   async authorizeRead(token: TokenSource, selectors: readonly Selector[], privateUpdates = false): Promise<Reader> {
     if (this.key === null) return ANONYMOUS;
@@ -92,11 +93,15 @@ export class Authorizer {
         throw new HeraldError("forbidden", `this token may not read ${quote(s.text)}`);
     }
     const granted = verified?.grants.subscribe ?? [];
-    const readsPrivate = privateUpdates && granted.length > 0;
+    const until = verified?.expiresAt ?? Number.POSITIVE_INFINITY;
     return {
       subject: verified?.subject,
-      expiresAt: needed || readsPrivate ? verified?.expiresAt : undefined,
-      grantsAny: granted.length === 0 ? NOTHING : (topics) => topics.some((t) => coveredBy(granted, topicSelector(t))),
+      expiresAt: needed || (privateUpdates && granted.length > 0) ? verified?.expiresAt : undefined,
+      // A stream that goes on past its token's expiry (it reads public topics) gets no private update after it.
+      grantsAny:
+        granted.length === 0
+          ? NOTHING
+          : (topics) => Date.now() < until && topics.some((t) => coveredBy(granted, topicSelector(t))),
     };
   }
 

@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import type { Authorizer } from "../auth/authorizer";
 import { eventJson, isoTime } from "../event-json";
-import type { EventLog } from "../log/event-log";
+import { type EventLog, topicsOf } from "../log/event-log";
 import { bearerToken } from "./credentials";
 import { whileWorking } from "./idle";
 import { ErrorResponse, HistoryPage, TopicList } from "./models";
@@ -19,13 +19,14 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
         const selectors = query.selectors();
         const after = query.eventId("after")?.value ?? 0;
         const limit = query.integer("limit", 1, 1000, 100);
-        await auth.authorizeRead(() => bearerToken(request), selectors);
+        const reader = await auth.authorizeRead(() => bearerToken(request), selectors);
         const events = await whileWorking(server, request, () => log.read({ selectors, after, limit }));
         const last = events[events.length - 1];
         const next = events.length === limit && last ? `"${last.id}"` : "null";
+        // A private update only for a reader whose token grants one of its topics; the page's `next` still
+        // moves past it, so a reader without the grant pages on as if it were not there.
+        const shown = events.filter((e) => e.private !== true || reader.grantsAny(topicsOf(e)));
         // Stored data is already JSON: splice it rather than parse and re-serialise every event.
-        // Private updates are for readers granted their topics, which this API cannot tell yet: none gets them.
-        const shown = events.filter((e) => e.private !== true);
         return new Response(`{"events":[${shown.map(eventJson).join(",")}],"next":${next}}`, { headers: JSON_TYPE });
       },
       {

@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Authorizer } from "../auth/authorizer";
 import type { Hub } from "../hub/hub";
-import type { EventLog } from "../log/event-log";
+import { type EventLog, topicsOf } from "../log/event-log";
 import { parseEventId } from "../names";
 import { bearerToken } from "./credentials";
 import { ErrorResponse } from "./models";
@@ -31,7 +31,14 @@ export const streamRoutes = (hub: Hub, log: EventLog, auth: Authorizer, admissio
       // HEAD gets a GET's answer without its body; Elysia would read a stream's body to count it, forever.
       if (request.method === "HEAD") return new Response(null, { headers: SSE_HEADERS });
       const sub = admission.open(request, server, reader, () =>
-        hub.open({ selectors, form: envelope ? "envelope" : "data", resumeFrom, signal: request.signal }),
+        hub.open({
+          selectors,
+          form: envelope ? "envelope" : "data",
+          resumeFrom,
+          signal: request.signal,
+          // A private update (a Mercure publish) only for an unexpired token that grants one of its topics.
+          readsPrivate: (e) => reader.grantsAny(topicsOf(e)),
+        }),
       );
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
       server?.timeout(request, 0);
