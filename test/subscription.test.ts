@@ -91,3 +91,48 @@ test("live events overflowing a small budget during replay are dropped and repla
   await seamRun(log, 16 * 1024);
   await log.close();
 }, 30_000);
+
+/** Prunes every event right after the first read returns: the replay's next gap check finds them gone. */
+class PrunedDuringReplay extends SqliteEventLog {
+  private reads = 0;
+  override async read(range: ReadRange) {
+    const page = await super.read(range);
+    if (++this.reads === 1) await this.prune({ before: Date.now() + 1, maxPerTopic: 0, limit: 1000 });
+    return page;
+  }
+}
+
+test("where a native stream announces events pruned mid-replay, one that ends on a gap ends instead, sending nothing", async () => {
+  const texts: Record<string, string> = {};
+  for (const endsOnGap of [false, true]) {
+    const log = new PrunedDuringReplay(`${dir}/pruned-${endsOnGap}.db`, "normal");
+    const hub = new Hub(
+      log,
+      { retryMs: 1000, heartbeatMs: 60_000, subscriberBufferBytes: 1024 * 1024, maxSubscribers: 10 },
+      createLogger("error"),
+      new Metrics(),
+    );
+    await hub.publish(Array.from({ length: 10 }, (_, i) => ({ topic: "t", event: null, data: `"${i + 1}"` })));
+    const abort = new AbortController();
+    const sub = hub.open({
+      selectors: parseSelectors(["t"]),
+      form: endsOnGap ? "mercure" : "data",
+      resumeFrom: { value: 2, text: "2" },
+      signal: abort.signal,
+      endsOnGap,
+    });
+    let text = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of sub.stream) {
+      text += decoder.decode(chunk, { stream: true });
+      if (endsOnGap === false && text.includes("data: 10\n")) break;
+    }
+    texts[String(endsOnGap)] = text;
+    abort.abort();
+    await hub.drain();
+    await log.close();
+  }
+  expect(texts.false).toContain('event: herald.gap\ndata: {"lastEventId":"2","prunedThrough":"10"}\n\n');
+  // The stream ended by itself, after its opening bytes only: its client comes back and is told by the headers.
+  expect(texts.true).toBe("retry: 1000\n: herald\n\n");
+}, 30_000);
