@@ -17,13 +17,19 @@ const now = () => Math.floor(Date.now() / 1000);
 
 /** Mercure's anonymous mode: every topic public, private updates for tokens only. */
 let anonymous: Herald;
-/** Only `news.*` without a token; three events kept per topic. */
+/** Only `news.*` and `https://example.com/public/*` without a token; three events kept per topic. */
 let restricted: Herald;
 
 beforeAll(async () => {
   [anonymous, restricted] = await Promise.all([
     startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*" } }),
-    startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "news.*", HERALD_RETENTION_MAX_EVENTS: "3" } }),
+    startHerald({
+      env: {
+        HERALD_JWT_SECRET: SECRET,
+        HERALD_PUBLIC_TOPICS: "news.*,https://example.com/public/*",
+        HERALD_RETENTION_MAX_EVENTS: "3",
+      },
+    }),
   ]);
 });
 afterAll(async () => {
@@ -471,6 +477,11 @@ describe("authorization", () => {
     const open = await subscribe(restricted, [["topic", "news.today"]]);
     expect(open.response.status).toBe(200);
     open.close();
+    // Mercure topics are public by the same rule, Herald's prefix selectors included.
+    const url = await subscribe(restricted, [["match", "https://example.com/public/books/1"]]);
+    expect(url.response.status).toBe(200);
+    url.close();
+    expect((await fetch(hubUrl(restricted, [["match", "https://example.com/publicity"]]))).status).toBe(401);
     // HEAD answers at once, with a GET's headers.
     const head = await fetch(hubUrl(restricted, [["topic", "news.today"]]), { method: "HEAD" });
     expect(head.status).toBe(200);

@@ -5,7 +5,7 @@
 import { errors, jwtVerify } from "jose";
 import { HeraldError, quote } from "../errors";
 import { parseSelector, type Selector } from "../names";
-import { type AccessTokenChecks, ClaimError, grantsOfToken, topicSelector } from "./claims";
+import { type AccessTokenChecks, ClaimError, grantSelector, grantsOfToken, topicSelector } from "./claims";
 import { coveredBy, type Grants } from "./grants";
 
 const CHALLENGE = { "WWW-Authenticate": "Bearer" };
@@ -60,7 +60,8 @@ export class Authorizer {
   constructor({ secret, publicTopics, accessToken = { audience: "", issuer: "" } }: AuthOptions) {
     this.key = secret === "" ? null : new TextEncoder().encode(secret);
     this.checks = accessToken;
-    this.publicSelectors = publicTopics.map(parseSelector);
+    // Herald's selectors, and Mercure topics with Herald's `prefix*` (`https://example.com/news/*`).
+    this.publicSelectors = publicTopics.map(grantSelector);
   }
 
   get openMode(): boolean {

@@ -1,6 +1,6 @@
 /** Parsers of setting values: each turns text into a value inside its range, or says what it accepts. */
 import { ConfigError, quote } from "../errors";
-import { SELECTOR_PATTERN } from "../names";
+import { CONTROL_OR_FORMAT, MAX_TOPIC_STRING_BYTES, SELECTOR_PATTERN } from "../names";
 import { parseAddressRange } from "../net/address-range";
 import { normalizeOrigin } from "../net/origin";
 import { checkRedisUrl } from "../net/redis-url";
@@ -94,12 +94,21 @@ export const list: Parser<readonly string[]> = parser("comma-separated list", (r
 
 const selectorRe = new RegExp(SELECTOR_PATTERN);
 
-export const selectorList: Parser<readonly string[]> = parser("comma-separated topics or prefixes ending in *", (raw, name) => {
-  const selectors = list(raw, name);
-  const bad = selectors.find((s) => !selectorRe.test(s));
-  if (bad !== undefined) throw new ConfigError(`${name}: ${quote(bad)} is not a topic or a prefix ending in "*"`);
-  return selectors;
-});
+/** A topic name or a Mercure topic (a URL, say: no control or format character, 2048 bytes at most), or a prefix of one. */
+function isSelectorOfAnyTopic(s: string): boolean {
+  return selectorRe.test(s) || (Buffer.byteLength(s) <= MAX_TOPIC_STRING_BYTES && !CONTROL_OR_FORMAT.test(s));
+}
+
+export const selectorList: Parser<readonly string[]> = parser(
+  "comma-separated topics (names or Mercure topics) or prefixes ending in *",
+  (raw, name) => {
+    const selectors = list(raw, name);
+    const bad = selectors.find((s) => !isSelectorOfAnyTopic(s));
+    if (bad !== undefined)
+      throw new ConfigError(`${name}: ${quote(bad)} is not a topic, a Mercure topic or a prefix ending in "*"`);
+    return selectors;
+  },
+);
 
 export const originList: Parser<readonly string[]> = parser(
   "comma-separated origins such as https://app.example, or *",
