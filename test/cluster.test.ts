@@ -102,6 +102,48 @@ describe.skipIf(!hasRedis())("three nodes on one Redis", () => {
     expect(seen).toEqual(hopIds.slice(0, seen.length));
   }, 60_000);
 
+  test("a Mercure subscriber hopping from node to node with the Mercure id it last got misses nothing and sees nothing twice", async () => {
+    const nodes = cluster.nodes;
+    let running = true;
+    // Every other update has a publisher's id: a resume finds it in the shared log, whichever node took it.
+    const publishing = Promise.all(
+      nodes.map(async (node, n) => {
+        for (let i = 0; running; i++) {
+          const fields: Array<[string, string]> = [
+            ["topic", "mhop"],
+            ["data", `${n}.${i}`],
+          ];
+          if (i % 2 === 0) fields.push(["id", `m-${n}.${i}`]);
+          const res = await fetch(`${node.url}/.well-known/mercure`, {
+            method: "POST",
+            body: new URLSearchParams(fields).toString(),
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+          });
+          expect(res.status).toBe(200);
+        }
+      }),
+    );
+    const start = await newestId(nodes[0] as Herald);
+    const seen: Array<{ id?: string; data: string }> = [];
+    for (let hop = 0; hop < 9; hop++) {
+      const node = nodes[hop % nodes.length] as Herald;
+      const last = seen.at(-1)?.id ?? `urn:herald:${start}`;
+      const reader = await SseReader.open(`${node.url}/.well-known/mercure?topic=mhop`, { "Last-Event-ID": last });
+      expect(reader.response.headers.get("mercure-last-event-id")).toBe(last);
+      await reader.count(15);
+      seen.push(...reader.events);
+      reader.close();
+    }
+    running = false;
+    await publishing;
+    const logged = (await history((nodes[1] as Herald).url, "mhop")).filter((e) => Number(e.id) > start);
+    expect(seen.map((e) => e.data)).toEqual(logged.slice(0, seen.length).map((e) => String(e.data)));
+    for (const [i, e] of seen.entries()) {
+      const [n, k] = e.data.split(".").map(Number);
+      expect(e.id).toBe((k ?? 1) % 2 === 0 ? `m-${n}.${k}` : `urn:herald:${logged[i]?.id}`);
+    }
+  }, 60_000);
+
   test("a Last-Event-ID acknowledged by one node is no gap on another whose tail is still reconnecting", async () => {
     const [a, b] = cluster.nodes as [Herald, Herald];
     for (let round = 0; round < 5; round++) {
