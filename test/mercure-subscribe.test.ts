@@ -15,14 +15,14 @@ const SECRET = "a-secret-of-at-least-thirty-two-bytes!";
 const key = new TextEncoder().encode(SECRET);
 const now = () => Math.floor(Date.now() / 1000);
 
-/** Mercure's anonymous mode: every topic public, private updates for tokens only. */
+/** Mercure's anonymous mode: every topic public, private updates for tokens only; a heartbeat every 300 ms. */
 let anonymous: Herald;
 /** Only `news.*` and `https://example.com/public/*` without a token; three events kept per topic. */
 let restricted: Herald;
 
 beforeAll(async () => {
   [anonymous, restricted] = await Promise.all([
-    startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*" } }),
+    startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*", HERALD_HEARTBEAT_MS: "300" } }),
     startHerald({
       env: {
         HERALD_JWT_SECRET: SECRET,
@@ -156,6 +156,13 @@ describe("GET /.well-known/mercure", () => {
     expect(native.events[1]?.data).toBe("from mercure");
     mercure.close();
     native.close();
+  });
+
+  test("an idle stream gets heartbeats, as on /stream", async () => {
+    const r = await subscribe(anonymous, [["match", fresh("idle")]]);
+    await r.until((x) => x.comments.includes("heartbeat"), 3000);
+    expect(r.ended).toBe(false);
+    r.close();
   });
 
   const refusals: Array<[string, string]> = [
