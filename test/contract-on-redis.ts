@@ -18,6 +18,7 @@ const CONTRACT = [
   "restart",
   "mercure-publish",
   "mercure-subscribe",
+  "mercure-private",
 ].map((name) => `test/${name}.test.ts`);
 
 if (!hasRedis()) process.exit(0);

@@ -1,0 +1,169 @@
+/**
+ * Who reads what on /.well-known/mercure and the native API: a private update goes only to a token that grants
+ * one of its topics (live, in replay, in history, until the token expires); readers without a token get
+ * HERALD_PUBLIC_TOPICS, Mercure topics included; 401 and 403 carry the challenges draft 08 names.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { dispose, type Herald, startHerald } from "./support/herald";
+import { fresh, hubUrl, ids, now, publish, SECRET, sign, subscribe, unique } from "./support/mercure";
+import { SseReader, streamUrl } from "./support/sse";
+
+/** Mercure's anonymous mode: every topic public, private updates for tokens only. */
+let anonymous: Herald;
+/** Only `news.*` and `https://example.com/public/*` without a token. */
+let restricted: Herald;
+
+beforeAll(async () => {
+  [anonymous, restricted] = await Promise.all([
+    startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*" } }),
+    startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "news.*,https://example.com/public/*" } }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([dispose(anonymous), dispose(restricted)]);
+});
+
+describe("authorization", () => {
+  test("a private update goes only to a reader whose token grants one of its topics, live and in replay", async () => {
+    const [secret, alternate] = [fresh("secret"), fresh("shared")];
+    const tokens = {
+      canonical: await sign({ mercure: { subscribe: [secret] } }),
+      alternate: await sign({ mercure: { subscribe: [alternate] } }),
+      other: await sign({ mercure: { subscribe: [fresh("elsewhere")] } }),
+    };
+    const params: Array<[string, string]> = [
+      ["topic", secret],
+      ["topic", alternate],
+    ];
+    const readers = {
+      none: await subscribe(anonymous, params),
+      canonical: await subscribe(anonymous, params, { authorization: `Bearer ${tokens.canonical}` }),
+      alternate: await subscribe(anonymous, [...params, ["authorization", tokens.alternate]]),
+      other: await subscribe(anonymous, params, { cookie: `mercureAuthorization=${tokens.other}` }),
+    };
+    const hidden = await publish(anonymous, [
+      ["topic", secret],
+      ["topic", alternate],
+      ["data", "private"],
+      ["private", "on"],
+    ]);
+    const shown = await publish(anonymous, [
+      ["topic", secret],
+      ["data", "public"],
+    ]);
+    for (const r of Object.values(readers)) await r.count(1);
+    await readers.canonical.count(2);
+    await readers.alternate.count(2);
+    expect(ids(readers.canonical)).toEqual([hidden, shown]);
+    expect(ids(readers.alternate)).toEqual([hidden, shown]);
+    await Bun.sleep(100);
+    expect(ids(readers.none)).toEqual([shown]);
+    expect(ids(readers.other)).toEqual([shown]);
+    for (const r of Object.values(readers)) r.close();
+    // In replay, each event is checked against the token of this connection.
+    const replayed = async (headers: Record<string, string>) => {
+      const r = await subscribe(anonymous, [...params, ["last_event_id", "earliest"]], headers);
+      await r.count(1);
+      await Bun.sleep(100);
+      r.close();
+      return ids(r);
+    };
+    expect(await replayed({})).toEqual([shown]);
+    expect(await replayed({ authorization: `Bearer ${tokens.other}` })).toEqual([shown]);
+    expect(await replayed({ authorization: `Bearer ${tokens.canonical}` })).toEqual([hidden, shown]);
+  });
+
+  test("on the native API too, a private update goes only to a token that grants one of its topics", async () => {
+    const topic = `news.private.${unique()}`;
+    const granted = { authorization: `Bearer ${await sign({ mercure: { subscribe: [topic] } })}` };
+    const other = { authorization: `Bearer ${await sign({ herald: { subscribe: ["news.other.*"] } })}` };
+    const streams = {
+      anonymous: await SseReader.open(streamUrl(restricted.url, ["news.*"])),
+      other: await SseReader.open(streamUrl(restricted.url, ["news.*"]), other),
+      granted: await SseReader.open(streamUrl(restricted.url, ["news.*"]), granted),
+    };
+    for (const r of Object.values(streams)) await r.until((x) => x.retry !== undefined);
+    const hidden = await publish(restricted, [
+      ["topic", topic],
+      ["data", "private"],
+      ["private", "on"],
+    ]);
+    const shown = await publish(restricted, [
+      ["topic", topic],
+      ["data", "public"],
+    ]);
+    const decimal = (id: string) => id.slice("urn:herald:".length);
+    await streams.granted.count(2);
+    expect(streams.granted.events.map((e) => e.id)).toEqual([decimal(hidden), decimal(shown)]);
+    for (const r of [streams.anonymous, streams.other]) {
+      await r.count(1);
+      expect(r.events.map((e) => e.id)).toEqual([decimal(shown)]);
+    }
+    for (const r of Object.values(streams)) r.close();
+    const history = async (headers: Record<string, string>) => {
+      const res = await fetch(`${restricted.url}/events?topic=${topic}`, { headers });
+      return ((await res.json()) as { events: Array<{ id: string }> }).events.map((e) => e.id);
+    };
+    expect(await history({})).toEqual([decimal(shown)]);
+    expect(await history(other)).toEqual([decimal(shown)]);
+    expect(await history(granted)).toEqual([decimal(hidden), decimal(shown)]);
+  });
+
+  test("a native stream of public topics goes on past its token's expiry, without private updates from then on", async () => {
+    const topic = `news.expiring.${unique()}`;
+    const exp = now() + 2;
+    const token = await sign({ mercure: { subscribe: [topic] }, exp });
+    const r = await SseReader.open(streamUrl(restricted.url, [topic]), { authorization: `Bearer ${token}` });
+    await r.until((x) => x.retry !== undefined);
+    await Bun.sleep(exp * 1000 - Date.now() + 50);
+    await publish(restricted, [
+      ["topic", topic],
+      ["data", "private"],
+      ["private", "on"],
+    ]);
+    const shown = await publish(restricted, [
+      ["topic", topic],
+      ["data", "public"],
+    ]);
+    await r.count(1);
+    expect(r.events.map((e) => e.data)).toEqual(["public"]);
+    expect(r.events[0]?.id).toBe(shown.slice("urn:herald:".length));
+    expect(r.ended).toBe(false);
+    r.close();
+  });
+
+  test("anonymous readers get HERALD_PUBLIC_TOPICS only; 401 and 403 carry the challenge the draft asks for", async () => {
+    const open = await subscribe(restricted, [["topic", "news.today"]]);
+    expect(open.response.status).toBe(200);
+    open.close();
+    // Mercure topics are public by the same rule, Herald's prefix selectors included.
+    const url = await subscribe(restricted, [["match", "https://example.com/public/books/1"]]);
+    expect(url.response.status).toBe(200);
+    url.close();
+    expect((await fetch(hubUrl(restricted, [["match", "https://example.com/publicity"]]))).status).toBe(401);
+    // HEAD answers at once, with a GET's headers.
+    const head = await fetch(hubUrl(restricted, [["topic", "news.today"]]), { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toBe("text/event-stream");
+    const denied = await fetch(hubUrl(restricted, [["topic", "private.feed"]]));
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get("www-authenticate")).toBe("Bearer");
+    const bad = await fetch(hubUrl(restricted, [["topic", "private.feed"]]), { headers: { authorization: "Bearer nope" } });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    const narrow = await sign({ mercure: { subscribe: ["private.other"] } });
+    const forbidden = await fetch(hubUrl(restricted, [["topic", "private.feed"]]), {
+      headers: { authorization: `Bearer ${narrow}` },
+    });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope"');
+    const everything = await fetch(hubUrl(restricted, [["topic", "*"]]));
+    expect(everything.status).toBe(401);
+    await everything.body?.cancel();
+    const granted = await subscribe(restricted, [["topic", "private.feed"]], {
+      authorization: `Bearer ${await sign({ mercure: { subscribe: ["private.*"] } })}`,
+    });
+    expect(granted.response.status).toBe(200);
+    granted.close();
+  });
+});
