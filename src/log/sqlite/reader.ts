@@ -128,6 +128,8 @@ export class SqliteReader {
   private readonly byTopic;
   private readonly byAlternate;
   private readonly byAlternatePrefix;
+  private readonly anyAlternate;
+  private readonly anyAlternateIn;
   private readonly byPublisherId;
   private readonly all;
   private readonly byPrefix;
@@ -152,6 +154,12 @@ export class SqliteReader {
     this.byAlternatePrefix = db.query<Row, [number, number, string, string]>(
       `SELECT ${EVENT_COLUMNS} FROM event_topics a JOIN events e ON e.id = a.id
        WHERE a.id > ? AND a.id <= ? AND +a.topic >= ? AND +a.topic < ? ORDER BY a.id`,
+    );
+    this.anyAlternate = db.query<{ found: 1 }, [string, number, number]>(
+      "SELECT 1 AS found FROM event_topics WHERE topic = ? AND id > ? AND id <= ? LIMIT 1",
+    );
+    this.anyAlternateIn = db.query<{ found: 1 }, [string, string, number, number]>(
+      "SELECT 1 AS found FROM event_topics WHERE topic >= ? AND topic < ? AND id > ? AND id <= ? LIMIT 1",
     );
     this.byPublisherId = db.query<{ id: number }, [string]>("SELECT id FROM events WHERE publisher_id = ? ORDER BY id LIMIT 1");
     this.all = db.query<Row, [number, number]>(`SELECT ${COLUMNS} FROM events WHERE id > ? AND id <= ? ORDER BY id`);
@@ -215,13 +223,21 @@ export class SqliteReader {
     return page;
   }
 
+  /**
+   * An update is found under its alternates too, merged in id order; where none is in the range (every native
+   * topic), one seek says so and the rows come straight from their statement, without a merge per row.
+   */
   private rows(s: Selector, after: number, upTo: number): Iterable<Row> {
     if (!s.isPrefix) {
-      return byId(this.byTopic.iterate(s.value, after, upTo), this.byAlternate.iterate(s.value, after, upTo));
+      const rows = this.byTopic.iterate(s.value, after, upTo);
+      if (!this.anyAlternate.get(s.value, after, upTo)) return rows;
+      return byId(rows, this.byAlternate.iterate(s.value, after, upTo));
     }
     if (s.value === "") return this.all.iterate(after, upTo);
     const { to } = nameRange(s);
-    return byId(this.byPrefix.iterate(after, upTo, s.value, to), this.byAlternatePrefix.iterate(after, upTo, s.value, to));
+    const rows = this.byPrefix.iterate(after, upTo, s.value, to);
+    if (!this.anyAlternateIn.get(s.value, to, after, upTo)) return rows;
+    return byId(rows, this.byAlternatePrefix.iterate(after, upTo, s.value, to));
   }
 
   findPublisherId(publisherId: string): number | undefined {
