@@ -3,21 +3,15 @@
  * response instead of being closed between two requests. SIGHUP retires the listener of the old certificate;
  * SIGTERM retires them all, after publishes get `503` with `Retry-After`.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Herald, removeDir, startHerald, tempDir } from "./support/herald";
-import { makeCertificate, type TestCertificate, trusting } from "./support/tls";
+import { certificatePair, trusting } from "./support/tls";
 import { eventually } from "./support/wait";
 
-let certs: string;
-let first: TestCertificate;
-let second: TestCertificate;
-beforeAll(() => {
-  certs = tempDir();
-  first = makeCertificate(certs, "first");
-  second = makeCertificate(certs, "second");
-});
+const certs = tempDir();
+const { first, second } = certificatePair(certs);
 afterAll(() => removeDir(certs));
 
 /** A hub over HTTPS (from its own copy of `first`, which a test may overwrite), or over plain HTTP. */

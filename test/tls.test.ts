@@ -4,20 +4,13 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dispose, type Herald, removeDir, startHerald, tempDir } from "./support/herald";
 import { SseReader, streamUrl } from "./support/sse";
-import { makeCertificate, peerFingerprint, type TestCertificate, trusting } from "./support/tls";
+import { certificatePair, peerFingerprint, type TestCertificate, trusting } from "./support/tls";
 import { eventually } from "./support/wait";
 
 const ENTRY = join(import.meta.dir, "..", "src", "index.ts");
 
-let certs: string;
-let first: TestCertificate;
-let second: TestCertificate;
-
-beforeAll(() => {
-  certs = tempDir();
-  first = makeCertificate(certs, "first");
-  second = makeCertificate(certs, "second");
-});
+const certs = tempDir();
+const { first, second } = certificatePair(certs);
 afterAll(() => removeDir(certs));
 
 /** A hub serving HTTPS from its own copy of `first`, so a test can overwrite the files the hub reads. */

@@ -12,6 +12,11 @@ export interface TestCertificate {
   readonly fingerprint256: string;
 }
 
+/** Two certificates in a fresh directory (the one a hub starts with and the one a reload brings); remove `dir` after. */
+export function certificatePair(dir: string): { readonly first: TestCertificate; readonly second: TestCertificate } {
+  return { first: makeCertificate(dir, "first"), second: makeCertificate(dir, "second") };
+}
+
 /** A self-signed certificate for `localhost` and 127.0.0.1, valid two days, written to `dir/name.crt` and `.key`. */
 export function makeCertificate(dir: string, name: string): TestCertificate {
   const certPath = join(dir, `${name}.crt`);
