@@ -35,17 +35,23 @@ local function forget_if_empty(topics_key, topic_key, topic)
   redis.call('ZREM', topics_key, topic)
 end
 
--- The highest id assigned is raised to `floor` if it is lower: a node that has seen ids up to `floor` keeps
+-- Ids skipped past what a node had seen when Redis comes back with less: another node may have seen more (its
+-- tail ahead of this one's), and none of those ids may be handed out again. A million is far more than a tail
+-- ever trails by; ids are 64-bit, so the skip costs nothing.
+local ROLLBACK_MARGIN = 1000000
+
+-- The highest id assigned is raised past `floor` if it is lower: a node that has seen ids up to `floor` keeps
 -- them from being handed out again when Redis comes back with less (a replica that was behind, an older
--- backup, a write lost under appendfsync everysec). The ids in between are noted as lost, so a resume from
--- before them is told of the gap. Returns the highest id before.
+-- backup, a write lost under appendfsync everysec). The ids up to `floor` are noted as lost, so a resume from
+-- before them is told of the gap; the margin's ids never existed unless another node saw some. Returns the
+-- highest id before, and after.
 local function raise_head(head_key, floor)
   local id = tonumber(redis.call('HGET', head_key, 'id') or 0)
-  if id < floor then
-    redis.call('HSET', head_key, 'id', string.format('%d', floor))
-    raise(head_key, 'lost', floor)
-  end
-  return id
+  if id >= floor then return id, id end
+  local raised = floor + ROLLBACK_MARGIN
+  redis.call('HSET', head_key, 'id', string.format('%d', raised))
+  raise(head_key, 'lost', floor)
+  return id, raised
 end
 
 -- The alternate topics of a log entry: its field "o", the topics joined by newlines (no topic holds one).
