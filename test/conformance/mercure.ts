@@ -7,7 +7,7 @@
  *   HERALD_TEST_LOG=redis bun run conformance                           (the hub on the Redis log)
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -47,10 +47,10 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Rec
 function checkout(repo: string, ref: string, into: string): string {
   const local = existsSync(join(repo, "HEAD")) || existsSync(join(repo, ".git"));
   const status = local
-    ? spawnSync("sh", ["-c", 'git -C "$0" archive "$1" conformance-tests | tar -x -C "$2"', repo, ref, into], { stdio: "inherit" })
-        .status
-    : run("sh", ["-c", 'git clone -q --depth 1 ${1:+--branch "$1"} "$0" "$2/repo" && mv "$2/repo/conformance-tests" "$2/"', repo, ref === "HEAD" ? "" : ref, into]);
+    ? run("sh", ["-c", 'git -C "$0" archive "$1" conformance-tests | tar -x -C "$2"', repo, ref, into])
+    : run("git", ["clone", "-q", "--depth", "1", ...(ref === "HEAD" ? [] : ["--branch", ref]), repo, join(into, "repo")]);
   if (status !== 0) throw new Error(`cannot take conformance-tests at ${ref} from ${repo}`);
+  if (!local) renameSync(join(into, "repo", "conformance-tests"), join(into, "conformance-tests"));
   return join(into, "conformance-tests");
 }
 
