@@ -4,8 +4,9 @@ import { type IdleJob, idleClient } from "./scenarios/idle";
 import { type PacedJob, pacedClient } from "./scenarios/paced";
 import { type PublishJob, publishClient } from "./scenarios/publish";
 import { type ReplayJob, replayClient } from "./scenarios/replay";
+import { type RoutingJob, routingClient } from "./scenarios/routing";
 
-type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob;
+type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob;
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 let result: unknown;
@@ -24,6 +25,9 @@ switch (job.kind) {
     break;
   case "replay":
     result = await replayClient(job);
+    break;
+  case "routing":
+    result = await routingClient(job);
     break;
   default:
     throw new Error(`unknown job ${JSON.stringify(job)}`);

@@ -6,6 +6,7 @@ import type { IdleResult } from "./scenarios/idle";
 import { P99_BOUND_MS, type PacedResult } from "./scenarios/paced";
 import type { PublishCase, PublishResult } from "./scenarios/publish";
 import type { ReplayRun } from "./scenarios/replay";
+import type { RoutingResult } from "./scenarios/routing";
 
 /** A load generator above this share of its core may have been what limited a run. */
 const LOADGEN_BUSY = 0.85;
@@ -26,6 +27,8 @@ export interface Profile {
   readonly bigReplayEvents: number;
   /** Events published to measure Redis memory per retained event. */
   readonly clusterMemoryEvents: number;
+  /** Streams, each on a selector of its own, in the routing scenario. */
+  readonly routingStreams: number;
 }
 
 export interface Results {
@@ -41,6 +44,7 @@ export interface Results {
   readonly replay?: { readonly median: ReplayRun; readonly runs: ReplayRun[] };
   readonly bigReplay?: { readonly median: ReplayRun; readonly runs: ReplayRun[] };
   readonly scaling?: FanoutResult[];
+  readonly routing?: RoutingResult;
   readonly cluster?: ClusterResult;
   /** Scenarios that failed, with why. */
   readonly errors: readonly string[];
@@ -124,6 +128,15 @@ export function judge(r: Results): Target[] {
     goal: "< 50 MB",
     measured: big ? `${fix(big.rssGrowthMb, 1)} MB (${int(big.eventsPerSec)} events/s)` : "not run (full run only)",
     met: big ? big.rssGrowthMb < 50 && big.allDelivered : null,
+  });
+  const ro = r.routing;
+  out.push({
+    name: `Hub CPU per event, ${int(ro?.streams ?? r.profile.routingStreams)} streams each on its own prefix (\`u.<k>.*\`) vs each on its own topic`,
+    goal: "≤ 1.2×, every event delivered",
+    measured: ro
+      ? `${fix(ro.ratio)}× (${fix(ro.prefix.hubCpuMsPerEvent, 3)} vs ${fix(ro.exact.hubCpuMsPerEvent, 3)} ms at ${int(ro.ratePerSec)} events/s)`
+      : "not run",
+    met: ro ? ro.ratio <= 1.2 && ro.prefix.delivered && ro.exact.delivered : null,
   });
   return out;
 }
@@ -281,11 +294,29 @@ export function markdown(r: Results): string {
     }
     add("");
   }
+  if (r.routing) routingSection(r.routing, add);
   if (r.cluster) clusterSection(r.cluster, r.profile, add);
   const notes = busyRuns(r);
   add("## Notes", "", ...(notes.length > 0 ? notes.map((n) => `- ${n}`) : ["- No load generator was above 85% of its core."]));
   add("- CPU shares are of one core; every figure is the median of the runs listed in the JSON file beside this one.", "");
   return lines.join("\n");
+}
+
+function routingSection(ro: RoutingResult, add: (...l: string[]) => void): void {
+  add(`## Routing: ${int(ro.streams)} streams, each on a selector of its own`, "");
+  add(
+    `Single events at ${int(ro.ratePerSec)}/s, open loop, to the users in turn, so each reaches one stream; heartbeats off. Hub CPU (user + system) from the first publish of the phase to the last delivery, over its events. With prefixes, **${fix(ro.ratio)}×** the CPU per event of exact topics.`,
+    "",
+    "| selectors | hub CPU ms per event | events | all delivered |",
+    "|---|---|---|---|",
+  );
+  for (const [label, run] of [
+    ["prefix `u.<k>.*`", ro.prefix],
+    ["exact `u.<k>.feed`", ro.exact],
+  ] as const) {
+    add(`| ${label} | ${fix(run.hubCpuMsPerEvent, 3)} | ${int(run.events)} | ${yes(run.delivered)} |`);
+  }
+  add("");
 }
 
 function clusterSection(c: ClusterResult, profile: Profile, add: (...l: string[]) => void): void {

@@ -12,6 +12,7 @@ import { runIdle } from "./scenarios/idle";
 import { runPaced } from "./scenarios/paced";
 import { type Publisher, runPublish } from "./scenarios/publish";
 import { runReplay } from "./scenarios/replay";
+import { runRouting } from "./scenarios/routing";
 
 const PROFILES: Record<Profile["name"], Profile> = {
   full: {
@@ -28,6 +29,7 @@ const PROFILES: Record<Profile["name"], Profile> = {
     replayEvents: 100_000,
     bigReplayEvents: 1_000_000,
     clusterMemoryEvents: 100_000,
+    routingStreams: 5000,
   },
   smoke: {
     name: "smoke",
@@ -43,9 +45,10 @@ const PROFILES: Record<Profile["name"], Profile> = {
     replayEvents: 10_000,
     bigReplayEvents: 0,
     clusterMemoryEvents: 2000,
+    routingStreams: 50,
   },
 };
-const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "cluster"] as const;
+const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "routing", "cluster"] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -144,6 +147,14 @@ const scaling = await scenario("scaling", async () => {
   return sizes;
 });
 
+const routing = await scenario("routing", () =>
+  runRouting(
+    // A steady rate well within what the hub sustains, so the figure is work per event, not queueing.
+    { streams: profile.routingStreams, ratePerSec: 500, phaseMs: profile.phaseMs, repeats: profile.repeats },
+    log,
+  ),
+);
+
 const cluster = await scenario("cluster", () => {
   if (Bun.which("redis-server") === null) throw new Error("redis-server is not installed (apt-get install redis-server)");
   return runCluster(
@@ -173,6 +184,7 @@ const results: Results = {
   replay,
   bigReplay,
   scaling,
+  routing,
   cluster,
   errors,
 };

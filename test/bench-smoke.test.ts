@@ -48,6 +48,10 @@ test(
       expect(r.idle?.baseline.allOpen).toBe(true);
       expect(r.replay?.median.allDelivered).toBe(true);
       expect(r.replay?.median.eventsPerSec).toBeGreaterThan(0);
+      for (const run of [r.routing?.prefix, r.routing?.exact]) {
+        expect(run?.delivered).toBe(true);
+        expect(run?.hubCpuMsPerEvent).toBeGreaterThan(0);
+      }
       expect(r.targets.length).toBeGreaterThan(0);
       expect(r.machine.bun).toBe(Bun.version);
     } finally {

@@ -2,6 +2,7 @@
 import type { LoggedEvent } from "../log/event-log";
 import type { Selector } from "../names";
 import { encodeEvent, joinChunks, type WireForm } from "../sse/encode";
+import { PrefixIndex } from "./prefix-index";
 
 const FORMS: Record<WireForm, number> = { data: 0, envelope: 1, mercure: 2 };
 
@@ -52,7 +53,7 @@ export interface Subscriber {
 
 export class Broadcaster {
   private readonly exact = new Map<string, Set<Subscriber>>();
-  private readonly prefixes = new Map<string, Set<Subscriber>>();
+  private readonly prefixes = new PrefixIndex<Subscriber>();
   private head: number;
 
   /** @param head the log's last id when the broadcaster starts */
@@ -67,19 +68,25 @@ export class Broadcaster {
 
   add(sub: Subscriber): number {
     for (const s of sub.selectors) {
-      const index = s.isPrefix ? this.prefixes : this.exact;
-      const set = index.get(s.value) ?? new Set<Subscriber>();
-      index.set(s.value, set.add(sub));
+      if (s.isPrefix) {
+        this.prefixes.add(s.value, sub);
+        continue;
+      }
+      const set = this.exact.get(s.value) ?? new Set<Subscriber>();
+      this.exact.set(s.value, set.add(sub));
     }
     return this.head;
   }
 
   remove(sub: Subscriber): void {
     for (const s of sub.selectors) {
-      const index = s.isPrefix ? this.prefixes : this.exact;
-      const set = index.get(s.value);
+      if (s.isPrefix) {
+        this.prefixes.remove(s.value, sub);
+        continue;
+      }
+      const set = this.exact.get(s.value);
       set?.delete(sub);
-      if (set?.size === 0) index.delete(s.value);
+      if (set?.size === 0) this.exact.delete(s.value);
     }
   }
 
@@ -112,7 +119,7 @@ export class Broadcaster {
     };
     for (const [topic, indexes] of byTopic) {
       this.exact.get(topic)?.forEach(add(indexes));
-      for (const [prefix, subs] of this.prefixes) if (topic.startsWith(prefix)) subs.forEach(add(indexes));
+      this.prefixes.forEachMatch(topic, add(indexes));
     }
     if (anyPrivate) {
       for (const [sub, indexes] of matched) {
