@@ -5,17 +5,19 @@
 import { Elysia, t } from "elysia";
 import type { Authorizer, Credential } from "../../auth/authorizer";
 import { HeraldError } from "../../errors";
+import { mercureId } from "../../event-json";
 import type { Hub } from "../../hub/hub";
 import type { EventDraft } from "../../log/event-log";
 import type { Metrics } from "../../metrics";
-import { mercureId } from "../../sse/encode";
 import { type BodyLimits, readText } from "../body";
 import { crossSiteRefusal } from "../cross-site";
 import { idempotency } from "../idempotency";
+import { ErrorResponse, IdempotencyHeaders } from "../models";
 import type { OriginPolicy } from "../origins";
 import { challenged } from "./challenge";
 import { mercureToken } from "./credentials";
 import { parseForm } from "./form";
+import { forbiddenResponse, UNAUTHORIZED_RESPONSE } from "./models";
 import { HUB_PATH, MAX_FIELDS, updateDraft } from "./update";
 
 export interface MercureOptions {
@@ -84,7 +86,46 @@ export const mercurePublishRoutes = (
           throw challenged(error);
         }
       },
-      headers: t.Object({ "idempotency-key": t.Optional(t.String()) }),
-      detail: { hide: true },
+      headers: IdempotencyHeaders,
+      response: {
+        200: t.String({ description: "The update's id" }),
+        400: ErrorResponse,
+        401: ErrorResponse,
+        403: ErrorResponse,
+        413: ErrorResponse,
+        415: ErrorResponse,
+        422: ErrorResponse,
+        503: ErrorResponse,
+        507: ErrorResponse,
+      },
+      detail: {
+        operationId: "mercurePublish",
+        summary: "Publish a Mercure update",
+        description:
+          "A Mercure publish (drafts 07 and 08): the form's `topic` fields (the canonical topic, then alternates), `data`, `private`, `id`, `type` and `retry` become one event of the log, answered once committed with the update's id as `text/plain`: the publisher's `id`, else `urn:herald:<id>`. The token (`Authorization: Bearer`, the `authorization` query parameter, or the `mercureAuthorization` cookie) must grant publishing on every topic of the update. An `Idempotency-Key` works as on the native API.",
+        tags: ["mercure"],
+        requestBody: {
+          required: true,
+          content: {
+            [FORM]: {
+              schema: { $ref: "#/components/schemas/MercureUpdate" },
+              // One `topic=` field per topic, as Symfony and the drafts send them.
+              encoding: { topic: { style: "form", explode: true } },
+            },
+          },
+        },
+        responses: {
+          200: {
+            description: "Committed to the log: the update's id",
+            content: { "text/plain": { schema: { type: "string" }, example: "urn:herald:42" } },
+          },
+          401: UNAUTHORIZED_RESPONSE,
+          403: forbiddenResponse(
+            "The token does not grant publishing on one of the topics (`forbidden`), or a cookie-authenticated publish came from another site (`cross_site_request`)",
+          ),
+          413: { description: "The body, `data`, a field, or the number of fields or topics is past its limit" },
+          415: { description: "The body is not `application/x-www-form-urlencoded` (`unsupported_media_type`)" },
+        },
+      },
     },
   );
