@@ -78,7 +78,7 @@ describe.skipIf(!hasChromium)("the browser's EventSource on /.well-known/mercure
     ];
     const alternate = `https://example.com/browser/${n}/users/7/books/1`;
     const given = await bySymfony(hub, { topics: [book, alternate], data: '{"title":"One"}', id: `urn:uuid:${n}` });
-    const updated = await bySymfony(hub, { topics: book, data: "line 1\nline 2\r\nline 3", type: "book.updated" });
+    const updated = await bySymfony(hub, { topics: book, data: "line 1\nline 2\r\nline 3\rline 4", type: "book.updated" });
     const created = await byForm(hub, book, "by form\n\nafter a blank line", "book.created");
     await byForm(hub, `https://example.com/browser/${n}/books/2`, "another book");
     const plain = await byForm(hub, book, "plain");
@@ -86,7 +86,7 @@ describe.skipIf(!hasChromium)("the browser's EventSource on /.well-known/mercure
     for (const id of [updated, created, plain]) expect(id).toMatch(/^urn:herald:\d+$/);
     const expected = [
       received("message", given, '{"title":"One"}'),
-      received("book.updated", updated, "line 1\nline 2\nline 3"),
+      received("book.updated", updated, "line 1\nline 2\nline 3\nline 4"),
       received("book.created", created, "by form\n\nafter a blank line"),
       received("message", plain, "plain"),
     ];
@@ -147,12 +147,9 @@ describe.skipIf(!hasChromium)("the browser's EventSource on /.well-known/mercure
     expect(await stream.state()).toMatchObject({ errors: 2, readyState: 0 });
 
     const second = await own({ dir, port, env });
-    const meanwhile = await bySymfony(second, {
-      topics: topic,
-      data: "meanwhile\nby Symfony",
-      type: "tick",
-      id: `urn:uuid:restart-${unique()}`,
-    });
+    const id = `urn:uuid:restart-${unique()}`;
+    const meanwhile = await bySymfony(second, { topics: topic, data: "meanwhile\nby Symfony", type: "tick", id });
+    expect(meanwhile).toBe(id);
     const alsoMeanwhile = await byForm(second, topic, "meanwhile by form");
     const resumed = page.waitForResponse((r) => isHubPath(new URL(r.url())));
     await (held[1] as Route).continue();
@@ -192,6 +189,7 @@ describe.skipIf(!hasChromium || !hasRedis())("two hubs on one Redis", () => {
     const onA = await PageStream.open(pageA, hubUrl(a, [["match", topic]]), ["book.updated"]);
     const id = `urn:uuid:cluster-${unique()}`;
     const given = await bySymfony(b, { topics: topic, data: "from B\nby Symfony", type: "book.updated", id });
+    expect(given).toBe(id);
     const plain = await byForm(b, topic, "from B by form");
     const fromB = received("message", plain, "from B by form");
     expect(await onA.through(plain)).toEqual([received("book.updated", given, "from B\nby Symfony"), fromB]);
