@@ -208,11 +208,14 @@ export function markdown(r: Results): string {
     add(
       `Each step publishes single events at a fixed rate (each due at its time, whatever the hub answers) for a few seconds; it passes when every stream got every event, no publish fell behind its due time, and the publish-to-receive p99 stayed within ${P99_BOUND_MS} ms. Rates rise step by step (by a quarter in a full run) until one fails. The figure is the last rate that passed: **${fix(pc.ratio)}×** the baseline's.`,
       "",
+      `Herald on Mercure (the streams subscribe with \`match=\` on /.well-known/mercure, each event is a form POST there) sustains **${fix(pc.mercureRatio)}×** its native rate (\`/stream\` and \`POST /topics/{topic}/events\`).`,
+      "",
       "| hub | sustained publishes/s | delivered events/s | receive p50 / p99 ms | hub CPU | steps (rate: p99 ms, pass) |",
       "|---|---|---|---|---|---|",
     );
     for (const [label, run] of [
       ["Herald", pc.herald],
+      ["Herald, Mercure", pc.mercure],
       ["baseline (in memory)", pc.baseline],
     ] as const) {
       const steps = run.steps.map((s) => `${s.ratePerSec}: ${fix(s.receiveP99Ms, 1)}${s.passed ? "" : " ✗"}`).join(", ");
@@ -234,7 +237,7 @@ export function markdown(r: Results): string {
     const p = r.publish;
     add(`## 2. Publish: ${r.profile.connections} connections, no subscribers (${p.publisher})`, "");
     add(
-      `Herald full / in-memory baseline: **${fix(p.ratioFull)}×**; normal / baseline: ${fix(p.ratioNormal)}×; full keeps ${pct(p.fullOverNormal)} of normal's throughput (group commit).`,
+      `Herald full / in-memory baseline: **${fix(p.ratioFull)}×**; normal / baseline: ${fix(p.ratioNormal)}×; full keeps ${pct(p.fullOverNormal)} of normal's throughput (group commit). Mercure (herald-mercure: one form POST per event on /.well-known/mercure, full sync) / native (herald-full): **${fix(p.mercureOverNative)}×**.`,
       "",
     );
     add("| case | events/s | requests/s | p50 / p99 ms | all acked | hub CPU | loadgen CPU |", "|---|---|---|---|---|---|---|");

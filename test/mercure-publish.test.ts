@@ -3,9 +3,9 @@
  * for, every refusal they name, the three claim forms, token sources, the cross-site rule and Idempotency-Key.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { SignJWT } from "jose";
 import { dispose, type Herald, startHerald } from "./support/herald";
+import { symfonyPublish } from "./support/mercure";
 
 const SECRET = "a-secret-of-at-least-thirty-two-bytes!";
 const AUDIENCE = "https://hub.example.com/.well-known/mercure";
@@ -76,12 +76,7 @@ describe("Symfony's Mercure component publishes", () => {
       { topics: "https://example.com/books/2", data: "line 1\nline 2", type: "book.updated", retry: 5000 },
       { topics: ["https://example.com/books/3"], data: "secret", private: true },
     ];
-    const script = join(import.meta.dir, "support", "symfony-publish.php");
-    const proc = Bun.spawn(["php", script, hub, await publisher(), JSON.stringify(updates)], { stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    expect(err).toBe("");
-    expect(code).toBe(0);
-    const ids = out.trim().split("\n");
+    const ids = await symfonyPublish(hub, await publisher(), updates);
     expect(ids[0]).toBe("urn:uuid:b1");
     expect(ids[1]).toMatch(/^urn:herald:\d+$/);
     expect(ids[2]).toMatch(/^urn:herald:\d+$/);
