@@ -47,6 +47,7 @@ export class Hub {
         this.subscriptions.add(sub);
         return this.broadcaster.add(sub);
       },
+      stopping: () => this.draining,
       closed: (sub, reason) => this.forget(sub, reason),
       delivered: (count) => {
         metrics.delivered += count;
@@ -74,7 +75,6 @@ export class Hub {
   }
 
   open(request: StreamRequest): Subscription {
-    if (this.draining) throw new HeraldError("shutting_down", "the hub is shutting down", RETRY_LATER);
     if (this.subscriptions.size >= this.options.maxSubscribers) {
       throw new HeraldError("too_many_subscribers", "the hub has reached its stream limit", RETRY_LATER);
     }
@@ -119,7 +119,10 @@ export class Hub {
       this.logger.error("stream ended by a log read failure", { selectors: sub.selectors.map((s) => s.text) });
   }
 
-  /** Stops accepting, ends every stream cleanly and waits for in-flight publishes to commit. */
+  /**
+   * Stops accepting publishes, ends every stream cleanly (one that opens from now on ends after its `retry:`) and
+   * waits for in-flight publishes to commit.
+   */
   async drain(): Promise<void> {
     this.draining = true;
     for (const sub of [...this.subscriptions]) sub.end();

@@ -19,6 +19,8 @@ export interface SubscriptionHost {
   readonly log: EventLog;
   /** Registers with the broadcaster and returns the last id it handed out. */
   register(sub: Subscription): number;
+  /** Whether the hub is stopping: a stream that starts now only tells its client when to come back. */
+  stopping(): boolean;
   closed(sub: Subscription, reason: CloseReason): void;
   /** Counts events written to a stream, replayed or live. */
   delivered(count: number): void;
@@ -106,6 +108,12 @@ export class Subscription implements Subscriber {
       pull: (sink: ReadableStreamDirectController) => {
         // Ended before the response started (its token expired at once): a closed stream never registers.
         if (this.state === "closed") return sink.close();
+        // An SSE client never retries a refusal (a 503), but reconnects after a stream that ends: to the next process.
+        if (host.stopping()) {
+          sink.write(host.preamble);
+          sink.close();
+          return this.close("shutdown");
+        }
         // The response stays open until this settles. Rejecting it without a reason aborts the connection
         // quietly; `sink.close(error)` would too, but Bun prints a stack trace on stderr for each one.
         const response = new Promise<void>((resolve, reject) => {
