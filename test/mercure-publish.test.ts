@@ -330,8 +330,10 @@ describe("authorization on the Mercure publish", () => {
 
   test("a token in the mercureAuthorization cookie or the authorization parameter; a cross-site cookie publish is refused", async () => {
     const token = await publisher();
-    expect((await post("topic=t", { cookie: `mercureAuthorization=${token}` })).status).toBe(200);
-    expect((await post("topic=t", { cookie: `__Secure-mercure_access_token=${token}` })).status).toBe(200);
+    // A cookie is sent by a browser, which says where the page comes from: here, the hub's own origin.
+    const own = { origin: herald.url };
+    expect((await post("topic=t", { cookie: `mercureAuthorization=${token}`, ...own })).status).toBe(200);
+    expect((await post("topic=t", { cookie: `__Secure-mercure_access_token=${token}`, ...own })).status).toBe(200);
     const query = await fetch(`${hub}?authorization=${token}`, {
       method: "POST",
       body: "topic=t",
