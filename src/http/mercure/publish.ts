@@ -21,6 +21,8 @@ import { HUB_PATH, MAX_FIELDS, updateDraft } from "./update";
 export interface MercureOptions {
   /** The cookie a token may come in, beside `__Secure-mercure_access_token`. */
   readonly cookie: string;
+  /** The URL of the hub's protected resource metadata, named in every challenge; none without a resource identifier. */
+  readonly resourceMetadata?: string;
 }
 
 const FORM = "application/x-www-form-urlencoded";
@@ -93,7 +95,7 @@ export const mercurePublishRoutes = (
           await auth.authorizePublish(token, [draft.topic, ...(draft.alternates ?? [])]);
           return draft;
         } catch (error) {
-          throw challenged(error);
+          throw challenged(error, options.resourceMetadata);
         }
       },
       headers: t.Object({ "idempotency-key": t.Optional(t.String()) }),
