@@ -6,7 +6,7 @@
  * replay gives every field of an update back). Tests marked `todo` need a change in a file another helper owns.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { SignJWT } from "jose";
+import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { dispose, type Herald, startHerald } from "./support/herald";
 import { fresh, hubUrl, ids, now, publish, SECRET, sign, subscribe, unique } from "./support/mercure";
 
@@ -342,6 +342,49 @@ describe("authorization: token validation", () => {
     expect(r.response.status).toBe(200);
     await r.until((x) => x.ended, 5000);
     expect(r.endedCleanly).toBe(true);
+  });
+});
+
+describe("gaps that need a setting of their own", () => {
+  test.todo("draft 08 SHOULD: a stream ends past a maximum lifetime, whatever its token's exp", async () => {
+    // Proposal: HERALD_MAX_STREAM_SECONDS (src/config.ts), the stream's end at min(token exp, open + that), where
+    // src/http/stream-admission.ts schedules the end at the token's expiry today.
+    const limited = await startHerald({
+      env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*", HERALD_MAX_STREAM_SECONDS: "1" },
+    });
+    try {
+      const r = await subscribe(limited, [["match", fresh("lifetime")]]);
+      await r.until((x) => x.ended, 5000);
+      expect(r.endedCleanly).toBe(true);
+    } finally {
+      await dispose(limited);
+    }
+  });
+
+  test.todo("draft 08 SHOULD: tokens signed with ES256 (and EdDSA, RS256) against a configured public key", async () => {
+    // Proposal: HERALD_JWT_PUBLIC_KEY (a PEM SPKI key; its type fixes the one algorithm accepted for it), beside
+    // HERALD_JWT_SECRET, in src/auth/authorizer.ts; draft 08 also wants publishers' and subscribers' keys apart.
+    const [trusted, stranger] = await Promise.all([generateKeyPair("ES256"), generateKeyPair("ES256")]);
+    const limited = await startHerald({
+      env: { HERALD_JWT_SECRET: SECRET, HERALD_JWT_PUBLIC_KEY: await exportSPKI(trusted.publicKey) },
+    });
+    try {
+      const status = async (key: CryptoKey) => {
+        const token = await new SignJWT({ mercure: { publish: ["*"] }, exp: now() + 600 })
+          .setProtectedHeader({ alg: "ES256" })
+          .sign(key);
+        const res = await fetch(`${limited.url}/.well-known/mercure`, {
+          method: "POST",
+          body: form([["topic", fresh("es256")]]),
+          headers: { ...FORM, authorization: `Bearer ${token}` },
+        });
+        return res.status;
+      };
+      expect(await status(trusted.privateKey)).toBe(200);
+      expect(await status(stranger.privateKey)).toBe(401);
+    } finally {
+      await dispose(limited);
+    }
   });
 });
 
