@@ -11,6 +11,7 @@ import { docsRoutes, renderDocument } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { healthRoutes } from "./http/health";
 import { historyRoutes } from "./http/history";
+import { mercureMetadataRoutes, resourceMetadata } from "./http/mercure/metadata";
 import { mercurePublishRoutes } from "./http/mercure/publish";
 import { mercureSubscribeRoutes } from "./http/mercure/subscribe";
 import { metricsRoutes } from "./http/metrics";
@@ -53,7 +54,9 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     proxies: new TrustedProxies(config.trustedProxies),
     metrics,
   });
-  const mercure = { cookie: config.mercureCookie };
+  // Open mode checks no token: there is nothing to tell a client about tokens.
+  const metadata = auth.openMode ? undefined : resourceMetadata(config.mercureAudience, config.mercureCookie);
+  const mercure = { cookie: config.mercureCookie, resourceMetadata: metadata?.url };
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
   return new Elysia({ normalize: false })
@@ -64,6 +67,7 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     .use(publishRoutes(hub, auth, limits))
     .use(mercurePublishRoutes(hub, auth, origins, metrics, limits, mercure))
     .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure))
+    .use(mercureMetadataRoutes(metadata))
     .use(streamRoutes(hub, log, auth, admission))
     .use(historyRoutes(log, auth))
     .use(healthRoutes(hub, log, startedAt))

@@ -21,6 +21,7 @@ const CONTRACT = [
   "mercure-private",
   "mercure-operations",
   "mercure-browser",
+  "mercure-drafts",
 ].map((name) => `test/${name}.test.ts`);
 
 if (!hasRedis()) process.exit(0);

@@ -15,7 +15,7 @@ import { idempotency } from "../idempotency";
 import { ErrorResponse, IdempotencyHeaders } from "../models";
 import type { OriginPolicy } from "../origins";
 import { challenged } from "./challenge";
-import { mercureToken } from "./credentials";
+import { mercureToken, tokenInUrl } from "./credentials";
 import { parseForm } from "./form";
 import { forbiddenResponse, UNAUTHORIZED_RESPONSE } from "./models";
 import { HUB_PATH, MAX_FIELDS, updateDraft } from "./update";
@@ -23,12 +23,24 @@ import { HUB_PATH, MAX_FIELDS, updateDraft } from "./update";
 export interface MercureOptions {
   /** The cookie a token may come in, beside `__Secure-mercure_access_token`. */
   readonly cookie: string;
+  /** The URL of the hub's protected resource metadata, named in every challenge; none without a resource identifier. */
+  readonly resourceMetadata?: string;
 }
 
 const FORM = "application/x-www-form-urlencoded";
 const TEXT = { "Content-Type": "text/plain; charset=utf-8" };
+const PRIVATE_TEXT = { ...TEXT, "Cache-Control": "private" };
 /** Idempotency-Keys of Mercure publishes share one scope, which no native topic can be (no `@` in topic names). */
 const SCOPE = "@mercure";
+
+/**
+ * Why a publish authenticated by a cookie is refused as cross-site, or null. Unlike the native API, the drafts
+ * refuse one that shows neither Origin nor Referer: without them nothing says the request is not forged.
+ */
+function cookieRefusal(request: Request, origins: OriginPolicy): string | null {
+  if (!request.headers.has("origin") && !request.headers.has("referer")) return "a request with neither Origin nor Referer";
+  return crossSiteRefusal(request, origins);
+}
 
 /** What was asked, every field of the update: a repeat with the same key and another update is a conflict. */
 function fingerprint(d: EventDraft): string {
@@ -46,14 +58,16 @@ export const mercurePublishRoutes = (
 ) =>
   new Elysia({ name: "mercure-publish" }).post(
     HUB_PATH,
-    async ({ body, headers }) => {
+    async ({ body, headers, request }) => {
       const draft = body as EventDraft;
       const scoped = idempotency(headers["idempotency-key"], SCOPE, () => fingerprint(draft));
       const { receipts } = await hub.publish([draft], scoped);
       const receipt = receipts[0];
       if (!receipt) throw new HeraldError("internal", "the log answered a publish without a receipt");
       // A repeat is the same request, so the publisher's id (if any) is the one the first answer gave.
-      return new Response(mercureId({ id: receipt.id, publisherId: draft.publisherId }), { headers: TEXT });
+      return new Response(mercureId({ id: receipt.id, publisherId: draft.publisherId }), {
+        headers: tokenInUrl(request) ? PRIVATE_TEXT : TEXT,
+      });
     },
     {
       // Everything that refuses a request without reading its body comes first: the media type, the cross-site
@@ -68,7 +82,7 @@ export const mercurePublishRoutes = (
             return credential;
           };
           if (!auth.openMode && token()?.source === "cookie") {
-            const refusal = crossSiteRefusal(request, origins);
+            const refusal = cookieRefusal(request, origins);
             if (refusal !== null) {
               metrics.crossSiteRefused++;
               throw new HeraldError(
@@ -83,7 +97,7 @@ export const mercurePublishRoutes = (
           await auth.authorizePublish(token, [draft.topic, ...(draft.alternates ?? [])]);
           return draft;
         } catch (error) {
-          throw challenged(error);
+          throw challenged(error, options.resourceMetadata);
         }
       },
       headers: IdempotencyHeaders,
