@@ -2,7 +2,9 @@
  * The three claim forms a token may grant with, read into one set of grants: Herald's `herald` claim, draft 07's
  * `mercure` claim and draft 08's `authorization_details` (RFC 9396, with RFC 9068's access-token checks).
  */
+import { HeraldError } from "../errors";
 import type { Selector } from "../names";
+import { templateSelector, urlPatternSelector } from "../patterns/selectors";
 import { type Grants, grantsFromClaim } from "./grants";
 
 /** The authorization detail type draft 08 defines, compared byte by byte. */
@@ -44,27 +46,42 @@ function stringList(value: unknown, what: string): string[] {
   return value;
 }
 
+/** A pattern the token holds, or why the token is refused: one it cannot be matched by is no grant. */
+function compiled(compile: (text: string) => Selector, text: string): Selector {
+  try {
+    return compile(text);
+  } catch (error) {
+    if (error instanceof HeraldError) throw new ClaimError(error.message);
+    throw error;
+  }
+}
+
+/** A draft 07 selector: `*`, Herald's `prefix*`, else a URI template (matching itself too) or an exact topic. */
+function mercureSelector(text: string): Selector {
+  return text.endsWith("*") ? grantSelector(text) : compiled(templateSelector, text);
+}
+
 /** Draft 07: `{"mercure": {"publish": [selectors], "subscribe": [selectors], "payload": ...}}`. */
 function mercureClaim(claim: unknown): Grants {
   if (claim === undefined) return { publish: [], subscribe: [] };
   if (typeof claim !== "object" || claim === null || Array.isArray(claim)) throw new ClaimError("malformed mercure claim");
   const { publish, subscribe } = claim as Record<string, unknown>;
-  // Draft 07's selectors may be URI templates: until they are matched as such, one matches itself exactly.
   return {
-    publish: stringList(publish, "mercure.publish").map(grantSelector),
-    subscribe: stringList(subscribe, "mercure.subscribe").map(grantSelector),
+    publish: stringList(publish, "mercure.publish").map(mercureSelector),
+    subscribe: stringList(subscribe, "mercure.subscribe").map(mercureSelector),
   };
 }
 
-/** One topic matcher of a Mercure authorization detail: `{"match": ..., "match_type"?: "exact"}`. */
+/** One topic matcher of a Mercure authorization detail: `{"match": ..., "match_type"?: "exact" | "urlpattern"}`. */
 function matcher(entry: unknown): Selector {
   if (typeof entry !== "object" || entry === null || Array.isArray(entry))
     throw new ClaimError("a topic matcher must be an object");
   const { match, match_type: type } = entry as Record<string, unknown>;
   if (typeof match !== "string" || match === "" || match.length > MAX_MATCHER_BYTES) throw new ClaimError("malformed match");
-  // `*` matches every topic whatever the matcher type; `urlpattern` is not supported yet, and a matcher the
-  // hub cannot evaluate must reject the token rather than be skipped.
+  // `*` matches every topic whatever the matcher type; a matcher the hub cannot evaluate must reject the
+  // token rather than be skipped.
   if (match === "*") return grantSelector("*");
+  if (type === "urlpattern") return compiled(urlPatternSelector, match);
   if (type !== undefined && type !== "exact") throw new ClaimError(`unsupported match_type ${JSON.stringify(type)}`);
   return topicSelector(match);
 }

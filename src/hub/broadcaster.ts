@@ -1,6 +1,6 @@
 /** Fan-out: hands each committed batch, encoded once, to every subscriber whose selectors match. */
 import type { LoggedEvent } from "../log/event-log";
-import type { Selector } from "../names";
+import type { Selector, TopicPattern } from "../names";
 import { encodeEvent, joinChunks, type WireForm } from "../sse/encode";
 
 const FORMS: Record<WireForm, number> = { data: 0, envelope: 1, mercure: 2 };
@@ -50,9 +50,20 @@ export interface Subscriber {
   receive(batch: EncodedBatch, indexes: readonly number[]): void;
 }
 
+/** The streams of one distinct pattern: it is tested once per topic of a batch, however many streams hold it. */
+interface PatternSubscribers {
+  readonly prefix: string;
+  readonly pattern: TopicPattern;
+  readonly subs: Set<Subscriber>;
+}
+
+/** Patterns are one when their kind and text are: both are compiled the same everywhere. */
+const patternKey = (s: Selector, pattern: TopicPattern) => `${pattern.kind}\u0000${s.text}`;
+
 export class Broadcaster {
   private readonly exact = new Map<string, Set<Subscriber>>();
   private readonly prefixes = new Map<string, Set<Subscriber>>();
+  private readonly patterns = new Map<string, PatternSubscribers>();
   private head: number;
 
   /** @param head the log's last id when the broadcaster starts */
@@ -67,6 +78,13 @@ export class Broadcaster {
 
   add(sub: Subscriber): number {
     for (const s of sub.selectors) {
+      if (s.pattern !== undefined) {
+        const key = patternKey(s, s.pattern);
+        const entry = this.patterns.get(key) ?? { prefix: s.value, pattern: s.pattern, subs: new Set<Subscriber>() };
+        this.patterns.set(key, entry);
+        entry.subs.add(sub);
+        continue;
+      }
       const index = s.isPrefix ? this.prefixes : this.exact;
       const set = index.get(s.value) ?? new Set<Subscriber>();
       index.set(s.value, set.add(sub));
@@ -76,6 +94,13 @@ export class Broadcaster {
 
   remove(sub: Subscriber): void {
     for (const s of sub.selectors) {
+      if (s.pattern !== undefined) {
+        const key = patternKey(s, s.pattern);
+        const entry = this.patterns.get(key);
+        entry?.subs.delete(sub);
+        if (entry?.subs.size === 0) this.patterns.delete(key);
+        continue;
+      }
       const index = s.isPrefix ? this.prefixes : this.exact;
       const set = index.get(s.value);
       set?.delete(sub);
@@ -113,6 +138,9 @@ export class Broadcaster {
     for (const [topic, indexes] of byTopic) {
       this.exact.get(topic)?.forEach(add(indexes));
       for (const [prefix, subs] of this.prefixes) if (topic.startsWith(prefix)) subs.forEach(add(indexes));
+      for (const { prefix, pattern, subs } of this.patterns.values()) {
+        if (topic.startsWith(prefix) && pattern.test(topic)) subs.forEach(add(indexes));
+      }
     }
     if (anyPrivate) {
       for (const [sub, indexes] of matched) {
