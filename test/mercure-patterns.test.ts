@@ -210,12 +210,21 @@ describe("private updates through pattern grants", () => {
           async ([name, token]) =>
             [
               name,
-              await subscribe(anonymous, [["topic", `${base}/books/{id}`]], token ? { authorization: `Bearer ${token}` } : {}),
+              await subscribe(
+                anonymous,
+                [
+                  ["topic", `${base}/books/{id}`],
+                  ["match", `${base}/books/1/notes`],
+                ],
+                token ? { authorization: `Bearer ${token}` } : {},
+              ),
             ] as const,
         ),
       ),
     );
     await update(anonymous, [`${base}/books/1`], true);
+    // It starts like the topics the grants match, but none matches it.
+    await update(anonymous, [`${base}/books/1/notes`], true);
     await update(anonymous, [`${base}/books/2`, `${base}/users/foo/?topic=${encodeURIComponent(`${base}/books/2`)}`], true);
     await update(anonymous, [marker]);
     const got = async (name: string) => untilMarker(readers[name] as SseReader, marker);
@@ -245,5 +254,6 @@ describe("private updates through pattern grants", () => {
     expect(await open("match_urlpattern", `${base}/books/:id`, ["*"])).toBe(200);
     expect(await open("match", `${base}/books/7`, [template])).toBe(200);
     expect(await open("match", `${base}/authors/7`, [template])).toBe(403);
+    expect(await open("match", `${base}/books/7/notes`, [template])).toBe(403);
   });
 });
