@@ -23,6 +23,7 @@ import type { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { patternBase } from "./patterns/url-pattern";
 
 export interface AppDeps {
   readonly config: Config;
@@ -53,7 +54,7 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     proxies: new TrustedProxies(config.trustedProxies),
     metrics,
   });
-  const mercure = { cookie: config.mercureCookie };
+  const mercure = { cookie: config.mercureCookie, patternBase: patternBase(config.mercureAudience) };
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
   return new Elysia({ normalize: false })

@@ -10,6 +10,8 @@ import { dispose, type Herald, startHerald } from "./support/herald";
 import { publish, SECRET, sign, subscribe, unique } from "./support/mercure";
 import type { SseReader } from "./support/sse";
 
+/** The hub's URL: what relative URL patterns and topics resolve against, and the audience of access tokens. */
+const HUB = "https://hub.example.com/.well-known/mercure";
 /** Every topic public, private updates for tokens only. */
 let anonymous: Herald;
 /** Nothing public but `news.*`: every other matcher needs a grant. */
@@ -17,7 +19,7 @@ let restricted: Herald;
 
 beforeAll(async () => {
   [anonymous, restricted] = await Promise.all([
-    startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*" } }),
+    startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*", HERALD_MERCURE_AUDIENCE: HUB } }),
     startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "news.*" } }),
   ]);
 });
@@ -126,7 +128,7 @@ describe("URI templates (draft 07's topic=)", () => {
 });
 
 describe("URL patterns (draft 08's match_urlpattern)", () => {
-  test("absolute and relative patterns receive the topics they match", async () => {
+  test("absolute and relative patterns receive the topics they match, relative ones resolved against the hub's URL", async () => {
     const n = unique();
     const base = `https://example.com/u${n}`;
     const marker = `${base}/marker`;
@@ -138,10 +140,17 @@ describe("URL patterns (draft 08's match_urlpattern)", () => {
       ["match_urlpattern", `/u${n}/items/*`],
       ["match", marker],
     ]);
-    const topics = [`${base}/books/1`, `${base}/books/1/reviews`, `${base}/authors/1`, `/u${n}/items/3/4`, `/u${n}/books/5`];
+    const topics = [
+      `${base}/books/1`,
+      `${base}/books/1/reviews`,
+      `${base}/authors/1`,
+      `/u${n}/items/3/4`,
+      `/u${n}/books/5`,
+      `https://hub.example.com/u${n}/items/6`,
+    ];
     for (const t of [...topics, marker]) await update(anonymous, [t]);
     expect(await untilMarker(books, marker)).toEqual([`${base}/books/1`]);
-    expect(await untilMarker(relative, marker)).toEqual([`/u${n}/items/3/4`]);
+    expect(await untilMarker(relative, marker)).toEqual([`/u${n}/items/3/4`, `https://hub.example.com/u${n}/items/6`]);
     books.close();
     relative.close();
   });
@@ -194,7 +203,7 @@ describe("private updates through pattern grants", () => {
     });
     // Draft 08's access tokens carry `typ: at+jwt`.
     const at = (claims: Record<string, unknown>) =>
-      new SignJWT({ exp: Math.floor(Date.now() / 1000) + 600, ...claims })
+      new SignJWT({ exp: Math.floor(Date.now() / 1000) + 600, aud: HUB, ...claims })
         .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
         .sign(new TextEncoder().encode(SECRET));
     const tokens = {

@@ -5,7 +5,7 @@ import { HeraldError } from "../src/errors";
 import { parseSelector, type Selector, selects } from "../src/names";
 import { templateSelector, urlPatternSelector } from "../src/patterns/selectors";
 import { compileTemplate, MAX_TEMPLATE_PREFIXES, MAX_TEMPLATE_VARIABLES } from "../src/patterns/uri-template";
-import { compileUrlPattern } from "../src/patterns/url-pattern";
+import { compileUrlPattern, patternBase } from "../src/patterns/url-pattern";
 
 const template = (text: string) => {
   const test = compileTemplate(text);
@@ -161,6 +161,17 @@ describe("URL patterns", () => {
     expect(relative("https://example.com/items/3")).toBe(false);
   });
 
+  test("relative ones resolve against the hub's URL where it is configured (HERALD_MERCURE_AUDIENCE)", () => {
+    expect(patternBase(HUB)).toBe(HUB);
+    expect(patternBase("")).toBe(patternBase("urn:herald:hub"));
+    expect(patternBase("")).not.toBe(HUB);
+    const items = compileUrlPattern("/items/:id", patternBase(HUB));
+    expect(items("/items/3")).toBe(true);
+    expect(items("https://hub.example.com/items/3")).toBe(true);
+    expect(items("https://example.com/items/3")).toBe(false);
+    expect(compileUrlPattern("https://hub.example.com/items/:id", patternBase(HUB))("/items/3")).toBe(true);
+  });
+
   test.each([
     ["cannot be parsed", "https://["],
     ["a custom regular expression", "https://example.com/books/:id(\\d+)"],
@@ -187,9 +198,12 @@ describe("URL patterns", () => {
   });
 });
 
+const HUB = "https://hub.example.com/.well-known/mercure";
+const urlPattern = (text: string) => urlPatternSelector(text, patternBase(""));
+
 describe("grants that hold patterns", () => {
   const books = templateSelector("https://example.com/books/{id}");
-  const byPattern = urlPatternSelector("https://example.com/books/:id");
+  const byPattern = urlPattern("https://example.com/books/:id");
   const exact = (t: string): Selector => ({ text: t, value: t, isPrefix: false });
 
   test("a pattern grant covers the topics it matches, and the same pattern", () => {
@@ -201,7 +215,7 @@ describe("grants that hold patterns", () => {
     expect(covers(books, parseSelector("books.*"))).toBe(false);
     expect(covers(byPattern, exact("https://example.com/books/1"))).toBe(true);
     expect(covers(byPattern, byPattern)).toBe(true);
-    expect(covers(byPattern, urlPatternSelector("https://example.com/books/*"))).toBe(false);
+    expect(covers(byPattern, urlPattern("https://example.com/books/*"))).toBe(false);
   });
 
   test("a pattern request is covered by *, the same pattern, or a prefix that starts all it can match", () => {
@@ -212,7 +226,7 @@ describe("grants that hold patterns", () => {
     expect(covers(prefix("https://example.com/"), byPattern)).toBe(false);
     expect(covers(exact("https://example.com/books/{id}"), books)).toBe(false);
     expect(covers(exact("https://example.com/books/:id"), byPattern)).toBe(false);
-    expect(covers(byPattern, urlPatternSelector("https://example.com/books/:id"))).toBe(true);
-    expect(covers(books, urlPatternSelector("https://example.com/books/{id}"))).toBe(false);
+    expect(covers(byPattern, urlPattern("https://example.com/books/:id"))).toBe(true);
+    expect(covers(books, urlPattern("https://example.com/books/{id}"))).toBe(false);
   });
 });

@@ -19,9 +19,9 @@ export function templateSelector(text: string): Selector {
 }
 
 /**
- * Draft 08's `urlpattern` matcher. No literal prefix can be read off it: a host matches in any case, a relative
+ * Draft 08's `urlpattern` matcher, resolved against `base` (see patternBase). No literal prefix can be read off it: a host matches in any case, a relative
  * topic resolves against the hub's URL, so any topic may match.
  */
-export function urlPatternSelector(text: string): Selector {
-  return { text, value: "", isPrefix: true, pattern: { kind: "urlpattern", test: compileUrlPattern(text) } };
+export function urlPatternSelector(text: string, base: string): Selector {
+  return { text, value: "", isPrefix: true, pattern: { kind: "urlpattern", test: compileUrlPattern(text, base) } };
 }

@@ -7,10 +7,15 @@
 import { HeraldError, quote } from "../errors";
 
 /**
- * Where relative patterns and relative topics resolve (draft 08: against the hub's URL). One fixed URL: the
- * request's own would let a client choose, with its `Host` header, what a granted pattern matches.
+ * Where relative patterns and relative topics resolve when the hub's URL is not configured: relative ones then
+ * match relative ones. Never the request's URL, which a client would choose with its `Host` header.
  */
-export const PATTERN_BASE = "https://herald.invalid/.well-known/mercure";
+const UNKNOWN_HUB = "https://herald.invalid/.well-known/mercure";
+
+/** The base URL patterns resolve against (draft 08: the hub's URL): `hubUrl` when it is an absolute URL. */
+export function patternBase(hubUrl: string): string {
+  return URL.canParse(hubUrl) && /^https?:$/.test(new URL(hubUrl).protocol) ? hubUrl : UNKNOWN_HUB;
+}
 
 /** Wildcards and named groups one component may hold where a topic can split between them. */
 export const MAX_PATTERN_SPLITS = 2;
@@ -68,12 +73,15 @@ function checkComponent(text: string, component: string, delimiter: string | und
   return optionals;
 }
 
-/** The test of a URL pattern; a 400 `invalid_selector` for one that cannot be parsed or could cost too much. */
-export function compileUrlPattern(text: string): (topic: string) => boolean {
+/**
+ * The test of a URL pattern, relative ones and relative topics resolved against `base` (see patternBase); a
+ * 400 `invalid_selector` for one that cannot be parsed or could cost too much.
+ */
+export function compileUrlPattern(text: string, base = UNKNOWN_HUB): (topic: string) => boolean {
   let pattern: URLPattern;
   try {
     // Never `ignoreCase` (draft 08); hosts compare without case all the same, as URLs canonicalise them.
-    pattern = new URLPattern(text, PATTERN_BASE);
+    pattern = new URLPattern(text, base);
   } catch {
     throw new HeraldError("invalid_selector", `${quote(text)} is not a valid URL pattern`);
   }
@@ -84,7 +92,7 @@ export function compileUrlPattern(text: string): (topic: string) => boolean {
   return (topic) => {
     try {
       // A topic that is no URL reference against the hub's matches no pattern (draft 08).
-      return pattern.test(topic, PATTERN_BASE);
+      return pattern.test(topic, base);
     } catch {
       return false;
     }

@@ -19,7 +19,7 @@ const MAX_PARAMETERS = 200;
 const EVERY_TOPIC: Selector = { text: "*", value: "", isPrefix: true };
 const exact = (value: string): Selector => ({ text: value, value, isPrefix: false });
 /** The matcher each parameter name selects; any other name in the `match` namespace is refused. */
-const MATCHERS: Record<string, (value: string) => Selector> = {
+const MATCHERS: Record<string, (value: string, base: string) => Selector> = {
   topic: templateSelector,
   match: exact,
   match_exact: exact,
@@ -36,7 +36,7 @@ export interface MercureQuery {
  * One matcher as a selector. Exact matching compares bytes: nothing is resolved against the hub's URL or
  * normalised.
  */
-function matcher(name: string, value: string): Selector {
+function matcher(name: string, value: string, base: string): Selector {
   if (value === "") throw new HeraldError("invalid_selector", `${name} must not be empty`);
   if (Buffer.byteLength(value) > MAX_TOPIC_STRING_BYTES) {
     throw new HeraldError("invalid_selector", `${name} is longer than ${MAX_TOPIC_STRING_BYTES} bytes`);
@@ -44,18 +44,18 @@ function matcher(name: string, value: string): Selector {
   if (CONTROL_OR_FORMAT.test(value)) {
     throw new HeraldError("invalid_selector", `${name} ${quote(value)} holds a control or format character`);
   }
-  return value === "*" ? EVERY_TOPIC : (MATCHERS[name] as (value: string) => Selector)(value);
+  return value === "*" ? EVERY_TOPIC : (MATCHERS[name] as (value: string, base: string) => Selector)(value, base);
 }
 
-/** The subscription a query string (without `?`) asks for. */
-export function parseSubscription(query: string): MercureQuery {
+/** The subscription a query string (without `?`) asks for; URL patterns resolve against `base` (see patternBase). */
+export function parseSubscription(query: string, base: string): MercureQuery {
   const fields = parseForm(query, MAX_PARAMETERS, "invalid_request");
   const selectors = new Map<string, Selector>();
   let lastEventId: string | undefined;
   let lastEventID: string | undefined;
   for (const [name, value] of fields) {
     if (Object.hasOwn(MATCHERS, name)) {
-      const selector = matcher(name, value);
+      const selector = matcher(name, value, base);
       // The same string is one matcher as an exact topic and another as a template or a URL pattern.
       const key = `${selector.pattern?.kind ?? ""}\u0000${selector.text}`;
       if (selectors.has(key)) continue;

@@ -21,6 +21,8 @@ import { HUB_PATH, MAX_FIELDS, updateDraft } from "./update";
 export interface MercureOptions {
   /** The cookie a token may come in, beside `__Secure-mercure_access_token`. */
   readonly cookie: string;
+  /** What relative URL patterns and topics resolve against (patterns/url-pattern.ts, patternBase). */
+  readonly patternBase: string;
 }
 
 const FORM = "application/x-www-form-urlencoded";
