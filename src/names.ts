@@ -62,6 +62,11 @@ export interface TopicPattern {
   readonly test: (topic: string) => boolean;
 }
 
+/** What tells selectors apart: the same string is one selector as an exact topic and another as a pattern. */
+export function selectorKey(selector: Selector): string {
+  return selector.pattern === undefined ? selector.text : `${selector.pattern.kind}\u0000${selector.text}`;
+}
+
 /** Whether `selector` matches `topic`. */
 export function selects(selector: Selector, topic: string): boolean {
   if (!selector.isPrefix) return topic === selector.value;

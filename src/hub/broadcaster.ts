@@ -1,6 +1,6 @@
 /** Fan-out: hands each committed batch, encoded once, to every subscriber whose selectors match. */
 import type { LoggedEvent } from "../log/event-log";
-import type { Selector, TopicPattern } from "../names";
+import { type Selector, selectorKey, type TopicPattern } from "../names";
 import { encodeEvent, joinChunks, type WireForm } from "../sse/encode";
 
 const FORMS: Record<WireForm, number> = { data: 0, envelope: 1, mercure: 2 };
@@ -57,9 +57,6 @@ interface PatternSubscribers {
   readonly subs: Set<Subscriber>;
 }
 
-/** Patterns are one when their kind and text are: both are compiled the same everywhere. */
-const patternKey = (s: Selector, pattern: TopicPattern) => `${pattern.kind}\u0000${s.text}`;
-
 export class Broadcaster {
   private readonly exact = new Map<string, Set<Subscriber>>();
   private readonly prefixes = new Map<string, Set<Subscriber>>();
@@ -79,7 +76,8 @@ export class Broadcaster {
   add(sub: Subscriber): number {
     for (const s of sub.selectors) {
       if (s.pattern !== undefined) {
-        const key = patternKey(s, s.pattern);
+        // Patterns are one when their kind and text are: a hub compiles them all the same way.
+        const key = selectorKey(s);
         const entry = this.patterns.get(key) ?? { prefix: s.value, pattern: s.pattern, subs: new Set<Subscriber>() };
         this.patterns.set(key, entry);
         entry.subs.add(sub);
@@ -95,7 +93,7 @@ export class Broadcaster {
   remove(sub: Subscriber): void {
     for (const s of sub.selectors) {
       if (s.pattern !== undefined) {
-        const key = patternKey(s, s.pattern);
+        const key = selectorKey(s);
         const entry = this.patterns.get(key);
         entry?.subs.delete(sub);
         if (entry?.subs.size === 0) this.patterns.delete(key);

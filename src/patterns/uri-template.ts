@@ -3,6 +3,8 @@
  * variables expand to exactly it. The template is compiled to a small automaton and a topic is run through it
  * depth first, never visiting one (state, position) twice: the time is linear in the topic's length for a given
  * template, whatever the template, where a regular expression of adjacent variables would backtrack without end.
+ * Our own code, not a library: the npm matchers either accept topics no values expand to (in a grant, a wider
+ * token than was issued) or take exponential time on adjacent variables (see the commit that says why).
  */
 import { HeraldError } from "../errors";
 

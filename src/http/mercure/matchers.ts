@@ -7,7 +7,7 @@
  * match, or a `match*` name the hub does not know.
  */
 import { HeraldError, quote } from "../../errors";
-import { CONTROL_OR_FORMAT, MAX_TOPIC_STRING_BYTES, type Selector } from "../../names";
+import { CONTROL_OR_FORMAT, MAX_TOPIC_STRING_BYTES, type Selector, selectorKey } from "../../names";
 import { templateSelector, urlPatternSelector } from "../../patterns/selectors";
 import { parseForm } from "./form";
 
@@ -56,8 +56,7 @@ export function parseSubscription(query: string, base: string): MercureQuery {
   for (const [name, value] of fields) {
     if (Object.hasOwn(MATCHERS, name)) {
       const selector = matcher(name, value, base);
-      // The same string is one matcher as an exact topic and another as a template or a URL pattern.
-      const key = `${selector.pattern?.kind ?? ""}\u0000${selector.text}`;
+      const key = selectorKey(selector);
       if (selectors.has(key)) continue;
       if (selectors.size >= MAX_MATCHERS) {
         throw new HeraldError("invalid_selector", `at most ${MAX_MATCHERS} topic matchers are allowed`);
