@@ -24,6 +24,7 @@ import type { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { patternBase } from "./patterns/url-pattern";
 
 export interface AppDeps {
   readonly config: Config;
@@ -56,7 +57,11 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
   });
   // Open mode checks no token: there is nothing to tell a client about tokens.
   const metadata = auth.openMode ? undefined : resourceMetadata(config.mercureAudience, config.mercureCookie);
-  const mercure = { cookie: config.mercureCookie, resourceMetadata: metadata?.url };
+  const mercure = {
+    cookie: config.mercureCookie,
+    resourceMetadata: metadata?.url,
+    patternBase: patternBase(config.mercureAudience),
+  };
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
   return new Elysia({ normalize: false })

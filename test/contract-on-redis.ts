@@ -22,6 +22,7 @@ const CONTRACT = [
   "mercure-operations",
   "mercure-browser",
   "mercure-drafts",
+  "mercure-patterns",
 ].map((name) => `test/${name}.test.ts`);
 
 if (!hasRedis()) process.exit(0);

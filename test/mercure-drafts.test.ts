@@ -240,7 +240,7 @@ describe("authorization: protected resource metadata (draft 08, RFC 9728)", () =
       authorization_details_types_supported: [DETAIL],
       bearer_methods_supported: ["header"],
       mercure_cookie: "mercureAuthorization",
-      mercure_matcher_types_supported: ["exact"],
+      mercure_matcher_types_supported: ["exact", "urlpattern"],
     });
   });
 

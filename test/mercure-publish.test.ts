@@ -311,11 +311,16 @@ describe("authorization on the Mercure publish", () => {
     expect((await publish(body, {}, await sign(details([{ match: "https://example.com/books/1" }]), at))).status).toBe(200);
     expect((await publish(body, {}, await sign(details([{ match: "*" }]), { typ: "application/AT+JWT" }))).status).toBe(200);
     expect((await publish(body, {}, await sign(details([{ match: "https://example.com/books/2" }]), at))).status).toBe(403);
+    const books = await sign(details([{ match: "https://example.com/books/:id", match_type: "urlpattern" }]), at);
+    expect((await publish(body, {}, books)).status).toBe(200);
+    expect((await publish(form([["topic", "https://example.com/authors/1"]]), {}, books)).status).toBe(403);
     const invalid = [
       sign(details([{ match: "*" }])),
       sign({ ...details([{ match: "*" }]), aud: "https://elsewhere.example" }, at),
       sign({ ...details([{ match: "*" }]), iss: "https://evil.example" }, at),
-      sign(details([{ match: "https://example.com/books/:id", match_type: "urlpattern" }]), at),
+      sign(details([{ match: "https://example.com/books/{id}", match_type: "template" }]), at),
+      sign(details([{ match: "https://[", match_type: "urlpattern" }]), at),
+      sign(details([{ match: "https://example.com/:id(\\d+)", match_type: "urlpattern" }]), at),
       sign(details(["not an object"]), at),
     ];
     for (const token of await Promise.all(invalid)) {

@@ -106,11 +106,14 @@ export class Authorizer {
     };
   }
 
-  /** The selectors a caller may read: every topic they match may be listed to it. */
+  /**
+   * The selectors a caller may read: every topic they match may be listed to it. Pattern grants are left out:
+   * the log lists topics by prefix, and a pattern's literal prefix covers topics it does not match.
+   */
   async readableSelectors(token: TokenSource): Promise<readonly Selector[]> {
     if (this.key === null) return EVERY_TOPIC;
     const { verified } = await this.reader(token(), this.key);
-    return [...this.publicSelectors, ...(verified?.grants.subscribe ?? [])];
+    return [...this.publicSelectors, ...(verified?.grants.subscribe ?? []).filter((s) => s.pattern === undefined)];
   }
 
   /**

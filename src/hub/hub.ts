@@ -3,6 +3,7 @@ import { HeraldError, RETRY_LATER } from "../errors";
 import type { AppendResult, EventDraft, EventLog, Idempotency } from "../log/event-log";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
+import { selectorKey } from "../names";
 import { preamble } from "../sse/encode";
 import { Broadcaster } from "./broadcaster";
 import { WriteCoalescer } from "./coalescer";
@@ -88,7 +89,7 @@ export class Hub {
   private async missed(): Promise<void> {
     const lookups = new Map<string, Promise<number>>();
     const prunedThrough = (sub: Subscription) => {
-      const key = sub.selectors.map((s) => s.text).join("\n");
+      const key = sub.selectors.map(selectorKey).join("\n");
       let lookup = lookups.get(key);
       if (!lookup) {
         lookup = this.log.prunedThrough(sub.selectors);

@@ -1,6 +1,6 @@
 /** One client's stream: replay from the log up to a noted head, then live, within a byte budget. */
-import { type EventLog, isFullPage, type LoggedEvent, type ReadRange } from "../log/event-log";
-import type { ClientEventId, Selector } from "../names";
+import { type EventLog, isFullPage, type LoggedEvent, type ReadRange, topicsOf } from "../log/event-log";
+import { type ClientEventId, type Selector, selects } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks, type WireForm } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
 
@@ -55,6 +55,8 @@ export class Subscription implements Subscriber {
   readonly form: WireForm;
   readonly readsPrivate: (e: LoggedEvent) => boolean;
   private readonly endsOnGap: boolean;
+  /** Whether a selector is a pattern, which the log reads by its literal prefix only. */
+  private readonly patterned: boolean;
   /**
    * A direct stream: writes go straight to the socket, and a write that finds it full returns a promise that
    * settles once the client has taken it. Half the memory of a queued ReadableStream per idle stream.
@@ -92,6 +94,7 @@ export class Subscription implements Subscriber {
     private readonly host: SubscriptionHost,
   ) {
     this.selectors = request.selectors;
+    this.patterned = request.selectors.some((s) => s.pattern !== undefined);
     this.form = request.form;
     this.readsPrivate = request.readsPrivate ?? NEVER;
     this.endsOnGap = request.endsOnGap ?? false;
@@ -249,12 +252,19 @@ export class Subscription implements Subscriber {
     }
   }
 
-  /** The page without the private updates this reader may not receive. */
+  /**
+   * The page without the private updates this reader may not receive, nor, for a stream with patterns (read
+   * from the log by their literal prefix), the events none of its selectors match.
+   */
   private readable(page: readonly LoggedEvent[]): readonly LoggedEvent[] {
-    for (const e of page) {
-      if (e.private === true && !this.readsPrivate(e)) return page.filter((x) => x.private !== true || this.readsPrivate(x));
-    }
+    const allowed = (e: LoggedEvent) => e.private !== true || this.readsPrivate(e);
+    const wanted = this.patterned ? (e: LoggedEvent) => allowed(e) && this.selected(e) : allowed;
+    for (const e of page) if (!wanted(e)) return page.filter(wanted);
     return page;
+  }
+
+  private selected(e: LoggedEvent): boolean {
+    return topicsOf(e).some((topic) => this.selectors.some((s) => selects(s, topic)));
   }
 
   /**

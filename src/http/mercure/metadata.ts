@@ -35,7 +35,7 @@ export function resourceMetadata(resource: string, cookie: string): ResourceMeta
       bearer_methods_supported: ["header"],
       mercure_cookie: cookie,
       // Left out, the set would be `exact` and `urlpattern`.
-      mercure_matcher_types_supported: ["exact"],
+      mercure_matcher_types_supported: ["exact", "urlpattern"],
     },
   };
 }

@@ -25,6 +25,8 @@ export interface MercureOptions {
   readonly cookie: string;
   /** The URL of the hub's protected resource metadata, named in every challenge; none without a resource identifier. */
   readonly resourceMetadata?: string;
+  /** What relative URL patterns and topics resolve against (patterns/url-pattern.ts, patternBase). */
+  readonly patternBase: string;
 }
 
 const FORM = "application/x-www-form-urlencoded";

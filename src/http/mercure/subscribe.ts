@@ -61,7 +61,7 @@ export const mercureSubscribeRoutes = (
         credential ??= mercureToken(request, options.cookie);
         return credential;
       };
-      const { selectors, lastEventId } = parseSubscription(new URL(request.url).search.slice(1));
+      const { selectors, lastEventId } = parseSubscription(new URL(request.url).search.slice(1), options.patternBase);
       const header = request.headers.get("last-event-id");
       const given = header !== null && header !== "" ? headerText(header) : lastEventId;
       // Every refusal comes before the first stream byte, with the challenge draft 08 asks for.
