@@ -222,9 +222,7 @@ describe("authorization: presenting the token", () => {
     expect((await post(form([["topic", topic]]), { authorization: `Bearer ${await publisher()}` })).status).toBe(200);
   });
 
-  test.todo("a cookie whose token fails validation is a 401 invalid_token, public topics or not (draft 08: the cookie MUST be used)", async () => {
-    // Fix in src/auth/authorizer.ts: Authorizer.reader() forgives a bad cookie on public topics, which /stream's
-    // herald_token keeps; the Mercure endpoint must not (authorizeRead's `privateUpdates` reader, or a flag).
+  test("a cookie whose token fails validation is a 401 invalid_token, public topics or not (draft 08: the cookie MUST be used)", async () => {
     const res = await fetch(hubUrl(hub, [["match", fresh("public")]]), { headers: { cookie: "mercureAuthorization=stale" } });
     expect(await refusal(res)).toEqual([401, "unauthorized", expect.stringMatching(/^Bearer error="invalid_token"/)]);
   });
@@ -251,8 +249,7 @@ describe("authorization: protected resource metadata (draft 08, RFC 9728)", () =
     expect(await refusal(await post(body, reader))).toEqual([403, "forbidden", challenge('error="insufficient_scope"')]);
   });
 
-  test.todo("every challenge of a subscription names it", async () => {
-    // Fix in src/http/mercure/subscribe.ts: `throw challenged(error, options.resourceMetadata)`.
+  test("every challenge of a subscription names it", async () => {
     const url = hubUrl(hub, [["match", fresh("private-feed")]]);
     expect(await refusal(await fetch(url))).toEqual([401, "unauthorized", challenge()]);
     const narrow = { authorization: `Bearer ${await sign({ mercure: { subscribe: [fresh("other")] } })}` };
@@ -335,9 +332,7 @@ describe("authorization: token validation", () => {
     }
   });
 
-  test.todo("a stream opened with a token closes when the token expires, even one that grants nothing (draft 07 and 08: MUST)", async () => {
-    // Fix in src/auth/authorizer.ts (authorizeRead): with `privateUpdates`, `expiresAt` is the verified token's
-    // `exp` whenever a token was verified, not only when it was needed or grants a topic.
+  test("a stream opened with a token closes when the token expires, even one that grants nothing (draft 07 and 08: MUST)", async () => {
     const r = await subscribe(hub, [["match", fresh("public")]], await bearer({ mercure: { publish: ["*"] }, exp: now() + 2 }));
     expect(r.response.status).toBe(200);
     await r.until((x) => x.ended, 5000);
@@ -464,9 +459,7 @@ describe("subscription", () => {
     expect(res.headers.get("cache-control")).toContain("private");
   });
 
-  test.todo("draft 07: a stream whose token came in the authorization parameter is Cache-Control: private", async () => {
-    // Fix in src/http/mercure/subscribe.ts: `Cache-Control: private, no-cache` on its SSE answers (always, as the
-    // reference hub does, or when `token()?.source === "query"`).
+  test("draft 07: a stream whose token came in the authorization parameter is Cache-Control: private", async () => {
     const token = await sign({ mercure: { subscribe: ["*"] } });
     const r = await subscribe(hub, [
       ["match", fresh("private-feed")],

@@ -19,7 +19,8 @@ import { HUB_PATH } from "./update";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream",
-  "Cache-Control": "no-cache",
+  // `private`: draft 07 asks it of answers to a token in the URL; a stream is one reader's whatever its token.
+  "Cache-Control": "private, no-cache",
   "X-Accel-Buffering": "no",
 };
 
@@ -67,9 +68,9 @@ export const mercureSubscribeRoutes = (
       // Every refusal comes before the first stream byte, with the challenge draft 08 asks for.
       let reader: Reader;
       try {
-        reader = await auth.authorizeRead(token, selectors, true);
+        reader = await auth.authorizeRead(token, selectors, "mercure");
       } catch (error) {
-        throw challenged(error);
+        throw challenged(error, options.resourceMetadata);
       }
       const resume = given === undefined ? undefined : await resumeFrom(log, selectors, given);
       const headers = resumeHeaders(resume);
