@@ -146,3 +146,13 @@ retention.start();
 
 logger.info("herald started", { url: listener.url, settings: describeConfig(config) });
 if (!config.jwtSecret) logger.warn("open mode: HERALD_JWT_SECRET is unset, anyone may publish and subscribe");
+else if (config.mercureAudience === "" || config.mercureIssuer === "") {
+  // Draft 08 wants both configured; unset, a token of this hub's key is taken whatever hub or issuer it names.
+  logger.warn(
+    "HERALD_MERCURE_AUDIENCE or HERALD_MERCURE_ISSUER is unset: authorization_details tokens are not checked for them",
+    {
+      audience: config.mercureAudience !== "",
+      issuer: config.mercureIssuer !== "",
+    },
+  );
+}
