@@ -54,6 +54,7 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     maxStreamsPerClient: config.maxStreamsPerClient,
     proxies: new TrustedProxies(config.trustedProxies),
     metrics,
+    maxStreamAgeMs: config.maxStreamAgeMs,
   });
   // Open mode checks no token: there is nothing to tell a client about tokens.
   const metadata = auth.openMode ? undefined : resourceMetadata(config.mercureAudience, config.mercureCookie);

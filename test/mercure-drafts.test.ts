@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { dispose, type Herald, startHerald } from "./support/herald";
 import { fresh, hubUrl, ids, now, publish, SECRET, sign, subscribe, unique } from "./support/mercure";
+import { SseReader } from "./support/sse";
 
 const APP = "https://app.example";
 const AUDIENCE = "https://hub.example/.well-known/mercure";
@@ -342,16 +343,28 @@ describe("authorization: token validation", () => {
 });
 
 describe("gaps that need a setting of their own", () => {
-  test.todo("draft 08 SHOULD: a stream ends past a maximum lifetime, whatever its token's exp", async () => {
-    // Proposal: HERALD_MAX_STREAM_SECONDS (src/config.ts), the stream's end at min(token exp, open + that), where
-    // src/http/stream-admission.ts schedules the end at the token's expiry today.
+  test("draft 08 SHOULD: a stream opened with a token ends past HERALD_MAX_STREAM_AGE, whatever its token's exp; one without a token goes on", async () => {
     const limited = await startHerald({
-      env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*", HERALD_MAX_STREAM_SECONDS: "1" },
+      env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*", HERALD_MAX_STREAM_AGE: "1s" },
     });
     try {
-      const r = await subscribe(limited, [["match", fresh("lifetime")]]);
-      await r.until((x) => x.ended, 5000);
-      expect(r.endedCleanly).toBe(true);
+      const topic = fresh("lifetime");
+      const token = await bearer({ mercure: { subscribe: ["*"] }, exp: now() + 3600 });
+      const opened = Date.now();
+      const [withToken, anonymous] = await Promise.all([
+        subscribe(limited, [["match", topic]], token),
+        subscribe(limited, [["match", topic]]),
+      ]);
+      const native = await SseReader.open(`${limited.url}/stream?topic=native`, token);
+      await withToken.until((x) => x.ended, 5000);
+      await native.until((x) => x.ended, 5000);
+      expect(Date.now() - opened).toBeGreaterThanOrEqual(900);
+      expect([withToken.endedCleanly, native.endedCleanly]).toEqual([true, true]);
+      // The anonymous stream outlives them and still receives.
+      const id = await publish(limited, [["topic", topic]]);
+      await anonymous.until((x) => ids(x).includes(id));
+      expect(anonymous.ended).toBe(false);
+      anonymous.close();
     } finally {
       await dispose(limited);
     }

@@ -32,6 +32,8 @@ export interface AuthOptions {
 export interface Reader {
   /** The token's `sub`, when a verified token has one. */
   readonly subject?: string;
+  /** Whether the request came with a token that was verified. */
+  readonly withToken: boolean;
   /**
    * When the access granted ends (ms since the epoch): set only when a token was needed (or, for a reader of
    * private updates, when it grants any) and has an `exp`.
@@ -48,7 +50,7 @@ interface Verified {
 }
 
 const NOTHING = () => false;
-const ANONYMOUS: Reader = { grantsAny: NOTHING };
+const ANONYMOUS: Reader = { withToken: false, grantsAny: NOTHING };
 const EVERY_TOPIC = [parseSelector("*")];
 const NO_TOKEN = new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
 
@@ -103,6 +105,7 @@ export class Authorizer {
     const until = verified?.expiresAt ?? Number.POSITIVE_INFINITY;
     return {
       subject: verified?.subject,
+      withToken: verified !== null,
       expiresAt: needed || mercure ? verified?.expiresAt : undefined,
       // A stream that goes on past its token's expiry (it reads public topics) gets no private update after it.
       grantsAny:
