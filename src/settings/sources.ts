@@ -68,8 +68,7 @@ function pick(s: SettingSource, direct: Source, file: Source): Given | undefined
   if (direct.value !== undefined && file.value !== undefined)
     throw new ConfigError(`${direct.name} and ${file.name} are both set: keep one`);
   const held = s.secret ? "secret" : "value";
-  const found =
-    file.value === undefined ? present(direct) : { raw: readValueFile(file.value, file.name, held), name: file.name };
+  const found = file.value === undefined ? present(direct) : { raw: readValueFile(file.value, file.name, held), name: file.name };
   // An empty secret is a mistake (an unset shell variable, an empty mount), never a request for "no secret".
   if (found?.raw === "") throw new ConfigError(`${found.name} is set but empty; unset it, or give the ${held}`);
   return found;
