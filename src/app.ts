@@ -46,6 +46,7 @@ export async function createApp(deps: AppDeps) {
 function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
   const auth = new Authorizer({
     secret: config.jwtSecret,
+    publicKeys: config.jwtPublicKeys,
     publicTopics: config.publicTopics,
     accessToken: { audience: config.mercureAudience, issuer: config.mercureIssuer },
   });

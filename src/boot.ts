@@ -145,8 +145,9 @@ listener = await listen();
 retention.start();
 
 logger.info("herald started", { url: listener.url, settings: describeConfig(config) });
-if (!config.jwtSecret) logger.warn("open mode: HERALD_JWT_SECRET is unset, anyone may publish and subscribe");
-else if (config.mercureAudience === "" || config.mercureIssuer === "") {
+if (config.jwtSecret === "" && config.jwtPublicKeys.length === 0) {
+  logger.warn("open mode: HERALD_JWT_SECRET and HERALD_JWT_PUBLIC_KEY are unset, anyone may publish and subscribe");
+} else if (config.mercureAudience === "" || config.mercureIssuer === "") {
   // Draft 08 wants both configured; unset, a token of this hub's key is taken whatever hub or issuer it names.
   logger.warn(
     "HERALD_MERCURE_AUDIENCE or HERALD_MERCURE_ISSUER is unset: authorization_details tokens are not checked for them",

@@ -1,5 +1,6 @@
 /** Settings: command-line flags over environment variables over defaults, each with its range, frozen once parsed. */
 
+import type { PublicKey } from "./auth/public-keys";
 import { ConfigError } from "./errors";
 import type { LogLevel } from "./logger";
 import { redactRedisUrl } from "./net/redis-url";
@@ -16,6 +17,7 @@ import {
   optional,
   originList,
   type Parser,
+  publicKeys,
   redisPrefix,
   redisUrl,
   selectorList,
@@ -28,6 +30,7 @@ import {
   flagsOf,
   given,
   parseFlags,
+  readsFile,
   type SettingSource,
   unknownVariables,
   variablesOf,
@@ -61,6 +64,8 @@ export interface Config {
   readonly retentionMaxEvents: number;
   /** HS256 secret for JWTs, at least 32 bytes; empty means open mode. Default unset. */
   readonly jwtSecret: string;
+  /** EdDSA (Ed25519), ES256 (P-256) and RS256 (RSA, 2048 bits or more) keys for JWTs. Default none. */
+  readonly jwtPublicKeys: readonly PublicKey[];
   /** Selectors readable without a token. Default none. */
   readonly publicTopics: readonly string[];
   /** Origins allowed by CORS, normalized (`*`: any, without credentials). Default none. */
@@ -95,8 +100,8 @@ interface Setting<K extends keyof Config> extends SettingSource {
   default: string;
   help: string;
   parse: Parser<Config[K]>;
-  /** How the start-up log shows a secret that is only partly secret (a URL's password), instead of hiding it all. */
-  show?: (value: string) => string;
+  /** How the start-up log shows a value set: a secret that is only partly secret (a URL's password), keys. */
+  show?(value: Config[K]): unknown;
 }
 
 const MiB = 1024 * 1024;
@@ -203,6 +208,16 @@ const settings = [
     help: "HS256 secret; unset means open mode",
     parse: hmacSecret,
     secret: true,
+  }),
+  setting({
+    key: "jwtPublicKeys",
+    env: "HERALD_JWT_PUBLIC_KEY",
+    flag: "jwt-public-key",
+    default: "",
+    help: "PEM public keys that verify tokens, beside the secret; a key's type fixes its one algorithm",
+    parse: publicKeys,
+    file: true,
+    show: (keys) => keys.map(({ alg, thumbprint }) => ({ alg, thumbprint })),
   }),
   setting({
     key: "publicTopics",
@@ -366,9 +381,9 @@ export function configWarnings(argv: readonly string[], env: Env): ConfigWarning
 /** The effective settings with secrets redacted, for the start-up log. */
 export function describeConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const s of settings) {
+  for (const s of settings as Setting<keyof Config>[]) {
     const value = config[s.key];
-    out[s.key] = s.show && value ? s.show(String(value)) : s.secret && value ? "[redacted]" : value;
+    out[s.key] = s.show && value ? s.show(value) : s.secret && value ? "[redacted]" : value;
   }
   return out;
 }
@@ -379,7 +394,7 @@ function describeSetting(s: AnySetting): string {
     `      ${s.help}`,
     `      range: ${s.parse.range}`,
   ];
-  if (s.secret) lines.push(`      or from a file: ${fileVariable(s)} / --${fileFlag(s)} PATH (one trailing newline dropped)`);
+  if (readsFile(s)) lines.push(`      or from a file: ${fileVariable(s)} / --${fileFlag(s)} PATH (one trailing newline dropped)`);
   return lines.join("\n");
 }
 

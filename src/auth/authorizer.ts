@@ -1,12 +1,14 @@
 /**
- * Authorization: HS256 JWTs granting through a `herald` claim, a `mercure` claim or `authorization_details`,
- * public topics, and open mode when no secret is set.
+ * Authorization: JWTs (HS256 with the secret, EdDSA, ES256 or RS256 with a configured public key) granting through
+ * a `herald` claim, a `mercure` claim or `authorization_details`, public topics, and open mode when no key is set.
  */
-import { errors, jwtVerify } from "jose";
+import { errors } from "jose";
 import { HeraldError, quote } from "../errors";
 import { parseSelector, type Selector } from "../names";
 import { type AccessTokenChecks, ClaimError, grantSelector, grantsOfToken, topicSelector } from "./claims";
 import { coveredBy, type Grants } from "./grants";
+import { Keyring } from "./keyring";
+import type { PublicKey } from "./public-keys";
 
 const CHALLENGE = { "WWW-Authenticate": "Bearer" };
 const INVALID = { "WWW-Authenticate": 'Bearer error="invalid_token"' };
@@ -21,8 +23,10 @@ export interface Credential {
 export type TokenSource = () => Credential | undefined;
 
 export interface AuthOptions {
-  /** Empty: open mode, everyone may publish and subscribe. */
+  /** The HS256 key. Empty, with no public key either: open mode, everyone may publish and subscribe. */
   readonly secret: string;
+  /** The keys of EdDSA, ES256 and RS256 tokens. Default none. */
+  readonly publicKeys?: readonly PublicKey[];
   readonly publicTopics: readonly string[];
   /** What a token with `authorization_details` must also show (RFC 9068). Default: nothing checked beyond `typ` and `exp`. */
   readonly accessToken?: AccessTokenChecks;
@@ -55,25 +59,25 @@ const EVERY_TOPIC = [parseSelector("*")];
 const NO_TOKEN = new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
 
 export class Authorizer {
-  private readonly key: Uint8Array | null;
+  private readonly keys: Keyring;
   private readonly publicSelectors: readonly Selector[];
   private readonly checks: AccessTokenChecks;
 
-  constructor({ secret, publicTopics, accessToken = { audience: "", issuer: "" } }: AuthOptions) {
-    this.key = secret === "" ? null : new TextEncoder().encode(secret);
+  constructor({ secret, publicKeys = [], publicTopics, accessToken = { audience: "", issuer: "" } }: AuthOptions) {
+    this.keys = new Keyring(secret, publicKeys);
     this.checks = accessToken;
     // Herald's selectors, and Mercure topics with Herald's `prefix*` (`https://example.com/news/*`).
     this.publicSelectors = publicTopics.map(grantSelector);
   }
 
   get openMode(): boolean {
-    return this.key === null;
+    return this.keys.empty;
   }
 
   /** Publishing needs a token whose publish selectors match every topic written (any topic string, Mercure's too). */
   async authorizePublish(token: TokenSource, topics: readonly string[]): Promise<void> {
-    if (this.key === null) return;
-    const { grants } = await this.verify(token()?.token, this.key);
+    if (this.openMode) return;
+    const { grants } = await this.verify(token()?.token);
     const denied = topics.find((t) => !coveredBy(grants.publish, topicSelector(t)));
     if (denied !== undefined) throw new HeraldError("forbidden", `this token may not publish to ${quote(denied)}`);
   }
@@ -90,9 +94,9 @@ export class Authorizer {
     selectors: readonly Selector[],
     rules: "native" | "mercure" = "native",
   ): Promise<Reader> {
-    if (this.key === null) return ANONYMOUS;
+    if (this.openMode) return ANONYMOUS;
     const mercure = rules === "mercure";
-    const { verified, refusal } = await this.reader(token(), this.key, mercure);
+    const { verified, refusal } = await this.reader(token(), mercure);
     let needed = false;
     for (const s of selectors) {
       if (coveredBy(this.publicSelectors, s)) continue;
@@ -120,8 +124,8 @@ export class Authorizer {
    * the log lists topics by prefix, and a pattern's literal prefix covers topics it does not match.
    */
   async readableSelectors(token: TokenSource): Promise<readonly Selector[]> {
-    if (this.key === null) return EVERY_TOPIC;
-    const { verified } = await this.reader(token(), this.key);
+    if (this.openMode) return EVERY_TOPIC;
+    const { verified } = await this.reader(token());
     return [...this.publicSelectors, ...(verified?.grants.subscribe ?? []).filter((s) => s.pattern === undefined)];
   }
 
@@ -133,25 +137,23 @@ export class Authorizer {
    */
   private async reader(
     credential: Credential | undefined,
-    key: Uint8Array,
     strictCookie = false,
   ): Promise<{ verified: Verified | null; refusal: HeraldError }> {
     if (credential === undefined) return { verified: null, refusal: NO_TOKEN };
     try {
-      return { verified: await this.verify(credential.token, key), refusal: NO_TOKEN };
+      return { verified: await this.verify(credential.token), refusal: NO_TOKEN };
     } catch (error) {
       if (strictCookie || credential.source !== "cookie" || !(error instanceof HeraldError)) throw error;
       return { verified: null, refusal: new HeraldError(error.code, `herald_token cookie: ${error.message}`, error.headers) };
     }
   }
 
-  private async verify(token: string | undefined, key: Uint8Array): Promise<Verified> {
+  private async verify(token: string | undefined): Promise<Verified> {
     if (token === undefined || token === "") throw new HeraldError("unauthorized", "a bearer token is required", CHALLENGE);
     let payload: Record<string, unknown>;
     let header: { typ?: unknown };
     try {
-      // Only HS256: `alg: none` and every other algorithm are refused before the signature is looked at.
-      ({ payload, protectedHeader: header } = await jwtVerify(token, key, { algorithms: ["HS256"] }));
+      ({ payload, protectedHeader: header } = await this.keys.verify(token));
     } catch (error) {
       throw new HeraldError("unauthorized", `invalid token: ${reason(error)}`, INVALID);
     }

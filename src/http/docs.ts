@@ -143,7 +143,7 @@ export function refine(generated: unknown, details: readonly RouteDetail[]): Jso
         scheme: "bearer",
         bearerFormat: "JWT",
         description:
-          "HS256 JWT with a `herald` claim `{publish: [selectors], subscribe: [selectors]}` (or Mercure's: draft 07's `mercure` claim, draft 08's `authorization_details`); also accepted as the `access_token` query parameter or the `herald_token` cookie, and on `/.well-known/mercure` as the `authorization` query parameter or the `mercureAuthorization` cookie. Not needed in open mode or on public topics.",
+          "JWT (HS256 with the hub's secret; EdDSA, ES256 or RS256 with a key of HERALD_JWT_PUBLIC_KEY) with a `herald` claim `{publish: [selectors], subscribe: [selectors]}` (or Mercure's: draft 07's `mercure` claim, draft 08's `authorization_details`); also accepted as the `access_token` query parameter or the `herald_token` cookie, and on `/.well-known/mercure` as the `authorization` query parameter or the `mercureAuthorization` cookie. Not needed in open mode or on public topics.",
       },
     },
   };
