@@ -19,6 +19,7 @@ import { publishRoutes } from "./http/publish";
 import { requestLog } from "./http/request-log";
 import { streamRoutes } from "./http/stream";
 import { StreamAdmission } from "./http/stream-admission";
+import { subscriptionRoutes } from "./http/subscriptions";
 import type { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
 import type { Logger } from "./logger";
@@ -65,7 +66,8 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     .use(mercurePublishRoutes(hub, auth, origins, metrics, limits, mercure))
     .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure))
     .use(streamRoutes(hub, log, auth, admission))
-    .use(historyRoutes(log, auth))
+    .use(historyRoutes(log, auth, hub.presence))
+    .use(subscriptionRoutes(hub.presence, auth))
     .use(healthRoutes(hub, log, startedAt))
     .use(metricsRoutes(hub, log, metrics))
     .use(docsRoutes())

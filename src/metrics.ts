@@ -58,6 +58,8 @@ export class Metrics {
 
 export interface Gauges {
   subscribers: number;
+  /** Open streams presence knows of, this process's and (in cluster mode) every other node's. */
+  presence: number;
   logSize: LogSize;
   retainedEvents: number;
   lastEventId: number;
@@ -91,6 +93,12 @@ export function renderMetrics(m: Metrics, g: Gauges): string {
     metric("herald_events_published_total", "counter", "Events committed to the log.", m.published),
     metric("herald_events_delivered_total", "counter", "Events written to subscriber streams (replay and live).", m.delivered),
     metric("herald_subscribers", "gauge", "Open SSE streams.", g.subscribers),
+    metric(
+      "herald_presence_subscriptions",
+      "gauge",
+      "Open streams presence lists (GET /subscriptions), on every node of a cluster.",
+      g.presence,
+    ),
     metric("herald_slow_subscribers_dropped_total", "counter", "Streams cut off for exceeding their buffer.", m.slowDropped),
     metric("herald_events_pruned_total", "counter", "Events deleted by retention.", m.pruned),
     metric(

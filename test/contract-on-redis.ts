@@ -19,6 +19,7 @@ const CONTRACT = [
   "mercure-publish",
   "mercure-subscribe",
   "mercure-private",
+  "presence",
 ].map((name) => `test/${name}.test.ts`);
 
 if (!hasRedis()) process.exit(0);

@@ -32,6 +32,8 @@ export interface AuthOptions {
 export interface Reader {
   /** The token's `sub`, when a verified token has one. */
   readonly subject?: string;
+  /** The `payload` member of a verified token's `herald` claim, else of its `mercure` claim: what presence shows of it. */
+  readonly payload?: unknown;
   /**
    * When the access granted ends (ms since the epoch): set only when a token was needed (or, for a reader of
    * private updates, when it grants any) and has an `exp`.
@@ -44,6 +46,7 @@ export interface Reader {
 interface Verified {
   readonly grants: Grants;
   readonly subject?: string;
+  readonly payload?: unknown;
   readonly expiresAt?: number;
 }
 
@@ -97,6 +100,7 @@ export class Authorizer {
     const until = verified?.expiresAt ?? Number.POSITIVE_INFINITY;
     return {
       subject: verified?.subject,
+      payload: verified?.payload,
       expiresAt: needed || (privateUpdates && granted.length > 0) ? verified?.expiresAt : undefined,
       // A stream that goes on past its token's expiry (it reads public topics) gets no private update after it.
       grantsAny:
@@ -151,9 +155,15 @@ export class Authorizer {
     return {
       grants,
       subject: typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : undefined,
+      payload: claimPayload(payload.herald) ?? claimPayload(payload.mercure),
       expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
     };
   }
+}
+
+/** The `payload` member of a claim object, if it has one. */
+function claimPayload(claim: unknown): unknown {
+  return typeof claim === "object" && claim !== null ? (claim as { payload?: unknown }).payload : undefined;
 }
 
 /** A reason safe to show: never the token or its contents. */

@@ -22,6 +22,7 @@ const COMPONENTS = {
   EventRecord: models.EventRecord,
   HistoryPage: models.HistoryPage,
   TopicList: models.TopicList,
+  SubscriptionList: models.SubscriptionList,
   Health: models.Health,
 };
 
@@ -236,6 +237,7 @@ export function docsRoutes() {
               { name: "publish", description: "Append events to topics" },
               { name: "subscribe", description: "Server-Sent Events streams, resumable" },
               { name: "history", description: "The retained log, read as JSON" },
+              { name: "presence", description: "Who is listening: the open streams, on every node" },
               { name: "operations", description: "Health and metrics, for load balancers and monitoring" },
             ],
           },

@@ -6,6 +6,7 @@ import type { Metrics } from "../metrics";
 import { preamble } from "../sse/encode";
 import { Broadcaster } from "./broadcaster";
 import { WriteCoalescer } from "./coalescer";
+import { NO_ONE, Presence } from "./presence";
 import { type CloseReason, type StreamRequest, Subscription, type SubscriptionHost } from "./subscription";
 
 export interface HubOptions {
@@ -16,6 +17,8 @@ export interface HubOptions {
 }
 
 export class Hub {
+  /** Who listens: this process's streams, and other nodes' once a cluster shares them. */
+  readonly presence = new Presence();
   private readonly broadcaster: Broadcaster;
   private readonly subscriptions = new Set<Subscription>();
   private readonly heartbeats: Timer;
@@ -45,6 +48,7 @@ export class Hub {
       log,
       register: (sub) => {
         this.subscriptions.add(sub);
+        this.presence.opened(sub, sub.selectors, sub.listener ?? NO_ONE);
         return this.broadcaster.add(sub);
       },
       closed: (sub, reason) => this.forget(sub, reason),
@@ -111,6 +115,7 @@ export class Hub {
   private forget(sub: Subscription, reason: CloseReason): void {
     this.subscriptions.delete(sub);
     this.broadcaster.remove(sub);
+    this.presence.closed(sub);
     if (reason === "slow_consumer") {
       this.metrics.slowDropped++;
       this.logger.warn("slow subscriber dropped", { selectors: sub.selectors.map((s) => s.text) });

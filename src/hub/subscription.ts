@@ -3,6 +3,7 @@ import { type EventLog, isFullPage, type LoggedEvent, type ReadRange } from "../
 import type { ClientEventId, Selector } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks, type WireForm } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
+import type { Listener } from "./presence";
 
 /** Events read from the log per replay step, and the data size that ends a step sooner: large events come a few at a time. */
 const REPLAY_PAGE = 1000;
@@ -40,6 +41,8 @@ export interface StreamRequest {
    * the loss by a response header), and a resume from beyond the newest id just goes live. Default: false.
    */
   readonly endsOnGap?: boolean;
+  /** Who reads, as presence shows it. Default: no one in particular. */
+  readonly listener?: Listener;
 }
 
 const NEVER = () => false;
@@ -52,6 +55,7 @@ export class Subscription implements Subscriber {
   readonly selectors: readonly Selector[];
   readonly form: WireForm;
   readonly readsPrivate: (e: LoggedEvent) => boolean;
+  readonly listener: Listener | undefined;
   private readonly endsOnGap: boolean;
   /**
    * A direct stream: writes go straight to the socket, and a write that finds it full returns a promise that
@@ -93,6 +97,7 @@ export class Subscription implements Subscriber {
     this.form = request.form;
     this.readsPrivate = request.readsPrivate ?? NEVER;
     this.endsOnGap = request.endsOnGap ?? false;
+    this.listener = request.listener;
     this.cursor = request.resumeFrom?.value ?? 0;
     this.lastSent = this.cursor;
     this.resumedFrom = request.resumeFrom?.text ?? "0";
@@ -113,6 +118,8 @@ export class Subscription implements Subscriber {
         });
         this.sink = sink;
         this.write(host.preamble);
+        // A client gone at the first write was forgotten as it closed: registering it now would keep it forever.
+        if (this.isClosed) return response;
         this.head = host.register(this);
         this.seen = this.head;
         if (this.state === "replaying") void this.replay();
@@ -120,6 +127,10 @@ export class Subscription implements Subscriber {
       },
       cancel: () => this.close("client_closed"),
     });
+  }
+
+  get isClosed(): boolean {
+    return this.state === "closed";
   }
 
   receive(batch: EncodedBatch, indexes: readonly number[]): void {

@@ -81,6 +81,12 @@ export const mercureSubscribeRoutes = (
           signal: request.signal,
           readsPrivate: (e) => reader.grantsAny(topicsOf(e)),
           endsOnGap: true,
+          // Every matcher is compared as an exact string, `*` aside (draft 08 reads it before the type).
+          listener: {
+            subject: reader.subject ?? null,
+            payload: reader.payload ?? null,
+            matchTypes: selectors.map(() => "exact"),
+          },
         }),
       );
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
