@@ -182,7 +182,9 @@ describe("GET /topics", () => {
     const n = names();
     const writer = { authorization: `Bearer ${await sign({ herald: { publish: ["*"] } })}` };
     for (const t of ["eu", "us", "asia"]) {
-      expect((await fetch(`${hub.url}/topics/${n(`orders.${t}`)}/events`, { method: "POST", body: t, headers: writer })).status).toBe(201);
+      expect(
+        (await fetch(`${hub.url}/topics/${n(`orders.${t}`)}/events`, { method: "POST", body: t, headers: writer })).status,
+      ).toBe(201);
     }
     const readers = [
       await stream([n("orders.*"), n("orders.eu")]),
