@@ -86,6 +86,8 @@ export interface Config {
   readonly mercureIssuer: string;
   /** The cookie the Mercure endpoint reads a token from (`__Secure-mercure_access_token` too). Default `mercureAuthorization`. */
   readonly mercureCookie: string;
+  /** Cluster mode: the longest a node that died stays listed by presence on the others, in ms. Default 30000. */
+  readonly presenceTtlMs: number;
 }
 
 interface Setting<K extends keyof Config> extends SettingSource {
@@ -300,6 +302,14 @@ const settings = [
     default: "mercureAuthorization",
     help: "the cookie the Mercure endpoint reads a token from",
     parse: nonEmpty("a cookie name"),
+  }),
+  setting({
+    key: "presenceTtlMs",
+    env: "HERALD_PRESENCE_TTL_MS",
+    flag: "presence-ttl-ms",
+    default: "30000",
+    help: "cluster mode: the streams of a node that died leave every other node's presence within this",
+    parse: milliseconds(600, 3_600_000),
   }),
 ];
 

@@ -24,6 +24,8 @@ export interface PresenceEntry extends Listener {
   readonly selectors: readonly Selector[];
   /** When the stream opened, ms since the epoch. */
   readonly since: number;
+  /** The node that holds the stream, when another node of a cluster does. */
+  readonly node?: string;
 }
 
 /** A stream opened (`active`) or closed, here or on another node. */
@@ -54,6 +56,8 @@ export class Presence {
   private readonly entries = new Map<string, PresenceEntry>();
   /** This process's own streams. */
   private readonly own = new Map<object, PresenceEntry>();
+  /** The ids of other nodes' streams, by node. */
+  private readonly nodes = new Map<string, Set<string>>();
   private readonly index = new ListenerIndex<PresenceEntry>();
   private readonly listeners: PresenceListener[] = [];
   /** Every entry in id order, made when a page is asked for and kept until the entries change. */
@@ -91,6 +95,43 @@ export class Presence {
     this.remove(entry.id);
   }
 
+  /** This process's streams. */
+  ownEntries(): PresenceEntry[] {
+    return [...this.own.values()];
+  }
+
+  /** Streams of another node opened and closed, in that order; an entry already known is no change. */
+  changed(node: string, opened: readonly PresenceEntry[], closed: readonly string[]): void {
+    let ids = this.nodes.get(node);
+    if (!ids) {
+      ids = new Set();
+      this.nodes.set(node, ids);
+    }
+    for (const entry of opened) {
+      if (this.entries.has(entry.id)) continue;
+      ids.add(entry.id);
+      this.add(entry);
+    }
+    for (const id of closed) {
+      if (ids.delete(id)) this.remove(id);
+    }
+  }
+
+  /** Everything another node holds now: what is new opens, what is missing closes, the rest stays as it was. */
+  replaced(node: string, entries: readonly PresenceEntry[]): void {
+    const now = new Set(entries.map((e) => e.id));
+    const closed = [...(this.nodes.get(node) ?? [])].filter((id) => !now.has(id));
+    this.changed(node, entries, closed);
+  }
+
+  /** Another node left or died: its streams close. */
+  gone(node: string): void {
+    const ids = this.nodes.get(node);
+    if (!ids) return;
+    this.nodes.delete(node);
+    for (const id of ids) this.remove(id);
+  }
+
   /** The streams that receive `topic`. */
   count(topic: string): number {
     return this.index.count(topic);
@@ -108,14 +149,14 @@ export class Presence {
     return { entries: out, count };
   }
 
-  protected add(entry: PresenceEntry): void {
+  private add(entry: PresenceEntry): void {
     this.entries.set(entry.id, entry);
     this.index.add(entry);
     this.sorted = undefined;
     this.tell(entry, true);
   }
 
-  protected remove(id: string): void {
+  private remove(id: string): void {
     const entry = this.entries.get(id);
     if (!entry) return;
     this.entries.delete(id);

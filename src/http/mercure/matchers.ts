@@ -39,6 +39,12 @@ function matcher(name: string, value: string): Selector {
   return value === "*" ? EVERY_TOPIC : { text: value, value, isPrefix: false };
 }
 
+/** A matcher of a type a subscription query names (`exact`), as a selector: for a stream another node shared. */
+export function matcherOfType(type: string, value: string): Selector {
+  if (type !== "exact") throw new HeraldError("invalid_selector", `the matcher type ${quote(type)} is not one this hub supports`);
+  return matcher("match", value);
+}
+
 /** The subscription a query string (without `?`) asks for. */
 export function parseSubscription(query: string): MercureQuery {
   const fields = parseForm(query, MAX_PARAMETERS, "invalid_request");

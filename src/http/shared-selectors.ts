@@ -1,0 +1,11 @@
+/** The selectors of a stream another node of a cluster shared, read as the API that opened it reads them. */
+import type { SharedSubscription } from "../log/presence-exchange";
+import { parseSelectors, type Selector } from "../names";
+import { matcherOfType } from "./mercure/matchers";
+
+/** Throws for selectors this node cannot read (a matcher type of a newer version, say). */
+export function sharedSelectors(shared: SharedSubscription): readonly Selector[] {
+  const types = shared.matchTypes;
+  if (types === undefined) return parseSelectors(shared.selectors);
+  return shared.selectors.map((text, i) => matcherOfType(types[i] ?? "exact", text));
+}
