@@ -13,6 +13,8 @@ import { healthRoutes } from "./http/health";
 import { historyRoutes } from "./http/history";
 import { mercurePublishRoutes } from "./http/mercure/publish";
 import { mercureSubscribeRoutes } from "./http/mercure/subscribe";
+import { SubscriptionEvents } from "./http/mercure/subscription-events";
+import { mercureSubscriptionsRoutes } from "./http/mercure/subscriptions-api";
 import { metricsRoutes } from "./http/metrics";
 import { OriginPolicy } from "./http/origins";
 import { publishRoutes } from "./http/publish";
@@ -55,6 +57,7 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     metrics,
   });
   const mercure = { cookie: config.mercureCookie };
+  const subscriptionEvents = config.mercureSubscriptions ? new SubscriptionEvents(hub, metrics) : undefined;
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
   return new Elysia({ normalize: false })
@@ -64,7 +67,8 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     .use(crossSiteGuard(auth, origins, metrics))
     .use(publishRoutes(hub, auth, limits))
     .use(mercurePublishRoutes(hub, auth, origins, metrics, limits, mercure))
-    .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure))
+    .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure, subscriptionEvents))
+    .use(config.mercureSubscriptions ? mercureSubscriptionsRoutes(hub.presence, log, auth, mercure) : new Elysia())
     .use(streamRoutes(hub, log, auth, admission))
     .use(historyRoutes(log, auth, hub.presence))
     .use(subscriptionRoutes(hub.presence, auth))

@@ -42,6 +42,8 @@ export class Metrics {
   streamsRefusedPerClient = 0;
   /** Cookie-authenticated writes refused with 403 cross_site_request. */
   crossSiteRefused = 0;
+  /** Presence events (Mercure subscription events) written to streams. */
+  presenceEvents = 0;
   readonly publishLatency = new Histogram();
   /** prom-client's defaults: `process_*` and `nodejs_*` (event-loop lag among them), measured from now on. */
   private readonly standard = new Registry();
@@ -98,6 +100,12 @@ export function renderMetrics(m: Metrics, g: Gauges): string {
       "gauge",
       "Open streams presence lists (GET /subscriptions), on every node of a cluster.",
       g.presence,
+    ),
+    metric(
+      "herald_presence_events_sent_total",
+      "counter",
+      "Presence events (Mercure subscription events, HERALD_MERCURE_SUBSCRIPTIONS) written to streams.",
+      m.presenceEvents,
     ),
     metric("herald_slow_subscribers_dropped_total", "counter", "Streams cut off for exceeding their buffer.", m.slowDropped),
     metric("herald_events_pruned_total", "counter", "Events deleted by retention.", m.pruned),

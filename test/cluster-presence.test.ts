@@ -1,11 +1,13 @@
 /**
- * Presence in cluster mode: three nodes on one redis-server list and count each other's streams; the streams of a
- * node that is SIGKILLed leave every other node within HERALD_PRESENCE_TTL_MS (shortened here to keep the test
- * short; 30 s by default); Redis failing for presence alone leaves streams, publishes and health as they were.
+ * Presence in cluster mode: three nodes on one redis-server list and count each other's streams, and announce
+ * each other's Mercure subscriptions; the streams of a node that is SIGKILLed leave every other node, with a
+ * closing event, within HERALD_PRESENCE_TTL_MS (shortened here to keep the test short; 30 s by default); Redis
+ * failing for presence alone leaves streams, publishes and health as they were.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Cluster, startCluster } from "./support/cluster";
 import type { Herald } from "./support/herald";
+import { SECRET, sign } from "./support/mercure";
 import { hasRedis, redisCommand } from "./support/redis";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
@@ -29,6 +31,12 @@ async function subscribers(node: Herald, topic: string): Promise<number | undefi
   return topics.find((t) => t.topic === topic)?.subscribers;
 }
 
+/** Publishes a text event with a token that may. */
+async function post(node: Herald, topic: string, body: string): Promise<Response> {
+  const authorization = `Bearer ${await sign({ herald: { publish: ["*"] } })}`;
+  return fetch(`${node.url}/topics/${topic}/events`, { method: "POST", body, headers: { authorization } });
+}
+
 async function open(node: Herald, selectors: string[]): Promise<SseReader> {
   const r = await SseReader.open(streamUrl(node.url, selectors));
   expect(r.response.status).toBe(200);
@@ -40,14 +48,19 @@ describe.skipIf(!hasRedis())("presence on three nodes", () => {
   let cluster: Cluster;
   let nodes: [Herald, Herald, Herald];
   beforeAll(async () => {
-    cluster = await startCluster(3, { HERALD_PRESENCE_TTL_MS: String(TTL_MS) });
+    cluster = await startCluster(3, {
+      HERALD_PRESENCE_TTL_MS: String(TTL_MS),
+      HERALD_JWT_SECRET: SECRET,
+      HERALD_PUBLIC_TOPICS: "*",
+      HERALD_MERCURE_SUBSCRIPTIONS: "true",
+    });
     nodes = [...cluster.nodes] as [Herald, Herald, Herald];
   });
   afterAll(() => cluster.stop());
 
   test("a stream on one node is listed and counted on every node, and leaves every node when it closes", async () => {
     const [a, b, c] = nodes;
-    expect((await fetch(`${a.url}/topics/near.x/events`, { method: "POST", body: "x" })).status).toBe(201);
+    expect((await post(a, "near.x", "x")).status).toBe(201);
     const onA = await open(a, ["near.*"]);
     const onB = await open(b, ["near.x", "far"]);
     for (const node of nodes) {
@@ -62,18 +75,34 @@ describe.skipIf(!hasRedis())("presence on three nodes", () => {
     expect(await subscribers(c, "near.x")).toBe(0);
   });
 
-  test("the streams of a SIGKILLed node leave every other node within the bound, and a node that comes up sees the rest", async () => {
+  test("the streams of a SIGKILLed node leave every other node within the bound, closing events told, and a node that comes up sees the rest", async () => {
     const [a, b] = nodes;
     const victim = await cluster.add();
-    const streams = await Promise.all(Array.from({ length: 5 }, () => open(victim, ["doomed"])));
+    const watchAll = {
+      authorization: `Bearer ${await sign({ mercure: { subscribe: ["/.well-known/mercure/subscriptions*"] } })}`,
+    };
+    const watcher = await SseReader.open(`${b.url}/.well-known/mercure?match=*`, watchAll);
+    await watcher.until((r) => r.retry !== undefined);
+    const streams = await Promise.all(Array.from({ length: 4 }, () => open(victim, ["doomed"])));
+    const mercure = await SseReader.open(`${victim.url}/.well-known/mercure?match=doomed`);
     const survivor = await open(a, ["doomed"]);
-    for (const node of [a, b]) await eventually(async () => (await listed(node, "doomed")).count === 6, 2000);
+    // Four native streams and a Mercure one on the victim, one stream on a, and the watcher on b (`*`).
+    for (const node of [a, b]) await eventually(async () => (await listed(node, "doomed")).count === 7, 2000);
+    // Its Mercure subscription is announced on another node, and listed by another node's web API.
+    const doomed = (r: SseReader) => r.events.filter((e) => e.event === "mercure" && e.data.includes('"match":"doomed"'));
+    await watcher.until((r) => doomed(r).length === 1);
+    expect(JSON.parse(doomed(watcher)[0]?.data as string)).toMatchObject({ match: "doomed", active: true });
+    const api = await fetch(`${a.url}/.well-known/mercure/subscriptions/exact/doomed`, { headers: watchAll });
+    expect(((await api.json()) as { subscriptions: unknown[] }).subscriptions.length).toBe(1);
     await victim.kill();
     const killedAt = Date.now();
-    await Promise.all([a, b].map((node) => eventually(async () => (await listed(node, "doomed")).count === 1, TTL_MS + 2000)));
+    await Promise.all([a, b].map((node) => eventually(async () => (await listed(node, "doomed")).count === 2, TTL_MS + 2000)));
     const took = Date.now() - killedAt;
     expect(took).toBeLessThan(TTL_MS + 1000);
-    for (const r of streams) r.close();
+    await watcher.until((r) => doomed(r).length === 2, 1000);
+    expect(JSON.parse(doomed(watcher)[1]?.data as string)).toMatchObject({ match: "doomed", active: false });
+    for (const r of [...streams, mercure, watcher]) r.close();
+    await eventually(async () => (await listed(a, "doomed")).count === 1, 2000);
     // A node started now reads what the others hold, and nothing of the dead one.
     const late = await cluster.add();
     await eventually(async () => (await listed(late, "doomed")).count === 1, 2000);
@@ -102,7 +131,7 @@ describe.skipIf(!hasRedis())("presence on three nodes", () => {
     await redisCommand(cluster.redis.url, "SET", [versions, "not a hash"]);
     try {
       const reader = await open(b, ["fault.*"]);
-      const res = await fetch(`${a.url}/topics/fault.x/events`, { method: "POST", body: "still" });
+      const res = await post(a, "fault.x", "still");
       expect(res.status).toBe(201);
       await reader.count(1);
       expect(reader.events[0]?.data).toBe("still");

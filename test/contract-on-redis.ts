@@ -20,6 +20,7 @@ const CONTRACT = [
   "mercure-subscribe",
   "mercure-private",
   "presence",
+  "mercure-subscriptions",
 ].map((name) => `test/${name}.test.ts`);
 
 if (!hasRedis()) process.exit(0);

@@ -35,6 +35,11 @@ export interface Reader {
   /** The `payload` member of a verified token's `herald` claim, else of its `mercure` claim: what presence shows of it. */
   readonly payload?: unknown;
   /**
+   * Draft 08's payload of a subscription on `matcher`: that of the first subscribe authorization detail whose
+   * topics cover the matcher string, read as a topic; undefined when no detail does.
+   */
+  payloadFor(matcher: string): unknown;
+  /**
    * When the access granted ends (ms since the epoch): set only when a token was needed (or, for a reader of
    * private updates, when it grants any) and has an `exp`.
    */
@@ -51,7 +56,8 @@ interface Verified {
 }
 
 const NOTHING = () => false;
-const ANONYMOUS: Reader = { grantsAny: NOTHING };
+const NONE = () => undefined;
+const ANONYMOUS: Reader = { grantsAny: NOTHING, payloadFor: NONE };
 const EVERY_TOPIC = [parseSelector("*")];
 const NO_TOKEN = new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
 
@@ -101,6 +107,7 @@ export class Authorizer {
     return {
       subject: verified?.subject,
       payload: verified?.payload,
+      payloadFor: (matcher) => verified?.grants.details?.find((d) => coveredBy(d.topics, topicSelector(matcher)))?.payload,
       expiresAt: needed || (privateUpdates && granted.length > 0) ? verified?.expiresAt : undefined,
       // A stream that goes on past its token's expiry (it reads public topics) gets no private update after it.
       grantsAny:
@@ -108,6 +115,17 @@ export class Authorizer {
           ? NOTHING
           : (topics) => Date.now() < until && topics.some((t) => coveredBy(granted, topicSelector(t))),
     };
+  }
+
+  /**
+   * Reading what only a token can grant (Mercure's subscriptions API, whose URL is the topic a token must cover,
+   * as for the private subscription events it mirrors): public topics grant nothing here. Open mode allows it.
+   */
+  async authorizeGranted(token: TokenSource, topic: string): Promise<void> {
+    if (this.key === null) return;
+    const { grants } = await this.verify(token()?.token, this.key);
+    if (!coveredBy(grants.subscribe, topicSelector(topic)))
+      throw new HeraldError("forbidden", `this token may not read ${quote(topic)}`);
   }
 
   /** The selectors a caller may read: every topic they match may be listed to it. */

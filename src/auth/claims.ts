@@ -3,7 +3,7 @@
  * `mercure` claim and draft 08's `authorization_details` (RFC 9396, with RFC 9068's access-token checks).
  */
 import type { Selector } from "../names";
-import { type Grants, grantsFromClaim } from "./grants";
+import { type Grants, grantsFromClaim, type SubscribeDetail } from "./grants";
 
 /** The authorization detail type draft 08 defines, compared byte by byte. */
 export const MERCURE_DETAIL_TYPE = "https://mercure.rocks/authorization-detail";
@@ -74,10 +74,11 @@ function authorizationDetails(claim: unknown): Grants {
   if (!Array.isArray(claim) || claim.length > MAX_DETAILS) throw new ClaimError("malformed authorization_details");
   const publish: Selector[] = [];
   const subscribe: Selector[] = [];
+  const details: SubscribeDetail[] = [];
   for (const detail of claim) {
     if (typeof detail !== "object" || detail === null || Array.isArray(detail))
       throw new ClaimError("malformed authorization detail");
-    const { type, actions, topics } = detail as Record<string, unknown>;
+    const { type, actions, topics, payload } = detail as Record<string, unknown>;
     // Details of other types belong to other resource servers.
     if (type !== MERCURE_DETAIL_TYPE) continue;
     if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => typeof a === "string")) {
@@ -89,9 +90,12 @@ function authorizationDetails(claim: unknown): Grants {
     const matchers = topics.map(matcher);
     // Actions the hub does not know grant nothing and invalidate nothing.
     if (actions.includes("publish")) publish.push(...matchers);
-    if (actions.includes("subscribe")) subscribe.push(...matchers);
+    if (actions.includes("subscribe")) {
+      subscribe.push(...matchers);
+      details.push({ topics: matchers, payload });
+    }
   }
-  return { publish, subscribe };
+  return { publish, subscribe, details };
 }
 
 /** RFC 9068's checks of an access token, for tokens that carry `authorization_details`. */
@@ -116,5 +120,9 @@ export function grantsOfToken(header: { typ?: unknown }, payload: Record<string,
     checkAccessToken(header, payload, checks);
     forms.push(authorizationDetails(payload.authorization_details));
   }
-  return { publish: forms.flatMap((g) => g.publish), subscribe: forms.flatMap((g) => g.subscribe) };
+  return {
+    publish: forms.flatMap((g) => g.publish),
+    subscribe: forms.flatMap((g) => g.subscribe),
+    details: forms.flatMap((g) => g.details ?? []),
+  };
 }

@@ -83,6 +83,13 @@ export class Broadcaster {
     }
   }
 
+  /** The subscribers whose selectors match `topic`: who gets what the hub sends outside the log. */
+  subscribersOf(topic: string): Set<Subscriber> {
+    const found = new Set<Subscriber>(this.exact.get(topic));
+    for (const [prefix, subs] of this.prefixes) if (topic.startsWith(prefix)) for (const sub of subs) found.add(sub);
+    return found;
+  }
+
   /** Called by the log with each committed batch, in commit order. */
   dispatch(events: readonly LoggedEvent[]): void {
     const last = events[events.length - 1];

@@ -4,7 +4,7 @@ import type { AppendResult, EventDraft, EventLog, Idempotency } from "../log/eve
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { preamble } from "../sse/encode";
-import { Broadcaster } from "./broadcaster";
+import { Broadcaster, type Subscriber } from "./broadcaster";
 import { WriteCoalescer } from "./coalescer";
 import { NO_ONE, Presence } from "./presence";
 import { type CloseReason, type StreamRequest, Subscription, type SubscriptionHost } from "./subscription";
@@ -48,8 +48,10 @@ export class Hub {
       log,
       register: (sub) => {
         this.subscriptions.add(sub);
+        const head = this.broadcaster.add(sub);
+        // Added first, so a stream whose own selectors match hears of its opening too.
         this.presence.opened(sub, sub.selectors, sub.listener ?? NO_ONE);
-        return this.broadcaster.add(sub);
+        return head;
       },
       closed: (sub, reason) => this.forget(sub, reason),
       delivered: (count) => {
@@ -61,6 +63,11 @@ export class Hub {
 
   get subscriberCount(): number {
     return this.subscriptions.size;
+  }
+
+  /** The open streams whose selectors match `topic`. */
+  subscribersOf(topic: string): Set<Subscriber> {
+    return this.broadcaster.subscribersOf(topic);
   }
 
   get isDraining(): boolean {

@@ -16,6 +16,7 @@ function shared(e: PresenceEntry): SharedSubscription {
     id: e.id,
     selectors: e.selectors.map((s) => s.text),
     ...(e.matchTypes && { matchTypes: e.matchTypes }),
+    ...(e.payloads && { payloads: e.payloads }),
     subject: e.subject,
     payload: e.payload,
     since: e.since,

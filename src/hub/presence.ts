@@ -13,6 +13,8 @@ export interface Listener {
   readonly payload: unknown;
   /** A Mercure subscription's matcher type for each selector, in selector order (`exact`, `urlpattern`). */
   readonly matchTypes?: readonly string[];
+  /** A Mercure subscription's payload for each selector where draft 08's authorization details name one. */
+  readonly payloads?: readonly unknown[];
 }
 
 export const NO_ONE: Listener = { subject: null, payload: null };
@@ -81,6 +83,7 @@ export class Presence {
       subject: listener.subject,
       payload: listener.payload,
       ...(listener.matchTypes && { matchTypes: listener.matchTypes }),
+      ...(listener.payloads && { payloads: listener.payloads }),
     };
     this.own.set(stream, entry);
     this.add(entry);
@@ -165,7 +168,8 @@ export class Presence {
     this.tell(entry, false);
   }
 
-  private inOrder(): readonly PresenceEntry[] {
+  /** Every entry, on every node, in id order. */
+  inOrder(): readonly PresenceEntry[] {
     this.sorted ??= [...this.entries.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return this.sorted;
   }

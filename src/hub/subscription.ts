@@ -47,6 +47,12 @@ export interface StreamRequest {
 
 const NEVER = () => false;
 
+/** A notice of live state, not an event of the log: its bytes under the position a reconnect would resume after. */
+export type Notice = (position: number) => Uint8Array;
+
+/** Notices held for a replaying client that does not read, before it counts as too slow: they cannot be replayed. */
+const MAX_HELD_NOTICES = 1000;
+
 type State = "replaying" | "live" | "closed";
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -78,6 +84,8 @@ export class Subscription implements Subscriber {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private heldEvents = 0;
+  /** Notices that came during replay: sent after the page that is being read, at its position. */
+  private notices: Notice[] = [];
   /** Bytes not yet written: live events coalesced with others, or waiting behind a write the client has not taken. */
   private queue: Uint8Array[] = [];
   private queued = 0;
@@ -165,6 +173,15 @@ export class Subscription implements Subscriber {
     this.end();
   }
 
+  /** Sends a notice of live state: at once when live, after the current page while replaying. */
+  notify(notice: Notice): void {
+    if (this.state === "live") this.enqueue(notice(this.seen));
+    else if (this.state === "replaying") {
+      if (this.notices.length >= MAX_HELD_NOTICES) this.fail("slow_consumer");
+      else this.notices.push(notice);
+    }
+  }
+
   sendHeartbeat(): void {
     if (this.state !== "closed") this.enqueue(heartbeat);
   }
@@ -243,7 +260,10 @@ export class Subscription implements Subscriber {
         }
         this.cursor = last && isFullPage(page, range) ? last.id : (range.upTo as number);
         if (this.cursor >= this.head) this.goLive();
-        else await this.clientTookAll();
+        else {
+          this.sendNotices(this.cursor);
+          await this.clientTookAll();
+        }
       }
     } catch {
       // The log cannot be read now: a clean end, after whole events only, lets the client resume where it was.
@@ -292,6 +312,17 @@ export class Subscription implements Subscriber {
     for (const chunk of held) this.enqueue(chunk);
     this.host.delivered(this.heldEvents);
     this.heldEvents = 0;
+    const notices = this.notices;
+    this.notices = [];
+    for (const notice of notices) this.enqueue(notice(this.seen));
+  }
+
+  /** Writes the notices held during replay, at `position`: every matching event up to it has been written. */
+  private sendNotices(position: number): void {
+    if (this.notices.length === 0) return;
+    const notices = this.notices;
+    this.notices = [];
+    this.write(joinChunks(notices.map((notice) => notice(position))));
   }
 
   private fail(reason: CloseReason): void {
@@ -302,6 +333,7 @@ export class Subscription implements Subscriber {
     if (this.state === "closed") return;
     this.state = "closed";
     this.held = [];
+    this.notices = [];
     this.queue = [];
     this.queued = 0;
     this.finish();

@@ -11,6 +11,8 @@ export interface SharedSubscription {
   readonly selectors: readonly string[];
   /** A Mercure subscription's matcher type for each selector. */
   readonly matchTypes?: readonly string[];
+  /** A Mercure subscription's payload for each selector, where its token's authorization details name one. */
+  readonly payloads?: readonly unknown[];
   readonly subject: string | null;
   readonly payload: unknown;
   /** ms since the epoch. */

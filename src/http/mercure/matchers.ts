@@ -21,6 +21,8 @@ export interface MercureQuery {
   readonly selectors: Selector[];
   /** `last_event_id` (draft 08), else `lastEventID` (draft 07): the `Last-Event-ID` header goes before both. */
   readonly lastEventId?: string;
+  /** The draft the subscriber speaks: 8 when it names a matcher with a `match*` parameter, else 7 (`topic=`). */
+  readonly draft: 7 | 8;
 }
 
 /**
@@ -51,8 +53,10 @@ export function parseSubscription(query: string): MercureQuery {
   const selectors = new Map<string, Selector>();
   let lastEventId: string | undefined;
   let lastEventID: string | undefined;
+  let draft: 7 | 8 = 7;
   for (const [name, value] of fields) {
     if (name === "topic" || EXACT_NAMES.has(name)) {
+      if (name !== "topic") draft = 8;
       if (selectors.size >= MAX_MATCHERS && !selectors.has(value)) {
         throw new HeraldError("invalid_selector", `at most ${MAX_MATCHERS} topic matchers are allowed`);
       }
@@ -67,5 +71,9 @@ export function parseSubscription(query: string): MercureQuery {
     throw new HeraldError("invalid_selector", "at least one topic matcher (topic, match or match_exact) is required");
   }
   const resume = lastEventId ?? lastEventID;
-  return { selectors: [...selectors.values()], ...(resume !== undefined && resume !== "" && { lastEventId: resume }) };
+  return {
+    selectors: [...selectors.values()],
+    draft,
+    ...(resume !== undefined && resume !== "" && { lastEventId: resume }),
+  };
 }
