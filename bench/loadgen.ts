@@ -2,10 +2,11 @@
 import { type FanoutJob, fanoutClient } from "./scenarios/fanout";
 import { type IdleJob, idleClient } from "./scenarios/idle";
 import { type PacedJob, pacedClient } from "./scenarios/paced";
+import { type PresenceJob, presenceClient } from "./scenarios/presence";
 import { type PublishJob, publishClient } from "./scenarios/publish";
 import { type ReplayJob, replayClient } from "./scenarios/replay";
 
-type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob;
+type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | PresenceJob;
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 let result: unknown;
@@ -24,6 +25,9 @@ switch (job.kind) {
     break;
   case "replay":
     result = await replayClient(job);
+    break;
+  case "presence":
+    result = await presenceClient(job);
     break;
   default:
     throw new Error(`unknown job ${JSON.stringify(job)}`);

@@ -48,6 +48,10 @@ test(
       expect(r.idle?.baseline.allOpen).toBe(true);
       expect(r.replay?.median.allDelivered).toBe(true);
       expect(r.replay?.median.eventsPerSec).toBeGreaterThan(0);
+      expect(r.presence?.median.quiet.delivered).toBe(true);
+      expect(r.presence?.median.storm.delivered).toBe(true);
+      expect(r.presence?.median.connectsPerSec).toBeGreaterThan(0);
+      expect(r.presence?.median.connectFailures).toBe(0);
       expect(r.targets.length).toBeGreaterThan(0);
       expect(r.machine.bun).toBe(Bun.version);
     } finally {
