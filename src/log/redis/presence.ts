@@ -27,6 +27,8 @@ const FEED_LENGTH = 10_000;
 const BATCH = 1000;
 const BLOCK_MS = 1000;
 const RETRY_MS = 500;
+/** The longest a stopping node waits to tell the others it leaves. */
+const LEAVE_MS = 1000;
 
 type Fields = Record<string, string>;
 
@@ -113,16 +115,16 @@ export class RedisPresenceExchange implements PresenceExchange {
     this.running = false;
     clearInterval(this.beatTimer);
     clearTimeout(this.flushTimer);
-    await this.beating;
-    try {
-      const k = this.keys;
-      await scripts.presenceLeave.run(this.commands, [k.feed, k.nodes, k.versions], [k.namespace, this.node, FEED_LENGTH]);
-    } catch {
-      // Its liveness runs out instead: the others forget its streams within the bound.
-    }
+    const k = this.keys;
+    // Sent after any beat under way on the same connection, and given a short while: a stop never waits out an
+    // unreachable Redis (the node's liveness runs out instead, and the others forget its streams within the bound).
+    const leave = scripts.presenceLeave
+      .run(this.commands, [k.feed, k.nodes, k.versions], [k.namespace, this.node, FEED_LENGTH])
+      .catch(() => undefined);
+    await Promise.race([leave, Bun.sleep(LEAVE_MS)]);
     this.feed.close();
-    await this.tailing;
     this.commands.close();
+    await this.tailing;
   }
 
   private schedule(): void {
@@ -177,6 +179,8 @@ export class RedisPresenceExchange implements PresenceExchange {
         [k.nodes, k.versions],
         [k.namespace, this.node, this.aliveMs],
       )) as Reply[];
+      // A node that is leaving writes nothing more: its keys are going.
+      if (!this.running) return;
       if (Number(wasAlive) !== 1 || this.rebuild) await this.writeShare();
       const live = new Map<string, number>();
       for (let i = 0; i < flat.length; i += 2) {
