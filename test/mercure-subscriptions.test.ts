@@ -327,12 +327,15 @@ describe("the subscriptions web API", () => {
     expect((await api("", bearer("junk"))).headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
   });
 
-  test("a watcher that reads the list, then subscribes from its last event id, misses no change in between", async () => {
+  test("a watcher that subscribes first, then reads the list, misses no subscription: earlier ones listed, later ones told", async () => {
     const topic = fresh("race");
-    const list = await api("");
-    const link = list.headers.get("link") ?? "";
-    const last = /last-event-id="([^"]*)"/.exec(link)?.[1] as string;
+    const last = /last-event-id="([^"]*)"/.exec((await api("")).headers.get("link") ?? "")?.[1] as string;
+    const update = await publish(hub, [
+      ["topic", topic],
+      ["data", "after the list"],
+    ]);
     const early = await subscribe(hub, [["match", topic]]);
+    // From the list's last event id, the updates since come first.
     const watcher = await subscribe(
       hub,
       [
@@ -341,11 +344,13 @@ describe("the subscriptions web API", () => {
       ],
       bearer(watchAll),
     );
-    // Opened before the watcher: not an event it gets (those are live), but in the list it reads next.
-    const listed = (await (await api(`/exact/${encode(topic)}`)).json()) as { subscriptions: unknown[] };
+    await watcher.until((r) => r.events.some((e) => e.id === update));
+    const listed = (await (await api(`/exact/${encode(topic)}`)).json()) as { subscriptions: Array<{ subscriber: string }> };
     expect(listed.subscriptions.length).toBe(1);
     const late = await subscribe(hub, [["match", topic]]);
     await watcher.until((r) => about(r, topic).length === 1);
+    // Subscription events are live: the one opened before the watcher is in the list, the later one is told.
+    expect(about(watcher, topic)[0]?.subscriber).not.toBe(listed.subscriptions[0]?.subscriber);
     for (const r of [early, late, watcher]) r.close();
   });
 });
