@@ -5,8 +5,9 @@ import { type PacedJob, pacedClient } from "./scenarios/paced";
 import { type PresenceJob, presenceClient } from "./scenarios/presence";
 import { type PublishJob, publishClient } from "./scenarios/publish";
 import { type ReplayJob, replayClient } from "./scenarios/replay";
+import { type RoutingJob, routingClient } from "./scenarios/routing";
 
-type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | PresenceJob;
+type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob | PresenceJob;
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 let result: unknown;
@@ -25,6 +26,9 @@ switch (job.kind) {
     break;
   case "replay":
     result = await replayClient(job);
+    break;
+  case "routing":
+    result = await routingClient(job);
     break;
   case "presence":
     result = await presenceClient(job);

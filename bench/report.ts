@@ -7,6 +7,7 @@ import { P99_BOUND_MS, type PacedResult } from "./scenarios/paced";
 import type { PresenceResult } from "./scenarios/presence";
 import type { PublishCase, PublishResult } from "./scenarios/publish";
 import type { ReplayRun } from "./scenarios/replay";
+import type { RoutingResult } from "./scenarios/routing";
 
 /** A load generator above this share of its core may have been what limited a run. */
 const LOADGEN_BUSY = 0.85;
@@ -27,6 +28,8 @@ export interface Profile {
   readonly bigReplayEvents: number;
   /** Events published to measure Redis memory per retained event. */
   readonly clusterMemoryEvents: number;
+  /** Streams, each on a selector of its own, in the routing scenario. */
+  readonly routingStreams: number;
   /** Publishes per second, paced, in the presence scenario's quiet and storm phases. */
   readonly presenceRate: number;
   /** Streams opened (and closed half a second later) per second during its storm. */
@@ -46,6 +49,7 @@ export interface Results {
   readonly replay?: { readonly median: ReplayRun; readonly runs: ReplayRun[] };
   readonly bigReplay?: { readonly median: ReplayRun; readonly runs: ReplayRun[] };
   readonly scaling?: FanoutResult[];
+  readonly routing?: RoutingResult;
   readonly cluster?: ClusterResult;
   readonly presence?: PresenceResult;
   /** Scenarios that failed, with why. */
@@ -131,6 +135,15 @@ export function judge(r: Results): Target[] {
     measured: big ? `${fix(big.rssGrowthMb, 1)} MB (${int(big.eventsPerSec)} events/s)` : "not run (full run only)",
     met: big ? big.rssGrowthMb < 50 && big.allDelivered : null,
   });
+  const ro = r.routing;
+  out.push({
+    name: `Hub CPU per event, ${int(ro?.streams ?? r.profile.routingStreams)} streams each on its own prefix (\`u.<k>.*\`) vs each on its own topic`,
+    goal: "≤ 1.2×, every event delivered",
+    measured: ro
+      ? `${fix(ro.ratio)}× (${fix(ro.prefix.hubCpuMsPerEvent, 3)} vs ${fix(ro.exact.hubCpuMsPerEvent, 3)} ms at ${int(ro.ratePerSec)} events/s)`
+      : "not run",
+    met: ro ? ro.ratio <= 1.2 && ro.prefix.delivered && ro.exact.delivered : null,
+  });
   const pr = r.presence?.median;
   out.push({
     name: `Publish p99 through a connect storm (${int(r.profile.presenceConnectsPerSec)} connects/s) vs quiet, same run, every event delivered`,
@@ -210,11 +223,14 @@ export function markdown(r: Results): string {
     add(
       `Each step publishes single events at a fixed rate (each due at its time, whatever the hub answers) for a few seconds; it passes when every stream got every event, no publish fell behind its due time, and the publish-to-receive p99 stayed within ${P99_BOUND_MS} ms. Rates rise step by step (by a quarter in a full run) until one fails. The figure is the last rate that passed: **${fix(pc.ratio)}×** the baseline's.`,
       "",
+      `Herald on Mercure (the streams subscribe with \`match=\` on /.well-known/mercure, each event is a form POST there) sustains **${fix(pc.mercureRatio)}×** its native rate (\`/stream\` and \`POST /topics/{topic}/events\`).`,
+      "",
       "| hub | sustained publishes/s | delivered events/s | receive p50 / p99 ms | hub CPU | steps (rate: p99 ms, pass) |",
       "|---|---|---|---|---|---|",
     );
     for (const [label, run] of [
       ["Herald", pc.herald],
+      ["Herald, Mercure", pc.mercure],
       ["baseline (in memory)", pc.baseline],
     ] as const) {
       const steps = run.steps.map((s) => `${s.ratePerSec}: ${fix(s.receiveP99Ms, 1)}${s.passed ? "" : " ✗"}`).join(", ");
@@ -236,7 +252,7 @@ export function markdown(r: Results): string {
     const p = r.publish;
     add(`## 2. Publish: ${r.profile.connections} connections, no subscribers (${p.publisher})`, "");
     add(
-      `Herald full / in-memory baseline: **${fix(p.ratioFull)}×**; normal / baseline: ${fix(p.ratioNormal)}×; full keeps ${pct(p.fullOverNormal)} of normal's throughput (group commit).`,
+      `Herald full / in-memory baseline: **${fix(p.ratioFull)}×**; normal / baseline: ${fix(p.ratioNormal)}×; full keeps ${pct(p.fullOverNormal)} of normal's throughput (group commit). Mercure (herald-mercure: one form POST per event on /.well-known/mercure, full sync) / native (herald-full): **${fix(p.mercureOverNative)}×**.`,
       "",
     );
     add("| case | events/s | requests/s | p50 / p99 ms | all acked | hub CPU | loadgen CPU |", "|---|---|---|---|---|---|---|");
@@ -296,12 +312,30 @@ export function markdown(r: Results): string {
     }
     add("");
   }
+  if (r.routing) routingSection(r.routing, add);
   if (r.cluster) clusterSection(r.cluster, r.profile, add);
   if (r.presence) presenceSection(r.presence, add);
   const notes = busyRuns(r);
   add("## Notes", "", ...(notes.length > 0 ? notes.map((n) => `- ${n}`) : ["- No load generator was above 85% of its core."]));
   add("- CPU shares are of one core; every figure is the median of the runs listed in the JSON file beside this one.", "");
   return lines.join("\n");
+}
+
+function routingSection(ro: RoutingResult, add: (...l: string[]) => void): void {
+  add(`## Routing: ${int(ro.streams)} streams, each on a selector of its own`, "");
+  add(
+    `Single events at ${int(ro.ratePerSec)}/s, open loop, to the users in turn, so each reaches one stream; heartbeats off. Hub CPU (user + system) from the first publish of the phase to the last delivery, over its events. With prefixes, **${fix(ro.ratio)}×** the CPU per event of exact topics.`,
+    "",
+    "| selectors | hub CPU ms per event | events | all delivered |",
+    "|---|---|---|---|",
+  );
+  for (const [label, run] of [
+    ["prefix `u.<k>.*`", ro.prefix],
+    ["exact `u.<k>.feed`", ro.exact],
+  ] as const) {
+    add(`| ${label} | ${fix(run.hubCpuMsPerEvent, 3)} | ${int(run.events)} | ${yes(run.delivered)} |`);
+  }
+  add("");
 }
 
 function clusterSection(c: ClusterResult, profile: Profile, add: (...l: string[]) => void): void {

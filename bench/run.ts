@@ -13,6 +13,7 @@ import { runPaced } from "./scenarios/paced";
 import { runPresence } from "./scenarios/presence";
 import { type Publisher, runPublish } from "./scenarios/publish";
 import { runReplay } from "./scenarios/replay";
+import { runRouting } from "./scenarios/routing";
 
 const PROFILES: Record<Profile["name"], Profile> = {
   full: {
@@ -29,6 +30,7 @@ const PROFILES: Record<Profile["name"], Profile> = {
     replayEvents: 100_000,
     bigReplayEvents: 1_000_000,
     clusterMemoryEvents: 100_000,
+    routingStreams: 5000,
     presenceRate: 500,
     presenceConnectsPerSec: 1000,
   },
@@ -46,11 +48,12 @@ const PROFILES: Record<Profile["name"], Profile> = {
     replayEvents: 10_000,
     bigReplayEvents: 0,
     clusterMemoryEvents: 2000,
+    routingStreams: 50,
     presenceRate: 100,
     presenceConnectsPerSec: 100,
   },
 };
-const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "cluster", "presence"] as const;
+const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "routing", "cluster", "presence"] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -149,6 +152,14 @@ const scaling = await scenario("scaling", async () => {
   return sizes;
 });
 
+const routing = await scenario("routing", () =>
+  runRouting(
+    // A steady rate well within what the hub sustains, so the figure is work per event, not queueing.
+    { streams: profile.routingStreams, ratePerSec: 500, phaseMs: profile.phaseMs, repeats: profile.repeats },
+    log,
+  ),
+);
+
 const cluster = await scenario("cluster", () => {
   if (Bun.which("redis-server") === null) throw new Error("redis-server is not installed (apt-get install redis-server)");
   return runCluster(
@@ -194,6 +205,7 @@ const results: Results = {
   replay,
   bigReplay,
   scaling,
+  routing,
   cluster,
   presence,
   errors,

@@ -11,6 +11,7 @@ import { docsRoutes, renderDocument } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { healthRoutes } from "./http/health";
 import { historyRoutes } from "./http/history";
+import { mercureMetadataRoutes, resourceMetadata } from "./http/mercure/metadata";
 import { mercurePublishRoutes } from "./http/mercure/publish";
 import { mercureSubscribeRoutes } from "./http/mercure/subscribe";
 import { SubscriptionEvents } from "./http/mercure/subscription-events";
@@ -26,6 +27,7 @@ import type { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { patternBase } from "./patterns/url-pattern";
 
 export interface AppDeps {
   readonly config: Config;
@@ -55,8 +57,15 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     maxStreamsPerClient: config.maxStreamsPerClient,
     proxies: new TrustedProxies(config.trustedProxies),
     metrics,
+    maxStreamAgeMs: config.maxStreamAgeMs,
   });
-  const mercure = { cookie: config.mercureCookie };
+  // Open mode checks no token: there is nothing to tell a client about tokens.
+  const metadata = auth.openMode ? undefined : resourceMetadata(config.mercureAudience, config.mercureCookie);
+  const mercure = {
+    cookie: config.mercureCookie,
+    resourceMetadata: metadata?.url,
+    patternBase: patternBase(config.mercureAudience),
+  };
   const subscriptionEvents = config.mercureSubscriptions ? new SubscriptionEvents(hub, metrics) : undefined;
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
@@ -69,6 +78,7 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     .use(mercurePublishRoutes(hub, auth, origins, metrics, limits, mercure))
     .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure, subscriptionEvents))
     .use(config.mercureSubscriptions ? mercureSubscriptionsRoutes(hub.presence, log, auth, mercure) : new Elysia())
+    .use(mercureMetadataRoutes(metadata))
     .use(streamRoutes(hub, log, auth, admission))
     .use(historyRoutes(log, auth, hub.presence))
     .use(subscriptionRoutes(hub.presence, auth))

@@ -14,6 +14,7 @@ import { Retention } from "./log/retention";
 import { createLogger } from "./logger";
 import { Metrics } from "./metrics";
 import { urlHost } from "./net/url-host";
+import { patternBase } from "./patterns/url-pattern";
 import { onSignal } from "./signals";
 import { bindFailure, checkResolvable, refuseToStart } from "./startup";
 
@@ -93,7 +94,10 @@ const metrics = new Metrics();
 const log = await openStartupLog();
 const hub = new Hub(log, config, logger, metrics);
 const presenceExchange = openPresenceExchange(logOptions(config), config.presenceTtlMs, logger);
-if (presenceExchange) await sharePresence(hub.presence, presenceExchange, sharedSelectors, logger);
+if (presenceExchange) {
+  const base = patternBase(config.mercureAudience);
+  await sharePresence(hub.presence, presenceExchange, (shared) => sharedSelectors(shared, base), logger);
+}
 const retention = new Retention(
   log,
   { maxAgeMs: config.retentionMaxAgeMs, maxEventsPerTopic: config.retentionMaxEvents },
@@ -152,3 +156,13 @@ retention.start();
 
 logger.info("herald started", { url: listener.url, settings: describeConfig(config) });
 if (!config.jwtSecret) logger.warn("open mode: HERALD_JWT_SECRET is unset, anyone may publish and subscribe");
+else if (config.mercureAudience === "" || config.mercureIssuer === "") {
+  // Draft 08 wants both configured; unset, a token of this hub's key is taken whatever hub or issuer it names.
+  logger.warn(
+    "HERALD_MERCURE_AUDIENCE or HERALD_MERCURE_ISSUER is unset: authorization_details tokens are not checked for them",
+    {
+      audience: config.mercureAudience !== "",
+      issuer: config.mercureIssuer !== "",
+    },
+  );
+}

@@ -51,6 +51,7 @@ export interface Config {
   readonly retryMs: number;
   /** Longest silence on a stream before a comment is sent. Default 15000 ms. */
   readonly heartbeatMs: number;
+  readonly maxStreamAgeMs: number;
   /** Bytes held for one subscriber that does not read before its stream is closed. Default 4 MiB. */
   readonly subscriberBufferBytes: number;
   /** Open streams past which `/stream` answers 503. Default 10000. */
@@ -158,6 +159,14 @@ const settings = [
     default: "15000",
     help: "longest silence on a stream before a comment",
     parse: milliseconds(100),
+  }),
+  setting({
+    key: "maxStreamAgeMs",
+    env: "HERALD_MAX_STREAM_AGE",
+    flag: "max-stream-age",
+    default: "24h",
+    help: "a stream opened with a token ends after this (or at the token's exp), for its client to come back with a current one",
+    parse: duration(1000, 24 * DAY, "no limit"),
   }),
   setting({
     key: "subscriberBufferBytes",

@@ -19,6 +19,10 @@ const CONTRACT = [
   "mercure-publish",
   "mercure-subscribe",
   "mercure-private",
+  "mercure-operations",
+  "mercure-browser",
+  "mercure-drafts",
+  "mercure-patterns",
   "presence",
   "mercure-subscriptions",
 ].map((name) => `test/${name}.test.ts`);

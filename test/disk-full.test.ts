@@ -5,7 +5,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { truncateSync, unlinkSync } from "node:fs";
-import { type Answer, expectOneLine, health, history, logged, metric, post, refusal } from "./support/faults";
+import { type Answer, expectOneLine, health, history, logged, mercurePost, metric, post, refusal } from "./support/faults";
 import { type Herald, startHerald } from "./support/herald";
 import { fillUp, mountTmpfs } from "./support/mounts";
 import { SseReader, streamUrl } from "./support/sse";
@@ -47,7 +47,13 @@ test.skipIf(!mount)(
     expect(refused?.retryAfter).toMatch(/^\d+$/);
 
     // Degraded: every kind of write is refused with the same answer; a key used now must not stay behind.
-    for (const a of [await post(h, "disk", "during"), await post(h, undefined, [1, 2]), await post(h, "disk", "keyed", "k1")]) {
+    const writes = [
+      await post(h, "disk", "during"),
+      await post(h, undefined, [1, 2]),
+      await post(h, "disk", "keyed", "k1"),
+      await mercurePost(h, "disk", "mercure"),
+    ];
+    for (const a of writes) {
       expect([a.status, a.body.error?.code, a.retryAfter]).toEqual([507, "storage_full", refused?.retryAfter as string]);
     }
     const degraded = await health(h);

@@ -1,6 +1,7 @@
 /** Cluster mode under faults: Redis killed and restarted, a node killed, a replica gone. Real processes, SIGKILL. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { type Cluster, pick, startCluster } from "./support/cluster";
+import { mercurePost } from "./support/faults";
 import { type Herald, history } from "./support/herald";
 import { publishers } from "./support/load";
 import { hasRedis, startRedis } from "./support/redis";
@@ -40,6 +41,8 @@ describe.skipIf(!hasRedis())("Redis killed mid-load", () => {
       (await Promise.all(c.nodes.map(health))).every((h) => h.code === 503 && h.status === "degraded"),
     );
     await eventually(() => load.refusals.length > 20);
+    const mercure = await mercurePost(pick(c.nodes), "load.mercure", "during");
+    expect([mercure.status, mercure.body.error?.code, mercure.retryAfter]).toEqual([503, "log_unavailable", "5"]);
     const heartbeats = reader.comments.length;
     await eventually(() => reader.comments.length > heartbeats + 3);
     expect(reader.ended).toBe(false);

@@ -106,15 +106,17 @@ export async function runLoadgen<R>(job: unknown): Promise<R> {
 }
 
 /**
- * One stream-holding run: a fresh hub with `full` sync, the job (given the hub's address and pid) in the load
- * generator, then the hub stopped. Refuses up front when the fd limit cannot hold the streams.
+ * One stream-holding run: a fresh hub with `full` sync (and `env` on top of the bench's), the job (given the hub's
+ * address and pid) in the load generator, then the hub stopped. Refuses up front when the fd limit cannot hold the
+ * streams.
  */
 export async function runStreamsJob<R>(
   kind: HubKind,
   streams: number,
   job: (target: { host: string; port: number }, hubPid: number) => unknown,
+  env: Record<string, string> = {},
 ): Promise<R> {
-  const hub = await startHub(kind, "full");
+  const hub = await startHub(kind, "full", env);
   try {
     if (hub.fdLimit > 0 && hub.fdLimit < streams + 100) throw new Error(`fd limit ${hub.fdLimit} < ${streams} streams`);
     return await runLoadgen<R>(job({ host: hub.host, port: hub.port }, hub.pid));

@@ -20,7 +20,8 @@ export interface Stream {
 }
 
 export interface OpenOptions {
-  readonly path: string;
+  /** One path for every stream, or each stream's by its index in the set. */
+  readonly path: string | ((k: number) => string);
   readonly headers?: Record<string, string>;
   /** How many of the streams, spread evenly and including the last, also parse each event's `"t":` stamp. */
   readonly sampled?: number;
@@ -65,15 +66,19 @@ export class StreamSet {
     const extra = Object.entries(options.headers ?? {})
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join("");
-    const request = Buffer.from(
-      `GET ${options.path} HTTP/1.1\r\nHost: ${this.target.host}:${this.target.port}\r\nAccept: text/event-stream\r\n${extra}\r\n`,
-    );
+    const requestFor = (path: string) =>
+      Buffer.from(
+        `GET ${path} HTTP/1.1\r\nHost: ${this.target.host}:${this.target.port}\r\nAccept: text/event-stream\r\n${extra}\r\n`,
+      );
+    const { path } = options;
+    const shared = typeof path === "string" ? requestFor(path) : undefined;
+    const request = (k: number) => shared ?? requestFor(typeof path === "string" ? path : path(k));
     const concurrency = options.concurrency ?? 200;
     // Hubs write to streams in the order they opened: sampling only the first ones would flatter the latency.
     const step = n / Math.min(n, options.sampled ?? 0);
     const sampled = (k: number) => Number.isFinite(step) && Math.floor((k + 1) / step) > Math.floor(k / step);
     for (let i = 0; i < n; i += concurrency) {
-      const batch = Array.from({ length: Math.min(concurrency, n - i) }, (_, j) => this.connect(request, sampled(i + j)));
+      const batch = Array.from({ length: Math.min(concurrency, n - i) }, (_, j) => this.connect(request(i + j), sampled(i + j)));
       await Promise.all(batch);
     }
     const failed = this.streams.filter((s) => s.status !== 200);
@@ -164,10 +169,19 @@ export class StreamSet {
   }
 
   /** Resolves once every stream has at least `expected` events, or when none arrived for `quietMs`. */
-  async waitFor(expected: number, quietMs = 3000): Promise<boolean> {
+  waitFor(expected: number, quietMs = 3000): Promise<boolean> {
+    return this.waitUntil(() => this.min() >= expected, quietMs);
+  }
+
+  /** Resolves once the streams hold `expected` events between them, or when none arrived for `quietMs`. */
+  waitForTotal(expected: number, quietMs = 3000): Promise<boolean> {
+    return this.waitUntil(() => this.total() >= expected, quietMs);
+  }
+
+  private async waitUntil(done: () => boolean, quietMs: number): Promise<boolean> {
     let last = this.total();
     let lastChange = performance.now();
-    while (this.min() < expected) {
+    while (!done()) {
       await Bun.sleep(5);
       const now = performance.now();
       const total = this.total();

@@ -32,6 +32,8 @@ export interface AuthOptions {
 export interface Reader {
   /** The token's `sub`, when a verified token has one. */
   readonly subject?: string;
+  /** Whether the request came with a token that was verified. */
+  readonly withToken: boolean;
   /** The `payload` member of a verified token's `herald` claim, else of its `mercure` claim: what presence shows of it. */
   readonly payload?: unknown;
   /**
@@ -57,7 +59,7 @@ interface Verified {
 
 const NOTHING = () => false;
 const NONE = () => undefined;
-const ANONYMOUS: Reader = { grantsAny: NOTHING, payloadFor: NONE };
+const ANONYMOUS: Reader = { withToken: false, grantsAny: NOTHING, payloadFor: NONE };
 const EVERY_TOPIC = [parseSelector("*")];
 const NO_TOKEN = new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
 
@@ -87,13 +89,19 @@ export class Authorizer {
 
   /**
    * Reading needs, for every selector not covered by the public topics, a token that covers it. A private
-   * update goes to a reader whose token grants one of its topics, until the token expires; with
-   * `privateUpdates`, a stream whose token grants any topic ends then (Mercure's streams), where otherwise
-   * only one that needed its token does. Open mode grants no private update: no one can show a right to one.
+   * update goes to a reader whose token grants one of its topics, until the token expires. `rules` "mercure"
+   * applies the drafts where they differ from the native API: a presented token that fails is a 401 even in a
+   * cookie, and the stream ends when any token it came with expires (a native stream of public topics goes on,
+   * only one that needed its token ends). Open mode grants no private update: no one can show a right to one.
    */
-  async authorizeRead(token: TokenSource, selectors: readonly Selector[], privateUpdates = false): Promise<Reader> {
+  async authorizeRead(
+    token: TokenSource,
+    selectors: readonly Selector[],
+    rules: "native" | "mercure" = "native",
+  ): Promise<Reader> {
     if (this.key === null) return ANONYMOUS;
-    const { verified, refusal } = await this.reader(token(), this.key);
+    const mercure = rules === "mercure";
+    const { verified, refusal } = await this.reader(token(), this.key, mercure);
     let needed = false;
     for (const s of selectors) {
       if (coveredBy(this.publicSelectors, s)) continue;
@@ -106,9 +114,10 @@ export class Authorizer {
     const until = verified?.expiresAt ?? Number.POSITIVE_INFINITY;
     return {
       subject: verified?.subject,
+      withToken: verified !== null,
       payload: verified?.payload,
       payloadFor: (matcher) => verified?.grants.details?.find((d) => coveredBy(d.topics, topicSelector(matcher)))?.payload,
-      expiresAt: needed || (privateUpdates && granted.length > 0) ? verified?.expiresAt : undefined,
+      expiresAt: needed || mercure ? verified?.expiresAt : undefined,
       // A stream that goes on past its token's expiry (it reads public topics) gets no private update after it.
       grantsAny:
         granted.length === 0
@@ -128,27 +137,32 @@ export class Authorizer {
       throw new HeraldError("forbidden", `this token may not read ${quote(topic)}`);
   }
 
-  /** The selectors a caller may read: every topic they match may be listed to it. */
+  /**
+   * The selectors a caller may read: every topic they match may be listed to it. Pattern grants are left out:
+   * the log lists topics by prefix, and a pattern's literal prefix covers topics it does not match.
+   */
   async readableSelectors(token: TokenSource): Promise<readonly Selector[]> {
     if (this.key === null) return EVERY_TOPIC;
     const { verified } = await this.reader(token(), this.key);
-    return [...this.publicSelectors, ...(verified?.grants.subscribe ?? [])];
+    return [...this.publicSelectors, ...(verified?.grants.subscribe ?? []).filter((s) => s.pattern === undefined)];
   }
 
   /**
    * A reader's verified token, or why there is none. A bad token in the header or the query is the caller's
-   * mistake and refused at once; a bad cookie is what browsers keep sending long after it went stale, so it
-   * only matters where a token is needed (public topics stay readable, and `EventSource` never retries a 401).
+   * mistake and refused at once; on the native API a bad cookie is what browsers keep sending long after it went
+   * stale, so it only matters where a token is needed (public topics stay readable, and `EventSource` never
+   * retries a 401). Draft 08 wants a presented cookie used like any token: `strictCookie` refuses it at once.
    */
   private async reader(
     credential: Credential | undefined,
     key: Uint8Array,
+    strictCookie = false,
   ): Promise<{ verified: Verified | null; refusal: HeraldError }> {
     if (credential === undefined) return { verified: null, refusal: NO_TOKEN };
     try {
       return { verified: await this.verify(credential.token, key), refusal: NO_TOKEN };
     } catch (error) {
-      if (credential.source !== "cookie" || !(error instanceof HeraldError)) throw error;
+      if (strictCookie || credential.source !== "cookie" || !(error instanceof HeraldError)) throw error;
       return { verified: null, refusal: new HeraldError(error.code, `herald_token cookie: ${error.message}`, error.headers) };
     }
   }

@@ -6,9 +6,13 @@
 import { Elysia } from "elysia";
 import type { OriginPolicy } from "./origins";
 
+/**
+ * What a page may send: its token, a body's type, an Idempotency-Key, the id to resume after, and the
+ * `Cache-Control: no-store` Mercure's draft 07 asks of a client that puts its token in the URL.
+ */
 const PREFLIGHT = {
   "access-control-allow-methods": "GET, POST, OPTIONS",
-  "access-control-allow-headers": "Authorization, Content-Type, Idempotency-Key, Last-Event-ID",
+  "access-control-allow-headers": "Authorization, Cache-Control, Content-Type, Idempotency-Key, Last-Event-ID",
   "access-control-max-age": "600",
 };
 /**

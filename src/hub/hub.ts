@@ -3,6 +3,7 @@ import { HeraldError, RETRY_LATER } from "../errors";
 import type { AppendResult, EventDraft, EventLog, Idempotency } from "../log/event-log";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
+import { selectorKey } from "../names";
 import { preamble } from "../sse/encode";
 import { Broadcaster, type Subscriber } from "./broadcaster";
 import { WriteCoalescer } from "./coalescer";
@@ -53,6 +54,7 @@ export class Hub {
         this.presence.opened(sub, sub.selectors, sub.listener ?? NO_ONE);
         return head;
       },
+      stopping: () => this.draining,
       closed: (sub, reason) => this.forget(sub, reason),
       delivered: (count) => {
         metrics.delivered += count;
@@ -85,7 +87,6 @@ export class Hub {
   }
 
   open(request: StreamRequest): Subscription {
-    if (this.draining) throw new HeraldError("shutting_down", "the hub is shutting down", RETRY_LATER);
     if (this.subscriptions.size >= this.options.maxSubscribers) {
       throw new HeraldError("too_many_subscribers", "the hub has reached its stream limit", RETRY_LATER);
     }
@@ -99,7 +100,7 @@ export class Hub {
   private async missed(): Promise<void> {
     const lookups = new Map<string, Promise<number>>();
     const prunedThrough = (sub: Subscription) => {
-      const key = sub.selectors.map((s) => s.text).join("\n");
+      const key = sub.selectors.map(selectorKey).join("\n");
       let lookup = lookups.get(key);
       if (!lookup) {
         lookup = this.log.prunedThrough(sub.selectors);
@@ -131,7 +132,10 @@ export class Hub {
       this.logger.error("stream ended by a log read failure", { selectors: sub.selectors.map((s) => s.text) });
   }
 
-  /** Stops accepting, ends every stream cleanly and waits for in-flight publishes to commit. */
+  /**
+   * Stops accepting publishes, ends every stream cleanly (one that opens from now on ends after its `retry:`) and
+   * waits for in-flight publishes to commit.
+   */
   async drain(): Promise<void> {
     this.draining = true;
     for (const sub of [...this.subscriptions]) sub.end();

@@ -1,6 +1,6 @@
 /** One client's stream: replay from the log up to a noted head, then live, within a byte budget. */
-import { type EventLog, isFullPage, type LoggedEvent, type ReadRange } from "../log/event-log";
-import type { ClientEventId, Selector } from "../names";
+import { type EventLog, isFullPage, type LoggedEvent, type ReadRange, topicsOf } from "../log/event-log";
+import { type ClientEventId, type Selector, selects } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks, type WireForm } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
 import type { Listener } from "./presence";
@@ -20,6 +20,8 @@ export interface SubscriptionHost {
   readonly log: EventLog;
   /** Registers with the broadcaster and returns the last id it handed out. */
   register(sub: Subscription): number;
+  /** Whether the hub is stopping: a stream that starts now only tells its client when to come back. */
+  stopping(): boolean;
   closed(sub: Subscription, reason: CloseReason): void;
   /** Counts events written to a stream, replayed or live. */
   delivered(count: number): void;
@@ -63,6 +65,8 @@ export class Subscription implements Subscriber {
   readonly readsPrivate: (e: LoggedEvent) => boolean;
   readonly listener: Listener | undefined;
   private readonly endsOnGap: boolean;
+  /** Whether a selector is a pattern, which the log reads by its literal prefix only. */
+  private readonly patterned: boolean;
   /**
    * A direct stream: writes go straight to the socket, and a write that finds it full returns a promise that
    * settles once the client has taken it. Half the memory of a queued ReadableStream per idle stream.
@@ -102,6 +106,7 @@ export class Subscription implements Subscriber {
     private readonly host: SubscriptionHost,
   ) {
     this.selectors = request.selectors;
+    this.patterned = request.selectors.some((s) => s.pattern !== undefined);
     this.form = request.form;
     this.readsPrivate = request.readsPrivate ?? NEVER;
     this.endsOnGap = request.endsOnGap ?? false;
@@ -119,6 +124,12 @@ export class Subscription implements Subscriber {
       pull: (sink: ReadableStreamDirectController) => {
         // Ended before the response started (its token expired at once): a closed stream never registers.
         if (this.state === "closed") return sink.close();
+        // An SSE client never retries a refusal (a 503), but reconnects after a stream that ends: to the next process.
+        if (host.stopping()) {
+          sink.write(host.preamble);
+          sink.close();
+          return this.close("shutdown");
+        }
         // The response stays open until this settles. Rejecting it without a reason aborts the connection
         // quietly; `sink.close(error)` would too, but Bun prints a stack trace on stderr for each one.
         const response = new Promise<void>((resolve, reject) => {
@@ -272,12 +283,19 @@ export class Subscription implements Subscriber {
     }
   }
 
-  /** The page without the private updates this reader may not receive. */
+  /**
+   * The page without the private updates this reader may not receive, nor, for a stream with patterns (read
+   * from the log by their literal prefix), the events none of its selectors match.
+   */
   private readable(page: readonly LoggedEvent[]): readonly LoggedEvent[] {
-    for (const e of page) {
-      if (e.private === true && !this.readsPrivate(e)) return page.filter((x) => x.private !== true || this.readsPrivate(x));
-    }
+    const allowed = (e: LoggedEvent) => e.private !== true || this.readsPrivate(e);
+    const wanted = this.patterned ? (e: LoggedEvent) => allowed(e) && this.selected(e) : allowed;
+    for (const e of page) if (!wanted(e)) return page.filter(wanted);
     return page;
+  }
+
+  private selected(e: LoggedEvent): boolean {
+    return topicsOf(e).some((topic) => this.selectors.some((s) => selects(s, topic)));
   }
 
   /**

@@ -1,5 +1,5 @@
 /** The text/event-stream wire format: each event encoded once, as bytes shared by every stream. */
-import { eventJson } from "../event-json";
+import { eventJson, HERALD_ID_PREFIX, mercureId } from "../event-json";
 import type { LoggedEvent } from "../log/event-log";
 
 const encoder = new TextEncoder();
@@ -17,14 +17,6 @@ function dataLines(text: string): string {
  * (which names its topic), `mercure` the data under the Mercure id, with the update's `retry`.
  */
 export type WireForm = "data" | "envelope" | "mercure";
-
-/** Herald's own ids on the Mercure endpoint, for events no publisher gave an id. */
-export const HERALD_ID_PREFIX = "urn:herald:";
-
-/** The id a publisher and a Mercure subscriber know an event by: the publisher's, else Herald's own as a URN. */
-export function mercureId(e: { readonly id: number; readonly publisherId?: string }): string {
-  return e.publisherId ?? `${HERALD_ID_PREFIX}${e.id}`;
-}
 
 /** The `id:`, `event:` and (Mercure) `retry:` lines. */
 function headLines(e: LoggedEvent, form: WireForm): string {

@@ -29,6 +29,13 @@ export async function post(h: Herald, topic: string | undefined, data: unknown, 
   return { status: res.status, retryAfter: res.headers.get("retry-after"), body: (await res.json()) as Answer["body"] };
 }
 
+/** A Mercure publish (form-encoded, open mode) of one update, whatever the answer. */
+export async function mercurePost(h: Herald, topic: string, data: string): Promise<Answer> {
+  const res = await fetch(`${h.url}/.well-known/mercure`, { method: "POST", body: new URLSearchParams({ topic, data }) });
+  const text = await res.text();
+  return { status: res.status, retryAfter: res.headers.get("retry-after"), body: res.ok ? { id: text } : JSON.parse(text) };
+}
+
 export interface HealthAnswer {
   readonly status: number;
   readonly body: { status: string; reason?: string; message?: string; lastEventId: string };

@@ -8,9 +8,9 @@
 import { Elysia } from "elysia";
 import type { Authorizer } from "../../auth/authorizer";
 import { HeraldError, quote } from "../../errors";
+import { HERALD_ID_PREFIX } from "../../event-json";
 import type { Presence } from "../../hub/presence";
 import type { EventLog } from "../../log/event-log";
-import { HERALD_ID_PREFIX } from "../../sse/encode";
 import { challenged } from "./challenge";
 import { mercureToken } from "./credentials";
 import type { MercureOptions } from "./publish";
@@ -73,7 +73,7 @@ export const mercureSubscriptionsRoutes = (presence: Presence, log: EventLog, au
     try {
       await auth.authorizeGranted(() => mercureToken(request, options.cookie), path);
     } catch (error) {
-      throw challenged(error);
+      throw challenged(error, options.resourceMetadata);
     }
     const last = log.lastId();
     const lastEventId = last === 0 ? EARLIEST : `${HERALD_ID_PREFIX}${last}`;

@@ -4,18 +4,18 @@
  * that is not digits, and too many or too long fields.
  */
 import { type ErrorCode, HeraldError, quote } from "../../errors";
+import { HERALD_ID_PREFIX } from "../../event-json";
 import type { EventDraft } from "../../log/event-log";
 import { CONTROL_OR_FORMAT, MAX_TOPIC_STRING_BYTES } from "../../names";
-import { HERALD_ID_PREFIX } from "../../sse/encode";
 
 /** The hub's path: a topic whose path resolves into it would forge what the hub itself publishes. */
 export const HUB_PATH = "/.well-known/mercure";
 /** Limits of one update (the drafts leave them to the hub, and 413 past them). */
 export const MAX_TOPICS = 50;
 export const MAX_TOPIC_BYTES = MAX_TOPIC_STRING_BYTES;
-const MAX_ID_BYTES = 2048;
-const MAX_TYPE_BYTES = 256;
-const MAX_RETRY_DIGITS = 10;
+export const MAX_ID_BYTES = 2048;
+export const MAX_TYPE_BYTES = 256;
+export const MAX_RETRY_DIGITS = 10;
 /** Form fields one request may carry, known or not. */
 export const MAX_FIELDS = 200;
 
