@@ -215,6 +215,39 @@ describe("GET /topics", () => {
   });
 });
 
+describe("pattern subscriptions (URI templates, URL patterns)", () => {
+  test("are counted by /topics and listed by /subscriptions for the topics they match, not those that only start alike", async () => {
+    const n = names();
+    const writer = { authorization: `Bearer ${await sign({ herald: { publish: ["*"] } })}` };
+    const topics = ["books.7.reviews", "books.7.notes", "books.7", "books.8.reviews"];
+    for (const t of topics) {
+      expect((await fetch(`${hub.url}/topics/${n(t)}/events`, { method: "POST", body: t, headers: writer })).status).toBe(201);
+    }
+    const bearer = { authorization: `Bearer ${readAll}` };
+    // A draft 07 template and a draft 08 URL pattern (relative, like the topics): both start with `books.`.
+    const template = await subscribe(hub, [["topic", n("books.{id}.reviews")]], bearer);
+    const pattern = await subscribe(hub, [["match_urlpattern", n("books.:id.notes")]], bearer);
+    const prefix = await stream([n("books.*")]);
+    const counts = async () => {
+      const res = await get(`/topics?topic=${n("*")}`);
+      const body = (await res.json()) as { topics: Array<{ topic: string; subscribers: number }> };
+      return Object.fromEntries(body.topics.map((t) => [t.topic.slice(t.topic.indexOf(".") + 1), t.subscribers]));
+    };
+    const listedOn = async (topic: string) => selectorsOf(await listed(`topic=${n(topic)}`)).sort();
+    try {
+      expect(await counts()).toEqual({ "books.7": 1, "books.7.notes": 2, "books.7.reviews": 2, "books.8.reviews": 2 });
+      expect(await listedOn("books.7.reviews")).toEqual([n("books.*"), n("books.{id}.reviews")].sort());
+      expect(await listedOn("books.7.notes")).toEqual([n("books.*"), n("books.:id.notes")].sort());
+      expect(await listedOn("books.7")).toEqual([n("books.*")]);
+      template.close();
+      await eventually(async () => (await counts())["books.7.reviews"] === 1, 2000);
+      expect(await counts()).toEqual({ "books.7": 1, "books.7.notes": 2, "books.7.reviews": 1, "books.8.reviews": 1 });
+    } finally {
+      for (const r of [template, pattern, prefix]) r.close();
+    }
+  });
+});
+
 test("/metrics counts the subscriptions presence holds", async () => {
   const gauge = async () => {
     const text = await (await fetch(`${hub.url}/metrics`)).text();

@@ -2,14 +2,17 @@
  * Who listens to a topic: open streams indexed by their selectors, so `/topics` counts a page of topics without
  * looking at every stream, and each stream counts once even when several of its selectors match.
  */
-import type { Selector } from "../names";
+import { type Selector, selectorKey, selects, type TopicPattern } from "../names";
+import { PrefixIndex } from "./prefix-index";
 
-/** Whether some topic could match both selectors. */
+/**
+ * Whether some topic could match both selectors. Exact where one is a topic; two prefixes or patterns are
+ * compared by their literal starts, so a pattern may be said to share a topic it matches none of.
+ */
 export function canShareTopic(a: Selector, b: Selector): boolean {
-  if (a.isPrefix && b.isPrefix) return a.value.startsWith(b.value) || b.value.startsWith(a.value);
-  if (a.isPrefix) return b.value.startsWith(a.value);
-  if (b.isPrefix) return a.value.startsWith(b.value);
-  return a.value === b.value;
+  if (!a.isPrefix) return selects(b, a.value);
+  if (!b.isPrefix) return selects(a, b.value);
+  return a.value.startsWith(b.value) || b.value.startsWith(a.value);
 }
 
 /** Whether any topic matched by one list could be matched by the other. */
@@ -30,24 +33,22 @@ export interface Indexed {
 interface Slot<T> {
   counted: number;
   overlapping: Set<T>;
+  /** A pattern's own test: its slot is filed under the pattern's literal start, which topics it misses share. */
+  readonly pattern?: TopicPattern;
 }
 
 export class ListenerIndex<T extends Indexed> {
+  /** The slots of exact topics, by topic. */
   private readonly exact = new Map<string, Slot<T>>();
-  private readonly prefixes = new Map<string, Slot<T>>();
-  /** The longest prefix held: a topic's lookups stop there. */
-  private longestPrefix = -1;
+  /** The slots of prefixes and patterns, by selector key. */
+  private readonly starting = new Map<string, Slot<T>>();
+  /** The same slots, filed under the literal start of every topic they match. */
+  private readonly byStart = new PrefixIndex<Slot<T>>();
 
   add(item: T): void {
     const overlapping = overlapsItself(item.selectors);
     for (const s of item.selectors) {
-      const index = s.isPrefix ? this.prefixes : this.exact;
-      let slot = index.get(s.value);
-      if (!slot) {
-        slot = { counted: 0, overlapping: new Set() };
-        index.set(s.value, slot);
-        if (s.isPrefix) this.longestPrefix = Math.max(this.longestPrefix, s.value.length);
-      }
+      const slot = this.slot(s, true) as Slot<T>;
       if (overlapping) slot.overlapping.add(item);
       else slot.counted++;
     }
@@ -56,30 +57,44 @@ export class ListenerIndex<T extends Indexed> {
   remove(item: T): void {
     const overlapping = overlapsItself(item.selectors);
     for (const s of item.selectors) {
-      const index = s.isPrefix ? this.prefixes : this.exact;
-      const slot = index.get(s.value);
+      const slot = this.slot(s, false);
       if (!slot) continue;
       if (overlapping) slot.overlapping.delete(item);
       else slot.counted--;
-      if (slot.counted === 0 && slot.overlapping.size === 0) index.delete(s.value);
+      if (slot.counted > 0 || slot.overlapping.size > 0) continue;
+      if (!s.isPrefix) this.exact.delete(s.value);
+      else {
+        this.starting.delete(selectorKey(s));
+        this.byStart.remove(s.value, slot);
+      }
     }
-    if (this.prefixes.size === 0) this.longestPrefix = -1;
   }
 
-  /** The streams that receive `topic`: one lookup for the topic and one per prefix of it, never a scan of streams. */
+  /** The streams that receive `topic`: one lookup for the topic and a walk down the trie, never a scan of streams. */
   count(topic: string): number {
     let counted = 0;
     let overlapping: Set<T> | undefined;
     const visit = (slot: Slot<T> | undefined) => {
-      if (!slot) return;
+      if (!slot || (slot.pattern !== undefined && !slot.pattern.test(topic))) return;
       counted += slot.counted;
       if (slot.overlapping.size === 0) return;
       overlapping ??= new Set();
       for (const item of slot.overlapping) overlapping.add(item);
     };
     visit(this.exact.get(topic));
-    const last = Math.min(topic.length, this.longestPrefix);
-    for (let end = 0; end <= last; end++) visit(this.prefixes.get(topic.slice(0, end)));
+    this.byStart.forEachMatch(topic, visit);
     return counted + (overlapping?.size ?? 0);
+  }
+
+  /** The slot of `s`, made (and filed) when `create` is set and it has none. */
+  private slot(s: Selector, create: boolean): Slot<T> | undefined {
+    const index = s.isPrefix ? this.starting : this.exact;
+    const key = s.isPrefix ? selectorKey(s) : s.value;
+    let slot = index.get(key);
+    if (slot || !create) return slot;
+    slot = { counted: 0, overlapping: new Set(), ...(s.pattern && { pattern: s.pattern }) };
+    index.set(key, slot);
+    if (s.isPrefix) this.byStart.add(s.value, slot);
+    return slot;
   }
 }
