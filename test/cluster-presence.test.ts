@@ -75,6 +75,40 @@ describe.skipIf(!hasRedis())("presence on three nodes", () => {
     expect(await subscribers(c, "near.x")).toBe(0);
   });
 
+  test("a template on one node and a URL pattern on another count on a third only for the topics they match, told in their drafts' forms", async () => {
+    const [a, b, c] = nodes;
+    for (const topic of ["shelf.1.reviews", "shelf.1.notes", "shelf.1"]) expect((await post(a, topic, "x")).status).toBe(201);
+    const watchAll = {
+      authorization: `Bearer ${await sign({ mercure: { subscribe: ["/.well-known/mercure/subscriptions*"] } })}`,
+    };
+    // Watchers that match no shelf topic: they would count there.
+    const everyOne = encodeURIComponent("/.well-known/mercure/subscriptions/{topic}/{subscriber}");
+    const seven = await SseReader.open(`${c.url}/.well-known/mercure?topic=${everyOne}`, watchAll);
+    const eight = await SseReader.open(
+      `${c.url}/.well-known/mercure?match_urlpattern=/.well-known/mercure/subscriptions/*`,
+      watchAll,
+    );
+    await Promise.all([seven, eight].map((r) => r.until((x) => x.retry !== undefined)));
+    const template = await SseReader.open(`${a.url}/.well-known/mercure?topic=${encodeURIComponent("shelf.{id}.reviews")}`);
+    const pattern = await SseReader.open(`${b.url}/.well-known/mercure?match_urlpattern=shelf.:id.notes`);
+    try {
+      await eventually(async () => (await subscribers(c, "shelf.1.reviews")) === 1, 2000);
+      await eventually(async () => (await subscribers(c, "shelf.1.notes")) === 1, 2000);
+      expect(await subscribers(c, "shelf.1")).toBe(0);
+      const told = (r: SseReader, match: string) =>
+        r.events
+          .filter((e) => e.event === "mercure")
+          .map((e) => JSON.parse(e.data) as Record<string, unknown>)
+          .filter((d) => d.topic === match || d.match === match);
+      await seven.until((r) => told(r, "shelf.{id}.reviews").length === 1);
+      await eight.until((r) => told(r, "shelf.:id.notes").length === 1);
+      expect(told(eight, "shelf.:id.notes")[0]).toMatchObject({ type: "subscription", match_type: "urlpattern" });
+      expect(told(seven, "shelf.{id}.reviews")[0]).toMatchObject({ type: "Subscription", topic: "shelf.{id}.reviews" });
+    } finally {
+      for (const r of [template, pattern, seven, eight]) r.close();
+    }
+  });
+
   test("the streams of a SIGKILLed node leave every other node within the bound, closing events told, and a node that comes up sees the rest", async () => {
     const [a, b] = nodes;
     const victim = await cluster.add();

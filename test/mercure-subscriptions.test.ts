@@ -122,6 +122,58 @@ describe("subscription events", () => {
     watcher.close();
   });
 
+  test("a URL pattern is told in draft 08's form, a URI template in draft 07's, each to watchers that match its topic", async () => {
+    const base = fresh("patterned");
+    const [template, pattern] = [`${base}/books/{id}`, `${base}/books/:id`];
+    // Draft 07's way to watch every subscription is itself a template; draft 08's a URL pattern.
+    const seven = await subscribe(hub, [["topic", `${SUBSCRIPTIONS}/{topic}/{subscriber}`]], bearer(watchAll));
+    const eight = await subscribe(hub, [["match_urlpattern", `${SUBSCRIPTIONS}/*`]], bearer(watchAll));
+    const byTemplate = await subscribe(hub, [["topic", template]]);
+    const byPattern = await subscribe(hub, [["match_urlpattern", pattern]]);
+    await seven.until((r) => about(r, template).length === 1);
+    await eight.until((r) => about(r, pattern).length === 1);
+    const [told7] = about(seven, template);
+    const [told8] = about(eight, pattern);
+    expect(told7).toEqual({
+      "@context": "https://mercure.rocks/",
+      id: `${SUBSCRIPTIONS}/${encode(template)}/${encode(String(told7?.subscriber))}`,
+      type: "Subscription",
+      topic: template,
+      subscriber: String(told7?.subscriber),
+      active: true,
+    });
+    expect(told8).toEqual({
+      id: `${SUBSCRIPTIONS}/urlpattern/${encode(pattern)}/${encode(String(told8?.subscriber))}`,
+      type: "subscription",
+      match_type: "urlpattern",
+      match: pattern,
+      subscriber: String(told8?.subscriber),
+      active: true,
+    });
+    // The web API lists each where its draft can name it: the pattern by its type, the template by itself.
+    const list = async (path: string) =>
+      (
+        (await (await fetch(`${hub.url}${SUBSCRIPTIONS}${path}`, { headers: bearer(watchAll) })).json()) as {
+          subscriptions: Array<Record<string, unknown>>;
+        }
+      ).subscriptions;
+    expect(await list(`/urlpattern/${encode(pattern)}`)).toEqual([{ ...told8 }]);
+    expect(await list(`/exact/${encode(pattern)}`)).toEqual([]);
+    expect((await list(`/${encode(template)}`)).map((d) => d.topic)).toEqual([template]);
+    const all = await list("");
+    expect(all.some((d) => d.match === template)).toBe(false);
+    byTemplate.close();
+    byPattern.close();
+    await seven.until((r) => about(r, template).length === 2);
+    await eight.until((r) => about(r, pattern).length === 2);
+    expect(about(seven, template)[1]).toEqual({ ...told7, active: false });
+    // Neither draft's form of a matcher it has no word for.
+    expect(about(seven, pattern)).toEqual([]);
+    expect(about(eight, template)).toEqual([]);
+    seven.close();
+    eight.close();
+  });
+
   test("private: a watcher whose token does not grant the subscriptions topic, or that has none, hears nothing", async () => {
     const topic = fresh("hidden");
     const granted = await subscribe(hub, [["match", "*"]], bearer(watchAll));
@@ -324,6 +376,21 @@ describe("the subscriptions web API", () => {
     const exactly = await sign({ mercure: { subscribe: [`${SUBSCRIPTIONS}/exact/${encode("https://example.com/x")}`] } });
     expect((await api(`/exact/${encode("https://example.com/x")}`, bearer(exactly))).status).toBe(200);
     expect((await api("", bearer(exactly))).status).toBe(403);
+    // Draft 08: a URL pattern grant covers the paths it matches.
+    const patterned = await new SignJWT({
+      exp: Math.floor(Date.now() / 1000) + 600,
+      authorization_details: [
+        {
+          type: "https://mercure.rocks/authorization-detail",
+          actions: ["subscribe"],
+          topics: [{ match: `${SUBSCRIPTIONS}/exact/*`, match_type: "urlpattern" }],
+        },
+      ],
+    })
+      .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
+      .sign(new TextEncoder().encode(SECRET));
+    expect((await api(`/exact/${encode("https://example.com/x")}`, bearer(patterned))).status).toBe(200);
+    expect((await api("", bearer(patterned))).status).toBe(403);
     expect((await api("", bearer("junk"))).headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
   });
 

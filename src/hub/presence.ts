@@ -11,7 +11,7 @@ export interface Listener {
   readonly subject: string | null;
   /** The `payload` member of the token's `herald` or `mercure` claim: any JSON value. */
   readonly payload: unknown;
-  /** A Mercure subscription's matcher type for each selector, in selector order (`exact`, `urlpattern`). */
+  /** A Mercure subscription's matcher type for each selector, in selector order (`exact`, `urlpattern`, `template`). */
   readonly matchTypes?: readonly string[];
   /** A Mercure subscription's payload for each selector where draft 08's authorization details name one. */
   readonly payloads?: readonly unknown[];

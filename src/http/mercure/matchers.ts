@@ -49,10 +49,23 @@ function matcher(name: string, value: string, base: string): Selector {
   return value === "*" ? EVERY_TOPIC : (MATCHERS[name] as (value: string, base: string) => Selector)(value, base);
 }
 
-/** A matcher of a type a subscription query names (`exact`), as a selector: for a stream another node shared. */
+/** The parameter that names each matcher type: draft 08's two, and draft 07's URI templates (`topic`). */
+const PARAMETER_OF_TYPE: Record<string, string> = { exact: "match", urlpattern: "match_urlpattern", template: "topic" };
+
+/** The matcher type of a subscription's selector: `exact` (`*` too), `urlpattern` or `template`. */
+export function matchTypeOf(selector: Selector): string {
+  return selector.pattern?.kind ?? "exact";
+}
+
+/**
+ * A matcher of a type matchTypeOf names, as a selector: for a stream another node shared. URL patterns
+ * resolve against `base` (see patternBase).
+ */
 export function matcherOfType(type: string, value: string, base: string): Selector {
-  if (type !== "exact") throw new HeraldError("invalid_selector", `the matcher type ${quote(type)} is not one this hub supports`);
-  return matcher("match", value, base);
+  if (!Object.hasOwn(PARAMETER_OF_TYPE, type)) {
+    throw new HeraldError("invalid_selector", `the matcher type ${quote(type)} is not one this hub supports`);
+  }
+  return matcher(PARAMETER_OF_TYPE[type] as string, value, base);
 }
 
 /** The subscription a query string (without `?`) asks for; URL patterns resolve against `base` (see patternBase). */

@@ -13,7 +13,7 @@ import { ErrorResponse } from "../models";
 import type { StreamAdmission } from "../stream-admission";
 import { challenged } from "./challenge";
 import { mercureToken } from "./credentials";
-import { parseSubscription } from "./matchers";
+import { matchTypeOf, parseSubscription } from "./matchers";
 import { forbiddenResponse, UNAUTHORIZED_RESPONSE } from "./models";
 import type { MercureOptions } from "./publish";
 import { type Resume, resumeFrom } from "./resume";
@@ -56,8 +56,7 @@ function listenerOf(reader: Reader, selectors: readonly Selector[]): Listener {
   return {
     subject: reader.subject ?? null,
     payload: reader.payload ?? null,
-    // Every matcher is compared as an exact string, `*` aside (draft 08 reads it before the type).
-    matchTypes: selectors.map(() => "exact"),
+    matchTypes: selectors.map(matchTypeOf),
     ...(payloads.some((p) => p !== undefined) && { payloads }),
   };
 }

@@ -16,6 +16,7 @@ const CONTEXT = "https://mercure.rocks/";
 export const MATCHER_TYPES: readonly string[] = ["exact", "urlpattern"];
 
 export interface MercureSubscription {
+  /** `exact`, `urlpattern` (draft 08) or `template` (draft 07's URI templates). */
   readonly matchType: string;
   readonly match: string;
   /** The connection's presence id (a URN of a UUID): hub-made, never the client's word. */
@@ -26,6 +27,15 @@ export interface MercureSubscription {
 /** RFC 6570's simple expansion of one value: everything but unreserved characters percent-encoded, once. */
 export function expand(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * Whether a draft's documents can say what the subscription's matcher is: draft 07's name a topic selector (a
+ * string or a URI template), draft 08's a matcher type it defines (`exact` or `urlpattern`). A subscription is
+ * announced and listed only in the forms that can.
+ */
+export function describes(draft: Draft, s: MercureSubscription): boolean {
+  return s.matchType === "exact" || s.matchType === (draft === 7 ? "template" : "urlpattern");
 }
 
 /** The subscriptions of an open stream: one per matcher, none for a native stream. */

@@ -1,8 +1,8 @@
 /**
  * Mercure's subscription events (HERALD_MERCURE_SUBSCRIPTIONS): each time a Mercure subscription opens or
  * closes, on this node or another, every Mercure stream here whose matchers match the subscription's topic
- * and whose token grants it gets the subscription's document, in its own draft's form, as a private update of
- * type `mercure`. These are live state: never written to the log, never replayed.
+ * and whose token grants it gets the subscription's document, in its own draft's form (when that form can
+ * describe the matcher), as a private update of type `mercure`. These are live state: never written to the log, never replayed.
  */
 import type { Reader } from "../../auth/authorizer";
 import type { Subscriber } from "../../hub/broadcaster";
@@ -13,6 +13,7 @@ import type { Metrics } from "../../metrics";
 import { noticeFrame } from "../../sse/encode";
 import {
   type Draft,
+  describes,
   type MercureSubscription,
   subscriptionDocument,
   subscriptionsOf,
@@ -56,7 +57,9 @@ export class SubscriptionEvents {
     this.changes = [];
     if (this.watchers.size === 0) return;
     for (const [entry, active] of changes) {
-      for (const s of subscriptionsOf(entry)) for (const draft of DRAFTS) this.deliver(s, draft, active);
+      for (const s of subscriptionsOf(entry)) {
+        for (const draft of DRAFTS) if (describes(draft, s)) this.deliver(s, draft, active);
+      }
     }
   }
 

@@ -18,6 +18,7 @@ import { EARLIEST } from "./resume";
 import {
   collectionDocument,
   type Draft,
+  describes,
   MATCHER_TYPES,
   type MercureSubscription,
   SUBSCRIPTIONS_PATH,
@@ -80,7 +81,7 @@ export const mercureSubscriptionsRoutes = (presence: Presence, log: EventLog, au
     const found = presence
       .inOrder()
       .flatMap(subscriptionsOf)
-      .filter((s) => selects(asked, s));
+      .filter((s) => describes(asked.draft, s) && selects(asked, s));
     let body: Record<string, unknown>;
     if (asked.subscriber === undefined) {
       body = collectionDocument(path, asked.draft, found, lastEventId);
