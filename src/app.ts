@@ -60,7 +60,9 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     maxStreamAgeMs: config.maxStreamAgeMs,
   });
   // Open mode checks no token: there is nothing to tell a client about tokens.
-  const metadata = auth.openMode ? undefined : resourceMetadata(config.mercureAudience, config.mercureCookie);
+  const metadata = auth.openMode
+    ? undefined
+    : resourceMetadata(config.mercureAudience, { cookie: config.mercureCookie, subscriptions: config.mercureSubscriptions });
   const mercure = {
     cookie: config.mercureCookie,
     resourceMetadata: metadata?.url,
