@@ -3,6 +3,7 @@ import { type EventLog, isFullPage, type LoggedEvent, type ReadRange, topicsOf }
 import { type ClientEventId, type Selector, selects } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks, type WireForm } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
+import { HeldNotices, type Notice } from "./held-notices";
 import type { Listener } from "./presence";
 
 /** Events read from the log per replay step, and the data size that ends a step sooner: large events come a few at a time. */
@@ -49,12 +50,6 @@ export interface StreamRequest {
 
 const NEVER = () => false;
 
-/** A notice of live state, not an event of the log: its bytes under the position a reconnect would resume after. */
-export type Notice = (position: number) => Uint8Array;
-
-/** Notices held for a replaying client that does not read, before it counts as too slow: they cannot be replayed. */
-const MAX_HELD_NOTICES = 1000;
-
 type State = "replaying" | "live" | "closed";
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -88,8 +83,7 @@ export class Subscription implements Subscriber {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private heldEvents = 0;
-  /** Notices that came during replay: sent after the page that is being read, at its position. */
-  private notices: Notice[] = [];
+  private readonly notices = new HeldNotices();
   /** Bytes not yet written: live events coalesced with others, or waiting behind a write the client has not taken. */
   private queue: Uint8Array[] = [];
   private queued = 0;
@@ -187,10 +181,7 @@ export class Subscription implements Subscriber {
   /** Sends a notice of live state: at once when live, after the current page while replaying. */
   notify(notice: Notice): void {
     if (this.state === "live") this.enqueue(notice(this.seen));
-    else if (this.state === "replaying") {
-      if (this.notices.length >= MAX_HELD_NOTICES) this.fail("slow_consumer");
-      else this.notices.push(notice);
-    }
+    else if (this.state === "replaying" && !this.notices.hold(notice)) this.fail("slow_consumer");
   }
 
   sendHeartbeat(): void {
@@ -272,7 +263,8 @@ export class Subscription implements Subscriber {
         this.cursor = last && isFullPage(page, range) ? last.id : (range.upTo as number);
         if (this.cursor >= this.head) this.goLive();
         else {
-          this.sendNotices(this.cursor);
+          const notices = this.notices.take(this.cursor);
+          if (notices) this.write(notices);
           await this.clientTookAll();
         }
       }
@@ -330,17 +322,8 @@ export class Subscription implements Subscriber {
     for (const chunk of held) this.enqueue(chunk);
     this.host.delivered(this.heldEvents);
     this.heldEvents = 0;
-    const notices = this.notices;
-    this.notices = [];
-    for (const notice of notices) this.enqueue(notice(this.seen));
-  }
-
-  /** Writes the notices held during replay, at `position`: every matching event up to it has been written. */
-  private sendNotices(position: number): void {
-    if (this.notices.length === 0) return;
-    const notices = this.notices;
-    this.notices = [];
-    this.write(joinChunks(notices.map((notice) => notice(position))));
+    const notices = this.notices.take(this.seen);
+    if (notices) this.enqueue(notices);
   }
 
   private fail(reason: CloseReason): void {
@@ -351,7 +334,7 @@ export class Subscription implements Subscriber {
     if (this.state === "closed") return;
     this.state = "closed";
     this.held = [];
-    this.notices = [];
+    this.notices.clear();
     this.queue = [];
     this.queued = 0;
     this.finish();
