@@ -2,11 +2,12 @@
 import { type FanoutJob, fanoutClient } from "./scenarios/fanout";
 import { type IdleJob, idleClient } from "./scenarios/idle";
 import { type PacedJob, pacedClient } from "./scenarios/paced";
+import { type PresenceJob, presenceClient } from "./scenarios/presence";
 import { type PublishJob, publishClient } from "./scenarios/publish";
 import { type ReplayJob, replayClient } from "./scenarios/replay";
 import { type RoutingJob, routingClient } from "./scenarios/routing";
 
-type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob;
+type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob | PresenceJob;
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 let result: unknown;
@@ -28,6 +29,9 @@ switch (job.kind) {
     break;
   case "routing":
     result = await routingClient(job);
+    break;
+  case "presence":
+    result = await presenceClient(job);
     break;
   default:
     throw new Error(`unknown job ${JSON.stringify(job)}`);

@@ -4,6 +4,7 @@ import type { ClusterResult } from "./scenarios/cluster";
 import type { FanoutResult, FanoutRun } from "./scenarios/fanout";
 import type { IdleResult } from "./scenarios/idle";
 import { P99_BOUND_MS, type PacedResult } from "./scenarios/paced";
+import type { PresenceResult } from "./scenarios/presence";
 import type { PublishCase, PublishResult } from "./scenarios/publish";
 import type { ReplayRun } from "./scenarios/replay";
 import type { RoutingResult } from "./scenarios/routing";
@@ -29,6 +30,10 @@ export interface Profile {
   readonly clusterMemoryEvents: number;
   /** Streams, each on a selector of its own, in the routing scenario. */
   readonly routingStreams: number;
+  /** Publishes per second, paced, in the presence scenario's quiet and storm phases. */
+  readonly presenceRate: number;
+  /** Streams opened (and closed half a second later) per second during its storm. */
+  readonly presenceConnectsPerSec: number;
 }
 
 export interface Results {
@@ -46,6 +51,7 @@ export interface Results {
   readonly scaling?: FanoutResult[];
   readonly routing?: RoutingResult;
   readonly cluster?: ClusterResult;
+  readonly presence?: PresenceResult;
   /** Scenarios that failed, with why. */
   readonly errors: readonly string[];
 }
@@ -137,6 +143,15 @@ export function judge(r: Results): Target[] {
       ? `${fix(ro.ratio)}× (${fix(ro.prefix.hubCpuMsPerEvent, 3)} vs ${fix(ro.exact.hubCpuMsPerEvent, 3)} ms at ${int(ro.ratePerSec)} events/s)`
       : "not run",
     met: ro ? ro.ratio <= 1.2 && ro.prefix.delivered && ro.exact.delivered : null,
+  });
+  const pr = r.presence?.median;
+  out.push({
+    name: `Publish p99 through a connect storm (${int(r.profile.presenceConnectsPerSec)} connects/s) vs quiet, same run, every event delivered`,
+    goal: "≤ 2×",
+    measured: pr
+      ? `${fix(pr.p99Ratio)}× (${fix(pr.storm.publishP99Ms)} vs ${fix(pr.quiet.publishP99Ms)} ms, ${int(pr.connectsPerSec)} connects/s)`
+      : "not run",
+    met: pr ? pr.p99Ratio <= 2 && pr.storm.delivered && pr.quiet.delivered : null,
   });
   return out;
 }
@@ -299,6 +314,7 @@ export function markdown(r: Results): string {
   }
   if (r.routing) routingSection(r.routing, add);
   if (r.cluster) clusterSection(r.cluster, r.profile, add);
+  if (r.presence) presenceSection(r.presence, add);
   const notes = busyRuns(r);
   add("## Notes", "", ...(notes.length > 0 ? notes.map((n) => `- ${n}`) : ["- No load generator was above 85% of its core."]));
   add("- CPU shares are of one core; every figure is the median of the runs listed in the JSON file beside this one.", "");
@@ -346,4 +362,24 @@ function clusterSection(c: ClusterResult, profile: Profile, add: (...l: string[]
     `Redis memory per retained event: **${int(c.memory.bytesPerEvent)} bytes** for events whose data is ${c.memory.dataBytesPerEvent} bytes (${int(c.memory.events)} events in batches of 100; used_memory growth).`,
     "",
   );
+}
+
+function presenceSection(p: PresenceResult, add: (...l: string[]) => void): void {
+  const { settings: s, median: m } = p;
+  add("## 7. Presence: a connect storm", "");
+  add(
+    `${s.streams} streams read the published topic while ${s.ratePerSec} publishes/s go out, paced, for ${s.phaseMs / 1000} s quiet, then ${s.phaseMs / 1000} s while ${s.connectsPerSec} streams a second connect (each on a topic of its own) and disconnect ${s.holdMs} ms after their response began, in the same run on one hub (SQLite, HERALD_SYNC=full). Presence registers and forgets each one in memory, never in the log. Storm publish p99 over quiet: **${fix(m.p99Ratio)}×**; ${int(m.connectsPerSec)} connects/s achieved (p99 ${fix(m.connectP99Ms, 1)} ms to the response head), ${int(m.connectFailures)} failed.`,
+    "",
+    "| phase | publish p50 / p99 ms | receive p99 ms | acked | all delivered | errors | hub CPU |",
+    "|---|---|---|---|---|---|---|",
+  );
+  for (const [label, phase] of [
+    ["quiet", m.quiet],
+    ["storm", m.storm],
+  ] as const) {
+    add(
+      `| ${label} | ${fix(phase.publishP50Ms)} / ${fix(phase.publishP99Ms)} | ${fix(phase.receiveP99Ms, 1)} | ${int(phase.acked)} | ${yes(phase.delivered)} | ${int(phase.errors)} | ${pct(phase.hubCpu)} |`,
+    );
+  }
+  add("");
 }

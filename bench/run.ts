@@ -10,6 +10,7 @@ import { runCluster } from "./scenarios/cluster";
 import { runFanout } from "./scenarios/fanout";
 import { runIdle } from "./scenarios/idle";
 import { runPaced } from "./scenarios/paced";
+import { runPresence } from "./scenarios/presence";
 import { type Publisher, runPublish } from "./scenarios/publish";
 import { runReplay } from "./scenarios/replay";
 import { runRouting } from "./scenarios/routing";
@@ -30,6 +31,8 @@ const PROFILES: Record<Profile["name"], Profile> = {
     bigReplayEvents: 1_000_000,
     clusterMemoryEvents: 100_000,
     routingStreams: 5000,
+    presenceRate: 500,
+    presenceConnectsPerSec: 1000,
   },
   smoke: {
     name: "smoke",
@@ -46,9 +49,11 @@ const PROFILES: Record<Profile["name"], Profile> = {
     bigReplayEvents: 0,
     clusterMemoryEvents: 2000,
     routingStreams: 50,
+    presenceRate: 100,
+    presenceConnectsPerSec: 100,
   },
 };
-const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "routing", "cluster"] as const;
+const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "routing", "cluster", "presence"] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -171,6 +176,22 @@ const cluster = await scenario("cluster", () => {
   );
 });
 
+const presence = await scenario("presence", () =>
+  runPresence(
+    {
+      repeats: profile.repeats,
+      phaseMs: profile.phaseMs,
+      streams: profile.fanoutStreams,
+      sampled: profile.sampledStreams,
+      ratePerSec: profile.presenceRate,
+      connectsPerSec: profile.presenceConnectsPerSec,
+      // Each storm stream stays half a second: at 1000 connects/s, about 500 come and go at once.
+      holdMs: 500,
+    },
+    log,
+  ),
+);
+
 const results: Results = {
   profile,
   startedAt: started.toISOString(),
@@ -186,6 +207,7 @@ const results: Results = {
   scaling,
   routing,
   cluster,
+  presence,
   errors,
 };
 const targets = judge(results);

@@ -14,12 +14,15 @@ import { historyRoutes } from "./http/history";
 import { mercureMetadataRoutes, resourceMetadata } from "./http/mercure/metadata";
 import { mercurePublishRoutes } from "./http/mercure/publish";
 import { mercureSubscribeRoutes } from "./http/mercure/subscribe";
+import { SubscriptionEvents } from "./http/mercure/subscription-events";
+import { mercureSubscriptionsRoutes } from "./http/mercure/subscriptions-api";
 import { metricsRoutes } from "./http/metrics";
 import { OriginPolicy } from "./http/origins";
 import { publishRoutes } from "./http/publish";
 import { requestLog } from "./http/request-log";
 import { streamRoutes } from "./http/stream";
 import { StreamAdmission } from "./http/stream-admission";
+import { subscriptionRoutes } from "./http/subscriptions";
 import type { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
 import type { Logger } from "./logger";
@@ -58,12 +61,15 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     maxStreamAgeMs: config.maxStreamAgeMs,
   });
   // Open mode checks no token: there is nothing to tell a client about tokens.
-  const metadata = auth.openMode ? undefined : resourceMetadata(config.mercureAudience, config.mercureCookie);
+  const metadata = auth.openMode
+    ? undefined
+    : resourceMetadata(config.mercureAudience, { cookie: config.mercureCookie, subscriptions: config.mercureSubscriptions });
   const mercure = {
     cookie: config.mercureCookie,
     resourceMetadata: metadata?.url,
     patternBase: patternBase(config.mercureAudience),
   };
+  const subscriptionEvents = config.mercureSubscriptions ? new SubscriptionEvents(hub, metrics) : undefined;
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
   return new Elysia({ normalize: false })
@@ -73,10 +79,12 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     .use(crossSiteGuard(auth, origins, metrics))
     .use(publishRoutes(hub, auth, limits))
     .use(mercurePublishRoutes(hub, auth, origins, metrics, limits, mercure))
-    .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure))
+    .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure, subscriptionEvents))
+    .use(config.mercureSubscriptions ? mercureSubscriptionsRoutes(hub.presence, log, auth, mercure) : new Elysia())
     .use(mercureMetadataRoutes(metadata))
     .use(streamRoutes(hub, log, auth, admission))
-    .use(historyRoutes(log, auth))
+    .use(historyRoutes(log, auth, hub.presence))
+    .use(subscriptionRoutes(hub.presence, auth))
     .use(healthRoutes(hub, log, startedAt))
     .use(metricsRoutes(hub, log, metrics))
     .use(docsRoutes())

@@ -4,14 +4,17 @@ import { type Config, configWarnings, describeConfig, helpText, loadConfig } fro
 import { ConfigError, HeraldError } from "./errors";
 import { IDLE_TIMEOUT_S } from "./http/idle";
 import { Listener } from "./http/listener";
+import { sharedSelectors } from "./http/shared-selectors";
 import { tlsFiles } from "./http/tls";
 import { Hub } from "./hub/hub";
+import { sharePresence } from "./hub/presence-sharing";
 import type { EventLog } from "./log/event-log";
-import { type LogOptions, openEventLog } from "./log/open";
+import { type LogOptions, openEventLog, openPresenceExchange } from "./log/open";
 import { Retention } from "./log/retention";
 import { createLogger } from "./logger";
 import { Metrics } from "./metrics";
 import { urlHost } from "./net/url-host";
+import { patternBase } from "./patterns/url-pattern";
 import { onSignal } from "./signals";
 import { bindFailure, checkResolvable, refuseToStart } from "./startup";
 
@@ -90,6 +93,11 @@ const startedAt = Date.now();
 const metrics = new Metrics();
 const log = await openStartupLog();
 const hub = new Hub(log, config, logger, metrics);
+const presenceExchange = openPresenceExchange(logOptions(config), config.presenceTtlMs, logger);
+if (presenceExchange) {
+  const base = patternBase(config.mercureAudience);
+  await sharePresence(hub.presence, presenceExchange, (shared) => sharedSelectors(shared, base), logger);
+}
 const retention = new Retention(
   log,
   { maxAgeMs: config.retentionMaxAgeMs, maxEventsPerTopic: config.retentionMaxEvents },
@@ -111,6 +119,8 @@ async function shutdown(signal: string): Promise<void> {
   }, STOP_DEADLINE_MS).unref();
   // /health turns 503 and new publishes and streams are refused; streams end with a proper last chunk.
   await hub.drain();
+  // The other nodes forget this one's streams at once, rather than when its liveness runs out.
+  await presenceExchange?.stop();
   await retention.stop();
   // The listener stays open while in-flight requests finish, so probes see the 503 rather than a refused
   // connection, and keep-alive clients are told to close theirs rather than finding it closed under them; a

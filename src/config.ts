@@ -6,6 +6,7 @@ import type { LogLevel } from "./logger";
 import { redactRedisUrl } from "./net/redis-url";
 import {
   addressRanges,
+  boolean,
   DAY,
   duration,
   hmacSecret,
@@ -92,6 +93,10 @@ export interface Config {
   readonly mercureIssuer: string;
   /** The cookie the Mercure endpoint reads a token from (`__Secure-mercure_access_token` too). Default `mercureAuthorization`. */
   readonly mercureCookie: string;
+  /** Mercure's active subscriptions: subscription events and the subscriptions web API. Default false. */
+  readonly mercureSubscriptions: boolean;
+  /** Cluster mode: the longest a node that died stays listed by presence on the others, in ms. Default 30000. */
+  readonly presenceTtlMs: number;
 }
 
 interface Setting<K extends keyof Config> extends SettingSource {
@@ -324,6 +329,22 @@ const settings = [
     default: "mercureAuthorization",
     help: "the cookie the Mercure endpoint reads a token from",
     parse: nonEmpty("a cookie name"),
+  }),
+  setting({
+    key: "mercureSubscriptions",
+    env: "HERALD_MERCURE_SUBSCRIPTIONS",
+    flag: "mercure-subscriptions",
+    default: "false",
+    help: "Mercure's active subscriptions: an event when a Mercure subscription opens or closes, and the subscriptions web API",
+    parse: boolean,
+  }),
+  setting({
+    key: "presenceTtlMs",
+    env: "HERALD_PRESENCE_TTL_MS",
+    flag: "presence-ttl-ms",
+    default: "30000",
+    help: "cluster mode: the streams of a node that died leave every other node's presence within this",
+    parse: milliseconds(600, 3_600_000),
   }),
 ];
 

@@ -42,6 +42,8 @@ export class Metrics {
   streamsRefusedPerClient = 0;
   /** Cookie-authenticated writes refused with 403 cross_site_request. */
   crossSiteRefused = 0;
+  /** Presence events (Mercure subscription events) written to streams. */
+  presenceEvents = 0;
   readonly publishLatency = new Histogram();
   /** prom-client's defaults: `process_*` and `nodejs_*` (event-loop lag among them), measured from now on. */
   private readonly standard = new Registry();
@@ -58,6 +60,8 @@ export class Metrics {
 
 export interface Gauges {
   subscribers: number;
+  /** Open streams presence knows of, this process's and (in cluster mode) every other node's. */
+  presence: number;
   logSize: LogSize;
   retainedEvents: number;
   lastEventId: number;
@@ -91,6 +95,18 @@ export function renderMetrics(m: Metrics, g: Gauges): string {
     metric("herald_events_published_total", "counter", "Events committed to the log.", m.published),
     metric("herald_events_delivered_total", "counter", "Events written to subscriber streams (replay and live).", m.delivered),
     metric("herald_subscribers", "gauge", "Open SSE streams.", g.subscribers),
+    metric(
+      "herald_presence_subscriptions",
+      "gauge",
+      "Open streams presence lists (GET /subscriptions), on every node of a cluster.",
+      g.presence,
+    ),
+    metric(
+      "herald_presence_events_sent_total",
+      "counter",
+      "Presence events (Mercure subscription events, HERALD_MERCURE_SUBSCRIPTIONS) written to streams.",
+      m.presenceEvents,
+    ),
     metric("herald_slow_subscribers_dropped_total", "counter", "Streams cut off for exceeding their buffer.", m.slowDropped),
     metric("herald_events_pruned_total", "counter", "Events deleted by retention.", m.pruned),
     metric(

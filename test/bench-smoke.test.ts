@@ -53,6 +53,10 @@ test(
       expect(r.idle?.baseline.allOpen).toBe(true);
       expect(r.replay?.median.allDelivered).toBe(true);
       expect(r.replay?.median.eventsPerSec).toBeGreaterThan(0);
+      expect(r.presence?.median.quiet.delivered).toBe(true);
+      expect(r.presence?.median.storm.delivered).toBe(true);
+      expect(r.presence?.median.connectsPerSec).toBeGreaterThan(0);
+      expect(r.presence?.median.connectFailures).toBe(0);
       for (const run of [r.routing?.prefix, r.routing?.exact]) {
         expect(run?.delivered).toBe(true);
         expect(run?.hubCpuMsPerEvent).toBeGreaterThan(0);

@@ -23,6 +23,8 @@ const CONTRACT = [
   "mercure-browser",
   "mercure-drafts",
   "mercure-patterns",
+  "presence",
+  "mercure-subscriptions",
 ].map((name) => `test/${name}.test.ts`);
 
 if (!hasRedis()) process.exit(0);

@@ -243,6 +243,22 @@ describe("authorization: protected resource metadata (draft 08, RFC 9728)", () =
     });
   });
 
+  test("says mercure_subscriptions: true when active subscriptions are on, and leaves it out otherwise", async () => {
+    const path = "/.well-known/oauth-protected-resource/.well-known/mercure";
+    expect(await (await fetch(`${hub.url}${path}`)).json()).not.toHaveProperty("mercure_subscriptions");
+    const tracking = await startHerald({
+      env: { HERALD_JWT_SECRET: SECRET, HERALD_MERCURE_AUDIENCE: AUDIENCE, HERALD_MERCURE_SUBSCRIPTIONS: "true" },
+    });
+    try {
+      expect(await (await fetch(`${tracking.url}${path}`)).json()).toMatchObject({
+        resource: AUDIENCE,
+        mercure_subscriptions: true,
+      });
+    } finally {
+      await dispose(tracking);
+    }
+  });
+
   test("every challenge of a publish names it, the one without error included", async () => {
     const body = form([["topic", fresh("challenge")]]);
     expect(await refusal(await post(body, {}))).toEqual([401, "unauthorized", challenge()]);

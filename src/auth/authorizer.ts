@@ -38,6 +38,13 @@ export interface Reader {
   readonly subject?: string;
   /** Whether the request came with a token that was verified. */
   readonly withToken: boolean;
+  /** The `payload` member of a verified token's `herald` claim, else of its `mercure` claim: what presence shows of it. */
+  readonly payload?: unknown;
+  /**
+   * Draft 08's payload of a subscription on `matcher`: that of the first subscribe authorization detail whose
+   * topics cover the matcher string, read as a topic; undefined when no detail does.
+   */
+  payloadFor(matcher: string): unknown;
   /**
    * When the access granted ends (ms since the epoch): set only when a token was needed (or, for a reader of
    * private updates, when it grants any) and has an `exp`.
@@ -50,11 +57,13 @@ export interface Reader {
 interface Verified {
   readonly grants: Grants;
   readonly subject?: string;
+  readonly payload?: unknown;
   readonly expiresAt?: number;
 }
 
 const NOTHING = () => false;
-const ANONYMOUS: Reader = { withToken: false, grantsAny: NOTHING };
+const NONE = () => undefined;
+const ANONYMOUS: Reader = { withToken: false, grantsAny: NOTHING, payloadFor: NONE };
 const EVERY_TOPIC = [parseSelector("*")];
 const NO_TOKEN = new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
 
@@ -110,6 +119,8 @@ export class Authorizer {
     return {
       subject: verified?.subject,
       withToken: verified !== null,
+      payload: verified?.payload,
+      payloadFor: (matcher) => verified?.grants.details?.find((d) => coveredBy(d.topics, topicSelector(matcher)))?.payload,
       expiresAt: needed || mercure ? verified?.expiresAt : undefined,
       // A stream that goes on past its token's expiry (it reads public topics) gets no private update after it.
       grantsAny:
@@ -117,6 +128,17 @@ export class Authorizer {
           ? NOTHING
           : (topics) => Date.now() < until && topics.some((t) => coveredBy(granted, topicSelector(t))),
     };
+  }
+
+  /**
+   * Reading what only a token can grant (Mercure's subscriptions API, whose URL is the topic a token must cover,
+   * as for the private subscription events it mirrors): public topics grant nothing here. Open mode allows it.
+   */
+  async authorizeGranted(token: TokenSource, topic: string): Promise<void> {
+    if (this.openMode) return;
+    const { grants } = await this.verify(token()?.token);
+    if (!coveredBy(grants.subscribe, topicSelector(topic)))
+      throw new HeraldError("forbidden", `this token may not read ${quote(topic)}`);
   }
 
   /**
@@ -167,9 +189,15 @@ export class Authorizer {
     return {
       grants,
       subject: typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : undefined,
+      payload: claimPayload(payload.herald) ?? claimPayload(payload.mercure),
       expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
     };
   }
+}
+
+/** The `payload` member of a claim object, if it has one. */
+function claimPayload(claim: unknown): unknown {
+  return typeof claim === "object" && claim !== null ? (claim as { payload?: unknown }).payload : undefined;
 }
 
 /** A reason safe to show: never the token or its contents. */

@@ -6,7 +6,7 @@ import { HeraldError } from "../errors";
 import type { Selector } from "../names";
 import { templateSelector, urlPatternSelector } from "../patterns/selectors";
 import { patternBase } from "../patterns/url-pattern";
-import { type Grants, grantsFromClaim } from "./grants";
+import { type Grants, grantsFromClaim, type SubscribeDetail } from "./grants";
 
 /** The authorization detail type draft 08 defines, compared byte by byte. */
 export const MERCURE_DETAIL_TYPE = "https://mercure.rocks/authorization-detail";
@@ -95,10 +95,11 @@ function authorizationDetails(claim: unknown, base: string): Grants {
   if (!Array.isArray(claim) || claim.length > MAX_DETAILS) throw new ClaimError("malformed authorization_details");
   const publish: Selector[] = [];
   const subscribe: Selector[] = [];
+  const details: SubscribeDetail[] = [];
   for (const detail of claim) {
     if (typeof detail !== "object" || detail === null || Array.isArray(detail))
       throw new ClaimError("malformed authorization detail");
-    const { type, actions, topics } = detail as Record<string, unknown>;
+    const { type, actions, topics, payload } = detail as Record<string, unknown>;
     // Details of other types belong to other resource servers.
     if (type !== MERCURE_DETAIL_TYPE) continue;
     if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => typeof a === "string")) {
@@ -110,9 +111,12 @@ function authorizationDetails(claim: unknown, base: string): Grants {
     const matchers = topics.map((entry) => matcher(entry, base));
     // Actions the hub does not know grant nothing and invalidate nothing.
     if (actions.includes("publish")) publish.push(...matchers);
-    if (actions.includes("subscribe")) subscribe.push(...matchers);
+    if (actions.includes("subscribe")) {
+      subscribe.push(...matchers);
+      details.push({ topics: matchers, payload });
+    }
   }
-  return { publish, subscribe };
+  return { publish, subscribe, details };
 }
 
 /** RFC 9068's checks of an access token, for tokens that carry `authorization_details`. */
@@ -138,5 +142,9 @@ export function grantsOfToken(header: { typ?: unknown }, payload: Record<string,
     // The audience is the hub's URL, which relative URL patterns resolve against.
     forms.push(authorizationDetails(payload.authorization_details, patternBase(checks.audience)));
   }
-  return { publish: forms.flatMap((g) => g.publish), subscribe: forms.flatMap((g) => g.subscribe) };
+  return {
+    publish: forms.flatMap((g) => g.publish),
+    subscribe: forms.flatMap((g) => g.subscribe),
+    details: forms.flatMap((g) => g.details ?? []),
+  };
 }

@@ -4,6 +4,14 @@ import { parseSelector, type Selector, selects } from "../names";
 export interface Grants {
   readonly publish: readonly Selector[];
   readonly subscribe: readonly Selector[];
+  /** Draft 08's subscribe authorization details, in token order: a subscription's payload is the first one's that covers it. */
+  readonly details?: readonly SubscribeDetail[];
+}
+
+export interface SubscribeDetail {
+  readonly topics: readonly Selector[];
+  /** Any JSON value; undefined when the detail has none. */
+  readonly payload: unknown;
 }
 
 export const NO_GRANTS: Grants = { publish: [], subscribe: [] };

@@ -15,8 +15,11 @@ const PREFLIGHT = {
   "access-control-allow-headers": "Authorization, Cache-Control, Content-Type, Idempotency-Key, Last-Event-ID",
   "access-control-max-age": "600",
 };
-/** Headers a page may read from our answers: when to retry, why a token was refused, where a Mercure resume began. */
-const EXPOSED = "Retry-After, WWW-Authenticate, Mercure-Last-Event-ID, Last-Event-ID";
+/**
+ * Headers a page may read from our answers: when to retry, why a token was refused, where a Mercure resume began,
+ * and the `Link` of Mercure's subscriptions API (its `last-event-id`).
+ */
+const EXPOSED = "Retry-After, WWW-Authenticate, Mercure-Last-Event-ID, Last-Event-ID, Link";
 
 function allowance(policy: OriginPolicy, origin: string | null): Record<string, string> | null {
   if (origin !== null && policy.isNamed(origin)) {

@@ -25,6 +25,7 @@ const COMPONENTS = {
   MercureUpdate: MercureUpdate,
   HistoryPage: models.HistoryPage,
   TopicList: models.TopicList,
+  SubscriptionList: models.SubscriptionList,
   Health: models.Health,
 };
 
@@ -235,6 +236,7 @@ export function docsRoutes() {
               { name: "publish", description: "Append events to topics" },
               { name: "subscribe", description: "Server-Sent Events streams, resumable" },
               { name: "history", description: "The retained log, read as JSON" },
+              { name: "presence", description: "Who is listening: the open streams, on every node" },
               { name: "operations", description: "Health and metrics, for load balancers and monitoring" },
               {
                 name: "mercure",

@@ -10,6 +10,7 @@ export const metricsRoutes = (hub: Hub, log: EventLog, metrics: Metrics) =>
     async () => {
       const herald = renderMetrics(metrics, {
         subscribers: hub.subscriberCount,
+        presence: hub.presence.size,
         logSize: log.size(),
         // An unreadable log still gets its fault scraped: the count it cannot read is NaN.
         retainedEvents: await log.retained().catch(() => Number.NaN),

@@ -118,9 +118,35 @@ export const TopicList = t.Object({
       firstId: EventId,
       lastId: EventId,
       lastTime: t.String({ format: "date-time" }),
+      subscribers: t.Integer({ description: "Open streams that receive this topic, on every node" }),
     }),
   ),
   next: t.Union([AnyTopic, t.Null()], { description: "Pass as `after` for the next page; null on a partial page" }),
+});
+
+const SubscriptionId = t.String({
+  pattern: "^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+  description: "Opaque, unique per connection on every node",
+  examples: ["urn:uuid:019a6f3e-8c1d-7b2a-9f4e-3d5c6b7a8e9f"],
+});
+
+export const SubscriptionRecord = t.Object({
+  id: SubscriptionId,
+  selectors: t.Array(t.String(), {
+    description: "The stream's selectors (Herald selectors, or a Mercure subscription's matchers)",
+  }),
+  subject: t.Union([t.String(), t.Null()], { description: "The `sub` of the stream's token; null without one" }),
+  payload: t.Unknown({
+    description:
+      "The `payload` member of the token's `herald` claim, else of its `mercure` claim (any JSON value); null without one",
+  }),
+  since: t.String({ format: "date-time", description: "When the stream opened" }),
+});
+
+export const SubscriptionList = t.Object({
+  subscriptions: t.Array(SubscriptionRecord),
+  count: t.Integer({ description: "Every matching subscription, on every page" }),
+  next: t.Union([SubscriptionId, t.Null()], { description: "Pass as `after` for the next page; null on a partial page" }),
 });
 
 export const Health = t.Object({
@@ -186,6 +212,12 @@ const TopicsQuery = t.Object({
   limit: PageLimit,
   access_token: AccessToken,
 });
+const SubscriptionsQuery = t.Object({
+  topic: SelectorQuery,
+  after: t.Optional(t.String({ description: `Return subscriptions after this id (a page's \`next\`). ${SINGLE}` })),
+  limit: PageLimit,
+  access_token: AccessToken,
+});
 const TokenQuery = t.Object({ access_token: AccessToken });
 
 /** Each route's query parameters (and, on the Mercure endpoint, the headers it reads itself), by path and method. */
@@ -194,5 +226,6 @@ export const PARAMETER_DOCS = {
   "/events": { post: { query: TokenQuery }, get: { query: HistoryQuery } },
   "/stream": { get: { query: StreamQuery } },
   "/topics": { get: { query: TopicsQuery } },
+  "/subscriptions": { get: { query: SubscriptionsQuery } },
   [HUB_PATH]: MERCURE_PARAMETER_DOCS,
 };

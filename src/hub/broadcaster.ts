@@ -113,6 +113,22 @@ export class Broadcaster {
     }
   }
 
+  /** The subscribers whose selectors match `topic`: who gets what the hub sends outside the log. */
+  subscribersOf(topic: string): Set<Subscriber> {
+    const found = new Set<Subscriber>();
+    this.forEachMatch(topic, (sub) => found.add(sub));
+    return found;
+  }
+
+  /** Calls `visit` with each subscriber one of whose selectors matches `topic` (once per selector that does). */
+  private forEachMatch(topic: string, visit: (sub: Subscriber) => void): void {
+    this.exact.get(topic)?.forEach(visit);
+    this.prefixes.forEachMatch(topic, visit);
+    for (const { prefix, pattern, subs } of this.patterns.values()) {
+      if (topic.startsWith(prefix) && pattern.test(topic)) subs.forEach(visit);
+    }
+  }
+
   /** Called by the log with each committed batch, in commit order. */
   dispatch(events: readonly LoggedEvent[]): void {
     const last = events[events.length - 1];
@@ -140,13 +156,7 @@ export class Broadcaster {
       const earlier = matched.get(sub);
       matched.set(sub, earlier === undefined ? indexes : mergeIndexes(earlier, indexes));
     };
-    for (const [topic, indexes] of byTopic) {
-      this.exact.get(topic)?.forEach(add(indexes));
-      this.prefixes.forEachMatch(topic, add(indexes));
-      for (const { prefix, pattern, subs } of this.patterns.values()) {
-        if (topic.startsWith(prefix) && pattern.test(topic)) subs.forEach(add(indexes));
-      }
-    }
+    for (const [topic, indexes] of byTopic) this.forEachMatch(topic, add(indexes));
     if (anyPrivate) {
       for (const [sub, indexes] of matched) {
         const allowed = indexes.filter(

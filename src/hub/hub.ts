@@ -5,8 +5,9 @@ import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { selectorKey } from "../names";
 import { preamble } from "../sse/encode";
-import { Broadcaster } from "./broadcaster";
+import { Broadcaster, type Subscriber } from "./broadcaster";
 import { WriteCoalescer } from "./coalescer";
+import { NO_ONE, Presence } from "./presence";
 import { type CloseReason, type StreamRequest, Subscription, type SubscriptionHost } from "./subscription";
 
 export interface HubOptions {
@@ -17,6 +18,8 @@ export interface HubOptions {
 }
 
 export class Hub {
+  /** Who listens: this process's streams, and other nodes' once a cluster shares them. */
+  readonly presence = new Presence();
   private readonly broadcaster: Broadcaster;
   private readonly subscriptions = new Set<Subscription>();
   private readonly heartbeats: Timer;
@@ -46,7 +49,10 @@ export class Hub {
       log,
       register: (sub) => {
         this.subscriptions.add(sub);
-        return this.broadcaster.add(sub);
+        const head = this.broadcaster.add(sub);
+        // Added first, so a stream whose own selectors match hears of its opening too.
+        this.presence.opened(sub, sub.selectors, sub.listener ?? NO_ONE);
+        return head;
       },
       stopping: () => this.draining,
       closed: (sub, reason) => this.forget(sub, reason),
@@ -59,6 +65,11 @@ export class Hub {
 
   get subscriberCount(): number {
     return this.subscriptions.size;
+  }
+
+  /** The open streams whose selectors match `topic`. */
+  subscribersOf(topic: string): Set<Subscriber> {
+    return this.broadcaster.subscribersOf(topic);
   }
 
   get isDraining(): boolean {
@@ -112,6 +123,7 @@ export class Hub {
   private forget(sub: Subscription, reason: CloseReason): void {
     this.subscriptions.delete(sub);
     this.broadcaster.remove(sub);
+    this.presence.closed(sub);
     if (reason === "slow_consumer") {
       this.metrics.slowDropped++;
       this.logger.warn("slow subscriber dropped", { selectors: sub.selectors.map((s) => s.text) });

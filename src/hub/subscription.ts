@@ -3,6 +3,8 @@ import { type EventLog, isFullPage, type LoggedEvent, type ReadRange, topicsOf }
 import { type ClientEventId, type Selector, selects } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks, type WireForm } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
+import { HeldNotices, type Notice } from "./held-notices";
+import type { Listener } from "./presence";
 
 /** Events read from the log per replay step, and the data size that ends a step sooner: large events come a few at a time. */
 const REPLAY_PAGE = 1000;
@@ -42,6 +44,8 @@ export interface StreamRequest {
    * the loss by a response header), and a resume from beyond the newest id just goes live. Default: false.
    */
   readonly endsOnGap?: boolean;
+  /** Who reads, as presence shows it. Default: no one in particular. */
+  readonly listener?: Listener;
 }
 
 const NEVER = () => false;
@@ -54,6 +58,7 @@ export class Subscription implements Subscriber {
   readonly selectors: readonly Selector[];
   readonly form: WireForm;
   readonly readsPrivate: (e: LoggedEvent) => boolean;
+  readonly listener: Listener | undefined;
   private readonly endsOnGap: boolean;
   /** Whether a selector is a pattern, which the log reads by its literal prefix only. */
   private readonly patterned: boolean;
@@ -78,6 +83,7 @@ export class Subscription implements Subscriber {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private heldEvents = 0;
+  private readonly notices = new HeldNotices();
   /** Bytes not yet written: live events coalesced with others, or waiting behind a write the client has not taken. */
   private queue: Uint8Array[] = [];
   private queued = 0;
@@ -98,6 +104,7 @@ export class Subscription implements Subscriber {
     this.form = request.form;
     this.readsPrivate = request.readsPrivate ?? NEVER;
     this.endsOnGap = request.endsOnGap ?? false;
+    this.listener = request.listener;
     this.cursor = request.resumeFrom?.value ?? 0;
     this.lastSent = this.cursor;
     this.resumedFrom = request.resumeFrom?.text ?? "0";
@@ -124,6 +131,8 @@ export class Subscription implements Subscriber {
         });
         this.sink = sink;
         this.write(host.preamble);
+        // A client gone at the first write was forgotten as it closed: registering it now would keep it forever.
+        if (this.isClosed) return response;
         this.head = host.register(this);
         this.seen = this.head;
         if (this.state === "replaying") void this.replay();
@@ -131,6 +140,10 @@ export class Subscription implements Subscriber {
       },
       cancel: () => this.close("client_closed"),
     });
+  }
+
+  get isClosed(): boolean {
+    return this.state === "closed";
   }
 
   receive(batch: EncodedBatch, indexes: readonly number[]): void {
@@ -163,6 +176,12 @@ export class Subscription implements Subscriber {
     if (this.state === "closed" || prunedThrough <= this.seen) return;
     if (!this.endsOnGap) this.enqueue(gapNotice(this.seen, prunedThrough));
     this.end();
+  }
+
+  /** Sends a notice of live state: at once when live, after the current page while replaying. */
+  notify(notice: Notice): void {
+    if (this.state === "live") this.enqueue(notice(this.seen));
+    else if (this.state === "replaying" && !this.notices.hold(notice)) this.fail("slow_consumer");
   }
 
   sendHeartbeat(): void {
@@ -243,7 +262,11 @@ export class Subscription implements Subscriber {
         }
         this.cursor = last && isFullPage(page, range) ? last.id : (range.upTo as number);
         if (this.cursor >= this.head) this.goLive();
-        else await this.clientTookAll();
+        else {
+          const notices = this.notices.take(this.cursor);
+          if (notices) this.write(notices);
+          await this.clientTookAll();
+        }
       }
     } catch {
       // The log cannot be read now: a clean end, after whole events only, lets the client resume where it was.
@@ -299,6 +322,8 @@ export class Subscription implements Subscriber {
     for (const chunk of held) this.enqueue(chunk);
     this.host.delivered(this.heldEvents);
     this.heldEvents = 0;
+    const notices = this.notices.take(this.seen);
+    if (notices) this.enqueue(notices);
   }
 
   private fail(reason: CloseReason): void {
@@ -309,6 +334,7 @@ export class Subscription implements Subscriber {
     if (this.state === "closed") return;
     this.state = "closed";
     this.held = [];
+    this.notices.clear();
     this.queue = [];
     this.queued = 0;
     this.finish();

@@ -2,6 +2,8 @@
 import type { Logger } from "../logger";
 import { redactRedisUrl } from "../net/redis-url";
 import type { EventLog } from "./event-log";
+import type { PresenceExchange } from "./presence-exchange";
+import { RedisPresenceExchange } from "./redis/presence";
 import { RedisEventLog, type RedisLogOptions } from "./redis/redis-log";
 import { SqliteEventLog, type SqliteLogOptions } from "./sqlite/sqlite-log";
 
@@ -18,4 +20,13 @@ export async function openEventLog(options: LogOptions, logger: Logger): Promise
     newestId: log.lastId(),
   });
   return log;
+}
+
+/**
+ * How this node shares presence with the others of its cluster: through the Redis of the shared log; none for the
+ * embedded log, whose one process knows every stream. `ttlMs` bounds how long a dead node's streams stay listed.
+ */
+export function openPresenceExchange(options: LogOptions, ttlMs: number, logger: Logger): PresenceExchange | undefined {
+  if ("sqlite" in options) return undefined;
+  return new RedisPresenceExchange({ url: options.redis.url, prefix: options.redis.prefix, ttlMs }, logger);
 }

@@ -71,6 +71,13 @@ export const oneOf = <T extends string>(...values: T[]): Parser<T> => {
   });
 };
 
+/** `true` or `false`, exactly. */
+export const boolean: Parser<boolean> = parser("true or false", (raw, name) => {
+  const value = raw.trim();
+  if (value !== "true" && value !== "false") throw new ConfigError(`${name} must be true or false, got ${quote(raw)}`);
+  return value === "true";
+});
+
 /** Text that must not be empty, such as a host or a path; `range` says what it is. */
 export const nonEmpty = (range: string): Parser<string> =>
   parser(range, (raw, name) => {

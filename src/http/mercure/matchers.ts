@@ -30,6 +30,8 @@ export interface MercureQuery {
   readonly selectors: Selector[];
   /** `last_event_id` (draft 08), else `lastEventID` (draft 07): the `Last-Event-ID` header goes before both. */
   readonly lastEventId?: string;
+  /** The draft the subscriber speaks: 8 when it names a matcher with a `match*` parameter, else 7 (`topic=`). */
+  readonly draft: 7 | 8;
 }
 
 /**
@@ -47,14 +49,35 @@ function matcher(name: string, value: string, base: string): Selector {
   return value === "*" ? EVERY_TOPIC : (MATCHERS[name] as (value: string, base: string) => Selector)(value, base);
 }
 
+/** The parameter that names each matcher type: draft 08's two, and draft 07's URI templates (`topic`). */
+const PARAMETER_OF_TYPE: Record<string, string> = { exact: "match", urlpattern: "match_urlpattern", template: "topic" };
+
+/** The matcher type of a subscription's selector: `exact` (`*` too), `urlpattern` or `template`. */
+export function matchTypeOf(selector: Selector): string {
+  return selector.pattern?.kind ?? "exact";
+}
+
+/**
+ * A matcher of a type matchTypeOf names, as a selector: for a stream another node shared. URL patterns
+ * resolve against `base` (see patternBase).
+ */
+export function matcherOfType(type: string, value: string, base: string): Selector {
+  if (!Object.hasOwn(PARAMETER_OF_TYPE, type)) {
+    throw new HeraldError("invalid_selector", `the matcher type ${quote(type)} is not one this hub supports`);
+  }
+  return matcher(PARAMETER_OF_TYPE[type] as string, value, base);
+}
+
 /** The subscription a query string (without `?`) asks for; URL patterns resolve against `base` (see patternBase). */
 export function parseSubscription(query: string, base: string): MercureQuery {
   const fields = parseForm(query, MAX_PARAMETERS, "invalid_request");
   const selectors = new Map<string, Selector>();
   let lastEventId: string | undefined;
   let lastEventID: string | undefined;
+  let draft: 7 | 8 = 7;
   for (const [name, value] of fields) {
     if (Object.hasOwn(MATCHERS, name)) {
+      if (name !== "topic") draft = 8;
       const selector = matcher(name, value, base);
       const key = selectorKey(selector);
       if (selectors.has(key)) continue;
@@ -75,5 +98,9 @@ export function parseSubscription(query: string, base: string): MercureQuery {
     );
   }
   const resume = lastEventId ?? lastEventID;
-  return { selectors: [...selectors.values()], ...(resume !== undefined && resume !== "" && { lastEventId: resume }) };
+  return {
+    selectors: [...selectors.values()],
+    draft,
+    ...(resume !== undefined && resume !== "" && { lastEventId: resume }),
+  };
 }

@@ -18,11 +18,19 @@ export interface ResourceMetadata {
   readonly document: Record<string, unknown>;
 }
 
+/** What the hub does that its metadata tells. */
+export interface MetadataOptions {
+  /** The cookie a token may come in. */
+  readonly cookie: string;
+  /** Whether active subscriptions are on (HERALD_MERCURE_SUBSCRIPTIONS). */
+  readonly subscriptions: boolean;
+}
+
 /**
- * The metadata of a hub whose resource identifier is `resource` and whose cookie is `cookie`, or undefined when
- * `resource` is no absolute URL (nothing then to derive the document's URL from, as RFC 9728 does).
+ * The metadata of a hub whose resource identifier is `resource`, or undefined when `resource` is no absolute URL
+ * (nothing then to derive the document's URL from, as RFC 9728 does).
  */
-export function resourceMetadata(resource: string, cookie: string): ResourceMetadata | undefined {
+export function resourceMetadata(resource: string, { cookie, subscriptions }: MetadataOptions): ResourceMetadata | undefined {
   if (!URL.canParse(resource)) return undefined;
   const { origin } = new URL(resource);
   if (origin === "null") return undefined;
@@ -36,6 +44,8 @@ export function resourceMetadata(resource: string, cookie: string): ResourceMeta
       mercure_cookie: cookie,
       // Left out, the set would be `exact` and `urlpattern`.
       mercure_matcher_types_supported: ["exact", "urlpattern"],
+      // Draft 08 wants the member left out, not false, on a hub without them.
+      ...(subscriptions && { mercure_subscriptions: true }),
     },
   };
 }

@@ -6,15 +6,18 @@
 import { Elysia, t } from "elysia";
 import type { Authorizer, Credential, Reader } from "../../auth/authorizer";
 import type { Hub } from "../../hub/hub";
+import type { Listener } from "../../hub/presence";
 import { type EventLog, topicsOf } from "../../log/event-log";
+import type { Selector } from "../../names";
 import { ErrorResponse } from "../models";
 import type { StreamAdmission } from "../stream-admission";
 import { challenged } from "./challenge";
 import { mercureToken } from "./credentials";
-import { parseSubscription } from "./matchers";
+import { matchTypeOf, parseSubscription } from "./matchers";
 import { forbiddenResponse, UNAUTHORIZED_RESPONSE } from "./models";
 import type { MercureOptions } from "./publish";
 import { type Resume, resumeFrom } from "./resume";
+import type { SubscriptionEvents } from "./subscription-events";
 import { HUB_PATH } from "./update";
 
 const SSE_HEADERS = {
@@ -47,12 +50,25 @@ function resumeHeaders(resume: Resume | undefined): Record<string, string> {
   return { ...SSE_HEADERS, "Mercure-Last-Event-ID": told, "Last-Event-ID": told };
 }
 
+/** Who reads, as presence shows it: each matcher's type and, where draft 08's authorization details name one, payload. */
+function listenerOf(reader: Reader, selectors: readonly Selector[]): Listener {
+  const payloads = selectors.map((s) => reader.payloadFor(s.text));
+  return {
+    subject: reader.subject ?? null,
+    payload: reader.payload ?? null,
+    matchTypes: selectors.map(matchTypeOf),
+    ...(payloads.some((p) => p !== undefined) && { payloads }),
+  };
+}
+
 export const mercureSubscribeRoutes = (
   hub: Hub,
   log: EventLog,
   auth: Authorizer,
   admission: StreamAdmission,
   options: MercureOptions,
+  /** Set when active subscriptions are on (HERALD_MERCURE_SUBSCRIPTIONS). */
+  events?: SubscriptionEvents,
 ) =>
   new Elysia({ name: "mercure-subscribe" }).get(
     HUB_PATH,
@@ -62,7 +78,7 @@ export const mercureSubscribeRoutes = (
         credential ??= mercureToken(request, options.cookie);
         return credential;
       };
-      const { selectors, lastEventId } = parseSubscription(new URL(request.url).search.slice(1), options.patternBase);
+      const { selectors, lastEventId, draft } = parseSubscription(new URL(request.url).search.slice(1), options.patternBase);
       const header = request.headers.get("last-event-id");
       const given = header !== null && header !== "" ? headerText(header) : lastEventId;
       // Every refusal comes before the first stream byte, with the challenge draft 08 asks for.
@@ -84,8 +100,10 @@ export const mercureSubscribeRoutes = (
           signal: request.signal,
           readsPrivate: (e) => reader.grantsAny(topicsOf(e)),
           endsOnGap: true,
+          listener: listenerOf(reader, selectors),
         }),
       );
+      events?.watch(sub, draft, reader);
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
       server?.timeout(request, 0);
       return new Response(sub.stream, { headers });
