@@ -240,7 +240,15 @@ describe("POST /.well-known/mercure", () => {
   }
 
   test("accepts what only looks like the namespace, and a topic that is no URL", async () => {
-    for (const topic of ["/.well-known/mercurex", "https://example.com/.well-known/Mercure/x", "urn:isbn:1", "http://[::1"]) {
+    // An opaque path (`urn:`, `mailto:`) is not the hub's path, however it reads; nor is one under `//x`.
+    const lookalikes = [
+      "/.well-known/mercurex",
+      "https://example.com/.well-known/Mercure/x",
+      "urn:.well-known/mercure",
+      "mailto:.well-known/mercure/x",
+      "https://example.com//x/.well-known/mercure/y",
+    ];
+    for (const topic of [...lookalikes, "urn:isbn:1", "http://[::1"]) {
       expect((await publish(form([["topic", topic]]))).status).toBe(200);
     }
   });

@@ -35,7 +35,7 @@ function checkText(value: string, field: string, maxBytes: number, code: ErrorCo
 /**
  * Whether `topic`, resolved against the hub's URL, has the hub's path or one under it: dot segments removed and
  * unreserved characters percent-decoded first, so `/.well-known/%6Dercure/x` and `/.well-known/mercure/../mercure/x`
- * are caught too. A topic that is no URL reference names no hub path.
+ * are caught too. A topic that is no URL reference, or whose path is opaque, names no hub path.
  */
 export function addressesHub(topic: string, hubUrl: URL): boolean {
   let url: URL;
@@ -44,12 +44,15 @@ export function addressesHub(topic: string, hubUrl: URL): boolean {
   } catch {
     return false;
   }
+  // An opaque path (`urn:.well-known/mercure`) is no hierarchical path: it never is the hub's path.
+  if (!url.pathname.startsWith("/")) return false;
   const decoded = url.pathname.replace(/%([0-9A-Fa-f]{2})/g, (encoded, hex: string) => {
     const char = String.fromCharCode(Number.parseInt(hex, 16));
     return UNRESERVED.test(char) ? char : encoded;
   });
-  // Decoding can make new dot segments (`%2E%2E`); resolving again removes them.
-  const path = new URL(decoded.startsWith("/") ? decoded : `/${decoded}`, "http://hub").pathname;
+  // Decoding can make new dot segments (`%2E%2E`); resolving again removes them. Resolved as a path, never as
+  // a reference: `//x/.well-known/mercure` is a path on the hub, not one on the host x.
+  const path = new URL(`http://hub${decoded}`).pathname;
   return path === hubUrl.pathname || path.startsWith(`${hubUrl.pathname}/`);
 }
 

@@ -1,0 +1,94 @@
+/**
+ * What the Mercure hub under test must hold: every accepted update with the id the hub gave it, and every
+ * Idempotency-Key; where a subscription resumes (drafts 07 and 08, "Reconciliation", and Herald's spec).
+ */
+
+/** An update as the oracle accepted it. */
+export interface Update {
+  /** The canonical topic first, then the alternates as sent. */
+  readonly topics: readonly string[];
+  readonly private: boolean;
+  readonly publisherId?: string;
+  readonly type: string | null;
+  readonly retry?: number;
+  readonly data: string;
+}
+
+export interface LoggedUpdate extends Update {
+  readonly id: number;
+  readonly time: string;
+  /**
+   * Written by a run that failed before the model learnt it: its topics and privacy are not known, so
+   * whether a reader gets it is not judged (everything else about it is).
+   */
+  readonly unknown?: boolean;
+}
+
+export interface IdempotencyKey {
+  readonly key: string;
+  readonly fingerprint: string;
+}
+
+export type PublishExpectation =
+  | { readonly status: 200; readonly fresh: true }
+  | { readonly status: 200; readonly fresh: false; readonly answer: string }
+  | { readonly status: 422 };
+
+/** Where a replay starts: after event `after` (0: the oldest), and what the response headers must say. */
+export interface Resume {
+  readonly after: number;
+  readonly told: string;
+}
+
+const HERALD_ID = /^urn:herald:([1-9][0-9]{0,15})$/;
+
+export class MercureModel {
+  readonly events: LoggedUpdate[] = [];
+  private readonly keys = new Map<string, { fingerprint: string; answer: string }>();
+
+  get lastId(): number {
+    return this.events[this.events.length - 1]?.id ?? 0;
+  }
+
+  /** The id a Mercure subscriber and publisher know an event by. */
+  static mercureId(e: { id: number; publisherId?: string }): string {
+    return e.publisherId ?? `urn:herald:${e.id}`;
+  }
+
+  expectPublish(key: IdempotencyKey | undefined): PublishExpectation {
+    const prior = key && this.keys.get(key.key);
+    if (!prior) return { status: 200, fresh: true };
+    return prior.fingerprint === key.fingerprint ? { status: 200, fresh: false, answer: prior.answer } : { status: 422 };
+  }
+
+  record(update: Update, id: number, time: string, key: IdempotencyKey | undefined, answer: string): LoggedUpdate {
+    const topics = [...new Set(update.topics)];
+    const logged = { ...update, topics, id, time };
+    this.events.push(logged);
+    if (key) this.keys.set(key.key, { fingerprint: key.fingerprint, answer });
+    return logged;
+  }
+
+  /** Events the model missed (a failed run), taken from the hub as far as it shows them. */
+  adopt(e: LoggedUpdate): void {
+    this.events.push({ ...e, unknown: true });
+  }
+
+  /**
+   * `earliest`, an id naming no event (unknown, from the future) replay every retained event and say
+   * `earliest`; a publisher's id names the earliest event that has it; `urn:herald:<n>` names event n.
+   * `lastId`: the newest event when the subscription opened.
+   */
+  resume(given: string, lastId = this.lastId): Resume {
+    const earliest = { after: 0, told: "earliest" };
+    if (given === "earliest") return earliest;
+    const herald = HERALD_ID.exec(given);
+    if (herald) {
+      const n = Number(herald[1]);
+      return n <= lastId ? { after: n, told: given } : earliest;
+    }
+    if (given.startsWith("urn:herald:")) return earliest;
+    const named = this.events.find((e) => e.publisherId === given && e.id <= lastId);
+    return named ? { after: named.id, told: given } : earliest;
+  }
+}
