@@ -63,9 +63,15 @@ export async function appended(ctx: Context, answer: string, update: Extract<Mer
   return { id, time: e.time };
 }
 
-export async function checkPublish(ctx: Context, req: WireRequest, outcomes: readonly MercureOutcome[]): Promise<void> {
+/** Sends a publish and checks its answer; resolves with the status. */
+export async function checkPublish(ctx: Context, req: WireRequest, outcomes: readonly MercureOutcome[]): Promise<number> {
   const res = await fetch(urlOf(ctx.base, req), { method: req.method, headers: req.headers, body: req.body });
   const text = await res.text();
+  await judgePublish(ctx, res, text, outcomes);
+  return res.status;
+}
+
+async function judgePublish(ctx: Context, res: Response, text: string, outcomes: readonly MercureOutcome[]): Promise<void> {
   const success = outcomes.find((o) => o.kind === "publish");
   const refused = outcomes.some((o) => o.kind === "error" && o.status === res.status);
   if (success?.kind !== "publish" || (refused && res.status !== 200)) return checkError(res, text, outcomes);

@@ -80,7 +80,13 @@ export function judgeMercure(req: WireRequest, config: MercureOracleConfig): Mer
   if (req.path !== HUB_PATH) return [fault(404, ["not_found"])];
   if (req.method === "POST") return publish(req, config);
   if (req.method === "GET") return subscribe(req, config);
-  return [fault(404, ["not_found"]), fault(405, ["method_not_allowed"])];
+  // The native API's cross-site rule looks at every request that changes state, whatever its route.
+  const crossSiteCookie = heraldCookieAuthenticates(req) && crossSite(req, config.hubUrl);
+  return [
+    fault(404, ["not_found"]),
+    fault(405, ["method_not_allowed"]),
+    ...(crossSiteCookie ? [fault(403, ["cross_site_request"])] : []),
+  ];
 }
 
 /**

@@ -70,15 +70,17 @@ async function checkStream(ctx: Context, reader: SseReader, sub: Subscription, f
   }
 }
 
+/** Opens a subscription and checks its answer; resolves with the status. */
 export async function checkSubscribe(ctx: Context, req: WireRequest, outcomes: readonly MercureOutcome[], fenced: boolean) {
   const reader = await SseReader.open(urlOf(ctx.base, req), { ...req.headers });
   try {
     const success = outcomes.find((o) => o.kind === "subscribe");
     if (reader.response.status === 200 && success?.kind === "subscribe") {
-      return await checkStream(ctx, reader, success.subscription, fenced);
+      await checkStream(ctx, reader, success.subscription, fenced);
+    } else {
+      checkError(reader.response, reader.response.status === 200 ? "(a stream)" : await reader.response.text(), outcomes);
     }
-    const text = reader.response.status === 200 ? "(a stream)" : await reader.response.text();
-    return checkError(reader.response, text, outcomes);
+    return reader.response.status;
   } finally {
     reader.close();
   }

@@ -66,58 +66,60 @@ const BAD_DETAIL_MATCHERS: unknown[] = [
   { match_type: "exact" },
 ];
 
-const heraldClaim = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ publish: some(HERALD_SELECTORS), subscribe: some(HERALD_SELECTORS) }) },
-  { weight: 1, arbitrary: oneOf<unknown>("x", null, { publish: ["https://example.com/books/1"] }, { subscribe: "orders.*" }) },
+/** Grants of one kind: every topic now and then, else a few selectors. */
+const grantList = (selectors: string[]) => weighted(some(selectors), fc.constant<string[]>(["*"]), 3);
+const lists = (selectors: string[]) => fc.record({ publish: grantList(selectors), subscribe: grantList(selectors) });
+
+const heraldClaim = weighted<unknown>(
+  lists(HERALD_SELECTORS),
+  oneOf<unknown>("x", null, { publish: ["https://example.com/books/1"] }, { subscribe: "orders.*" }),
+  8,
 );
 
-const mercureClaim = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ publish: some(MERCURE_SELECTORS), subscribe: some(MERCURE_SELECTORS) }) },
-  { weight: 1, arbitrary: oneOf<unknown>("x", { publish: "*" }, { subscribe: [1] }) },
-);
+const mercureClaim = weighted<unknown>(lists(MERCURE_SELECTORS), oneOf<unknown>("x", { publish: "*" }, { subscribe: [1] }), 8);
 
-const detail = fc.record({
-  type: fc.oneof(
-    { weight: 8, arbitrary: fc.constant(DETAIL_TYPE) },
-    { weight: 1, arbitrary: oneOf("https://other.example/detail") },
-  ),
-  actions: fc.oneof(
-    { weight: 8, arbitrary: fc.subarray(["publish", "subscribe", "future"], { minLength: 1 }) },
-    { weight: 1, arbitrary: oneOf<unknown>([], [1], "publish") },
-  ),
-  topics: fc.oneof(
-    { weight: 8, arbitrary: fc.subarray(DETAIL_MATCHERS, { minLength: 1, maxLength: 3 }) },
-    {
-      weight: 1,
-      arbitrary: fc.subarray(BAD_DETAIL_MATCHERS, { minLength: 1, maxLength: 1 }).map((bad) => [DETAIL_MATCHERS[1], ...bad]),
-    },
-    { weight: 1, arbitrary: fc.constant([]) },
-  ),
+const goodDetail = fc.record({
+  type: weighted(fc.constant(DETAIL_TYPE), oneOf("https://other.example/detail"), 12),
+  actions: fc.subarray(["publish", "subscribe", "future"], { minLength: 1 }),
+  topics: fc.subarray(DETAIL_MATCHERS, { minLength: 1, maxLength: 3 }),
 });
 
-/** Draft 08's access token: mostly right, sometimes with the wrong `aud`, `iss` or `typ`. */
-const accessToken = fc.record({
-  iss: fc.oneof(
-    { weight: 8, arbitrary: fc.constant(FUZZ_ISSUER) },
-    { weight: 1, arbitrary: oneOf<string | undefined>("https://evil.example", undefined) },
+const detail = weighted<unknown>(
+  goodDetail,
+  fc.oneof(
+    goodDetail.map((d) => ({ ...d, actions: [] })),
+    goodDetail.map((d) => ({ ...d, actions: [1] })),
+    goodDetail.map((d) => ({ ...d, topics: [] })),
+    fc.tuple(goodDetail, oneOf(...BAD_DETAIL_MATCHERS)).map(([d, bad]) => ({ ...d, topics: [...d.topics, bad] })),
+    oneOf("not an object"),
   ),
-  aud: fc.oneof(
-    { weight: 8, arbitrary: oneOf<unknown>(FUZZ_AUDIENCE, [FUZZ_AUDIENCE, "https://other.example"]) },
-    { weight: 1, arbitrary: oneOf<unknown>("https://elsewhere.example", undefined, []) },
-  ),
-  sub: oneOf("fuzz"),
-  authorization_details: fc.oneof(
-    { weight: 8, arbitrary: fc.array(detail, { minLength: 1, maxLength: 2 }) },
-    { weight: 1, arbitrary: oneOf<unknown>({}, "x", [42]) },
-  ),
-});
-
-const claims: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
-  { weight: 3, arbitrary: heraldClaim.map((herald) => ({ herald })) },
-  { weight: 3, arbitrary: mercureClaim.map((mercure) => ({ mercure })) },
-  { weight: 3, arbitrary: accessToken.map((t) => Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined))) },
-  { weight: 1, arbitrary: fc.record({ herald: heraldClaim, mercure: mercureClaim }) },
+  8,
 );
+
+/** Draft 08's access token, right or with a wrong `aud`, `iss` or malformed details. */
+const accessToken = (good: boolean) =>
+  fc
+    .record({
+      iss: good ? fc.constant(FUZZ_ISSUER) : oneOf<string | undefined>(FUZZ_ISSUER, "https://evil.example", undefined),
+      aud: good
+        ? oneOf<unknown>(FUZZ_AUDIENCE, [FUZZ_AUDIENCE, "https://other.example"])
+        : oneOf<unknown>(FUZZ_AUDIENCE, "https://elsewhere.example", undefined, []),
+      sub: fc.constant("fuzz"),
+      authorization_details: good
+        ? fc.array(goodDetail, { minLength: 1, maxLength: 2 })
+        : weighted(fc.array(detail, { minLength: 1, maxLength: 2 }), oneOf<unknown>({}, "x", [42]), 4),
+    })
+    .map((t) => Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)));
+
+/** Claims of each form; `good` ones are well formed (what they grant is left to chance). */
+const claimsOf = (good: boolean): fc.Arbitrary<Record<string, unknown>> =>
+  fc.oneof(
+    { weight: 3, arbitrary: (good ? lists(HERALD_SELECTORS) : heraldClaim).map((herald) => ({ herald })) },
+    { weight: 3, arbitrary: (good ? lists(MERCURE_SELECTORS) : mercureClaim).map((mercure) => ({ mercure })) },
+    { weight: 3, arbitrary: accessToken(good) },
+    { weight: 1, arbitrary: fc.record({ herald: heraldClaim, mercure: mercureClaim }) },
+  );
+const claims = claimsOf(false);
 
 export const token: fc.Arbitrary<TokenSpec> = fc.record(
   {
@@ -132,15 +134,17 @@ export const token: fc.Arbitrary<TokenSpec> = fc.record(
   { requiredKeys: ["sig", "exp", "claims"] },
 );
 
-export const presented: fc.Arbitrary<Presented[]> = fc.array(
-  fc.record({
-    at: fc.oneof(
-      { weight: 4, arbitrary: fc.constant("header" as const) },
-      { weight: 1, arbitrary: oneOf<Place>("header-lowercase", "query", "cookie", "secure-cookie", "herald-cookie") },
-    ),
-    token,
-  }),
-  { maxLength: 2 },
+const place = weighted(
+  oneOf<Place>("header"),
+  oneOf<Place>("header-lowercase", "query", "cookie", "secure-cookie", "herald-cookie"),
+  4,
+);
+
+/** Mostly one good token in the header, granting what it may; sometimes none, several, or bad ones anywhere. */
+export const presented: fc.Arbitrary<Presented[]> = weighted(
+  claimsOf(true).map((c): Presented[] => [{ at: "header", token: { sig: "good", exp: "future", typ: "at+jwt", claims: c } }]),
+  fc.array(fc.record({ at: place, token }), { maxLength: 2 }),
+  3,
 );
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");

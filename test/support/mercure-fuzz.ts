@@ -167,14 +167,17 @@ export async function mercureFuzz(options: FuzzOptions): Promise<FuzzReport> {
     for (const step of steps) {
       const req = wire(step, { ...at, lastId: model.lastId });
       const outcomes = judgeMercure(req, config);
+      let status: number;
       try {
-        if (step.kind === "publish") await checkPublish(ctx, req, outcomes);
-        else await checkSubscribe(ctx, req, outcomes, step.fence !== null);
+        status =
+          step.kind === "publish"
+            ? await checkPublish(ctx, req, outcomes)
+            : await checkSubscribe(ctx, req, outcomes, step.fence !== null);
       } catch (error) {
         throw new Mismatch(`${describe(req)}\n${error instanceof Error ? error.message : String(error)}`);
       }
       requests++;
-      const key = `${step.kind}:${outcomes.map((o) => (o.kind === "error" ? o.status : "ok")).join("|")}`;
+      const key = `${step.kind} ${status}`;
       statuses[key] = (statuses[key] ?? 0) + 1;
     }
     if (h.proc.exitCode !== null) throw new Error(`the hub exited with ${h.proc.exitCode}`);
