@@ -34,7 +34,8 @@ const some = <T>(values: T[], maxLength = 3) => fc.subarray(values, { maxLength 
 
 /** Topics and selectors the generated requests also use, so grants and requests meet. */
 const HERALD_SELECTORS = ["*", "orders.*", "orders.eu", "news.a", "o*"];
-const TEMPLATES = skip.has("templates") ? [] : ["https://example.com/books/{id}", "https://example.com/{+path}"];
+/** Draft 07's URI templates and draft 08's URL patterns as grants (tag `grant-patterns`). */
+const TEMPLATES = skip.has("grant-patterns") ? [] : ["https://example.com/books/{id}", "https://example.com/{+path}"];
 const MERCURE_SELECTORS = [
   "*",
   "https://example.com/books/1",
@@ -52,7 +53,7 @@ const DETAIL_MATCHERS: unknown[] = [
   { match: "https://example.com/books/*" },
   { match: "orders.eu" },
   { match: "*", match_type: "urlpattern" },
-  ...(skip.has("urlpattern")
+  ...(skip.has("grant-patterns")
     ? []
     : [
         { match: "https://example.com/books/:id", match_type: "urlpattern" },
