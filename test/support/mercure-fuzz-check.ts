@@ -5,7 +5,7 @@
  */
 import { Mismatch } from "./fuzz-check";
 import { grantsAny } from "./mercure-fuzz-grants";
-import { type LoggedUpdate, MercureModel } from "./mercure-fuzz-model";
+import { type IdempotencyKey, type LoggedUpdate, MercureModel, type Shown, type Update } from "./mercure-fuzz-model";
 import type { MercureOutcome, Subscription } from "./mercure-fuzz-oracle";
 import { both, matchesTopic, type Tri } from "./mercure-fuzz-topics";
 import type { WireRequest } from "./oracle";
@@ -43,24 +43,23 @@ export function checkError(res: Response, text: string, outcomes: readonly Mercu
 }
 
 /** Reads back the events after `after` as /events shows them to a reader of everything. */
-export async function readBack(ctx: Context, after: number, limit: number): Promise<Array<Record<string, unknown>>> {
+export async function readBack(ctx: Context, after: number, limit: number): Promise<Shown[]> {
   const res = await fetch(`${ctx.base}/events?topic=*&after=${after}&limit=${limit}`, { headers: ctx.master });
   if (res.status !== 200) fail("reading the log back", { status: res.status, body: await res.text() });
-  return ((await res.json()) as { events: Array<Record<string, unknown>> }).events;
+  return ((await res.json()) as { events: Shown[] }).events;
 }
 
-/** The one event a publish appended, as /events shows it: the fields it was given, and nothing else new. */
-export async function appended(ctx: Context, answer: string, update: Extract<MercureOutcome, { kind: "publish" }>["update"]) {
+/** Records the one event a publish appended, checking it reads back with exactly the fields it was given. */
+export async function appended(ctx: Context, answer: string, update: Update, key?: IdempotencyKey): Promise<LoggedUpdate> {
   const events = await readBack(ctx, ctx.model.lastId, 10);
   const [e] = events;
   if (events.length !== 1 || e === undefined) fail(`a publish appended ${events.length} events`, events);
-  const id = Number(e.id);
-  const expected = { topic: update.topics[0], event: update.type, data: update.data };
-  const got = { topic: e.topic, event: e.event, data: e.data };
-  if (JSON.stringify(got) !== JSON.stringify(expected)) fail("the event read back", { got, expected });
-  if (answer !== MercureModel.mercureId({ id, publisherId: update.publisherId })) fail("the id answered", { answer, id, update });
   if (typeof e.time !== "string" || new Date(e.time).toISOString() !== e.time) fail("event time", e);
-  return { id, time: e.time };
+  const logged = ctx.model.record(update, Number(e.id), e.time, key, answer);
+  const expected = MercureModel.shown(logged);
+  if (JSON.stringify(e) !== JSON.stringify(expected)) fail("the event read back", { got: e, expected });
+  if (answer !== MercureModel.mercureId(logged)) fail("the id answered", { answer, logged });
+  return logged;
 }
 
 /** Sends a publish and checks its answer; resolves with the status. */
@@ -88,8 +87,7 @@ async function judgePublish(ctx: Context, res: Response, text: string, outcomes:
     if ((await readBack(ctx, ctx.model.lastId, 1)).length !== 0) fail("a repeat with the same key appended", success);
     return;
   }
-  const { id, time } = await appended(ctx, text, success.update);
-  ctx.model.record(success.update, id, time, success.key, text);
+  await appended(ctx, text, success.update, success.key);
 }
 
 export interface Frame {
@@ -127,7 +125,6 @@ function sameFrame(f: Frame, e: LoggedUpdate): boolean {
 
 /** Whether a subscription must, may or must not deliver `e`: it matches, and it is readable (a private one only with a grant). */
 export function deliver(sub: Subscription, e: LoggedUpdate, hubUrl: URL): Tri {
-  if (e.unknown) return "maybe";
   const matched = sub.matchers.map((m) => ({ m, hit: e.topics.map((t) => matchesTopic(m, t, hubUrl)) }));
   const matches: Tri = matched.some((x) => x.hit.includes("yes"))
     ? "yes"

@@ -17,11 +17,16 @@ export interface Update {
 export interface LoggedUpdate extends Update {
   readonly id: number;
   readonly time: string;
-  /**
-   * Written by a run that failed before the model learnt it: its topics and privacy are not known, so
-   * whether a reader gets it is not judged (everything else about it is).
-   */
-  readonly unknown?: boolean;
+}
+
+/** An event as /events shows it (Herald's spec: "the JSON history shows both" ids, in `mercure` for an update). */
+export interface Shown {
+  readonly id: string;
+  readonly topic: string;
+  readonly event: string | null;
+  readonly data: string;
+  readonly time: string;
+  readonly mercure?: { readonly id: string; readonly topics: string[]; readonly private: boolean; readonly retry: number | null };
 }
 
 export interface IdempotencyKey {
@@ -69,9 +74,28 @@ export class MercureModel {
     return logged;
   }
 
-  /** Events the model missed (a failed run), taken from the hub as far as it shows them. */
-  adopt(e: LoggedUpdate): void {
-    this.events.push({ ...e, unknown: true });
+  /** An event the model missed (a failed run), as the hub shows it. */
+  adopt(e: Shown): void {
+    const m = e.mercure;
+    const publisherId = m && m.id !== `urn:herald:${e.id}` ? m.id : undefined;
+    this.events.push({
+      id: Number(e.id),
+      time: e.time,
+      topics: m?.topics ?? [e.topic],
+      private: m?.private ?? false,
+      type: e.event,
+      data: e.data,
+      ...(publisherId !== undefined && { publisherId }),
+      ...(m?.retry != null && { retry: m.retry }),
+    });
+  }
+
+  /** How /events must show `e`: the Mercure fields only for an update that has any beyond one topic. */
+  static shown(e: LoggedUpdate): Shown {
+    const plain = { id: String(e.id), topic: e.topics[0] ?? "", event: e.type, data: e.data, time: e.time };
+    if (e.topics.length === 1 && !e.private && e.publisherId === undefined && e.retry === undefined) return plain;
+    const mercure = { id: MercureModel.mercureId(e), topics: [...e.topics], private: e.private, retry: e.retry ?? null };
+    return { ...plain, mercure };
   }
 
   /**

@@ -4,7 +4,7 @@
  * and the log after each run, read back whole through /events and a Mercure replay of everything.
  */
 import { type Context, checkError, deliver, type Frame, fail, fits, frames, readBack, urlOf } from "./mercure-fuzz-check";
-import { type LoggedUpdate, MercureModel } from "./mercure-fuzz-model";
+import { type LoggedUpdate, MercureModel, type Shown } from "./mercure-fuzz-model";
 import type { MercureOutcome, Subscription } from "./mercure-fuzz-oracle";
 import type { WireRequest } from "./oracle";
 import { SseReader } from "./sse";
@@ -122,8 +122,8 @@ async function replay(ctx: Context, after: number, count: number): Promise<Frame
   }
 }
 
-async function allAfter(ctx: Context, after: number): Promise<Array<Record<string, unknown>>> {
-  const events: Array<Record<string, unknown>> = [];
+async function allAfter(ctx: Context, after: number): Promise<Shown[]> {
+  const events: Shown[] = [];
   for (let cursor = after; ; ) {
     const page = await readBack(ctx, cursor, 1000);
     events.push(...page);
@@ -136,9 +136,16 @@ async function allAfter(ctx: Context, after: number): Promise<Array<Record<strin
 export async function verifyLog(ctx: Context, after: number): Promise<void> {
   const expected = ctx.model.events.filter((e) => e.id > after);
   const stored = await allAfter(ctx, after);
-  const shown = (e: LoggedUpdate) => ({ id: String(e.id), topic: e.topics[0], event: e.type, data: e.data, time: e.time });
-  if (JSON.stringify(stored) !== JSON.stringify(expected.map(shown))) {
-    fail("the log is not what was accepted", { stored: stored.slice(0, 20), expected: expected.map(shown).slice(0, 20) });
+  const shown = expected.map(MercureModel.shown);
+  if (JSON.stringify(stored) !== JSON.stringify(shown)) {
+    const at = shown.findIndex((e, i) => JSON.stringify(e) !== JSON.stringify(stored[i]));
+    fail("the log is not what was accepted", {
+      stored: stored.length,
+      expected: shown.length,
+      at,
+      got: stored[at],
+      want: shown[at],
+    });
   }
   const got = await replay(ctx, after, expected.length);
   if (
@@ -147,29 +154,14 @@ export async function verifyLog(ctx: Context, after: number): Promise<void> {
       expected,
       expected.map(() => "yes"),
     )
-  )
+  ) {
     fail("a Mercure replay of everything", { got: got.slice(0, 20), expected: expected.slice(0, 20) });
+  }
   const health = (await (await fetch(`${ctx.base}/health`)).json()) as { lastEventId: string };
   if (health.lastEventId !== String(ctx.model.lastId)) fail("health lastEventId", { health, model: ctx.model.lastId });
 }
 
-/** After a failed run: events the model missed, taken from the hub with what it shows of them (not their privacy or alternates). */
+/** After a failed run: the events the model missed, as the hub shows them. */
 export async function adopt(ctx: Context): Promise<void> {
-  const after = ctx.model.lastId;
-  const stored = await allAfter(ctx, after);
-  const sent = await replay(ctx, after, stored.length);
-  stored.forEach((e, i) => {
-    const f = sent[i];
-    const id = Number(e.id);
-    ctx.model.adopt({
-      id,
-      time: String(e.time),
-      topics: [String(e.topic)],
-      private: false,
-      type: (e.event as string | null) ?? null,
-      data: typeof e.data === "string" ? e.data : JSON.stringify(e.data),
-      ...(f?.id !== undefined && f.id !== `urn:herald:${id}` && { publisherId: f.id }),
-      ...(f?.retry !== undefined && { retry: f.retry }),
-    });
-  });
+  for (const e of await allAfter(ctx, ctx.model.lastId)) ctx.model.adopt(e);
 }
