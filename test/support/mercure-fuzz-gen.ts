@@ -199,6 +199,8 @@ const URL_PATTERNS = skip.has("urlpattern")
       "https://example.com/(",
       "https://*.example.com/*",
       "*",
+      "/books/:id(\\d+)",
+      "https://example.com/*/*/*",
     ];
 const TOPIC_TEMPLATES = skip.has("templates")
   ? []

@@ -22,6 +22,10 @@ export interface TokenConfig {
   readonly secret: string;
   readonly audience: string;
   readonly issuer: string;
+  /**
+   * The hub's URL (draft 08: what relative topics and patterns resolve against, and whose path is the reserved
+   * namespace): the one it is configured with, HERALD_MERCURE_AUDIENCE, never the request's, whose Host a client chooses.
+   */
   readonly hubUrl: URL;
 }
 

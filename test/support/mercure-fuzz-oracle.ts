@@ -44,6 +44,8 @@ export interface Subscription {
 }
 
 export interface MercureOracleConfig extends TokenConfig {
+  /** Where the hub is reached (its own origin, for the cross-site rule); `hubUrl` is the URL it is configured with. */
+  readonly origin: string;
   readonly maxEventBytes: number;
   readonly publicTopics: readonly Grant[];
   readonly nowSeconds: () => number;
@@ -81,7 +83,7 @@ export function judgeMercure(req: WireRequest, config: MercureOracleConfig): Mer
   if (req.method === "POST") return publish(req, config);
   if (req.method === "GET") return subscribe(req, config);
   // The native API's cross-site rule looks at every request that changes state, whatever its route.
-  const crossSiteCookie = heraldCookieAuthenticates(req) && crossSite(req, config.hubUrl);
+  const crossSiteCookie = heraldCookieAuthenticates(req) && crossSite(req, config.origin);
   return [
     fault(404, ["not_found"]),
     fault(405, ["method_not_allowed"]),
@@ -182,8 +184,8 @@ function publish(req: WireRequest, config: MercureOracleConfig): MercureOutcome[
   const faults = new Faults();
   mediaType(req, faults);
   const credential = mercureCredential(req);
-  if (credential?.source === "cookie" && crossSite(req, config.hubUrl)) faults.add(fault(403, ["cross_site_request"]));
-  if (heraldCookieAuthenticates(req) && crossSite(req, config.hubUrl)) faults.add(fault(403, ["cross_site_request"]), false);
+  if (credential?.source === "cookie" && crossSite(req, config.origin)) faults.add(fault(403, ["cross_site_request"]));
+  if (heraldCookieAuthenticates(req) && crossSite(req, config.origin)) faults.add(fault(403, ["cross_site_request"]), false);
   const reading = credential === undefined ? undefined : readToken(credential.token, config, config.nowSeconds());
   if (reading === undefined) faults.add(fault(401, ["unauthorized"], ["Bearer"]));
   else if (!reading.valid) faults.add(tokenRefusal(reading.empty));
@@ -224,6 +226,9 @@ function matcher(field: FormField, config: MercureOracleConfig, faults: Faults):
   if (name === "match_urlpattern") {
     const pattern = urlPattern(value, config.hubUrl);
     if (pattern === null) invalid();
+    // Draft 08 asks for a bound on a pattern's cost: one with a regular expression or many wildcards may be refused.
+    const costly = pattern?.hasRegExpGroups || (value.match(/\*|:[A-Za-z_]/g)?.length ?? 0) > 2;
+    if (costly) faults.add(fault(400, ["invalid_selector"]), false);
     return pattern ? { kind: "urlpattern", value, pattern } : null;
   }
   if (name !== "topic") return { kind: "exact", value };

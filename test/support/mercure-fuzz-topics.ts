@@ -70,32 +70,54 @@ export type Matcher =
   /** Draft 07's `topic=` value that is a URI template: `simple` when every expression is a plain `{name}`. */
   | { readonly kind: "template"; readonly value: string; readonly could: RegExp; readonly must: RegExp | null };
 
-const EXPRESSION = /^[+#./;?&]?[A-Za-z0-9_.%]+(\*|:[1-9][0-9]{0,3})?(,[A-Za-z0-9_.%]+(\*|:[1-9][0-9]{0,3})?)*$/;
+const EXPRESSION = /^([+#./;?&]?)([A-Za-z0-9_.%]+(\*|:[1-9][0-9]{0,3})?(,[A-Za-z0-9_.%]+(\*|:[1-9][0-9]{0,3})?)*)$/;
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+/** RFC 6570, section 1.5: what an expansion writes unencoded, and the percent-encoded octets it writes for the rest. */
+const UNRESERVED = "A-Za-z0-9\\-._~";
+const RESERVED = ":/?#\\[\\]@!$&'()*+,;=";
+/** Percent-encoded octets, and (a matcher may take an IRI's characters as their encoding) characters past ASCII. */
+const PCT = "%[0-9A-Fa-f]{2}|[\\u0080-\\uffff]";
+const NAME = "[A-Za-z0-9_.%]+";
+
 /**
- * An RFC 6570 template, or null when `value` has no expression or is not a well-formed template. `could` is
- * what any expansion could look like (every expression as anything); `must` what a plain `{name}` surely
- * matches (one or more unreserved characters), for templates made only of those.
+ * What an expression of each operator can expand to (section 3.2), any values given: `could` takes in every
+ * expansion (lists, empty and undefined values, percent-encoded octets); `must` only plain, non-empty ones, so
+ * that a topic it matches surely matches, whatever a matcher does at the edges. Null: no such sure form.
+ */
+const EXPANSIONS: Record<string, { could: string; must: string | null }> = {
+  "": { could: `(?:[${UNRESERVED},]|${PCT})*`, must: `[${UNRESERVED}]+` },
+  "+": { could: `(?:[${UNRESERVED}${RESERVED}]|${PCT})*`, must: `[${UNRESERVED}${RESERVED}]+` },
+  "#": { could: `(?:#(?:[${UNRESERVED}${RESERVED}]|${PCT})*)?`, must: `#[${UNRESERVED}${RESERVED}]+` },
+  ".": { could: `(?:\\.(?:[${UNRESERVED},]|${PCT})*)*`, must: "\\.[A-Za-z0-9\\-_~]+" },
+  "/": { could: `(?:/(?:[${UNRESERVED},]|${PCT})*)*`, must: `/[${UNRESERVED}]+` },
+  ";": { could: `(?:;${NAME}(?:=(?:[${UNRESERVED},]|${PCT})*)?)*`, must: null },
+  "?": { could: `(?:\\?${NAME}=(?:[${UNRESERVED},]|${PCT})*(?:&${NAME}=(?:[${UNRESERVED},]|${PCT})*)*)?`, must: null },
+  "&": { could: `(?:&${NAME}=(?:[${UNRESERVED},]|${PCT})*)*`, must: null },
+};
+
+/**
+ * An RFC 6570 template, or null when `value` has no expression or is not a well-formed template; `could` and
+ * `must` as in EXPANSIONS, for the whole template (`must` only when every expression is one plain variable).
  */
 export function template(value: string): Extract<Matcher, { kind: "template" }> | null {
   if (!value.includes("{") && !value.includes("}")) return null;
-  const parts = value.split(/(\{[^{}]*\})/);
   let could = "";
   let must: string | null = "";
-  for (const part of parts) {
-    if (part.startsWith("{") && part.endsWith("}")) {
-      const expression = part.slice(1, -1);
-      if (!EXPRESSION.test(expression)) return null;
-      could += ".*";
-      must = must !== null && /^[A-Za-z0-9_]+$/.test(expression) ? `${must}[A-Za-z0-9._~-]+` : null;
+  for (const part of value.split(/(\{[^{}]*\})/)) {
+    const expression = part.startsWith("{") && part.endsWith("}") ? EXPRESSION.exec(part.slice(1, -1)) : null;
+    if (expression) {
+      const [, operator = "", variables = ""] = expression;
+      const expansion = EXPANSIONS[operator] as { could: string; must: string | null };
+      could += expansion.could;
+      must = must !== null && expansion.must !== null && /^[A-Za-z0-9_]+$/.test(variables) ? must + expansion.must : null;
     } else {
       if (part.includes("{") || part.includes("}")) return null;
       could += escapeRe(part);
       if (must !== null) must += escapeRe(part);
     }
   }
-  return { kind: "template", value, could: new RegExp(`^${could}$`, "s"), must: must === null ? null : new RegExp(`^${must}$`) };
+  return { kind: "template", value, could: new RegExp(`^${could}$`), must: must === null ? null : new RegExp(`^${must}$`) };
 }
 
 /** A URL pattern relative to the hub's URL (draft 08), or null when it is not one. */

@@ -100,7 +100,7 @@ export function heraldCookieAuthenticates(req: WireRequest): boolean {
 }
 
 /** Herald's spec: a cookie publish must come from the hub's own origin (`Origin`, else `Referer`); neither header is no browser. */
-export function crossSite(req: WireRequest, hubUrl: URL): boolean {
+export function crossSite(req: WireRequest, hubOrigin: string): boolean {
   let origin = req.headers.origin;
   if (origin === undefined && req.headers.referer !== undefined) {
     try {
@@ -111,7 +111,7 @@ export function crossSite(req: WireRequest, hubUrl: URL): boolean {
   }
   if (origin === undefined) return false;
   try {
-    return new URL(origin).host !== hubUrl.host;
+    return new URL(origin).host !== new URL(hubOrigin).host;
   } catch {
     return true;
   }

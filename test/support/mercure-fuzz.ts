@@ -119,12 +119,13 @@ export async function mercureFuzz(options: FuzzOptions): Promise<FuzzReport> {
       HERALD_SYNC: "normal",
     },
   });
-  const hubUrl = new URL(HUB_PATH, h.url);
+  const hubUrl = new URL(FUZZ_AUDIENCE);
   const config: MercureOracleConfig = {
     secret: FUZZ_SECRET,
     audience: FUZZ_AUDIENCE,
     issuer: FUZZ_ISSUER,
     hubUrl,
+    origin: h.url,
     maxEventBytes: FUZZ_MAX_EVENT_BYTES,
     publicTopics: publicGrants,
     nowSeconds,
