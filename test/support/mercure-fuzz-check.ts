@@ -4,6 +4,7 @@
  * subscriptions (resume headers, and a replay that holds exactly the events the matchers and the token allow).
  */
 import { Mismatch } from "./fuzz-check";
+import type { NativeSpec } from "./mercure-fuzz-gen";
 import { grantsAny } from "./mercure-fuzz-grants";
 import { type IdempotencyKey, type LoggedUpdate, MercureModel, type Shown, type Update } from "./mercure-fuzz-model";
 import type { MercureOutcome, Subscription } from "./mercure-fuzz-oracle";
@@ -90,6 +91,29 @@ async function judgePublish(ctx: Context, res: Response, text: string, outcomes:
   await appended(ctx, text, success.update, success.key);
 }
 
+/** Publishes a native event with the driver's token: 201 and its receipt, then it reads back as sent. */
+export async function publishNative(ctx: Context, spec: NativeSpec): Promise<number> {
+  const body = JSON.stringify(spec.event === null ? { data: spec.data } : { data: spec.data, event: spec.event });
+  const res = await fetch(`${ctx.base}/topics/${spec.topic}/events`, {
+    method: "POST",
+    body,
+    headers: { ...ctx.master, "content-type": "application/json" },
+  });
+  const receipt = (await res.json()) as { id?: string; topic?: string; event?: string | null };
+  if (res.status !== 201 || receipt.topic !== spec.topic || receipt.event !== spec.event)
+    fail("a native publish", { status: res.status, receipt });
+  const update: Update = {
+    topics: [spec.topic],
+    private: false,
+    type: spec.event,
+    data: JSON.stringify(spec.data),
+    native: true,
+  };
+  const logged = await appended(ctx, `urn:herald:${receipt.id}`, update);
+  if (String(logged.id) !== receipt.id) fail("a native publish's id", { receipt, logged });
+  return res.status;
+}
+
 export interface Frame {
   readonly id?: string;
   readonly event?: string;
@@ -119,7 +143,7 @@ function sameFrame(f: Frame, e: LoggedUpdate): boolean {
     f.id === MercureModel.mercureId(e) &&
     f.event === (e.type ?? undefined) &&
     f.retry === e.retry &&
-    f.data === e.data.split(/\r\n|\r|\n/).join("\n")
+    f.data === (e.native ? e.data : e.data.split(/\r\n|\r|\n/).join("\n"))
   );
 }
 

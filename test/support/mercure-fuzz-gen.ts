@@ -39,7 +39,15 @@ export interface SubscribeSpec {
   readonly tokens: readonly Presented[];
 }
 
-export type MercureStep = PublishSpec | SubscribeSpec;
+/** An event published on the native API, which Mercure subscribers of its topic get too (one log). */
+export interface NativeSpec {
+  readonly kind: "native";
+  readonly topic: string;
+  readonly event: string | null;
+  readonly data: unknown;
+}
+
+export type MercureStep = PublishSpec | SubscribeSpec | NativeSpec;
 
 /** The topic the driver publishes fences to (public, so every reader may match it). */
 export const FENCE_TOPIC = "urn:fuzz:fence";
@@ -58,6 +66,9 @@ export const TOPICS = [
   "orders.eu",
   "urn:isbn:1",
   "https://example.com/café",
+  // Draft 08: no normalisation, no case folding: these are other topics than the two above.
+  "https://example.com/cafe\u0301",
+  "https://EXAMPLE.com/books/1",
   "/relative/x",
   "https://example.com/pub/*",
   "x y",
@@ -246,12 +257,20 @@ const subscribeField = fc.oneof(
   },
 );
 
-/** 50 or 51 matchers, distinct or not. */
-const manyMatchers = fc
-  .tuple(fc.integer({ min: 49, max: 51 }), fc.boolean())
-  .map(([n, distinct]) =>
-    Array.from({ length: n }, (_, i): Part => ({ name: "match", value: `urn:many:${distinct ? i : i % 3}`, enc: "form" })),
-  );
+/** 50 or 51 matchers, distinct or not; or 200 parameters or more. */
+const manyMatchers = fc.oneof(
+  fc
+    .tuple(fc.integer({ min: 49, max: 51 }), fc.boolean())
+    .map(([n, distinct]) =>
+      Array.from({ length: n }, (_, i): Part => ({ name: "match", value: `urn:many:${distinct ? i : i % 3}`, enc: "form" })),
+    ),
+  fc
+    .integer({ min: 198, max: 201 })
+    .map((n) => [
+      { name: "match", value: "*", enc: "form" as const },
+      ...Array.from({ length: n }, (_, i): Part => ({ name: `p${i}`, value: "", enc: "form" })),
+    ]),
+);
 
 const subscribeStep: fc.Arbitrary<SubscribeSpec> = fc
   .record(
@@ -266,8 +285,16 @@ const subscribeStep: fc.Arbitrary<SubscribeSpec> = fc
   )
   .map((s) => ({ ...s, fence: s.fence === null ? null : Math.min(s.fence, s.parts.length) }));
 
-/** A run: up to a dozen publishes and subscriptions. */
+/** JSON data whose text JavaScript keeps as it is (the native fuzz covers the rest). */
+const nativeStep: fc.Arbitrary<NativeSpec> = fc.record({
+  kind: fc.constant("native" as const),
+  topic: oneOf("orders.eu", "news.a"),
+  event: oneOf("created", null),
+  data: oneOf<unknown>({ total: 1 }, [1, "a\nb"], 42, null, true, { nested: { a: [] } }),
+});
+
+/** A run: up to a dozen publishes and subscriptions, now and then a native publish. */
 export const mercureRun: fc.Arbitrary<MercureStep[]> = fc.array(
-  fc.oneof({ weight: 3, arbitrary: publishStep }, { weight: 2, arbitrary: subscribeStep }),
+  fc.oneof({ weight: 6, arbitrary: publishStep }, { weight: 4, arbitrary: subscribeStep }, { weight: 1, arbitrary: nativeStep }),
   { minLength: 1, maxLength: 12 },
 );

@@ -116,6 +116,8 @@ export function readToken(token: string, config: TokenConfig, nowSeconds: number
   const given = Buffer.from(signature, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return INVALID;
   if (payload.exp !== undefined && (typeof payload.exp !== "number" || payload.exp <= nowSeconds)) return INVALID;
+  // Draft 08: `nbf` enforced when present.
+  if (payload.nbf !== undefined && (typeof payload.nbf !== "number" || payload.nbf > nowSeconds)) return INVALID;
   const forms = [heraldClaim(payload.herald), mercureClaim(payload.mercure)];
   if (payload.authorization_details !== undefined) forms.push(authorizationDetails(header, payload, config));
   if (forms.some((f) => f === null)) return INVALID;

@@ -11,7 +11,10 @@ export interface Update {
   readonly publisherId?: string;
   readonly type: string | null;
   readonly retry?: number;
+  /** The data: a Mercure update's text, or a native event's JSON text (`native`). */
   readonly data: string;
+  /** Published on the native API with JSON data that is not a string: the same log, another face. */
+  readonly native?: boolean;
 }
 
 export interface LoggedUpdate extends Update {
@@ -24,7 +27,7 @@ export interface Shown {
   readonly id: string;
   readonly topic: string;
   readonly event: string | null;
-  readonly data: string;
+  readonly data: unknown;
   readonly time: string;
   readonly mercure?: { readonly id: string; readonly topics: string[]; readonly private: boolean; readonly retry: number | null };
 }
@@ -78,13 +81,15 @@ export class MercureModel {
   adopt(e: Shown): void {
     const m = e.mercure;
     const publisherId = m && m.id !== `urn:herald:${e.id}` ? m.id : undefined;
+    const native = typeof e.data !== "string";
     this.events.push({
       id: Number(e.id),
       time: e.time,
       topics: m?.topics ?? [e.topic],
       private: m?.private ?? false,
       type: e.event,
-      data: e.data,
+      data: native ? JSON.stringify(e.data) : String(e.data),
+      ...(native && { native }),
       ...(publisherId !== undefined && { publisherId }),
       ...(m?.retry != null && { retry: m.retry }),
     });
@@ -92,7 +97,8 @@ export class MercureModel {
 
   /** How /events must show `e`: the Mercure fields only for an update that has any beyond one topic. */
   static shown(e: LoggedUpdate): Shown {
-    const plain = { id: String(e.id), topic: e.topics[0] ?? "", event: e.type, data: e.data, time: e.time };
+    const data: unknown = e.native ? JSON.parse(e.data) : e.data;
+    const plain = { id: String(e.id), topic: e.topics[0] ?? "", event: e.type, data, time: e.time };
     if (e.topics.length === 1 && !e.private && e.publisherId === undefined && e.retry === undefined) return plain;
     const mercure = { id: MercureModel.mercureId(e), topics: [...e.topics], private: e.private, retry: e.retry ?? null };
     return { ...plain, mercure };

@@ -13,14 +13,19 @@ export const FUZZ_AUDIENCE = "https://hub.example.com/.well-known/mercure";
 export const FUZZ_ISSUER = "https://app.example.com";
 
 export interface TokenSpec {
-  readonly sig: "good" | "bad" | "alg-none" | "garbage" | "empty";
-  readonly exp: "future" | "past" | "absent";
+  /** Signed with the hub's secret (HS256), another secret, the right secret and HS512, none, or no JWS at all. */
+  readonly sig: "good" | "bad" | "hs512" | "alg-none" | "garbage" | "empty";
+  /** `exp` ahead, past, absent or not a number; `nbf-future`: valid only later. */
+  readonly exp: "future" | "past" | "absent" | "string" | "nbf-future";
   readonly typ?: string;
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
-/** Where a token goes: the Authorization header (either case of the scheme), draft 07's parameter, a cookie. */
-export type Place = "header" | "header-lowercase" | "query" | "cookie" | "secure-cookie" | "herald-cookie";
+/**
+ * Where a token goes: the Authorization header (either case of the scheme), draft 07's parameter, a cookie;
+ * `basic`: an Authorization header of another scheme (a proxy's), which carries no token.
+ */
+export type Place = "header" | "header-lowercase" | "basic" | "query" | "cookie" | "secure-cookie" | "herald-cookie";
 
 export interface Presented {
   readonly at: Place;
@@ -124,8 +129,8 @@ const claims = claimsOf(false);
 
 export const token: fc.Arbitrary<TokenSpec> = fc.record(
   {
-    sig: weighted(oneOf<TokenSpec["sig"]>("good"), oneOf<TokenSpec["sig"]>("bad", "alg-none", "garbage", "empty"), 12),
-    exp: weighted(oneOf<TokenSpec["exp"]>("future"), oneOf<TokenSpec["exp"]>("past", "absent"), 8),
+    sig: weighted(oneOf<TokenSpec["sig"]>("good"), oneOf<TokenSpec["sig"]>("bad", "hs512", "alg-none", "garbage", "empty"), 12),
+    exp: weighted(oneOf<TokenSpec["exp"]>("future"), oneOf<TokenSpec["exp"]>("past", "absent", "string", "nbf-future"), 8),
     typ: fc.oneof(
       { weight: 3, arbitrary: oneOf("at+jwt", "application/AT+JWT") },
       { weight: 1, arbitrary: oneOf("JWT", "at+jwt+x") },
@@ -137,7 +142,7 @@ export const token: fc.Arbitrary<TokenSpec> = fc.record(
 
 const place = weighted(
   oneOf<Place>("header"),
-  oneOf<Place>("header-lowercase", "query", "cookie", "secure-cookie", "herald-cookie"),
+  oneOf<Place>("header-lowercase", "basic", "query", "cookie", "secure-cookie", "herald-cookie"),
   4,
 );
 
@@ -154,12 +159,20 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("bas
 export function sign(spec: TokenSpec, nowSeconds: number): string {
   if (spec.sig === "empty") return "";
   if (spec.sig === "garbage") return "not-a.jwt";
-  const exp = spec.exp === "absent" ? {} : { exp: nowSeconds + (spec.exp === "future" ? 600 : -600) };
-  const head = b64({ alg: spec.sig === "alg-none" ? "none" : "HS256", ...(spec.typ !== undefined && { typ: spec.typ }) });
-  const body = b64({ ...spec.claims, ...exp });
+  const times = {
+    future: { exp: nowSeconds + 600 },
+    past: { exp: nowSeconds - 600 },
+    absent: {},
+    string: { exp: String(nowSeconds + 600) },
+    "nbf-future": { exp: nowSeconds + 1200, nbf: nowSeconds + 600 },
+  }[spec.exp];
+  const alg = { "alg-none": "none", hs512: "HS512" }[spec.sig as string] ?? "HS256";
+  const head = b64({ alg, ...(spec.typ !== undefined && { typ: spec.typ }) });
+  const body = b64({ ...spec.claims, ...times });
   if (spec.sig === "alg-none") return `${head}.${body}.`;
-  const key = spec.sig === "good" ? FUZZ_SECRET : "another-secret-of-at-least-thirty-two-bytes";
-  return `${head}.${body}.${createHmac("sha256", key).update(`${head}.${body}`).digest("base64url")}`;
+  const key = spec.sig === "bad" ? "another-secret-of-at-least-thirty-two-bytes" : FUZZ_SECRET;
+  const hash = spec.sig === "hs512" ? "sha512" : "sha256";
+  return `${head}.${body}.${createHmac(hash, key).update(`${head}.${body}`).digest("base64url")}`;
 }
 
 /** A token that may do everything: the driver's own, for fences and reading the log back. */
@@ -179,6 +192,7 @@ export function carry(tokens: readonly Presented[], nowSeconds: number): { heade
     const jws = sign(spec, nowSeconds);
     if (at === "header") headers.authorization = `Bearer ${jws}`;
     else if (at === "header-lowercase") headers.authorization = `bearer ${jws}`;
+    else if (at === "basic") headers.authorization = "Basic Zm9vOmJhcg==";
     else if (at === "query") query.push(`authorization=${encodeURIComponent(jws)}`);
     else cookies.push(`${cookieName[at]}=${jws}`);
   }

@@ -9,8 +9,16 @@ import type { FuzzOptions, FuzzReport } from "./fuzz";
 import { FUZZ_MAX_EVENT_BYTES } from "./fuzz-bodies";
 import { Mismatch } from "./fuzz-check";
 import { dispose, startHerald } from "./herald";
-import { appended, type Context, checkPublish, fail } from "./mercure-fuzz-check";
-import { type Encoding, FENCE_TOPIC, type MercureStep, mercureRun, type Part } from "./mercure-fuzz-gen";
+import { appended, type Context, checkPublish, fail, publishNative } from "./mercure-fuzz-check";
+import {
+  type Encoding,
+  FENCE_TOPIC,
+  type MercureStep,
+  mercureRun,
+  type Part,
+  type PublishSpec,
+  type SubscribeSpec,
+} from "./mercure-fuzz-gen";
 import { type Grant, readToken } from "./mercure-fuzz-grants";
 import { type LoggedUpdate, MercureModel, type Update } from "./mercure-fuzz-model";
 import { judgeMercure, type MercureOracleConfig } from "./mercure-fuzz-oracle";
@@ -70,7 +78,7 @@ interface Moment {
 }
 
 /** The request as it goes on the wire: URL and headers as fetch will send them, which is what the oracle judges. */
-function wire(step: MercureStep, at: Moment): WireRequest {
+function wire(step: PublishSpec | SubscribeSpec, at: Moment): WireRequest {
   const now = nowSeconds();
   const { headers: tokenHeaders, query: tokenQuery } = carry(step.tokens, now);
   const headers = new Headers(tokenHeaders);
@@ -165,6 +173,11 @@ export async function mercureFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const at = { base: h.url, nonce: `${runs}.${Date.now()}` };
     const from = model.lastId;
     for (const step of steps) {
+      if (step.kind === "native") {
+        const status = await publishNative(ctx, step);
+        statuses[`native ${status}`] = (statuses[`native ${status}`] ?? 0) + 1;
+        continue;
+      }
       const req = wire(step, { ...at, lastId: model.lastId });
       const outcomes = judgeMercure(req, config);
       let status: number;
