@@ -104,17 +104,15 @@ function reader(
   if (credential === undefined) return { grants: null, challenge: ["Bearer"] };
   const reading = readToken(credential.token, config, config.nowSeconds());
   if (reading.valid) return { grants: [...reading.grants.subscribe], challenge: [] };
-  const refusal = tokenRefusal(reading.empty);
-  if (credential.source !== "cookie") faults.add(refusal);
-  return { grants: null, challenge: refusal.kind === "error" ? [...(refusal.challenge ?? [])] : [] };
+  if (credential.source !== "cookie") faults.add(tokenRefusal(reading.empty));
+  return { grants: null, challenge: badToken(reading.empty) };
 }
 
-/** RFC 6750: an empty `Bearer` is a malformed presentation (400) or no token; Herald answers 401. */
-function tokenRefusal(empty: boolean): MercureOutcome {
-  return empty
-    ? fault(401, ["unauthorized"], ["Bearer", 'Bearer error="invalid_token"'])
-    : fault(401, ["unauthorized"], ['Bearer error="invalid_token"']);
-}
+/** The challenge of a bad token: an empty one is no token at all, or (Herald) a bad one; RFC 6750 leaves it open. */
+const badToken = (empty: boolean): Challenge[] =>
+  empty ? ["Bearer", 'Bearer error="invalid_token"'] : ['Bearer error="invalid_token"'];
+
+const tokenRefusal = (empty: boolean) => fault(401, ["unauthorized"], badToken(empty));
 
 function mediaType(req: WireRequest, faults: Faults): void {
   const header = req.headers["content-type"] ?? "";

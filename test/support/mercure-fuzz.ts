@@ -9,7 +9,7 @@ import type { FuzzOptions, FuzzReport } from "./fuzz";
 import { FUZZ_MAX_EVENT_BYTES } from "./fuzz-bodies";
 import { Mismatch } from "./fuzz-check";
 import { dispose, startHerald } from "./herald";
-import { appended, type Context, checkPublish, fail, publishNative } from "./mercure-fuzz-check";
+import { ANSWER_MS, appended, type Context, checkPublish, fail, publishNative } from "./mercure-fuzz-check";
 import {
   type Encoding,
   FENCE_TOPIC,
@@ -146,6 +146,7 @@ export async function mercureFuzz(options: FuzzOptions): Promise<FuzzReport> {
       method: "POST",
       body: `topic=${encodeURIComponent(FENCE_TOPIC)}&data=fence`,
       headers: { ...master(), "content-type": "application/x-www-form-urlencoded" },
+      signal: AbortSignal.timeout(ANSWER_MS),
     });
     const answer = await res.text();
     if (res.status !== 200) fail("the fence was refused", { status: res.status, answer });
