@@ -7,8 +7,9 @@ import { Mismatch } from "./fuzz-check";
 import type { NativeSpec } from "./mercure-fuzz-gen";
 import { grantsAny } from "./mercure-fuzz-grants";
 import { type IdempotencyKey, type LoggedUpdate, MercureModel, type Shown, type Update } from "./mercure-fuzz-model";
-import type { MercureOutcome, Subscription } from "./mercure-fuzz-oracle";
+import type { Challenge, MercureOutcome, Subscription } from "./mercure-fuzz-oracle";
 import { any, both, matchesTopic, type Tri } from "./mercure-fuzz-topics";
+import { tokenInUrl } from "./mercure-fuzz-wire";
 import type { WireRequest } from "./oracle";
 
 export function fail(message: string, detail: unknown): never {
@@ -39,8 +40,10 @@ export function checkError(res: Response, text: string, outcomes: readonly Mercu
   if (!(res.headers.get("content-type") ?? "").startsWith("application/json")) fail("error not JSON", text.slice(0, 300));
   const body = JSON.parse(text) as { error?: { code?: string; message?: unknown } };
   const challenge = res.headers.get("www-authenticate");
+  // The challenge's `error` attribute, if it is a Bearer challenge at all.
+  const error = challenge?.startsWith("Bearer") ? (/\berror="([^"]*)"/.exec(challenge)?.[1] ?? null) : undefined;
   const fits = errors.filter(
-    (o) => o.codes.includes(body.error?.code ?? "") && (!o.challenge || o.challenge.includes(challenge as never)),
+    (o) => o.codes.includes(body.error?.code ?? "") && (!o.challenge || o.challenge.includes(error as Challenge)),
   );
   if (fits.length === 0) fail(`answer ${res.status} ${body.error?.code} with challenge ${challenge}`, { allowed: errors, body });
   if (typeof body.error?.message !== "string" || /\n\s+at /.test(body.error.message)) fail("error message", body);
@@ -78,11 +81,17 @@ export async function checkPublish(ctx: Context, req: WireRequest, outcomes: rea
     signal: AbortSignal.timeout(ANSWER_MS),
   });
   const text = await res.text();
-  await judgePublish(ctx, res, text, outcomes);
+  await judgePublish(ctx, req, res, text, outcomes);
   return res.status;
 }
 
-async function judgePublish(ctx: Context, res: Response, text: string, outcomes: readonly MercureOutcome[]): Promise<void> {
+async function judgePublish(
+  ctx: Context,
+  req: WireRequest,
+  res: Response,
+  text: string,
+  outcomes: readonly MercureOutcome[],
+): Promise<void> {
   const success = outcomes.find((o) => o.kind === "publish");
   const refused = outcomes.some((o) => o.kind === "error" && o.status === res.status);
   if (success?.kind !== "publish" || (refused && res.status !== 200)) return checkError(res, text, outcomes);
@@ -94,6 +103,9 @@ async function judgePublish(ctx: Context, res: Response, text: string, outcomes:
   if (res.status !== 200) fail(`publish answered ${res.status}, expected 200`, { text, success });
   if (!/^text\/plain;\s*charset=utf-8$/i.test(res.headers.get("content-type") ?? ""))
     fail("publish content type", res.headers.get("content-type"));
+  // Draft 07: an answer to a token in the URL is `Cache-Control: private`.
+  if (tokenInUrl(req) && !/\bprivate\b/.test(res.headers.get("cache-control") ?? ""))
+    fail("publish cache control", res.headers.get("cache-control"));
   if (!expected.fresh) {
     if (text !== expected.answer) fail("a repeat with the same key answered another id", { text, expected });
     if ((await readBack(ctx, ctx.model.lastId, 1)).length !== 0) fail("a repeat with the same key appended", success);

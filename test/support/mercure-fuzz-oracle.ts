@@ -18,8 +18,11 @@ import {
 } from "./mercure-fuzz-wire";
 import type { WireRequest } from "./oracle";
 
-/** The `WWW-Authenticate` a refusal carries: bare `Bearer` (no token), or draft 08's error attribute. */
-export type Challenge = "Bearer" | 'Bearer error="invalid_token"' | 'Bearer error="insufficient_scope"';
+/**
+ * The `error` attribute of the `WWW-Authenticate: Bearer` challenge a refusal carries (null: none, for no token);
+ * other attributes (RFC 9728's `resource_metadata`) may come with it.
+ */
+export type Challenge = null | "invalid_token" | "insufficient_scope" | "invalid_request";
 
 export type MercureOutcome =
   | {
@@ -92,8 +95,8 @@ export function judgeMercure(req: WireRequest, config: MercureOracleConfig): Mer
 }
 
 /**
- * The subscriber's grants (null: no valid token) and the challenge of a 401 where a token is needed. A bad
- * token in the header or the parameter is refused at once; a bad cookie only matters where a token is needed.
+ * The subscriber's grants (null: no valid token) and the challenge of a 401 where a token is needed. Draft 08: a
+ * presented token that fails is a 401 wherever it came from (a cookie too), and a malformed presentation a 400.
  */
 function reader(
   req: WireRequest,
@@ -101,16 +104,18 @@ function reader(
   faults: Faults,
 ): { grants: Grant[] | null; challenge: Challenge[] } {
   const credential = mercureCredential(req);
-  if (credential === undefined) return { grants: null, challenge: ["Bearer"] };
+  if (credential === "malformed") faults.add(MALFORMED);
+  if (credential === undefined || credential === "malformed") return { grants: null, challenge: [null] };
   const reading = readToken(credential.token, config, config.nowSeconds());
   if (reading.valid) return { grants: [...reading.grants.subscribe], challenge: [] };
-  if (credential.source !== "cookie") faults.add(tokenRefusal(reading.empty));
+  faults.add(tokenRefusal(reading.empty));
   return { grants: null, challenge: badToken(reading.empty) };
 }
 
-/** The challenge of a bad token: an empty one is no token at all, or (Herald) a bad one; RFC 6750 leaves it open. */
-const badToken = (empty: boolean): Challenge[] =>
-  empty ? ["Bearer", 'Bearer error="invalid_token"'] : ['Bearer error="invalid_token"'];
+const MALFORMED = fault(400, ["invalid_request"], ["invalid_request"]);
+
+/** The challenge of a bad token: an empty cookie is no token at all, or (Herald) a bad one. */
+const badToken = (empty: boolean): Challenge[] => (empty ? [null, "invalid_token"] : ["invalid_token"]);
 
 const tokenRefusal = (empty: boolean) => fault(401, ["unauthorized"], badToken(empty));
 
@@ -182,10 +187,12 @@ function publish(req: WireRequest, config: MercureOracleConfig): MercureOutcome[
   const faults = new Faults();
   mediaType(req, faults);
   const credential = mercureCredential(req);
-  if (credential?.source === "cookie" && crossSite(req, config.origin)) faults.add(fault(403, ["cross_site_request"]));
+  if (credential === "malformed") faults.add(MALFORMED);
+  const token = credential === "malformed" ? undefined : credential;
+  if (token?.source === "cookie" && crossSite(req, config.origin, true)) faults.add(fault(403, ["cross_site_request"]));
   if (heraldCookieAuthenticates(req) && crossSite(req, config.origin)) faults.add(fault(403, ["cross_site_request"]), false);
-  const reading = credential === undefined ? undefined : readToken(credential.token, config, config.nowSeconds());
-  if (reading === undefined) faults.add(fault(401, ["unauthorized"], ["Bearer"]));
+  const reading = token === undefined ? undefined : readToken(token.token, config, config.nowSeconds());
+  if (reading === undefined) faults.add(fault(401, ["unauthorized"], [null]), credential !== "malformed");
   else if (!reading.valid) faults.add(tokenRefusal(reading.empty));
   const text = utf8(req.body);
   if (text === null) faults.add(fault(400, ["invalid_encoding"]));
@@ -195,7 +202,7 @@ function publish(req: WireRequest, config: MercureOracleConfig): MercureOutcome[
   const u = update(fields, config, faults);
   if (reading?.valid) {
     const granted = u.topics.map((t) => grantsAny(reading.grants.publish, [t], config.hubUrl));
-    const insufficient = fault(403, ["forbidden"], ['Bearer error="insufficient_scope"']);
+    const insufficient = fault(403, ["forbidden"], ["insufficient_scope"]);
     if (granted.includes("no")) faults.add(insufficient);
     else if (granted.includes("maybe")) faults.add(insufficient, false);
   }
@@ -267,9 +274,8 @@ function subscribe(req: WireRequest, config: MercureOracleConfig): MercureOutcom
   const { grants, challenge } = reader(req, config, faults);
   const readable = [...config.publicTopics, ...(grants ?? [])];
   const covered = matchers.map((m) => covers(readable, m, config.hubUrl));
-  // Anything not public needs a token that covers it: 401 without one (the cookie's own fault if it was bad), else 403.
-  const refusal =
-    grants === null ? fault(401, ["unauthorized"], challenge) : fault(403, ["forbidden"], ['Bearer error="insufficient_scope"']);
+  // Anything not public needs a token that covers it: 401 without one, else 403.
+  const refusal = grants === null ? fault(401, ["unauthorized"], challenge) : fault(403, ["forbidden"], ["insufficient_scope"]);
   if (covered.includes("no")) faults.add(refusal);
   else if (covered.includes("maybe")) faults.add(refusal, false);
   const resume = resumeChoices(req, fields);

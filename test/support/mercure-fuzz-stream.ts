@@ -6,6 +6,7 @@
 import { type Context, checkError, deliver, type Frame, fail, fits, frames, readBack, urlOf } from "./mercure-fuzz-check";
 import { type LoggedUpdate, MercureModel, type Shown } from "./mercure-fuzz-model";
 import type { MercureOutcome, Subscription } from "./mercure-fuzz-oracle";
+import { tokenInUrl } from "./mercure-fuzz-wire";
 import type { WireRequest } from "./oracle";
 import { SseReader } from "./sse";
 
@@ -37,9 +38,15 @@ function explains(
   return fits(got, events, verdicts);
 }
 
-async function checkStream(ctx: Context, reader: SseReader, sub: Subscription, fenced: boolean): Promise<void> {
+async function checkStream(ctx: Context, reader: SseReader, sub: Subscription, req: WireRequest, fenced: boolean) {
   const h = reader.response.headers;
-  if (!h.get("content-type")?.startsWith("text/event-stream") || h.get("cache-control") !== "no-cache") {
+  const cache = h.get("cache-control") ?? "";
+  // Draft 07: an answer to a token in the URL is `private`, so no shared cache keeps what it was shown.
+  if (
+    !h.get("content-type")?.startsWith("text/event-stream") ||
+    !/\bno-cache\b/.test(cache) ||
+    (tokenInUrl(req) && !/\bprivate\b/.test(cache))
+  ) {
     fail("stream headers", Object.fromEntries(h));
   }
   const before = ctx.model.lastId;
@@ -95,7 +102,7 @@ export async function checkSubscribe(ctx: Context, req: WireRequest, outcomes: r
   try {
     const success = outcomes.find((o) => o.kind === "subscribe");
     if (reader.response.status === 200 && success?.kind === "subscribe") {
-      await checkStream(ctx, reader, success.subscription, fenced);
+      await checkStream(ctx, reader, success.subscription, req, fenced);
     } else {
       checkError(reader.response, reader.response.status === 200 ? "(a stream)" : await reader.response.text(), outcomes);
     }

@@ -146,9 +146,11 @@ const place = weighted(
   4,
 );
 
-/** Mostly one good token in the header, granting what it may; sometimes none, several, or bad ones anywhere. */
+/** Mostly one good token, in the header or now and then elsewhere, granting what it may; sometimes none, several, or bad ones. */
 export const presented: fc.Arbitrary<Presented[]> = weighted(
-  claimsOf(true).map((c): Presented[] => [{ at: "header", token: { sig: "good", exp: "future", typ: "at+jwt", claims: c } }]),
+  fc
+    .tuple(claimsOf(true), weighted(oneOf<Place>("header"), oneOf<Place>("cookie", "secure-cookie", "query"), 3))
+    .map(([claims, at]): Presented[] => [{ at, token: { sig: "good", exp: "future", typ: "at+jwt", claims } }]),
   fc.array(fc.record({ at: place, token }), { maxLength: 2 }),
   3,
 );

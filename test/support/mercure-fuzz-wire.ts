@@ -77,19 +77,25 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 /**
  * The token the hub must use: an `Authorization: Bearer` header (the scheme in any case; another scheme is no
  * token), else draft 07's `authorization` parameter (it "MUST be used" over the cookie), else the cookie
- * (`mercureAuthorization` as configured, or draft 08's `__Secure-mercure_access_token`).
+ * (`mercureAuthorization` as configured, or draft 08's `__Secure-mercure_access_token`). "malformed": a header
+ * or parameter that holds no single token, a 400 `invalid_request` in draft 08 (RFC 6750).
  */
-export function mercureCredential(req: WireRequest): Credential | undefined {
+export function mercureCredential(req: WireRequest): Credential | "malformed" | undefined {
   const authorization = req.headers.authorization;
   if (authorization !== undefined && /^Bearer(\s|$)/i.test(authorization)) {
-    return { token: /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] ?? "", source: "header" };
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+    return token === undefined ? "malformed" : { token, source: "header" };
   }
-  const query = new URLSearchParams(req.query).get("authorization");
-  if (query !== null) return { token: query, source: "query" };
+  const query = new URLSearchParams(req.query).getAll("authorization");
+  if (query.length > 1 || query[0] === "") return "malformed";
+  if (query[0] !== undefined) return { token: query[0], source: "query" };
   const cookie = req.headers.cookie;
   const token = cookieValue(cookie, "mercureAuthorization") ?? cookieValue(cookie, "__Secure-mercure_access_token");
   return token === undefined ? undefined : { token, source: "cookie" };
 }
+
+/** Whether the request carries a token in its URL: draft 07 asks its answers be `Cache-Control: private`. */
+export const tokenInUrl = (req: WireRequest) => new URLSearchParams(req.query).has("authorization");
 
 /** Whether the native API's cookie would authenticate the request (its own cross-site rule then applies). */
 export function heraldCookieAuthenticates(req: WireRequest): boolean {
@@ -99,8 +105,12 @@ export function heraldCookieAuthenticates(req: WireRequest): boolean {
   return cookieValue(req.headers.cookie, "herald_token") !== undefined;
 }
 
-/** Herald's spec: a cookie publish must come from the hub's own origin (`Origin`, else `Referer`); neither header is no browser. */
-export function crossSite(req: WireRequest, hubOrigin: string): boolean {
+/**
+ * A cookie-authenticated publish must come from the hub's own origin (`Origin`, else `Referer`). With neither
+ * header, Herald's native API takes it as from no browser; draft 08 ("rejecting the request when neither header
+ * is available") refuses it: `strict`.
+ */
+export function crossSite(req: WireRequest, hubOrigin: string, strict = false): boolean {
   let origin = req.headers.origin;
   if (origin === undefined && req.headers.referer !== undefined) {
     try {
@@ -109,7 +119,7 @@ export function crossSite(req: WireRequest, hubOrigin: string): boolean {
       origin = "null";
     }
   }
-  if (origin === undefined) return false;
+  if (origin === undefined) return strict;
   try {
     return new URL(origin).host !== new URL(hubOrigin).host;
   } catch {
