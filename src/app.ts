@@ -9,16 +9,16 @@ import { cors } from "./http/cors";
 import { crossSiteGuard } from "./http/cross-site";
 import { docsRoutes, renderDocument } from "./http/docs";
 import { errorHandling } from "./http/errors";
-import { healthRoutes } from "./http/health";
+import { type HubHealth, healthRoutes, ownHealth } from "./http/health";
 import { historyRoutes } from "./http/history";
 import { mercurePublishRoutes } from "./http/mercure/publish";
 import { mercureSubscribeRoutes } from "./http/mercure/subscribe";
-import { metricsRoutes } from "./http/metrics";
+import { metricsRoutes, ownMetrics } from "./http/metrics";
 import { OriginPolicy } from "./http/origins";
 import { publishRoutes } from "./http/publish";
 import { requestLog } from "./http/request-log";
 import { streamRoutes } from "./http/stream";
-import { StreamAdmission } from "./http/stream-admission";
+import { type SharedSlots, StreamAdmission } from "./http/stream-admission";
 import type { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
 import type { Logger } from "./logger";
@@ -32,6 +32,16 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly startedAt: number;
+  /** Set on a worker thread (HERALD_WORKERS > 1): what the coordinator of every worker answers for the whole hub. */
+  readonly hubWide?: HubWide;
+}
+
+/** What a worker thread asks the main thread, which counts over every worker. */
+export interface HubWide {
+  readonly slots: SharedSlots;
+  health(): Promise<HubHealth>;
+  /** The whole hub's exposition: counters summed over every worker. */
+  metrics(): Promise<string>;
 }
 
 /** The application, ready to serve: its OpenAPI document is rendered before any request can change it. */
@@ -41,7 +51,7 @@ export async function createApp(deps: AppDeps) {
   return app;
 }
 
-function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
+function routes({ config, hub, log, logger, metrics, startedAt, hubWide }: AppDeps) {
   const auth = new Authorizer({
     secret: config.jwtSecret,
     publicTopics: config.publicTopics,
@@ -52,6 +62,7 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     maxStreamsPerClient: config.maxStreamsPerClient,
     proxies: new TrustedProxies(config.trustedProxies),
     metrics,
+    shared: hubWide?.slots,
   });
   const mercure = { cookie: config.mercureCookie };
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
@@ -66,8 +77,8 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure))
     .use(streamRoutes(hub, log, auth, admission))
     .use(historyRoutes(log, auth))
-    .use(healthRoutes(hub, log, startedAt))
-    .use(metricsRoutes(hub, log, metrics))
+    .use(healthRoutes(hub, hubWide ? () => hubWide.health() : ownHealth(hub, log), startedAt))
+    .use(metricsRoutes(hubWide ? () => hubWide.metrics() : ownMetrics(hub, log, metrics)))
     .use(docsRoutes())
     .use(consoleRoutes());
 }

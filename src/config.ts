@@ -86,6 +86,8 @@ export interface Config {
   readonly mercureIssuer: string;
   /** The cookie the Mercure endpoint reads a token from (`__Secure-mercure_access_token` too). Default `mercureAuthorization`. */
   readonly mercureCookie: string;
+  /** Threads serving HTTP on the one port, beside one writer of the log; 1 serves from one thread. Default 1. */
+  readonly workers: number;
 }
 
 interface Setting<K extends keyof Config> extends SettingSource {
@@ -300,6 +302,14 @@ const settings = [
     default: "mercureAuthorization",
     help: "the cookie the Mercure endpoint reads a token from",
     parse: nonEmpty("a cookie name"),
+  }),
+  setting({
+    key: "workers",
+    env: "HERALD_WORKERS",
+    flag: "workers",
+    default: "1",
+    help: "threads serving HTTP on the one port, beside one writer of the log (1: one thread serves and writes)",
+    parse: integer(1, 256),
   }),
 ];
 

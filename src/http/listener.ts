@@ -43,16 +43,19 @@ export class Listener {
     private readonly logger: Logger,
   ) {}
 
-  /** Throws a ConfigError for a TLS file that cannot be used, and Bun's error for a port that cannot be bound. */
-  static start(app: Listenable, settings: ServeSettings, tls: TlsFiles | undefined, logger: Logger): Listener {
+  /**
+   * Throws a ConfigError for a TLS file that cannot be used, and Bun's error for a port that cannot be bound.
+   * @param shared the port is one the main thread claimed for every worker: each binds it beside the others
+   */
+  static start(app: Listenable, settings: ServeSettings, tls: TlsFiles | undefined, logger: Logger, shared = false): Listener {
     const listener = new Listener(app, settings, tls, logger);
     if (!tls) {
       // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
-      listener.serve(settings.port, false);
+      listener.serve(settings.port, shared);
       return listener;
     }
     const credentials = loadTls(tls);
-    listener.serveTls(tls, credentials, claimPort(settings));
+    listener.serveTls(tls, credentials, shared ? settings.port : claimPort(settings));
     logger.info("tls certificate loaded", describe(credentials));
     return listener;
   }
@@ -173,7 +176,7 @@ function routable(request: Request, scheme: string): Request {
 }
 
 /** Binds the port without SO_REUSEPORT and lets it go: fails, as a plain listen would, when anyone holds it. */
-function claimPort({ hostname, port }: ServeSettings): number {
+export function claimPort({ hostname, port }: ServeSettings): number {
   const probe = Bun.listen({ hostname, port, socket: { data() {} } });
   const claimed = probe.port;
   probe.stop(true);

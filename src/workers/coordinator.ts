@@ -1,0 +1,250 @@
+/**
+ * The main thread's side of every worker: it owns the log, hands each committed batch to every worker and
+ * answers a publisher only once every serving worker has taken that batch (so a stream open anywhere before
+ * the answer gets the event, and a read anywhere after it finds it), and counts for the whole hub what no
+ * worker can count alone: streams per client and in all, and the metrics summed over workers.
+ */
+import { HeraldError, RETRY_LATER } from "../errors";
+import type { HubHealth } from "../http/health";
+import { ClientStreams, type StreamEntry } from "../http/stream-admission";
+import type { EventLog } from "../log/event-log";
+import type { WriterStatus } from "../log/worker-log";
+import { Metrics, renderMetrics, renderWorkerMetrics } from "../metrics";
+import { Channel, type Port } from "./channel";
+import type { FromWorker, ToWorker, WorkerCounts } from "./protocol";
+
+/** How often workers are told of the log's faults and size (what their own /metrics would show). */
+const STATUS_MS = 1000;
+
+/** One worker thread, as the main thread knows it. */
+export class Seat {
+  /** The newest commit the worker has handed to its streams. */
+  applied = 0;
+  /** From its first request on the port: publishers wait for it to take each commit. */
+  serving = false;
+  /** Its streams' slots. */
+  readonly tickets = new Set<number>();
+  /** Its counters as last read, kept when it dies so the sums never go back. */
+  counts: WorkerCounts | undefined;
+  private listening: () => void = () => {};
+  /** Resolves once the worker serves on the port. */
+  readonly ready = new Promise<void>((resolve) => {
+    this.listening = resolve;
+  });
+
+  constructor(
+    readonly index: number,
+    readonly channel: Channel<ToWorker, FromWorker>,
+  ) {}
+
+  serve(head: number): void {
+    this.applied = Math.max(this.applied, head);
+    this.serving = true;
+    this.listening();
+  }
+}
+
+export interface CoordinatorOptions {
+  /** HERALD_MAX_SUBSCRIBERS, over every worker. */
+  readonly maxSubscribers: number;
+  /** HERALD_MAX_STREAMS_PER_CLIENT, over every worker; 0: no limit. */
+  readonly maxStreamsPerClient: number;
+}
+
+interface Waiter {
+  readonly id: number;
+  readonly resolve: () => void;
+}
+
+interface Ticket {
+  readonly seat: Seat;
+  readonly release: () => void;
+}
+
+export class Coordinator {
+  private readonly seats = new Set<Seat>();
+  private waiting: Waiter[] = [];
+  private readonly clients: ClientStreams | null;
+  private readonly tickets = new Map<number, Ticket>();
+  private nextTicket = 1;
+  /** Counters of workers that died, as last read. */
+  private readonly departed = new Metrics(false);
+  private readonly statusTimer: Timer;
+  /** Workers that died and were replaced. */
+  replaced = 0;
+  draining = false;
+
+  /** @param metrics the main thread's: commits (counted once here, not by every worker), retention, the process */
+  constructor(
+    private readonly log: EventLog,
+    private readonly options: CoordinatorOptions,
+    private readonly metrics: Metrics,
+  ) {
+    this.clients = options.maxStreamsPerClient > 0 ? new ClientStreams(options.maxStreamsPerClient) : null;
+    log.onCommit((events) => {
+      metrics.published += events.length;
+      // Serialised once for every worker: a string crosses to another thread without a structured clone.
+      const batch = JSON.stringify(events);
+      for (const seat of this.seats) seat.channel.notify("commit", batch);
+    });
+    log.onMissed(() => this.missed());
+    this.statusTimer = setInterval(() => {
+      const status = this.status();
+      for (const seat of this.seats) seat.channel.notify("status", status);
+    }, STATUS_MS);
+    this.statusTimer.unref();
+  }
+
+  /** Answers a new worker's requests from now on; it takes commits once it has joined. */
+  seat(index: number, port: Port): Seat {
+    const channel = new Channel<ToWorker, FromWorker>(port);
+    const seat = new Seat(index, channel);
+    channel.handle("join", () => {
+      // Commits announced from now on go to it too, after this answer: it misses none and gets none twice.
+      this.seats.add(seat);
+      return { head: this.log.lastId(), status: this.status() };
+    });
+    channel.handle("append", async ({ drafts, idempotency }) => {
+      const result = await this.log.append(drafts, idempotency);
+      await this.everywhere(Math.max(0, ...result.receipts.map((r) => r.id)));
+      return result;
+    });
+    channel.handle("caughtUp", async (id) => {
+      await this.log.caughtUp(id);
+      return null;
+    });
+    channel.handle("admit", (entry) => this.admit(seat, entry));
+    channel.handle("health", () => this.health());
+    channel.handle("metrics", () => this.exposition());
+    channel.on("release", (ticket) => this.release(ticket));
+    channel.on("applied", (id) => {
+      seat.applied = id;
+      this.wake();
+    });
+    channel.on("listening", (head) => {
+      seat.serve(head);
+      this.wake();
+    });
+    channel.on("fault", (fault) => this.log.degrade(fault));
+    return seat;
+  }
+
+  /** The worker is gone: its slots are free, nobody waits for it, its counts are kept. */
+  unseat(seat: Seat): void {
+    this.seats.delete(seat);
+    seat.channel.close(new Error(`worker ${seat.index} is gone`));
+    for (const ticket of seat.tickets) this.release(ticket);
+    if (seat.counts) this.departed.add(seat.counts);
+    this.wake();
+  }
+
+  /** Asks every worker to drain, and resolves once all have. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    await Promise.all([...this.seats].map((seat) => seat.channel.request("drain", null).catch(() => undefined)));
+  }
+
+  stop(): void {
+    clearInterval(this.statusTimer);
+  }
+
+  /** Asks every worker to read its TLS files again. */
+  reload(): void {
+    for (const seat of this.seats) seat.channel.notify("reload", null);
+  }
+
+  /**
+   * Resolves once every serving worker has handed commits up to `id` to its streams. A worker still starting
+   * is not waited for: it has no stream yet, and it takes every commit from its joining on.
+   */
+  private everywhere(id: number): Promise<void> {
+    if (this.lowestApplied() >= id) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push({ id, resolve }));
+  }
+
+  private lowestApplied(): number {
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const seat of this.seats) if (seat.serving) lowest = Math.min(lowest, seat.applied);
+    return lowest;
+  }
+
+  private wake(): void {
+    if (this.waiting.length === 0) return;
+    const lowest = this.lowestApplied();
+    const still: Waiter[] = [];
+    for (const w of this.waiting) {
+      if (w.id <= lowest) w.resolve();
+      else still.push(w);
+    }
+    this.waiting = still;
+  }
+
+  private admit(seat: Seat, { client }: StreamEntry): number {
+    if (this.tickets.size >= this.options.maxSubscribers) {
+      throw new HeraldError("too_many_subscribers", "the hub has reached its stream limit", RETRY_LATER);
+    }
+    const release = client === null || this.clients === null ? () => {} : this.clients.take(client);
+    const ticket = this.nextTicket++;
+    this.tickets.set(ticket, { seat, release });
+    seat.tickets.add(ticket);
+    return ticket;
+  }
+
+  private release(ticket: number): void {
+    const held = this.tickets.get(ticket);
+    if (!held) return;
+    this.tickets.delete(ticket);
+    held.seat.tickets.delete(ticket);
+    held.release();
+  }
+
+  private health(): HubHealth {
+    return {
+      subscribers: this.tickets.size,
+      lastEventId: this.log.lastId(),
+      fault: this.log.faults.current,
+      draining: this.draining,
+    };
+  }
+
+  /** Faults and size as plain data: the log's own objects have getters, which a message would not carry. */
+  private status(): WriterStatus {
+    const { current, started } = this.log.faults;
+    return { faults: { current, started: { ...started } }, size: this.log.size() };
+  }
+
+  /** Streams of every worker that lost events the log could not announce are told, before the next commit. */
+  private async missed(): Promise<void> {
+    await Promise.all([...this.seats].map((seat) => seat.channel.request("missed", null).catch(() => undefined)));
+  }
+
+  /** The whole hub's metrics: each worker's counters summed, commits and retention counted here, the process measured here. */
+  private async exposition(): Promise<string> {
+    const totals = new Metrics(false);
+    totals.add(this.departed.counts());
+    let subscribers = 0;
+    await Promise.all(
+      [...this.seats].map(async (seat) => {
+        try {
+          seat.counts = await seat.channel.request("counts", null);
+        } catch {
+          // It died meanwhile: its last counts are among the departed.
+          return;
+        }
+        // Every worker counts every commit it is handed: the log's own count is the one that means something.
+        totals.add({ ...seat.counts, published: 0 });
+        subscribers += seat.counts.subscribers;
+      }),
+    );
+    totals.published = this.metrics.published;
+    totals.pruned += this.metrics.pruned;
+    const herald = renderMetrics(totals, {
+      subscribers,
+      logSize: this.log.size(),
+      retainedEvents: await this.log.retained().catch(() => Number.NaN),
+      lastEventId: this.log.lastId(),
+      faults: this.log.faults,
+    });
+    return herald + renderWorkerMetrics(this.seats.size, this.replaced) + (await this.metrics.processText());
+  }
+}

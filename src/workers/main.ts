@@ -1,0 +1,65 @@
+/**
+ * The main thread of a hub with several workers (HERALD_WORKERS > 1): it serves no HTTP. It claims the port,
+ * owns the log's writes (group commit, its fsync on this thread only) and retention, and coordinates the
+ * workers that serve on the port: each committed batch to all of them, stream slots and metrics for the whole
+ * hub, a worker that dies replaced.
+ */
+import type { Config } from "../config";
+import { ConfigError } from "../errors";
+import { claimPort } from "../http/listener";
+import type { EventLog } from "../log/event-log";
+import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
+import { urlHost } from "../net/url-host";
+import { serveSettings } from "../parts";
+import { bindFailure } from "../startup";
+import { Coordinator } from "./coordinator";
+import { Supervisor } from "./supervisor";
+
+/** What boot does with a hub once it serves, whichever threads serve it. */
+export interface Serving {
+  readonly url: string;
+  /** SIGHUP: the TLS files read again. */
+  reload(): void;
+  /** Stops taking work, ends streams, lets in-flight requests finish, stops listening. */
+  drain(): Promise<void>;
+}
+
+export interface WorkersDeps {
+  readonly config: Config;
+  readonly workers: number;
+  readonly log: EventLog;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Throws a ConfigError saying why the hub cannot serve (the port, a worker that could not start). */
+export async function serveWithWorkers({ config, workers, log, logger, metrics }: WorkersDeps): Promise<Serving> {
+  let port: number;
+  try {
+    // Claimed without SO_REUSEPORT first: fails, as one thread's listen would, when anyone else holds it.
+    port = claimPort(serveSettings(config));
+  } catch (error) {
+    throw new ConfigError(bindFailure(error, config.host, config.port));
+  }
+  const coordinator = new Coordinator(
+    log,
+    { maxSubscribers: config.maxSubscribers, maxStreamsPerClient: config.maxStreamsPerClient },
+    metrics,
+  );
+  const supervisor = new Supervisor({ ...config, port }, coordinator, logger);
+  try {
+    await supervisor.start(workers);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  process.on("SIGUSR2", () => supervisor.killOldest());
+  return {
+    url: `${config.tlsCert ? "https" : "http"}://${urlHost(config.host)}:${port}`,
+    reload: () => coordinator.reload(),
+    drain: async () => {
+      await supervisor.drain();
+      coordinator.stop();
+    },
+  };
+}

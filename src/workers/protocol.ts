@@ -1,0 +1,70 @@
+/** What the main thread and its worker threads say to each other: each side's requests (body, reply) and notes. */
+import type { Config } from "../config";
+import type { HubHealth } from "../http/health";
+import type { StreamEntry } from "../http/stream-admission";
+import type { AppendResult, EventDraft, Idempotency } from "../log/event-log";
+import type { LogFault } from "../log/faults";
+import type { WriterStatus } from "../log/worker-log";
+import type { Counts } from "../metrics";
+import type { Side } from "./channel";
+
+/** What a worker thread is started with. */
+export interface WorkerData {
+  readonly config: Config;
+  /** 1, 2, ...: a replacement takes the number of the worker it replaces. */
+  readonly index: number;
+}
+
+/** What a worker is told as it joins: where the log stands, so the commits that follow continue from there. */
+export interface Joined {
+  readonly head: number;
+  readonly status: WriterStatus;
+}
+
+/** A worker's counters, and the streams open on it. */
+export interface WorkerCounts extends Counts {
+  readonly subscribers: number;
+}
+
+export interface FromWorker extends Side {
+  readonly requests: {
+    /** The first thing a worker asks; the main thread's commits follow its answer. */
+    readonly join: { readonly body: null; readonly reply: Joined };
+    readonly append: {
+      readonly body: { readonly drafts: readonly EventDraft[]; readonly idempotency: Idempotency | undefined };
+      readonly reply: AppendResult;
+    };
+    readonly caughtUp: { readonly body: number; readonly reply: null };
+    /** A slot for a stream: the ticket to give back when it closes. */
+    readonly admit: { readonly body: StreamEntry; readonly reply: number };
+    readonly health: { readonly body: null; readonly reply: HubHealth };
+    readonly metrics: { readonly body: null; readonly reply: string };
+  };
+  readonly notes: {
+    /** A stream closed: its ticket. */
+    readonly release: number;
+    /** The worker has handed every commit up to this id to its streams. */
+    readonly applied: number;
+    /** A read ran into a store failure. */
+    readonly fault: LogFault;
+    /** The worker serves on the port, its log at this id. */
+    readonly listening: number;
+  };
+}
+
+export interface ToWorker extends Side {
+  readonly requests: {
+    readonly counts: { readonly body: null; readonly reply: WorkerCounts };
+    /** The log could not announce some commits (a shared log pruned them first): streams that lost some are told. */
+    readonly missed: { readonly body: null; readonly reply: null };
+    /** Stop taking work, end every stream, let in-flight requests finish, close the listener. */
+    readonly drain: { readonly body: null; readonly reply: null };
+  };
+  readonly notes: {
+    /** A committed batch: the JSON of its events, one string for every worker (strings cross threads uncopied). */
+    readonly commit: string;
+    readonly status: WriterStatus;
+    /** SIGHUP: read the TLS certificate and key again. */
+    readonly reload: null;
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * A worker thread: the whole HTTP application over a hub of its own, on the port every worker shares. Its log
+ * is a WorkerLog: appends go to the main thread, which owns every write; commits come back from there; reads
+ * run on this thread's own connection. Whatever only the whole hub knows (stream slots, /health, /metrics), it
+ * asks the main thread.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { createApp, type HubWide } from "../app";
+import { ConfigError } from "../errors";
+import { type Listenable, Listener } from "../http/listener";
+import { tlsFiles } from "../http/tls";
+import { withHeader } from "../http/traffic";
+import { Hub } from "../hub/hub";
+import { openLogReads } from "../log/open";
+import { WorkerLog } from "../log/worker-log";
+import { createLogger } from "../logger";
+import { Metrics } from "../metrics";
+import { logOptions, serveSettings } from "../parts";
+import { bindFailure } from "../startup";
+import { Channel, type Port } from "./channel";
+import type { FromWorker, ToWorker, WorkerData } from "./protocol";
+
+/** Every answer says which worker gave it: how a client (or a test) tells the workers apart. */
+const WORKER_HEADER = "Herald-Worker";
+
+const { config, index } = workerData as WorkerData;
+const channel = new Channel<FromWorker, ToWorker>(parentPort as unknown as Port);
+const logger = createLogger(config.logLevel);
+const metrics = new Metrics(false);
+const startedAt = Date.now();
+
+const joined = await channel.request("join", null);
+const log = new WorkerLog(
+  {
+    append: (drafts, idempotency) => channel.request("append", { drafts, idempotency }),
+    caughtUp: async (id) => {
+      await channel.request("caughtUp", id);
+    },
+    degrade: (fault) => channel.notify("fault", fault),
+  },
+  joined.head,
+  joined.status,
+  (head, onFault) => openLogReads(logOptions(config), head, onFault),
+);
+channel.on("commit", (batch) => {
+  log.announce(JSON.parse(batch));
+  channel.notify("applied", log.lastId());
+});
+channel.on("status", (status) => log.update(status));
+channel.handle("missed", async () => {
+  await log.missed();
+  return null;
+});
+
+const hub = new Hub(log, config, logger, metrics);
+const hubWide: HubWide = {
+  slots: {
+    take: async (entry) => {
+      const ticket = await channel.request("admit", entry);
+      let returned = false;
+      return () => {
+        if (returned) return;
+        returned = true;
+        channel.notify("release", ticket);
+      };
+    },
+  },
+  health: () => channel.request("health", null),
+  metrics: () => channel.request("metrics", null),
+};
+const app = await createApp({ config, hub, log, logger, metrics, startedAt, hubWide });
+channel.handle("counts", () => ({ ...metrics.counts(), subscribers: hub.subscriberCount }));
+
+/** The app, its every answer naming this worker. */
+const named: Listenable = {
+  fetch: async (request) => withHeader(await app.fetch(request), WORKER_HEADER, String(index)),
+  get server() {
+    return app.server;
+  },
+  set server(server) {
+    app.server = server;
+  },
+};
+
+function listen(): Listener {
+  try {
+    return Listener.start(named, serveSettings(config), tlsFiles(config), logger, true);
+  } catch (error) {
+    // Main claimed the port first; what is left to fail here is TLS files, or a port taken between the two.
+    throw new Error(error instanceof ConfigError ? error.message : bindFailure(error, config.host, config.port));
+  }
+}
+const listener = listen();
+channel.on("reload", () => listener.reload());
+channel.handle("drain", async () => {
+  listener.closeConnections();
+  await hub.drain();
+  await listener.settle(performance.now() + 2500);
+  await listener.stop();
+  await log.close();
+  return null;
+});
+channel.notify("listening", log.lastId());
