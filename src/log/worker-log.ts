@@ -30,6 +30,7 @@ export interface LogWriter {
    * travelling ahead of its answer) once this thread has been handed them too.
    */
   caughtUp(id: number): Promise<void>;
+  prune(policy: PrunePolicy): Promise<number>;
   /** A store failure this thread's reads ran into. */
   degrade(fault: LogFault): void;
 }
@@ -114,9 +115,8 @@ export class WorkerLog implements EventLog {
     this.writer.degrade(fault);
   }
 
-  /** Retention runs once, beside the writer: a worker deletes nothing. */
-  async prune(_policy: PrunePolicy): Promise<number> {
-    return 0;
+  prune(policy: PrunePolicy): Promise<number> {
+    return this.writer.prune(policy);
   }
 
   topics(range: TopicRange): Promise<TopicSummary[]> {

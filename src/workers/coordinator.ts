@@ -8,6 +8,7 @@ import { HeraldError, RETRY_LATER } from "../errors";
 import type { HubHealth } from "../http/health";
 import { ClientStreams, type StreamEntry } from "../http/stream-admission";
 import type { EventLog } from "../log/event-log";
+import { isFaultError } from "../log/faults";
 import type { WriterStatus } from "../log/worker-log";
 import { Metrics, renderMetrics, renderWorkerMetrics } from "../metrics";
 import { Channel, type Port } from "./channel";
@@ -88,10 +89,7 @@ export class Coordinator {
       for (const seat of this.seats) seat.channel.notify("commit", batch);
     });
     log.onMissed(() => this.missed());
-    this.statusTimer = setInterval(() => {
-      const status = this.status();
-      for (const seat of this.seats) seat.channel.notify("status", status);
-    }, STATUS_MS);
+    this.statusTimer = setInterval(() => this.tellStatus(), STATUS_MS);
     this.statusTimer.unref();
   }
 
@@ -105,7 +103,7 @@ export class Coordinator {
       return { head: this.log.lastId(), status: this.status() };
     });
     channel.handle("append", async ({ drafts, idempotency }) => {
-      const result = await this.log.append(drafts, idempotency);
+      const result = await this.log.append(drafts, idempotency).catch((error: unknown) => this.faulted(error));
       await this.everywhere(Math.max(0, ...result.receipts.map((r) => r.id)));
       return result;
     });
@@ -113,6 +111,7 @@ export class Coordinator {
       await this.log.caughtUp(id);
       return null;
     });
+    channel.handle("prune", (policy) => this.log.prune(policy));
     channel.handle("admit", (entry) => this.admit(seat, entry));
     channel.handle("health", () => this.health());
     channel.handle("metrics", () => this.exposition());
@@ -125,7 +124,10 @@ export class Coordinator {
       seat.serve(head);
       this.wake();
     });
-    channel.on("fault", (fault) => this.log.degrade(fault));
+    channel.on("fault", (fault) => {
+      this.log.degrade(fault);
+      this.tellStatus();
+    });
     return seat;
   }
 
@@ -205,6 +207,17 @@ export class Coordinator {
       fault: this.log.faults.current,
       draining: this.draining,
     };
+  }
+
+  /** A publish that met a fault: the workers hear of it now, not at the next status. */
+  private faulted(error: unknown): never {
+    if (isFaultError(error)) this.tellStatus();
+    throw error;
+  }
+
+  private tellStatus(): void {
+    const status = this.status();
+    for (const seat of this.seats) seat.channel.notify("status", status);
   }
 
   /** Faults and size as plain data: the log's own objects have getters, which a message would not carry. */

@@ -2,7 +2,7 @@
 import type { Config } from "../config";
 import type { HubHealth } from "../http/health";
 import type { StreamEntry } from "../http/stream-admission";
-import type { AppendResult, EventDraft, Idempotency } from "../log/event-log";
+import type { AppendResult, EventDraft, Idempotency, PrunePolicy } from "../log/event-log";
 import type { LogFault } from "../log/faults";
 import type { WriterStatus } from "../log/worker-log";
 import type { Counts } from "../metrics";
@@ -35,6 +35,7 @@ export interface FromWorker extends Side {
       readonly reply: AppendResult;
     };
     readonly caughtUp: { readonly body: number; readonly reply: null };
+    readonly prune: { readonly body: PrunePolicy; readonly reply: number };
     /** A slot for a stream: the ticket to give back when it closes. */
     readonly admit: { readonly body: StreamEntry; readonly reply: number };
     readonly health: { readonly body: null; readonly reply: HubHealth };

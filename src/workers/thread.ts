@@ -12,12 +12,12 @@ import { tlsFiles } from "../http/tls";
 import { withHeader } from "../http/traffic";
 import { Hub } from "../hub/hub";
 import { openLogReads } from "../log/open";
-import { WorkerLog } from "../log/worker-log";
 import { createLogger } from "../logger";
 import { Metrics } from "../metrics";
 import { logOptions, serveSettings } from "../parts";
 import { bindFailure } from "../startup";
 import { Channel, type Port } from "./channel";
+import { joinWriter } from "./link";
 import type { FromWorker, ToWorker, WorkerData } from "./protocol";
 
 /** Every answer says which worker gave it: how a client (or a test) tells the workers apart. */
@@ -29,29 +29,7 @@ const logger = createLogger(config.logLevel);
 const metrics = new Metrics(false);
 const startedAt = Date.now();
 
-const joined = await channel.request("join", null);
-const log = new WorkerLog(
-  {
-    append: (drafts, idempotency) => channel.request("append", { drafts, idempotency }),
-    caughtUp: async (id) => {
-      await channel.request("caughtUp", id);
-    },
-    degrade: (fault) => channel.notify("fault", fault),
-  },
-  joined.head,
-  joined.status,
-  (head, onFault) => openLogReads(logOptions(config), head, onFault),
-);
-channel.on("commit", (batch) => {
-  log.announce(JSON.parse(batch));
-  channel.notify("applied", log.lastId());
-});
-channel.on("status", (status) => log.update(status));
-channel.handle("missed", async () => {
-  await log.missed();
-  return null;
-});
-
+const log = await joinWriter(channel, (head, onFault) => openLogReads(logOptions(config), head, onFault));
 const hub = new Hub(log, config, logger, metrics);
 const hubWide: HubWide = {
   slots: {
