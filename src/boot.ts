@@ -5,7 +5,7 @@
 import { createApp } from "./app";
 import { type Config, configWarnings, describeConfig, helpText, loadConfig } from "./config";
 import { ConfigError, HeraldError } from "./errors";
-import { type Listenable, Listener } from "./http/listener";
+import { type Listenable, Listener, logReload } from "./http/listener";
 import { tlsFiles } from "./http/tls";
 import { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
@@ -91,7 +91,7 @@ async function serveAlone(): Promise<Serving> {
   const listener = await listen(app);
   return {
     url: listener.url,
-    reload: () => listener.reload(),
+    reload: () => logReload(logger, listener.reload()),
     drain: async () => {
       listener.closeConnections();
       // /health turns 503 and new publishes and streams are refused; streams end with a proper last chunk.

@@ -81,7 +81,7 @@ function writerOn(path: string) {
         channel,
         held,
         serve: async () => {
-          channel.notify("listening", log.lastId());
+          channel.notify("listening", { head: log.lastId(), certificate: undefined });
           // Answered after the note before it was taken.
           await channel.request("health", null);
         },

@@ -6,6 +6,7 @@
  */
 import { HeraldError, RETRY_LATER } from "../errors";
 import type { HubHealth } from "../http/health";
+import type { CertificateInfo, Reload } from "../http/listener";
 import { ClientStreams, type StreamEntry } from "../http/stream-admission";
 import type { EventLog } from "../log/event-log";
 import { isFaultError } from "../log/faults";
@@ -27,9 +28,9 @@ export class Seat {
   readonly tickets = new Set<number>();
   /** Its counters as last read, kept when it dies so the sums never go back. */
   counts: WorkerCounts | undefined;
-  private listening: () => void = () => {};
-  /** Resolves once the worker serves on the port. */
-  readonly ready = new Promise<void>((resolve) => {
+  private listening: (certificate: CertificateInfo | undefined) => void = () => {};
+  /** Resolves once the worker serves on the port, with the certificate it presents (HTTPS). */
+  readonly ready = new Promise<CertificateInfo | undefined>((resolve) => {
     this.listening = resolve;
   });
 
@@ -38,10 +39,10 @@ export class Seat {
     readonly channel: Channel<ToWorker, FromWorker>,
   ) {}
 
-  serve(head: number): void {
+  serve(head: number, certificate: CertificateInfo | undefined): void {
     this.applied = Math.max(this.applied, head);
     this.serving = true;
-    this.listening();
+    this.listening(certificate);
   }
 }
 
@@ -120,8 +121,8 @@ export class Coordinator {
       seat.applied = id;
       this.wake();
     });
-    channel.on("listening", (head) => {
-      seat.serve(head);
+    channel.on("listening", ({ head, certificate }) => {
+      seat.serve(head, certificate);
       this.wake();
     });
     channel.on("fault", (fault) => {
@@ -150,9 +151,14 @@ export class Coordinator {
     clearInterval(this.statusTimer);
   }
 
-  /** Asks every worker to read its TLS files again. */
-  reload(): void {
-    for (const seat of this.seats) seat.channel.notify("reload", null);
+  /** Asks every worker to read its TLS files again: what each did, every different outcome once. */
+  async reload(): Promise<Reload[]> {
+    const outcomes = await Promise.all(
+      [...this.seats].map((seat) => seat.channel.request("reload", null).catch(() => undefined)),
+    );
+    const distinct = new Map<string, Reload>();
+    for (const outcome of outcomes) if (outcome) distinct.set(JSON.stringify(outcome), outcome);
+    return [...distinct.values()];
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config";
 import { ConfigError } from "../errors";
-import { claimPort } from "../http/listener";
+import { claimPort, logReload } from "../http/listener";
 import type { EventLog } from "../log/event-log";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
@@ -49,14 +49,19 @@ export async function serveWithWorkers({ config, workers, log, logger, metrics }
   );
   const supervisor = new Supervisor({ ...config, port }, coordinator, logger);
   try {
-    await supervisor.start(workers);
+    const certificate = await supervisor.start(workers);
+    if (certificate) logger.info("tls certificate loaded", { ...certificate });
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
   process.on("SIGUSR2", () => supervisor.killOldest());
   return {
     url: `${config.tlsCert ? "https" : "http"}://${urlHost(config.host)}:${port}`,
-    reload: () => coordinator.reload(),
+    reload: () => {
+      void coordinator.reload().then((outcomes) => {
+        for (const outcome of outcomes) logReload(logger, outcome);
+      });
+    },
     drain: async () => {
       await supervisor.drain();
       coordinator.stop();

@@ -1,6 +1,7 @@
 /** What the main thread and its worker threads say to each other: each side's requests (body, reply) and notes. */
 import type { Config } from "../config";
 import type { HubHealth } from "../http/health";
+import type { CertificateInfo, Reload } from "../http/listener";
 import type { StreamEntry } from "../http/stream-admission";
 import type { AppendResult, EventDraft, Idempotency, PrunePolicy } from "../log/event-log";
 import type { LogFault } from "../log/faults";
@@ -48,8 +49,8 @@ export interface FromWorker extends Side {
     readonly applied: number;
     /** A read ran into a store failure. */
     readonly fault: LogFault;
-    /** The worker serves on the port, its log at this id. */
-    readonly listening: number;
+    /** The worker serves on the port, its log at `head`, presenting `certificate` (HTTPS). */
+    readonly listening: { readonly head: number; readonly certificate: CertificateInfo | undefined };
   };
 }
 
@@ -60,12 +61,12 @@ export interface ToWorker extends Side {
     readonly missed: { readonly body: null; readonly reply: null };
     /** Stop taking work, end every stream, let in-flight requests finish, close the listener. */
     readonly drain: { readonly body: null; readonly reply: null };
+    /** SIGHUP: read the TLS certificate and key again. */
+    readonly reload: { readonly body: null; readonly reply: Reload };
   };
   readonly notes: {
     /** A committed batch: the JSON of its events, one string for every worker (strings cross threads uncopied). */
     readonly commit: string;
     readonly status: WriterStatus;
-    /** SIGHUP: read the TLS certificate and key again. */
-    readonly reload: null;
   };
 }

@@ -5,6 +5,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config";
+import type { CertificateInfo } from "../http/listener";
 import type { Logger } from "../logger";
 import type { Coordinator, Seat } from "./coordinator";
 import type { WorkerData } from "./protocol";
@@ -32,9 +33,10 @@ export class Supervisor {
     private readonly logger: Logger,
   ) {}
 
-  /** Starts `count` workers; resolves once all serve, or rejects with why one could not start. */
-  async start(count: number): Promise<void> {
-    await Promise.all(Array.from({ length: count }, (_, i) => this.spawn(i + 1)));
+  /** Starts `count` workers; resolves once all serve (with the certificate the first presents), or rejects with why one could not start. */
+  async start(count: number): Promise<CertificateInfo | undefined> {
+    const certificates = await Promise.all(Array.from({ length: count }, (_, i) => this.spawn(i + 1)));
+    return certificates[0];
   }
 
   /** Ends the worker that has run longest at once, as a crash would: its clients resume elsewhere, and a new one takes its place. */
@@ -52,7 +54,7 @@ export class Supervisor {
     await Promise.all([...this.running.values()].map((r) => r.worker.terminate()));
   }
 
-  private spawn(index: number): Promise<void> {
+  private spawn(index: number): Promise<CertificateInfo | undefined> {
     const data: WorkerData = { config: this.config, index };
     const worker = new Worker(THREAD, { workerData: data });
     const seat = this.coordinator.seat(index, worker);
@@ -61,9 +63,9 @@ export class Supervisor {
     let failure = "it exited";
     let served = false;
     return new Promise((resolve, reject) => {
-      void seat.ready.then(() => {
+      void seat.ready.then((certificate) => {
         served = true;
-        resolve();
+        resolve(certificate);
       });
       worker.on("error", (error) => {
         failure = error instanceof Error ? error.message : String(error);

@@ -69,7 +69,7 @@ function listen(): Listener {
   }
 }
 const listener = listen();
-channel.on("reload", () => listener.reload());
+channel.handle("reload", () => listener.reload());
 channel.handle("drain", async () => {
   listener.closeConnections();
   await hub.drain();
@@ -78,4 +78,4 @@ channel.handle("drain", async () => {
   await log.close();
   return null;
 });
-channel.notify("listening", log.lastId());
+channel.notify("listening", { head: log.lastId(), certificate: listener.certificate });
