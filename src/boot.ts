@@ -19,6 +19,13 @@ import { onSignal } from "./signals";
 import { bindFailure, checkResolvable, refuseToStart } from "./startup";
 import { type Serving, serveWithWorkers } from "./workers/main";
 
+/**
+ * A worker thread's entry point. Resolved here, at the root of src/: the compiled binary keeps each entry point's
+ * path under this one (`bun build --compile src/index.ts src/workers/thread.ts`), where a module that imports it
+ * is bundled into the root's file.
+ */
+const WORKER_THREAD = new URL("./workers/thread.ts", import.meta.url);
+
 /** Longest a graceful stop may take before the process exits anyway (the spec allows 5 s). */
 const STOP_DEADLINE_MS = 4500;
 
@@ -118,7 +125,7 @@ async function listen(app: Listenable): Promise<Listener> {
 /** Several workers serve on the port; this thread writes the log and coordinates them. */
 async function serveFromWorkers(): Promise<Serving> {
   try {
-    return await serveWithWorkers({ config, workers, log, logger, metrics });
+    return await serveWithWorkers({ thread: WORKER_THREAD, config, workers, log, logger, metrics });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     await log.close();

@@ -26,6 +26,8 @@ export interface Serving {
 }
 
 export interface WorkersDeps {
+  /** Where a worker thread begins: workers/thread.ts, an entry point of its own in the compiled binary. */
+  readonly thread: URL;
   readonly config: Config;
   readonly workers: number;
   readonly log: EventLog;
@@ -34,7 +36,7 @@ export interface WorkersDeps {
 }
 
 /** Throws a ConfigError saying why the hub cannot serve (the port, a worker that could not start). */
-export async function serveWithWorkers({ config, workers, log, logger, metrics }: WorkersDeps): Promise<Serving> {
+export async function serveWithWorkers({ thread, config, workers, log, logger, metrics }: WorkersDeps): Promise<Serving> {
   let port: number;
   try {
     // Claimed without SO_REUSEPORT first: fails, as one thread's listen would, when anyone else holds it.
@@ -47,7 +49,7 @@ export async function serveWithWorkers({ config, workers, log, logger, metrics }
     { maxSubscribers: config.maxSubscribers, maxStreamsPerClient: config.maxStreamsPerClient },
     metrics,
   );
-  const supervisor = new Supervisor({ ...config, port }, coordinator, logger);
+  const supervisor = new Supervisor(thread, { ...config, port }, coordinator, logger);
   try {
     const certificate = await supervisor.start(workers);
     if (certificate) logger.info("tls certificate loaded", { ...certificate });

@@ -13,9 +13,6 @@ import type { WorkerData } from "./protocol";
 /** How long a replacement that could not start waits before the next try. */
 const RETRY_START_MS = 1000;
 
-/** Where a worker thread begins (an entry point of its own in the compiled binary too). */
-const THREAD = new URL("./thread.ts", import.meta.url);
-
 interface Running {
   readonly worker: Worker;
   readonly seat: Seat;
@@ -26,8 +23,12 @@ export class Supervisor {
   private readonly running = new Map<number, Running>();
   private stopping = false;
 
-  /** @param config each worker's, with the port the main thread claimed */
+  /**
+   * @param thread where a worker thread begins (thread.ts)
+   * @param config each worker's, with the port the main thread claimed
+   */
   constructor(
+    private readonly thread: URL,
     private readonly config: Config,
     private readonly coordinator: Coordinator,
     private readonly logger: Logger,
@@ -56,7 +57,7 @@ export class Supervisor {
 
   private spawn(index: number): Promise<CertificateInfo | undefined> {
     const data: WorkerData = { config: this.config, index };
-    const worker = new Worker(THREAD, { workerData: data });
+    const worker = new Worker(this.thread, { workerData: data });
     const seat = this.coordinator.seat(index, worker);
     const running: Running = { worker, seat, startedAt: performance.now() };
     this.running.set(index, running);
