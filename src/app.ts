@@ -39,7 +39,8 @@ export interface AppDeps {
 /** What a worker thread asks the main thread, which counts over every worker. */
 export interface HubWide {
   readonly slots: SharedSlots;
-  health(): Promise<HubHealth>;
+  /** As last told by the main thread (a turn behind it at most), so that /health answers at once. */
+  health(): HubHealth;
   /** The whole hub's exposition: counters summed over every worker. */
   metrics(): Promise<string>;
 }

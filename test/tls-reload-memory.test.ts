@@ -28,7 +28,8 @@ interface ReloadLine {
 }
 const reloads = (): ReloadLine[] => hub.lines.filter((l) => l.includes('"msg":"tls reload"')).map((l) => JSON.parse(l));
 /** Threads that serve, each with a listener of its own to reload (HERALD_WORKERS, as the start-up line says). */
-const listeners = () => Number(/"workers":(\d+)/.exec(hub.lines.find((l) => l.includes('"msg":"herald started"')) ?? "")?.[1] ?? 1);
+const listeners = () =>
+  Number(/"workers":(\d+)/.exec(hub.lines.find((l) => l.includes('"msg":"herald started"')) ?? "")?.[1] ?? 1);
 
 /** SIGHUP `count` times, each once the previous reload is done (signals sent while one is pending count as one). */
 async function reload(count: number): Promise<void> {

@@ -75,7 +75,7 @@ function writerOn(path: string) {
       const held = new HeldPort(port1);
       coordinator.seat(++seats, held);
       const channel = new Channel<FromWorker, ToWorker>(port2);
-      const log = await joinWriter(channel, (head, onFault) => new SqliteReads(path, head, onFault));
+      const { log } = await joinWriter(channel, (head, onFault) => new SqliteReads(path, head, onFault));
       return {
         log,
         channel,
@@ -83,7 +83,7 @@ function writerOn(path: string) {
         serve: async () => {
           channel.notify("listening", { head: log.lastId(), certificate: undefined });
           // Answered after the note before it was taken.
-          await channel.request("health", null);
+          await channel.request("caughtUp", 0);
         },
       };
     },

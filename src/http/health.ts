@@ -23,11 +23,15 @@ export const ownHealth = (hub: Hub, log: EventLog) => (): HubHealth => ({
   draining: hub.isDraining,
 });
 
-export const healthRoutes = (hub: Hub, health: () => HubHealth | Promise<HubHealth>, startedAt: number) =>
+/**
+ * @param health read at once, never awaited: a pipelined request behind an answer that waits makes Bun close the
+ * connection, and a client that half-closes after its request would not get the answer
+ */
+export const healthRoutes = (hub: Hub, health: () => HubHealth, startedAt: number) =>
   new Elysia({ name: "health" }).get(
     "/health",
-    async ({ set }) => {
-      const { subscribers, lastEventId, fault, draining } = await health();
+    ({ set }) => {
+      const { subscribers, lastEventId, fault, draining } = health();
       const problem =
         draining || hub.isDraining
           ? ({ status: "draining", reason: "shutting_down", message: "the hub is shutting down" } as const)

@@ -5,7 +5,6 @@
  * worker can count alone: streams per client and in all, and the metrics summed over workers.
  */
 import { HeraldError, RETRY_LATER } from "../errors";
-import type { HubHealth } from "../http/health";
 import type { CertificateInfo, Reload } from "../http/listener";
 import { ClientStreams, type StreamEntry } from "../http/stream-admission";
 import type { EventLog } from "../log/event-log";
@@ -69,12 +68,12 @@ export class Coordinator {
   private readonly clients: ClientStreams | null;
   private readonly tickets = new Map<number, Ticket>();
   private nextTicket = 1;
+  private countTold = false;
   /** Counters of workers that died, as last read. */
   private readonly departed = new Metrics(false);
   private readonly statusTimer: Timer;
   /** Workers that died and were replaced. */
   replaced = 0;
-  draining = false;
 
   /** @param metrics the main thread's: commits (counted once here, not by every worker), retention, the process */
   constructor(
@@ -101,7 +100,7 @@ export class Coordinator {
     channel.handle("join", () => {
       // Commits announced from now on go to it too, after this answer: it misses none and gets none twice.
       this.seats.add(seat);
-      return { head: this.log.lastId(), status: this.status() };
+      return { head: this.log.lastId(), status: this.status(), subscribers: this.tickets.size };
     });
     channel.handle("append", async ({ drafts, idempotency }) => {
       const result = await this.log.append(drafts, idempotency).catch((error: unknown) => this.faulted(error));
@@ -114,7 +113,6 @@ export class Coordinator {
     });
     channel.handle("prune", (policy) => this.log.prune(policy));
     channel.handle("admit", (entry) => this.admit(seat, entry));
-    channel.handle("health", () => this.health());
     channel.handle("metrics", () => this.exposition());
     channel.on("release", (ticket) => this.release(ticket));
     channel.on("applied", (id) => {
@@ -143,7 +141,6 @@ export class Coordinator {
 
   /** Asks every worker to drain, and resolves once all have. */
   async drain(): Promise<void> {
-    this.draining = true;
     await Promise.all([...this.seats].map((seat) => seat.channel.request("drain", null).catch(() => undefined)));
   }
 
@@ -195,6 +192,7 @@ export class Coordinator {
     const ticket = this.nextTicket++;
     this.tickets.set(ticket, { seat, release });
     seat.tickets.add(ticket);
+    this.countChanged();
     return ticket;
   }
 
@@ -204,15 +202,17 @@ export class Coordinator {
     this.tickets.delete(ticket);
     held.seat.tickets.delete(ticket);
     held.release();
+    this.countChanged();
   }
 
-  private health(): HubHealth {
-    return {
-      subscribers: this.tickets.size,
-      lastEventId: this.log.lastId(),
-      fault: this.log.faults.current,
-      draining: this.draining,
-    };
+  /** Every worker hears how many streams the hub holds, once a turn at most however many open or close. */
+  private countChanged(): void {
+    if (this.countTold) return;
+    this.countTold = true;
+    setImmediate(() => {
+      this.countTold = false;
+      for (const seat of this.seats) seat.channel.notify("subscribers", this.tickets.size);
+    });
   }
 
   /** A publish that met a fault: the workers hear of it now, not at the next status. */

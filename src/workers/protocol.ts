@@ -1,6 +1,5 @@
 /** What the main thread and its worker threads say to each other: each side's requests (body, reply) and notes. */
 import type { Config } from "../config";
-import type { HubHealth } from "../http/health";
 import type { CertificateInfo, Reload } from "../http/listener";
 import type { StreamEntry } from "../http/stream-admission";
 import type { AppendResult, EventDraft, Idempotency, PrunePolicy } from "../log/event-log";
@@ -20,6 +19,8 @@ export interface WorkerData {
 export interface Joined {
   readonly head: number;
   readonly status: WriterStatus;
+  /** Streams open on every worker. */
+  readonly subscribers: number;
 }
 
 /** A worker's counters, and the streams open on it. */
@@ -39,7 +40,6 @@ export interface FromWorker extends Side {
     readonly prune: { readonly body: PrunePolicy; readonly reply: number };
     /** A slot for a stream: the ticket to give back when it closes. */
     readonly admit: { readonly body: StreamEntry; readonly reply: number };
-    readonly health: { readonly body: null; readonly reply: HubHealth };
     readonly metrics: { readonly body: null; readonly reply: string };
   };
   readonly notes: {
@@ -68,5 +68,7 @@ export interface ToWorker extends Side {
     /** A committed batch: the JSON of its events, one string for every worker (strings cross threads uncopied). */
     readonly commit: string;
     readonly status: WriterStatus;
+    /** Streams open on every worker, after it changed (once a turn at most). */
+    readonly subscribers: number;
   };
 }

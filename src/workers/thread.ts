@@ -29,7 +29,8 @@ const logger = createLogger(config.logLevel);
 const metrics = new Metrics(false);
 const startedAt = Date.now();
 
-const log = await joinWriter(channel, (head, onFault) => openLogReads(logOptions(config), head, onFault));
+const link = await joinWriter(channel, (head, onFault) => openLogReads(logOptions(config), head, onFault));
+const { log } = link;
 const hub = new Hub(log, config, logger, metrics);
 const hubWide: HubWide = {
   slots: {
@@ -43,7 +44,7 @@ const hubWide: HubWide = {
       };
     },
   },
-  health: () => channel.request("health", null),
+  health: () => ({ subscribers: link.subscribers(), lastEventId: log.lastId(), fault: log.faults.current, draining: false }),
   metrics: () => channel.request("metrics", null),
 };
 const app = await createApp({ config, hub, log, logger, metrics, startedAt, hubWide });
