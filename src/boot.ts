@@ -96,13 +96,17 @@ async function serveAlone(): Promise<Serving> {
   const hub = new Hub(log, config, logger, metrics);
   const app = await createApp({ config, hub, log, logger, metrics, startedAt });
   const listener = await listen(app);
+  let draining: Promise<void> | undefined;
   return {
     url: listener.url,
     reload: () => logReload(logger, listener.reload()),
-    drain: async () => {
+    halt: async () => {
       listener.closeConnections();
       // /health turns 503 and new publishes and streams are refused; streams end with a proper last chunk.
-      await hub.drain();
+      draining = hub.drain();
+    },
+    drain: async () => {
+      await draining;
       // The listener stays open while in-flight requests finish, so probes see the 503 rather than a refused
       // connection, and keep-alive clients are told to close theirs rather than finding it closed under them; a
       // request that hangs does not hold the exit past its share of the deadline.
@@ -136,11 +140,13 @@ async function serveFromWorkers(): Promise<Serving> {
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  logger.info("herald stopping", { signal });
   setTimeout(() => {
     logger.error("graceful stop took too long; exiting");
     process.exit(1);
   }, STOP_DEADLINE_MS).unref();
+  // Every thread refuses new work before this line says the hub stops.
+  await serving?.halt();
+  logger.info("herald stopping", { signal });
   await Promise.all([serving?.drain(), retention.stop()]);
   await log.close();
   logger.info("herald stopped");

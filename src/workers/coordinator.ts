@@ -139,9 +139,18 @@ export class Coordinator {
     this.wake();
   }
 
-  /** Asks every worker to drain, and resolves once all have. */
-  async drain(): Promise<void> {
-    await Promise.all([...this.seats].map((seat) => seat.channel.request("drain", null).catch(() => undefined)));
+  /** Asks every worker to refuse new work, and resolves once all do. */
+  halt(): Promise<void> {
+    return this.everyWorker("halt");
+  }
+
+  /** Asks every worker to finish what is in flight and stop listening, and resolves once all have. */
+  drain(): Promise<void> {
+    return this.everyWorker("drain");
+  }
+
+  private async everyWorker(kind: "halt" | "drain" | "missed"): Promise<void> {
+    await Promise.all([...this.seats].map((seat) => seat.channel.request(kind, null).catch(() => undefined)));
   }
 
   stop(): void {
@@ -233,8 +242,8 @@ export class Coordinator {
   }
 
   /** Streams of every worker that lost events the log could not announce are told, before the next commit. */
-  private async missed(): Promise<void> {
-    await Promise.all([...this.seats].map((seat) => seat.channel.request("missed", null).catch(() => undefined)));
+  private missed(): Promise<void> {
+    return this.everyWorker("missed");
   }
 
   /** The whole hub's metrics: each worker's counters summed, commits and retention counted here, the process measured here. */

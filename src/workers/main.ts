@@ -21,7 +21,9 @@ export interface Serving {
   readonly url: string;
   /** SIGHUP: the TLS files read again. */
   reload(): void;
-  /** Stops taking work, ends streams, lets in-flight requests finish, stops listening. */
+  /** Refuses new work from now on, on every thread (/health says draining), and ends every stream. */
+  halt(): Promise<void>;
+  /** Once halted: lets in-flight requests finish, stops listening. */
   drain(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function serveWithWorkers({ thread, config, workers, log, logger, m
         for (const outcome of outcomes) logReload(logger, outcome);
       });
     },
+    halt: () => supervisor.halt(),
     drain: async () => {
       await supervisor.drain();
       coordinator.stop();

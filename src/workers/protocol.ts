@@ -59,7 +59,9 @@ export interface ToWorker extends Side {
     readonly counts: { readonly body: null; readonly reply: WorkerCounts };
     /** The log could not announce some commits (a shared log pruned them first): streams that lost some are told. */
     readonly missed: { readonly body: null; readonly reply: null };
-    /** Stop taking work, end every stream, let in-flight requests finish, close the listener. */
+    /** Refuse new work from now on (/health says draining), and end every stream. */
+    readonly halt: { readonly body: null; readonly reply: null };
+    /** Once halted: let in-flight requests finish, close the listener. */
     readonly drain: { readonly body: null; readonly reply: null };
     /** SIGHUP: read the TLS certificate and key again. */
     readonly reload: { readonly body: null; readonly reply: Reload };

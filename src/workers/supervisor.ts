@@ -48,9 +48,14 @@ export class Supervisor {
     void oldest.worker.terminate();
   }
 
-  /** Drains every worker (each ends its streams and lets its requests finish), then ends them. */
-  async drain(): Promise<void> {
+  /** Every worker refuses new work from now on; none is replaced any more. */
+  async halt(): Promise<void> {
     this.stopping = true;
+    await this.coordinator.halt();
+  }
+
+  /** Lets every worker finish what is in flight and stop listening, then ends them. */
+  async drain(): Promise<void> {
     await this.coordinator.drain();
     await Promise.all([...this.running.values()].map((r) => r.worker.terminate()));
   }

@@ -71,9 +71,14 @@ function listen(): Listener {
 }
 const listener = listen();
 channel.handle("reload", () => listener.reload());
-channel.handle("drain", async () => {
+let draining: Promise<void> | undefined;
+channel.handle("halt", () => {
   listener.closeConnections();
-  await hub.drain();
+  draining = hub.drain();
+  return null;
+});
+channel.handle("drain", async () => {
+  await draining;
   await listener.settle(performance.now() + 2500);
   await listener.stop();
   await log.close();
