@@ -27,7 +27,7 @@ export interface LogWriter {
   append(drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<AppendResult>;
   /**
    * Resolves once the writer has announced every event up to `id` that exists, and so (its announcements
-   * travelling ahead of its answer) once this thread has been handed them too.
+   * travelling ahead of its answer) once this thread has been handed them too; rejects as the writer's log does.
    */
   caughtUp(id: number): Promise<void>;
   prune(policy: PrunePolicy): Promise<number>;
@@ -103,8 +103,9 @@ export class WorkerLog implements EventLog {
     return this.head;
   }
 
-  async caughtUp(id: number): Promise<void> {
-    if (id > this.head) await this.writer.caughtUp(id);
+  /** Asks the writer even for an id this thread has: its log may have more to say (a shared log out of reach). */
+  caughtUp(id: number): Promise<void> {
+    return this.writer.caughtUp(id);
   }
 
   prunedThrough(selectors: readonly Selector[]): Promise<number> {
