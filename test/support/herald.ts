@@ -40,13 +40,13 @@ async function logEnv(dir: string, env: Record<string, string> = {}): Promise<Re
  * HERALD_TEST_WORKERS=n runs every hub of the run on n worker threads, unless a test sets HERALD_WORKERS itself:
  * the suite run again to check that every guarantee holds across workers.
  */
-function workersEnv(env: Record<string, string> = {}): Record<string, string> {
+export function workersEnv(env: Record<string, string> = {}): Record<string, string> {
   const workers = process.env.HERALD_TEST_WORKERS;
   return workers === undefined || env.HERALD_WORKERS !== undefined ? {} : { HERALD_WORKERS: workers };
 }
 
 /** The test runner's own environment, without its HERALD_TEST_* switches (the hub would warn of them). */
-function baseEnv(): Record<string, string | undefined> {
+export function baseEnv(): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("HERALD_TEST_")));
 }
 
