@@ -94,11 +94,14 @@ export class Supervisor {
 
   /** A replacement that cannot start is tried again, each failure logged, until one starts or the hub stops. */
   private replace(index: number): void {
-    this.spawn(index).catch((error: unknown) => {
-      this.logger.error("a replacement worker could not start; trying again", { worker: index, error: String(error) });
-      setTimeout(() => {
-        if (!this.stopping) this.replace(index);
-      }, RETRY_START_MS);
-    });
+    this.spawn(index).then(
+      () => this.logger.info("worker replaced", { worker: index }),
+      (error: unknown) => {
+        this.logger.error("a replacement worker could not start; trying again", { worker: index, error: String(error) });
+        setTimeout(() => {
+          if (!this.stopping) this.replace(index);
+        }, RETRY_START_MS);
+      },
+    );
   }
 }
