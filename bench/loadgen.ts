@@ -5,8 +5,9 @@ import { type PacedJob, pacedClient } from "./scenarios/paced";
 import { type PublishJob, publishClient } from "./scenarios/publish";
 import { type ReplayJob, replayClient } from "./scenarios/replay";
 import { type RoutingJob, routingClient } from "./scenarios/routing";
+import { type SharingJob, sharingClient } from "./scenarios/workers";
 
-type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob;
+type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob | SharingJob;
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 let result: unknown;
@@ -28,6 +29,9 @@ switch (job.kind) {
     break;
   case "routing":
     result = await routingClient(job);
+    break;
+  case "sharing":
+    result = await sharingClient(job);
     break;
   default:
     throw new Error(`unknown job ${JSON.stringify(job)}`);

@@ -13,6 +13,7 @@ import { runPaced } from "./scenarios/paced";
 import { type Publisher, runPublish } from "./scenarios/publish";
 import { runReplay } from "./scenarios/replay";
 import { runRouting } from "./scenarios/routing";
+import { runWorkers } from "./scenarios/workers";
 
 const PROFILES: Record<Profile["name"], Profile> = {
   full: {
@@ -30,6 +31,8 @@ const PROFILES: Record<Profile["name"], Profile> = {
     bigReplayEvents: 1_000_000,
     clusterMemoryEvents: 100_000,
     routingStreams: 5000,
+    workersRatePerSec: 1000,
+    redisRequests: 100_000,
   },
   smoke: {
     name: "smoke",
@@ -46,9 +49,11 @@ const PROFILES: Record<Profile["name"], Profile> = {
     bigReplayEvents: 0,
     clusterMemoryEvents: 2000,
     routingStreams: 50,
+    workersRatePerSec: 100,
+    redisRequests: 5000,
   },
 };
-const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "routing", "cluster"] as const;
+const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "routing", "cluster", "workers"] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -171,6 +176,23 @@ const cluster = await scenario("cluster", () => {
   );
 });
 
+const workers = await scenario("workers", () =>
+  runWorkers(
+    {
+      repeats: profile.repeats,
+      phaseMs: profile.phaseMs,
+      warmupMs: profile.warmupMs,
+      connections: profile.connections,
+      streams: profile.fanoutStreams,
+      sampled: profile.sampledStreams,
+      ratePerSec: profile.workersRatePerSec,
+      replayEvents: profile.replayEvents,
+      redisRequests: profile.redisRequests,
+    },
+    log,
+  ),
+);
+
 const results: Results = {
   profile,
   startedAt: started.toISOString(),
@@ -186,6 +208,7 @@ const results: Results = {
   scaling,
   routing,
   cluster,
+  workers,
   errors,
 };
 const targets = judge(results);

@@ -109,9 +109,20 @@ export interface PublishSettings {
   readonly publisher: Publisher;
 }
 
-async function once(c: PublishCase, s: PublishSettings): Promise<PublishRun> {
-  const { hub: kind, sync, batch } = CASES[c];
-  const hub = await startHub(kind, sync);
+function once(c: PublishCase, s: PublishSettings): Promise<PublishRun> {
+  const { hub, sync, batch } = CASES[c];
+  return measurePublish(hub, sync, batch, s);
+}
+
+/** One run on a fresh hub (`env` on top of the bench's): warm-up, then the measured phase with the hub's CPU. */
+export async function measurePublish(
+  kind: HubKind,
+  sync: SyncMode,
+  batch: number,
+  s: PublishSettings,
+  env: Record<string, string> = {},
+): Promise<PublishRun> {
+  const hub = await startHub(kind, sync, env);
   try {
     const target = { host: hub.host, port: hub.port };
     const measure = (durationMs: number) =>
