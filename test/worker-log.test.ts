@@ -55,10 +55,9 @@ class HeldPort implements Port {
 
 interface Linked {
   readonly log: WorkerLog;
-  readonly channel: Channel<FromWorker, ToWorker>;
   readonly held: HeldPort;
-  /** Tells the coordinator this worker serves, and waits until it has heard. */
-  serve(): Promise<void>;
+  /** From now on publishers wait for this worker to take each commit. */
+  serve(): void;
 }
 
 /** A writer on a fresh SQLite file, and `link()` seats one more worker's log on it. */
@@ -73,19 +72,11 @@ function writerOn(path: string) {
       const { port1, port2 } = new MessageChannel();
       ports.push(port1, port2);
       const held = new HeldPort(port1);
-      coordinator.seat(++seats, held);
+      const index = ++seats;
+      coordinator.seat(index, held);
       const channel = new Channel<FromWorker, ToWorker>(port2);
-      const { log } = await joinWriter(channel, (head, onFault) => new SqliteReads(path, head, onFault));
-      return {
-        log,
-        channel,
-        held,
-        serve: async () => {
-          channel.notify("listening", { head: log.lastId(), certificate: undefined });
-          // Answered after the note before it was taken.
-          await channel.request("caughtUp", 0);
-        },
-      };
+      const link = await joinWriter(channel, index, (head, onFault) => new SqliteReads(path, head, onFault));
+      return { log: link.log, held, serve: () => link.serve() };
     },
     async close(): Promise<void> {
       coordinator.stop();
@@ -123,8 +114,8 @@ describe("a worker that is slow to take commits", () => {
     const writer = writerOn(freshPath());
     try {
       const [a, b] = [await writer.link(), await writer.link()];
-      await a.serve();
-      await b.serve();
+      a.serve();
+      b.serve();
       b.held.hold();
       let answered = false;
       const appended = a.log.append([draft("slow")]).then((result) => {
@@ -147,7 +138,7 @@ describe("a worker that is slow to take commits", () => {
     const writer = writerOn(freshPath());
     try {
       const [a, b] = [await writer.link(), await writer.link()];
-      await a.serve();
+      a.serve();
       // Not serving yet: publishers do not wait for it, and it trails the writer.
       b.held.hold();
       const id = (await a.log.append([draft("behind")])).receipts[0]?.id as number;

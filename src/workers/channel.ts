@@ -2,7 +2,9 @@
  * Requests and notes between two threads over a message port, typed by what each side sends. Errors travel as
  * values (a HeraldError's code, message and headers) and are thrown again on the other side; anything else
  * arrives as a plain Error, a bug to be logged as it would be on one thread. What comes before this side says
- * how to take it (a thread still starting) waits until it does, in order.
+ * how to take it (a thread still starting) waits until it does, in order. What one turn of the event loop sends
+ * leaves as one message at the next: waking a thread costs more than the message (a commit and the answer to
+ * its publisher travel together).
  */
 import { type ErrorCode, HeraldError } from "../errors";
 
@@ -23,7 +25,8 @@ type Message =
   | { readonly t: "req"; readonly rid: number; readonly kind: string; readonly body: unknown }
   | { readonly t: "res"; readonly rid: number; readonly body: unknown }
   | { readonly t: "err"; readonly rid: number; readonly code: string; readonly message: string; readonly headers: string }
-  | { readonly t: "note"; readonly kind: string; readonly body: unknown };
+  | { readonly t: "note"; readonly kind: string; readonly body: unknown }
+  | { readonly t: "many"; readonly messages: readonly Message[] };
 
 interface Pending {
   readonly resolve: (reply: unknown) => void;
@@ -40,6 +43,7 @@ export class Channel<Out extends Side, In extends Side> {
   private readonly held = new Map<string, Message[]>();
   private nextId = 1;
   private closedBy: Error | undefined;
+  private outbox: Message[] = [];
 
   constructor(private readonly port: Port) {
     port.on("message", (message) => this.receive(message as Message));
@@ -53,12 +57,12 @@ export class Channel<Out extends Side, In extends Side> {
     const rid = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(rid, { resolve, reject });
-      this.port.postMessage({ t: "req", rid, kind, body });
+      this.send({ t: "req", rid, kind, body });
     });
   }
 
   notify<K extends keyof Out["notes"] & string>(kind: K, body: Out["notes"][K]): void {
-    if (!this.closedBy) this.port.postMessage({ t: "note", kind, body });
+    this.send({ t: "note", kind, body });
   }
 
   /** Answers the other side's requests of `kind` with what `handler` returns or throws. */
@@ -82,8 +86,23 @@ export class Channel<Out extends Side, In extends Side> {
     this.pending.clear();
   }
 
+  private send(message: Message): void {
+    if (this.closedBy) return;
+    if (this.outbox.push(message) === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const messages = this.outbox;
+    this.outbox = [];
+    if (this.closedBy || messages.length === 0) return;
+    this.port.postMessage(messages.length === 1 ? messages[0] : { t: "many", messages });
+  }
+
   private receive(message: Message): void {
     switch (message.t) {
+      case "many":
+        for (const m of message.messages) this.receive(m);
+        return;
       case "note":
       case "req": {
         const taken = message.t === "note" ? this.listeners.has(message.kind) : this.handlers.has(message.kind);
@@ -121,9 +140,9 @@ export class Channel<Out extends Side, In extends Side> {
   private async answer(rid: number, kind: string, body: unknown): Promise<void> {
     try {
       const reply = await (this.handlers.get(kind) as Handler)(body as never);
-      if (!this.closedBy) this.port.postMessage({ t: "res", rid, body: reply });
+      this.send({ t: "res", rid, body: reply });
     } catch (error) {
-      if (!this.closedBy) this.port.postMessage({ t: "err", rid, ...flatten(error) });
+      this.send({ t: "err", rid, ...flatten(error) });
     }
   }
 }

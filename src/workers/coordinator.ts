@@ -1,7 +1,6 @@
 /**
- * The main thread's side of every worker: it owns the log, hands each committed batch to every worker and
- * answers a publisher only once every serving worker has taken that batch (so a stream open anywhere before
- * the answer gets the event, and a read anywhere after it finds it), and counts for the whole hub what no
+ * The main thread's side of every worker: it owns the log, hands each committed batch to every worker (whose
+ * publishers answer once every serving worker has it: see board.ts), and counts for the whole hub what no
  * worker can count alone: streams per client and in all, and the metrics summed over workers.
  */
 import { HeraldError, RETRY_LATER } from "../errors";
@@ -11,6 +10,7 @@ import type { EventLog } from "../log/event-log";
 import { isFaultError } from "../log/faults";
 import type { WriterStatus } from "../log/worker-log";
 import { Metrics, renderMetrics, renderWorkerMetrics } from "../metrics";
+import { Board } from "./board";
 import { Channel, type Port } from "./channel";
 import type { FromWorker, ToWorker, WorkerCounts } from "./protocol";
 
@@ -19,10 +19,6 @@ const STATUS_MS = 1000;
 
 /** One worker thread, as the main thread knows it. */
 export class Seat {
-  /** The newest commit the worker has handed to its streams. */
-  applied = 0;
-  /** From its first request on the port: publishers wait for it to take each commit. */
-  serving = false;
   /** Its streams' slots. */
   readonly tickets = new Set<number>();
   /** Its counters as last read, kept when it dies so the sums never go back. */
@@ -38,9 +34,7 @@ export class Seat {
     readonly channel: Channel<ToWorker, FromWorker>,
   ) {}
 
-  serve(head: number, certificate: CertificateInfo | undefined): void {
-    this.applied = Math.max(this.applied, head);
-    this.serving = true;
+  serve(certificate: CertificateInfo | undefined): void {
     this.listening(certificate);
   }
 }
@@ -52,11 +46,6 @@ export interface CoordinatorOptions {
   readonly maxStreamsPerClient: number;
 }
 
-interface Waiter {
-  readonly id: number;
-  readonly resolve: () => void;
-}
-
 interface Ticket {
   readonly seat: Seat;
   readonly release: () => void;
@@ -64,7 +53,7 @@ interface Ticket {
 
 export class Coordinator {
   private readonly seats = new Set<Seat>();
-  private waiting: Waiter[] = [];
+  private readonly board = Board.create();
   private readonly clients: ClientStreams | null;
   private readonly tickets = new Map<number, Ticket>();
   private nextTicket = 1;
@@ -100,13 +89,13 @@ export class Coordinator {
     channel.handle("join", () => {
       // Commits announced from now on go to it too, after this answer: it misses none and gets none twice.
       this.seats.add(seat);
-      return { head: this.log.lastId(), status: this.status(), subscribers: this.tickets.size };
+      const head = this.log.lastId();
+      this.board.apply(index, head);
+      return { head, status: this.status(), subscribers: this.tickets.size, board: this.board.buffer };
     });
-    channel.handle("append", async ({ drafts, idempotency }) => {
-      const result = await this.log.append(drafts, idempotency).catch((error: unknown) => this.faulted(error));
-      await this.everywhere(Math.max(0, ...result.receipts.map((r) => r.id)));
-      return result;
-    });
+    channel.handle("append", ({ drafts, idempotency }) =>
+      this.log.append(drafts, idempotency).catch((error: unknown) => this.faulted(error)),
+    );
     channel.handle("caughtUp", async (id) => {
       await this.log.caughtUp(id);
       return null;
@@ -115,14 +104,7 @@ export class Coordinator {
     channel.handle("admit", (entry) => this.admit(seat, entry));
     channel.handle("metrics", () => this.exposition());
     channel.on("release", (ticket) => this.release(ticket));
-    channel.on("applied", (id) => {
-      seat.applied = id;
-      this.wake();
-    });
-    channel.on("listening", ({ head, certificate }) => {
-      seat.serve(head, certificate);
-      this.wake();
-    });
+    channel.on("listening", (certificate) => seat.serve(certificate));
     channel.on("fault", (fault) => {
       this.log.degrade(fault);
       this.tellStatus();
@@ -133,10 +115,10 @@ export class Coordinator {
   /** The worker is gone: its slots are free, nobody waits for it, its counts are kept. */
   unseat(seat: Seat): void {
     this.seats.delete(seat);
+    this.board.serve(seat.index, false);
     seat.channel.close(new Error(`worker ${seat.index} is gone`));
     for (const ticket of seat.tickets) this.release(ticket);
     if (seat.counts) this.departed.add(seat.counts);
-    this.wake();
   }
 
   /** Asks every worker to refuse new work, and resolves once all do. */
@@ -165,32 +147,6 @@ export class Coordinator {
     const distinct = new Map<string, Reload>();
     for (const outcome of outcomes) if (outcome) distinct.set(JSON.stringify(outcome), outcome);
     return [...distinct.values()];
-  }
-
-  /**
-   * Resolves once every serving worker has handed commits up to `id` to its streams. A worker still starting
-   * is not waited for: it has no stream yet, and it takes every commit from its joining on.
-   */
-  private everywhere(id: number): Promise<void> {
-    if (this.lowestApplied() >= id) return Promise.resolve();
-    return new Promise((resolve) => this.waiting.push({ id, resolve }));
-  }
-
-  private lowestApplied(): number {
-    let lowest = Number.POSITIVE_INFINITY;
-    for (const seat of this.seats) if (seat.serving) lowest = Math.min(lowest, seat.applied);
-    return lowest;
-  }
-
-  private wake(): void {
-    if (this.waiting.length === 0) return;
-    const lowest = this.lowestApplied();
-    const still: Waiter[] = [];
-    for (const w of this.waiting) {
-      if (w.id <= lowest) w.resolve();
-      else still.push(w);
-    }
-    this.waiting = still;
   }
 
   private admit(seat: Seat, { client }: StreamEntry): number {

@@ -1,11 +1,13 @@
 /**
  * A worker's end of the line to the main thread, as its log: joins, then takes every commit the writer
- * announces (telling it once they are handed to its streams) and the writer's status; appends, resumes and
- * retention's deletes go the other way. It also keeps the count of the hub's streams the main thread tells.
+ * announces (marking it on the shared board once it is handed to its streams) and the writer's status;
+ * appends, resumes and retention's deletes go the other way. A publish is answered once every serving worker
+ * has the commit. It also keeps the count of the hub's streams the main thread tells.
  */
 import type { LogReads } from "../log/event-log";
 import type { LogFault } from "../log/faults";
 import { WorkerLog } from "../log/worker-log";
+import { Board } from "./board";
 import type { Channel } from "./channel";
 import type { FromWorker, ToWorker } from "./protocol";
 
@@ -15,17 +17,26 @@ export interface Link {
   readonly log: WorkerLog;
   /** Streams open on every worker, as last told. */
   subscribers(): number;
+  /** From now on publishers on every worker wait for this one to take each commit: call it just before it listens. */
+  serve(): void;
 }
 
-export async function joinWriter(channel: Channel<FromWorker, ToWorker>, openReads: OpenReads): Promise<Link> {
+/** @param index this worker's number, its slot on the board */
+export async function joinWriter(channel: Channel<FromWorker, ToWorker>, index: number, openReads: OpenReads): Promise<Link> {
   const joined = await channel.request("join", null);
+  const board = new Board(joined.board);
   let subscribers = joined.subscribers;
   channel.on("subscribers", (count) => {
     subscribers = count;
   });
   const log = new WorkerLog(
     {
-      append: (drafts, idempotency) => channel.request("append", { drafts, idempotency }),
+      append: async (drafts, idempotency) => {
+        const result = await channel.request("append", { drafts, idempotency });
+        // A stream open on any worker before the answer gets the event; a read on any worker after it finds it.
+        await board.everyoneHas(Math.max(0, ...result.receipts.map((r) => r.id)));
+        return result;
+      },
       caughtUp: async (id) => {
         await channel.request("caughtUp", id);
       },
@@ -38,12 +49,12 @@ export async function joinWriter(channel: Channel<FromWorker, ToWorker>, openRea
   );
   channel.on("commit", (batch) => {
     log.announce(JSON.parse(batch));
-    channel.notify("applied", log.lastId());
+    board.apply(index, log.lastId());
   });
   channel.on("status", (status) => log.update(status));
   channel.handle("missed", async () => {
     await log.missed();
     return null;
   });
-  return { log, subscribers: () => subscribers };
+  return { log, subscribers: () => subscribers, serve: () => board.serve(index, true) };
 }

@@ -21,6 +21,8 @@ export interface Joined {
   readonly status: WriterStatus;
   /** Streams open on every worker. */
   readonly subscribers: number;
+  /** Which commit each worker has handed to its streams (board.ts), shared by every thread. */
+  readonly board: SharedArrayBuffer;
 }
 
 /** A worker's counters, and the streams open on it. */
@@ -45,12 +47,10 @@ export interface FromWorker extends Side {
   readonly notes: {
     /** A stream closed: its ticket. */
     readonly release: number;
-    /** The worker has handed every commit up to this id to its streams. */
-    readonly applied: number;
     /** A read ran into a store failure. */
     readonly fault: LogFault;
-    /** The worker serves on the port, its log at `head`, presenting `certificate` (HTTPS). */
-    readonly listening: { readonly head: number; readonly certificate: CertificateInfo | undefined };
+    /** The worker serves on the port, presenting `certificate` (HTTPS). */
+    readonly listening: CertificateInfo | undefined;
   };
 }
 

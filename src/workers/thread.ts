@@ -29,7 +29,7 @@ const logger = createLogger(config.logLevel);
 const metrics = new Metrics(false);
 const startedAt = Date.now();
 
-const link = await joinWriter(channel, (head, onFault) => openLogReads(logOptions(config), head, onFault));
+const link = await joinWriter(channel, index, (head, onFault) => openLogReads(logOptions(config), head, onFault));
 const { log } = link;
 const hub = new Hub(log, config, logger, metrics);
 const hubWide: HubWide = {
@@ -69,6 +69,7 @@ function listen(): Listener {
     throw new Error(error instanceof ConfigError ? error.message : bindFailure(error, config.host, config.port));
   }
 }
+link.serve();
 const listener = listen();
 channel.handle("reload", () => listener.reload());
 let draining: Promise<void> | undefined;
@@ -84,4 +85,4 @@ channel.handle("drain", async () => {
   await log.close();
   return null;
 });
-channel.notify("listening", { head: log.lastId(), certificate: listener.certificate });
+channel.notify("listening", listener.certificate);
