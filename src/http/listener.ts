@@ -74,7 +74,8 @@ export class Listener {
   static start(app: Listenable, settings: ServeSettings, tls: TlsFiles | undefined, logger: Logger, shared = false): Listener {
     const listener = new Listener(app, settings, tls, logger);
     if (!tls) {
-      // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
+      // One process owns the port: a second one sharing it would split subscribers between two broadcasters. Its
+      // worker threads share it, their broadcasters all fed by the one log.
       listener.serve(settings.port, shared);
       return listener;
     }
