@@ -129,7 +129,7 @@ async function listen(app: Listenable): Promise<Listener> {
 /** Several workers serve on the port; this thread writes the log and coordinates them. */
 async function serveFromWorkers(): Promise<Serving> {
   try {
-    return await serveWithWorkers({ thread: WORKER_THREAD, config, workers, log, logger, metrics });
+    return await serveWithWorkers({ thread: WORKER_THREAD, config, workers, log, logger, metrics, startedAt });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     await log.close();

@@ -14,7 +14,7 @@ import { Board } from "./board";
 import { Channel, type Port } from "./channel";
 import type { FromWorker, ToWorker, WorkerCounts } from "./protocol";
 
-/** How often workers are told of the log's faults and size (what their own /metrics would show). */
+/** How often workers are told of the log's faults and size (what /health and their log report), besides at once when a publish or read meets a fault. */
 const STATUS_MS = 1000;
 
 /** One worker thread, as the main thread knows it. */
@@ -73,7 +73,7 @@ export class Coordinator {
     this.clients = options.maxStreamsPerClient > 0 ? new ClientStreams(options.maxStreamsPerClient) : null;
     log.onCommit((events) => {
       metrics.published += events.length;
-      // Serialised once for every worker: a string crosses to another thread without a structured clone.
+      // Serialised once for every worker: one string to copy, not every event cloned for each.
       const batch = JSON.stringify(events);
       for (const seat of this.seats) seat.channel.notify("commit", batch);
     });

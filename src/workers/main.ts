@@ -35,10 +35,20 @@ export interface WorkersDeps {
   readonly log: EventLog;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** When the process started (Unix ms). */
+  readonly startedAt: number;
 }
 
 /** Throws a ConfigError saying why the hub cannot serve (the port, a worker that could not start). */
-export async function serveWithWorkers({ thread, config, workers, log, logger, metrics }: WorkersDeps): Promise<Serving> {
+export async function serveWithWorkers({
+  thread,
+  config,
+  workers,
+  log,
+  logger,
+  metrics,
+  startedAt,
+}: WorkersDeps): Promise<Serving> {
   let port: number;
   try {
     // Claimed without SO_REUSEPORT first: fails, as one thread's listen would, when anyone else holds it.
@@ -51,7 +61,7 @@ export async function serveWithWorkers({ thread, config, workers, log, logger, m
     { maxSubscribers: config.maxSubscribers, maxStreamsPerClient: config.maxStreamsPerClient },
     metrics,
   );
-  const supervisor = new Supervisor(thread, { ...config, port }, coordinator, logger);
+  const supervisor = new Supervisor(thread, { ...config, port }, startedAt, coordinator, logger);
   try {
     const certificate = await supervisor.start(workers);
     if (certificate) logger.info("tls certificate loaded", { ...certificate });

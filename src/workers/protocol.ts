@@ -13,6 +13,8 @@ export interface WorkerData {
   readonly config: Config;
   /** 1, 2, ...: a replacement takes the number of the worker it replaces. */
   readonly index: number;
+  /** When the process started (Unix ms): /health's uptime is the hub's, not the thread's. */
+  readonly startedAt: number;
 }
 
 /** What a worker is told as it joins: where the log stands, so the commits that follow continue from there. */

@@ -26,10 +26,12 @@ export class Supervisor {
   /**
    * @param thread where a worker thread begins (thread.ts)
    * @param config each worker's, with the port the main thread claimed
+   * @param startedAt when the process started (Unix ms)
    */
   constructor(
     private readonly thread: URL,
     private readonly config: Config,
+    private readonly startedAt: number,
     private readonly coordinator: Coordinator,
     private readonly logger: Logger,
   ) {}
@@ -61,7 +63,7 @@ export class Supervisor {
   }
 
   private spawn(index: number): Promise<CertificateInfo | undefined> {
-    const data: WorkerData = { config: this.config, index };
+    const data: WorkerData = { config: this.config, index, startedAt: this.startedAt };
     const worker = new Worker(this.thread, { workerData: data });
     const seat = this.coordinator.seat(index, worker);
     const running: Running = { worker, seat, startedAt: performance.now() };

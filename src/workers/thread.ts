@@ -23,11 +23,10 @@ import type { FromWorker, ToWorker, WorkerData } from "./protocol";
 /** Every answer says which worker gave it: how a client (or a test) tells the workers apart. */
 const WORKER_HEADER = "Herald-Worker";
 
-const { config, index } = workerData as WorkerData;
+const { config, index, startedAt } = workerData as WorkerData;
 const channel = new Channel<FromWorker, ToWorker>(parentPort as unknown as Port);
 const logger = createLogger(config.logLevel);
 const metrics = new Metrics(false);
-const startedAt = Date.now();
 
 const link = await joinWriter(channel, index, (head, onFault) => openLogReads(logOptions(config), head, onFault));
 const { log } = link;
