@@ -2,12 +2,13 @@
 import { type FanoutJob, fanoutClient } from "./scenarios/fanout";
 import { type IdleJob, idleClient } from "./scenarios/idle";
 import { type PacedJob, pacedClient } from "./scenarios/paced";
+import { type PresenceJob, presenceClient } from "./scenarios/presence";
 import { type PublishJob, publishClient } from "./scenarios/publish";
 import { type ReplayJob, replayClient } from "./scenarios/replay";
 import { type RoutingJob, routingClient } from "./scenarios/routing";
 import { type SharingJob, sharingClient } from "./scenarios/workers";
 
-type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob | SharingJob;
+type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob | PresenceJob | SharingJob;
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 let result: unknown;
@@ -29,6 +30,9 @@ switch (job.kind) {
     break;
   case "routing":
     result = await routingClient(job);
+    break;
+  case "presence":
+    result = await presenceClient(job);
     break;
   case "sharing":
     result = await sharingClient(job);

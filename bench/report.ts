@@ -4,6 +4,7 @@ import type { ClusterResult } from "./scenarios/cluster";
 import type { FanoutResult, FanoutRun } from "./scenarios/fanout";
 import type { IdleResult } from "./scenarios/idle";
 import { P99_BOUND_MS, type PacedResult } from "./scenarios/paced";
+import type { PresenceResult } from "./scenarios/presence";
 import type { PublishCase, PublishResult } from "./scenarios/publish";
 import type { ReplayRun } from "./scenarios/replay";
 import type { RoutingResult } from "./scenarios/routing";
@@ -34,6 +35,10 @@ export interface Profile {
   readonly workersRatePerSec: number;
   /** XADDs redis-benchmark sends beside the durable publish. */
   readonly redisRequests: number;
+  /** Publishes per second, paced, in the presence scenario's quiet and storm phases. */
+  readonly presenceRate: number;
+  /** Streams opened (and closed half a second later) per second during its storm. */
+  readonly presenceConnectsPerSec: number;
 }
 
 export interface Results {
@@ -52,6 +57,7 @@ export interface Results {
   readonly routing?: RoutingResult;
   readonly cluster?: ClusterResult;
   readonly workers?: WorkersResult;
+  readonly presence?: PresenceResult;
   /** Scenarios that failed, with why. */
   readonly errors: readonly string[];
 }
@@ -153,6 +159,15 @@ export function judge(r: Results): Target[] {
       : "not run",
     met: w ? w.ratio <= 1.25 && w.one.delivered && w.two.delivered : null,
   });
+  const pr = r.presence?.median;
+  out.push({
+    name: `Publish p99 through a connect storm (${int(r.profile.presenceConnectsPerSec)} connects/s) vs quiet, same run, every event delivered`,
+    goal: "≤ 2×",
+    measured: pr
+      ? `${fix(pr.p99Ratio)}× (${fix(pr.storm.publishP99Ms)} vs ${fix(pr.quiet.publishP99Ms)} ms, ${int(pr.connectsPerSec)} connects/s)`
+      : "not run",
+    met: pr ? pr.p99Ratio <= 2 && pr.storm.delivered && pr.quiet.delivered : null,
+  });
   return out;
 }
 
@@ -223,11 +238,14 @@ export function markdown(r: Results): string {
     add(
       `Each step publishes single events at a fixed rate (each due at its time, whatever the hub answers) for a few seconds; it passes when every stream got every event, no publish fell behind its due time, and the publish-to-receive p99 stayed within ${P99_BOUND_MS} ms. Rates rise step by step (by a quarter in a full run) until one fails. The figure is the last rate that passed: **${fix(pc.ratio)}×** the baseline's.`,
       "",
+      `Herald on Mercure (the streams subscribe with \`match=\` on /.well-known/mercure, each event is a form POST there) sustains **${fix(pc.mercureRatio)}×** its native rate (\`/stream\` and \`POST /topics/{topic}/events\`).`,
+      "",
       "| hub | sustained publishes/s | delivered events/s | receive p50 / p99 ms | hub CPU | steps (rate: p99 ms, pass) |",
       "|---|---|---|---|---|---|",
     );
     for (const [label, run] of [
       ["Herald", pc.herald],
+      ["Herald, Mercure", pc.mercure],
       ["baseline (in memory)", pc.baseline],
     ] as const) {
       const steps = run.steps.map((s) => `${s.ratePerSec}: ${fix(s.receiveP99Ms, 1)}${s.passed ? "" : " ✗"}`).join(", ");
@@ -249,7 +267,7 @@ export function markdown(r: Results): string {
     const p = r.publish;
     add(`## 2. Publish: ${r.profile.connections} connections, no subscribers (${p.publisher})`, "");
     add(
-      `Herald full / in-memory baseline: **${fix(p.ratioFull)}×**; normal / baseline: ${fix(p.ratioNormal)}×; full keeps ${pct(p.fullOverNormal)} of normal's throughput (group commit).`,
+      `Herald full / in-memory baseline: **${fix(p.ratioFull)}×**; normal / baseline: ${fix(p.ratioNormal)}×; full keeps ${pct(p.fullOverNormal)} of normal's throughput (group commit). Mercure (herald-mercure: one form POST per event on /.well-known/mercure, full sync) / native (herald-full): **${fix(p.mercureOverNative)}×**.`,
       "",
     );
     add("| case | events/s | requests/s | p50 / p99 ms | all acked | hub CPU | loadgen CPU |", "|---|---|---|---|---|---|---|");
@@ -312,6 +330,7 @@ export function markdown(r: Results): string {
   if (r.routing) routingSection(r.routing, add);
   if (r.cluster) clusterSection(r.cluster, r.profile, add);
   if (r.workers) workersSection(r.workers, r.profile, add);
+  if (r.presence) presenceSection(r.presence, add);
   const notes = busyRuns(r);
   add("## Notes", "", ...(notes.length > 0 ? notes.map((n) => `- ${n}`) : ["- No load generator was above 85% of its core."]));
   add("- CPU shares are of one core; every figure is the median of the runs listed in the JSON file beside this one.", "");
@@ -408,6 +427,26 @@ function workersSection(w: WorkersResult, profile: Profile, add: (...l: string[]
     [2, w.replay.two],
   ] as const) {
     add(`| ${workers} | ${int(run.eventsPerSec)} | ${yes(run.allDelivered)} | ${fix(run.rssGrowthMb, 1)} | ${pct(run.hubCpu)} |`);
+  }
+  add("");
+}
+
+function presenceSection(p: PresenceResult, add: (...l: string[]) => void): void {
+  const { settings: s, median: m } = p;
+  add("## 7. Presence: a connect storm", "");
+  add(
+    `${s.streams} streams read the published topic while ${s.ratePerSec} publishes/s go out, paced, for ${s.phaseMs / 1000} s quiet, then ${s.phaseMs / 1000} s while ${s.connectsPerSec} streams a second connect (each on a topic of its own) and disconnect ${s.holdMs} ms after their response began, in the same run on one hub (SQLite, HERALD_SYNC=full). Presence registers and forgets each one in memory, never in the log. Storm publish p99 over quiet: **${fix(m.p99Ratio)}×**; ${int(m.connectsPerSec)} connects/s achieved (p99 ${fix(m.connectP99Ms, 1)} ms to the response head), ${int(m.connectFailures)} failed.`,
+    "",
+    "| phase | publish p50 / p99 ms | receive p99 ms | acked | all delivered | errors | hub CPU |",
+    "|---|---|---|---|---|---|---|",
+  );
+  for (const [label, phase] of [
+    ["quiet", m.quiet],
+    ["storm", m.storm],
+  ] as const) {
+    add(
+      `| ${label} | ${fix(phase.publishP50Ms)} / ${fix(phase.publishP99Ms)} | ${fix(phase.receiveP99Ms, 1)} | ${int(phase.acked)} | ${yes(phase.delivered)} | ${int(phase.errors)} | ${pct(phase.hubCpu)} |`,
+    );
   }
   add("");
 }

@@ -10,6 +10,7 @@ import { runCluster } from "./scenarios/cluster";
 import { runFanout } from "./scenarios/fanout";
 import { runIdle } from "./scenarios/idle";
 import { runPaced } from "./scenarios/paced";
+import { runPresence } from "./scenarios/presence";
 import { type Publisher, runPublish } from "./scenarios/publish";
 import { runReplay } from "./scenarios/replay";
 import { runRouting } from "./scenarios/routing";
@@ -33,6 +34,8 @@ const PROFILES: Record<Profile["name"], Profile> = {
     routingStreams: 5000,
     workersRatePerSec: 1000,
     redisRequests: 100_000,
+    presenceRate: 500,
+    presenceConnectsPerSec: 1000,
   },
   smoke: {
     name: "smoke",
@@ -51,9 +54,22 @@ const PROFILES: Record<Profile["name"], Profile> = {
     routingStreams: 50,
     workersRatePerSec: 100,
     redisRequests: 5000,
+    presenceRate: 100,
+    presenceConnectsPerSec: 100,
   },
 };
-const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "routing", "cluster", "workers"] as const;
+const SCENARIOS = [
+  "paced",
+  "fanout",
+  "publish",
+  "idle",
+  "replay",
+  "scaling",
+  "routing",
+  "cluster",
+  "workers",
+  "presence",
+] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -193,6 +209,22 @@ const workers = await scenario("workers", () =>
   ),
 );
 
+const presence = await scenario("presence", () =>
+  runPresence(
+    {
+      repeats: profile.repeats,
+      phaseMs: profile.phaseMs,
+      streams: profile.fanoutStreams,
+      sampled: profile.sampledStreams,
+      ratePerSec: profile.presenceRate,
+      connectsPerSec: profile.presenceConnectsPerSec,
+      // Each storm stream stays half a second: at 1000 connects/s, about 500 come and go at once.
+      holdMs: 500,
+    },
+    log,
+  ),
+);
+
 const results: Results = {
   profile,
   startedAt: started.toISOString(),
@@ -209,6 +241,7 @@ const results: Results = {
   routing,
   cluster,
   workers,
+  presence,
   errors,
 };
 const targets = judge(results);

@@ -11,18 +11,23 @@ import { docsRoutes, renderDocument } from "./http/docs";
 import { errorHandling } from "./http/errors";
 import { type HubHealth, healthRoutes, ownHealth } from "./http/health";
 import { historyRoutes } from "./http/history";
+import { mercureMetadataRoutes, resourceMetadata } from "./http/mercure/metadata";
 import { mercurePublishRoutes } from "./http/mercure/publish";
 import { mercureSubscribeRoutes } from "./http/mercure/subscribe";
+import { SubscriptionEvents } from "./http/mercure/subscription-events";
+import { mercureSubscriptionsRoutes } from "./http/mercure/subscriptions-api";
 import { metricsRoutes, ownMetrics } from "./http/metrics";
 import { OriginPolicy } from "./http/origins";
 import { publishRoutes } from "./http/publish";
 import { requestLog } from "./http/request-log";
 import { streamRoutes } from "./http/stream";
 import { type SharedSlots, StreamAdmission } from "./http/stream-admission";
+import { subscriptionRoutes } from "./http/subscriptions";
 import type { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { patternBase } from "./patterns/url-pattern";
 
 export interface AppDeps {
   readonly config: Config;
@@ -55,6 +60,7 @@ export async function createApp(deps: AppDeps) {
 function routes({ config, hub, log, logger, metrics, startedAt, hubWide }: AppDeps) {
   const auth = new Authorizer({
     secret: config.jwtSecret,
+    publicKeys: config.jwtPublicKeys,
     publicTopics: config.publicTopics,
     accessToken: { audience: config.mercureAudience, issuer: config.mercureIssuer },
   });
@@ -63,9 +69,19 @@ function routes({ config, hub, log, logger, metrics, startedAt, hubWide }: AppDe
     maxStreamsPerClient: config.maxStreamsPerClient,
     proxies: new TrustedProxies(config.trustedProxies),
     metrics,
+    maxStreamAgeMs: config.maxStreamAgeMs,
     shared: hubWide?.slots,
   });
-  const mercure = { cookie: config.mercureCookie };
+  // Open mode checks no token: there is nothing to tell a client about tokens.
+  const metadata = auth.openMode
+    ? undefined
+    : resourceMetadata(config.mercureAudience, { cookie: config.mercureCookie, subscriptions: config.mercureSubscriptions });
+  const mercure = {
+    cookie: config.mercureCookie,
+    resourceMetadata: metadata?.url,
+    patternBase: patternBase(config.mercureAudience),
+  };
+  const subscriptionEvents = config.mercureSubscriptions ? new SubscriptionEvents(hub, metrics) : undefined;
   const limits = { maxEventBytes: config.maxEventBytes, maxRequestBytes: maxRequestBytes(config.maxEventBytes) };
   // normalize: false makes unknown body properties an error rather than silently dropped (a typo'd "evnt").
   return new Elysia({ normalize: false })
@@ -75,9 +91,12 @@ function routes({ config, hub, log, logger, metrics, startedAt, hubWide }: AppDe
     .use(crossSiteGuard(auth, origins, metrics))
     .use(publishRoutes(hub, auth, limits))
     .use(mercurePublishRoutes(hub, auth, origins, metrics, limits, mercure))
-    .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure))
+    .use(mercureSubscribeRoutes(hub, log, auth, admission, mercure, subscriptionEvents))
+    .use(config.mercureSubscriptions ? mercureSubscriptionsRoutes(hub.presence, log, auth, mercure) : new Elysia())
+    .use(mercureMetadataRoutes(metadata))
     .use(streamRoutes(hub, log, auth, admission))
-    .use(historyRoutes(log, auth))
+    .use(historyRoutes(log, auth, hub.presence))
+    .use(subscriptionRoutes(hub.presence, auth))
     .use(healthRoutes(hub, hubWide ? () => hubWide.health() : ownHealth(hub, log), startedAt))
     .use(metricsRoutes(hubWide ? () => hubWide.metrics() : ownMetrics(hub, log, metrics)))
     .use(docsRoutes())

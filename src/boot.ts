@@ -8,13 +8,14 @@ import { ConfigError, HeraldError } from "./errors";
 import { type Listenable, Listener, logReload } from "./http/listener";
 import { tlsFiles } from "./http/tls";
 import { Hub } from "./hub/hub";
+import { sharePresence } from "./hub/presence-sharing";
 import type { EventLog } from "./log/event-log";
-import { openEventLog } from "./log/open";
+import { openEventLog, openPresenceExchange } from "./log/open";
 import { Retention } from "./log/retention";
 import { createLogger } from "./logger";
 import { Metrics } from "./metrics";
 import { urlHost } from "./net/url-host";
-import { logOptions, retentionPolicy, serveSettings, workerCount } from "./parts";
+import { logOptions, presenceSelectors, retentionPolicy, serveSettings, workerCount } from "./parts";
 import { onSignal } from "./signals";
 import { bindFailure, checkResolvable, refuseToStart } from "./startup";
 import { type Serving, serveWithWorkers } from "./workers/main";
@@ -94,6 +95,8 @@ const retention = new Retention(log, retentionPolicy(config), logger, (count) =>
 /** One thread serves HTTP and writes the log, as Herald always did. */
 async function serveAlone(): Promise<Serving> {
   const hub = new Hub(log, config, logger, metrics);
+  const presenceExchange = openPresenceExchange(logOptions(config), config.presenceTtlMs, logger);
+  if (presenceExchange) await sharePresence(hub.presence, presenceExchange, presenceSelectors(config), logger);
   const app = await createApp({ config, hub, log, logger, metrics, startedAt });
   const listener = await listen(app);
   let draining: Promise<void> | undefined;
@@ -107,6 +110,8 @@ async function serveAlone(): Promise<Serving> {
     },
     drain: async () => {
       await draining;
+      // The other nodes forget this one's streams at once, rather than when its liveness runs out.
+      await presenceExchange?.stop();
       // The listener stays open while in-flight requests finish, so probes see the 503 rather than a refused
       // connection, and keep-alive clients are told to close theirs rather than finding it closed under them; a
       // request that hangs does not hold the exit past its share of the deadline.
@@ -160,4 +165,15 @@ serving = workers > 1 ? await serveFromWorkers() : await serveAlone();
 retention.start();
 
 logger.info("herald started", { url: serving.url, settings: describeConfig(config) });
-if (!config.jwtSecret) logger.warn("open mode: HERALD_JWT_SECRET is unset, anyone may publish and subscribe");
+if (config.jwtSecret === "" && config.jwtPublicKeys.length === 0) {
+  logger.warn("open mode: HERALD_JWT_SECRET and HERALD_JWT_PUBLIC_KEY are unset, anyone may publish and subscribe");
+} else if (config.mercureAudience === "" || config.mercureIssuer === "") {
+  // Draft 08 wants both configured; unset, a token of this hub's key is taken whatever hub or issuer it names.
+  logger.warn(
+    "HERALD_MERCURE_AUDIENCE or HERALD_MERCURE_ISSUER is unset: authorization_details tokens are not checked for them",
+    {
+      audience: config.mercureAudience !== "",
+      issuer: config.mercureIssuer !== "",
+    },
+  );
+}

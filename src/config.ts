@@ -1,11 +1,13 @@
 /** Settings: command-line flags over environment variables over defaults, each with its range, frozen once parsed. */
 
 import { availableParallelism } from "node:os";
+import type { PublicKey } from "./auth/public-keys";
 import { ConfigError } from "./errors";
 import type { LogLevel } from "./logger";
 import { redactRedisUrl } from "./net/redis-url";
 import {
   addressRanges,
+  boolean,
   DAY,
   duration,
   hmacSecret,
@@ -17,6 +19,7 @@ import {
   optional,
   originList,
   type Parser,
+  publicKeys,
   redisPrefix,
   redisUrl,
   selectorList,
@@ -29,6 +32,7 @@ import {
   flagsOf,
   given,
   parseFlags,
+  readsFile,
   type SettingSource,
   unknownVariables,
   variablesOf,
@@ -51,6 +55,7 @@ export interface Config {
   readonly retryMs: number;
   /** Longest silence on a stream before a comment is sent. Default 15000 ms. */
   readonly heartbeatMs: number;
+  readonly maxStreamAgeMs: number;
   /** Bytes held for one subscriber that does not read before its stream is closed. Default 4 MiB. */
   readonly subscriberBufferBytes: number;
   /** Open streams past which `/stream` answers 503. Default 10000. */
@@ -61,6 +66,8 @@ export interface Config {
   readonly retentionMaxEvents: number;
   /** HS256 secret for JWTs, at least 32 bytes; empty means open mode. Default unset. */
   readonly jwtSecret: string;
+  /** EdDSA (Ed25519), ES256 (P-256) and RS256 (RSA, 2048 bits or more) keys for JWTs. Default none. */
+  readonly jwtPublicKeys: readonly PublicKey[];
   /** Selectors readable without a token. Default none. */
   readonly publicTopics: readonly string[];
   /** Origins allowed by CORS, normalized (`*`: any, without credentials). Default none. */
@@ -89,6 +96,10 @@ export interface Config {
   readonly mercureCookie: string;
   /** Threads serving HTTP on the one port, beside one writer of the log; 1 serves from one thread. Default: the cores this process may use. */
   readonly workers: number;
+  /** Mercure's active subscriptions: subscription events and the subscriptions web API. Default false. */
+  readonly mercureSubscriptions: boolean;
+  /** Cluster mode: the longest a node that died stays listed by presence on the others, in ms. Default 30000. */
+  readonly presenceTtlMs: number;
 }
 
 interface Setting<K extends keyof Config> extends SettingSource {
@@ -97,8 +108,8 @@ interface Setting<K extends keyof Config> extends SettingSource {
   default: string;
   help: string;
   parse: Parser<Config[K]>;
-  /** How the start-up log shows a secret that is only partly secret (a URL's password), instead of hiding it all. */
-  show?: (value: string) => string;
+  /** How the start-up log shows a value set: a secret that is only partly secret (a URL's password), keys. */
+  show?(value: Config[K]): unknown;
 }
 
 const MiB = 1024 * 1024;
@@ -160,6 +171,14 @@ const settings = [
     parse: milliseconds(100),
   }),
   setting({
+    key: "maxStreamAgeMs",
+    env: "HERALD_MAX_STREAM_AGE",
+    flag: "max-stream-age",
+    default: "24h",
+    help: "a stream opened with a token ends after this (or at the token's exp), for its client to come back with a current one",
+    parse: duration(1000, 24 * DAY, "no limit"),
+  }),
+  setting({
     key: "subscriberBufferBytes",
     env: "HERALD_SUBSCRIBER_BUFFER_BYTES",
     flag: "subscriber-buffer-bytes",
@@ -199,6 +218,16 @@ const settings = [
     help: "HS256 secret; unset means open mode",
     parse: hmacSecret,
     secret: true,
+  }),
+  setting({
+    key: "jwtPublicKeys",
+    env: "HERALD_JWT_PUBLIC_KEY",
+    flag: "jwt-public-key",
+    default: "",
+    help: "PEM public keys that verify tokens, beside the secret; a key's type fixes its one algorithm",
+    parse: publicKeys,
+    file: true,
+    show: (keys) => keys.map(({ alg, thumbprint }) => ({ alg, thumbprint })),
   }),
   setting({
     key: "publicTopics",
@@ -314,6 +343,22 @@ const settings = [
     help: "threads serving HTTP on the one port, beside one writer of the log; default: the cores this process may use (1: one thread serves and writes)",
     parse: integer(1, MAX_WORKERS),
   }),
+  setting({
+    key: "mercureSubscriptions",
+    env: "HERALD_MERCURE_SUBSCRIPTIONS",
+    flag: "mercure-subscriptions",
+    default: "false",
+    help: "Mercure's active subscriptions: an event when a Mercure subscription opens or closes, and the subscriptions web API",
+    parse: boolean,
+  }),
+  setting({
+    key: "presenceTtlMs",
+    env: "HERALD_PRESENCE_TTL_MS",
+    flag: "presence-ttl-ms",
+    default: "30000",
+    help: "cluster mode: the streams of a node that died leave every other node's presence within this",
+    parse: milliseconds(600, 3_600_000),
+  }),
 ];
 
 type AnySetting = (typeof settings)[number];
@@ -370,9 +415,9 @@ export function configWarnings(argv: readonly string[], env: Env): ConfigWarning
 /** The effective settings with secrets redacted, for the start-up log. */
 export function describeConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const s of settings) {
+  for (const s of settings as Setting<keyof Config>[]) {
     const value = config[s.key];
-    out[s.key] = s.show && value ? s.show(String(value)) : s.secret && value ? "[redacted]" : value;
+    out[s.key] = s.show && value ? s.show(value) : s.secret && value ? "[redacted]" : value;
   }
   return out;
 }
@@ -383,7 +428,7 @@ function describeSetting(s: AnySetting): string {
     `      ${s.help}`,
     `      range: ${s.parse.range}`,
   ];
-  if (s.secret) lines.push(`      or from a file: ${fileVariable(s)} / --${fileFlag(s)} PATH (one trailing newline dropped)`);
+  if (readsFile(s)) lines.push(`      or from a file: ${fileVariable(s)} / --${fileFlag(s)} PATH (one trailing newline dropped)`);
   return lines.join("\n");
 }
 

@@ -60,6 +60,7 @@ export interface Counts {
   readonly idempotentReplays: number;
   readonly streamsRefusedPerClient: number;
   readonly crossSiteRefused: number;
+  readonly presenceEvents: number;
   readonly publishLatency: HistogramState;
 }
 
@@ -74,6 +75,8 @@ export class Metrics {
   streamsRefusedPerClient = 0;
   /** Cookie-authenticated writes refused with 403 cross_site_request. */
   crossSiteRefused = 0;
+  /** Presence events (Mercure subscription events) written to streams. */
+  presenceEvents = 0;
   readonly publishLatency = new Histogram();
   /** prom-client's defaults: `process_*` and `nodejs_*` (event-loop lag among them), measured from now on. */
   private readonly standard = new Registry();
@@ -84,7 +87,16 @@ export class Metrics {
   }
 
   counts(): Counts {
-    const { published, delivered, slowDropped, pruned, idempotentReplays, streamsRefusedPerClient, crossSiteRefused } = this;
+    const {
+      published,
+      delivered,
+      slowDropped,
+      pruned,
+      idempotentReplays,
+      streamsRefusedPerClient,
+      crossSiteRefused,
+      presenceEvents,
+    } = this;
     return {
       published,
       delivered,
@@ -93,6 +105,7 @@ export class Metrics {
       idempotentReplays,
       streamsRefusedPerClient,
       crossSiteRefused,
+      presenceEvents,
       publishLatency: this.publishLatency.state(),
     };
   }
@@ -106,6 +119,7 @@ export class Metrics {
     this.idempotentReplays += c.idempotentReplays;
     this.streamsRefusedPerClient += c.streamsRefusedPerClient;
     this.crossSiteRefused += c.crossSiteRefused;
+    this.presenceEvents += c.presenceEvents;
     this.publishLatency.add(c.publishLatency);
   }
 
@@ -117,6 +131,8 @@ export class Metrics {
 
 export interface Gauges {
   subscribers: number;
+  /** Open streams presence knows of, on every worker of this process and (in cluster mode) every other node. */
+  presence: number;
   logSize: LogSize;
   retainedEvents: number;
   lastEventId: number;
@@ -150,6 +166,18 @@ export function renderMetrics(m: Metrics, g: Gauges): string {
     metric("herald_events_published_total", "counter", "Events committed to the log.", m.published),
     metric("herald_events_delivered_total", "counter", "Events written to subscriber streams (replay and live).", m.delivered),
     metric("herald_subscribers", "gauge", "Open SSE streams.", g.subscribers),
+    metric(
+      "herald_presence_subscriptions",
+      "gauge",
+      "Open streams presence lists (GET /subscriptions), on every node of a cluster.",
+      g.presence,
+    ),
+    metric(
+      "herald_presence_events_sent_total",
+      "counter",
+      "Presence events (Mercure subscription events, HERALD_MERCURE_SUBSCRIPTIONS) written to streams.",
+      m.presenceEvents,
+    ),
     metric("herald_slow_subscribers_dropped_total", "counter", "Streams cut off for exceeding their buffer.", m.slowDropped),
     metric("herald_events_pruned_total", "counter", "Events deleted by retention.", m.pruned),
     metric(

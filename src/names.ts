@@ -46,12 +46,31 @@ export function checkEventType(type: string | null | undefined): string | null {
   return type;
 }
 
-/** A topic, or a prefix ending in `*`. */
+/** A topic, a prefix ending in `*`, or a pattern (a URI template or a URL pattern). */
 export interface Selector {
   readonly text: string;
-  /** The exact topic, or the prefix before `*`. */
+  /** The exact topic, the prefix before `*`, or what every topic a pattern matches starts with ("" if anything). */
   readonly value: string;
   readonly isPrefix: boolean;
+  /** A pattern's own test, beside its literal prefix `value` (with `isPrefix`): compiled once, when it is read. */
+  readonly pattern?: TopicPattern;
+}
+
+export interface TopicPattern {
+  readonly kind: "template" | "urlpattern";
+  /** Whether a topic that starts with the selector's `value` matches. */
+  readonly test: (topic: string) => boolean;
+}
+
+/** What tells selectors apart: the same string is one selector as an exact topic and another as a pattern. */
+export function selectorKey(selector: Selector): string {
+  return selector.pattern === undefined ? selector.text : `${selector.pattern.kind}\u0000${selector.text}`;
+}
+
+/** Whether `selector` matches `topic`. */
+export function selects(selector: Selector, topic: string): boolean {
+  if (!selector.isPrefix) return topic === selector.value;
+  return topic.startsWith(selector.value) && (selector.pattern === undefined || selector.pattern.test(topic));
 }
 
 export function parseSelector(text: string): Selector {

@@ -1,9 +1,12 @@
-/** Each part's options, from the config: what the log, the hub's listener and retention are handed, on every thread. */
+/** Each part's options, from the config: what the log, the hub's listener, retention and presence are handed, on every thread. */
 import type { Config } from "./config";
 import { IDLE_TIMEOUT_S } from "./http/idle";
 import type { ServeSettings } from "./http/listener";
+import { sharedSelectors } from "./http/shared-selectors";
+import type { SelectorsOf } from "./hub/presence-sharing";
 import type { LogOptions } from "./log/open";
 import type { RetentionPolicy } from "./log/retention";
+import { patternBase } from "./patterns/url-pattern";
 
 /** The log the settings select: the shared Redis log when HERALD_REDIS_URL is set, else the SQLite file. */
 export function logOptions(config: Config): LogOptions {
@@ -36,4 +39,10 @@ export function retentionPolicy(config: Config): RetentionPolicy {
 /** Threads that serve: an in-memory SQLite log lives in one connection, so only one thread can hold it. */
 export function workerCount(config: Config): number {
   return config.redisUrl === "" && config.db === ":memory:" ? 1 : config.workers;
+}
+
+/** How a stream another node or worker shared is read here: as the API that opened it, URL patterns against the hub's URL. */
+export function presenceSelectors(config: Config): SelectorsOf {
+  const base = patternBase(config.mercureAudience);
+  return (shared) => sharedSelectors(shared, base);
 }

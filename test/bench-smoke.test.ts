@@ -26,7 +26,7 @@ test(
       expect(readdirSync(out)).toContain("latest.md");
       const r = JSON.parse(readFileSync(join(out, json as string), "utf8")) as Results & { targets: Target[] };
 
-      for (const run of [r.paced?.herald, r.paced?.baseline]) {
+      for (const run of [r.paced?.herald, r.paced?.baseline, r.paced?.mercure]) {
         expect(run?.sustainedPerSec).toBeGreaterThan(0);
         expect(run?.steps.at(-1)?.passed).toBe(false);
       }
@@ -43,11 +43,20 @@ test(
         expect(c.allAcked).toBe(true);
         expect(c.eventsPerSec).toBeGreaterThan(0);
       }
-      expect(Object.keys(r.publish?.cases ?? {})).toHaveLength(5);
+      expect(Object.keys(r.publish?.cases ?? {})).toHaveLength(6);
+      // The Mercure face beside the native one: each measured, and the ratio between them reported.
+      expect(r.paced?.mercureRatio).toBeGreaterThan(0);
+      expect(r.publish?.cases["herald-mercure"].p99Ms).toBeGreaterThan(0);
+      expect(r.publish?.mercureOverNative).toBeGreaterThan(0);
+      expect(stdout).toContain("| Herald, Mercure |");
       expect(r.idle?.herald.allOpen).toBe(true);
       expect(r.idle?.baseline.allOpen).toBe(true);
       expect(r.replay?.median.allDelivered).toBe(true);
       expect(r.replay?.median.eventsPerSec).toBeGreaterThan(0);
+      expect(r.presence?.median.quiet.delivered).toBe(true);
+      expect(r.presence?.median.storm.delivered).toBe(true);
+      expect(r.presence?.median.connectsPerSec).toBeGreaterThan(0);
+      expect(r.presence?.median.connectFailures).toBe(0);
       for (const run of [r.routing?.prefix, r.routing?.exact]) {
         expect(run?.delivered).toBe(true);
         expect(run?.hubCpuMsPerEvent).toBeGreaterThan(0);

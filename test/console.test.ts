@@ -6,6 +6,7 @@ import { SignJWT } from "jose";
 import type { Browser, Page } from "playwright-core";
 import { external, hasChromium, launch, openPage } from "./support/browser";
 import { type Herald, publish, removeDir, startHerald, tempDir } from "./support/herald";
+import { publish as mercurePublish, SECRET, sign, unique } from "./support/mercure";
 import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
 
@@ -256,6 +257,64 @@ test.skipIf(!hasChromium)("with HERALD_JWT_SECRET the page is refused without a 
   // The token rides as access_token on the stream (EventSource sends no headers), never in the page's own URL.
   expect(urls.some((u) => u.includes("/stream?") && u.includes("access_token="))).toBe(true);
   expect(page.url()).not.toContain("access_token");
+  await page.close();
+  await server.stop();
+});
+
+test.skipIf(!hasChromium)("a Mercure update's row shows its Mercure id, other topics, private flag and retry", async () => {
+  const server = await ownHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*" } });
+  const n = unique();
+  const [book, name] = [`https://example.com/books/${n}`, `books.${n}`];
+  const { page, errors } = await openPage(browser);
+  await page.goto(`${server.url}/`);
+  // Private updates only for a token that grants one of their topics.
+  await page.click("summary");
+  await page.fill("#token", await sign({ herald: { subscribe: [name] } }));
+  await subscribe(page, name);
+  await mercurePublish(server, [
+    ["topic", name],
+    ["topic", book],
+    ["data", "secret"],
+    ["private", "on"],
+    ["id", `urn:uuid:${n}`],
+    ["retry", "5000"],
+  ]);
+  const plain = await mercurePublish(server, [
+    ["topic", name],
+    ["topic", book],
+    ["data", "public"],
+  ]);
+  const native = await fetch(`${server.url}/topics/${name}/events`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${await sign({ herald: { publish: ["*"] } })}` },
+    body: "native",
+  });
+  const nativeId = ((await native.json()) as { id: string }).id;
+  await waitForRows(page, 3);
+  const [last, second, first] = await rowIds(page);
+  expect(last).toBe(nativeId);
+  const mercureOf = (id: string | null) =>
+    page.$eval(`#events li[data-id="${id}"]`, (row) => {
+      const texts = (selector: string) => [...row.querySelectorAll(selector)].map((e) => e.textContent);
+      return {
+        private: texts(".mercure .private"),
+        id: texts(".mercure .mercure-id"),
+        alternates: texts(".mercure .alternate"),
+        retry: texts(".mercure .retry"),
+      };
+    });
+  expect(await mercureOf(first)).toEqual({
+    private: ["private"],
+    id: [`urn:uuid:${n}`],
+    alternates: [book],
+    retry: ["retry 5000 ms"],
+  });
+  expect(await mercureOf(second)).toEqual({ private: [], id: [plain], alternates: [book], retry: [] });
+  expect(await page.$$(`#events li[data-id="${nativeId}"] .mercure`)).toEqual([]);
+  // The filter finds a row by its Mercure id.
+  await page.fill("#filter", `urn:uuid:${n}`);
+  expect(await page.$$eval(ROWS, (rows) => rows.filter((r) => !r.hidden).map((r) => r.getAttribute("data-id")))).toEqual([first]);
+  expect(errors).toEqual([]);
   await page.close();
   await server.stop();
 });

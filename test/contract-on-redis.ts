@@ -22,6 +22,11 @@ const CONTRACT = [
   "mercure-subscribe",
   "mercure-private",
   "mercure-operations",
+  "mercure-browser",
+  "mercure-drafts",
+  "mercure-patterns",
+  "presence",
+  "mercure-subscriptions",
 ].map((name) => `test/${name}.test.ts`);
 
 if (!hasRedis()) process.exit(0);

@@ -47,7 +47,16 @@ test("typescript-client: types generated from the live /openapi.json type-check,
   const gen = run([BIN("openapi-typescript"), `${herald.url}/openapi.json`, "-o", GENERATED]);
   expect(gen.code, gen.err).toBe(0);
   const types = await Bun.file(GENERATED).text();
-  for (const id of ["publishEvent", "publishBatch", "listEvents", "listTopics", "stream", "health"]) {
+  for (const id of [
+    "publishEvent",
+    "publishBatch",
+    "listEvents",
+    "listTopics",
+    "stream",
+    "health",
+    "mercurePublish",
+    "mercureSubscribe",
+  ]) {
     expect(types).toContain(`operations["${id}"]`);
   }
   expect(types).toContain('"text/event-stream": string');
@@ -55,17 +64,19 @@ test("typescript-client: types generated from the live /openapi.json type-check,
   const tsc = run([BIN("tsc"), "--noEmit", "-p", CLIENT]);
   expect(tsc.code, tsc.out).toBe(0);
 
-  // The types are precise: a batch item without data, or a wrong path, does not compile.
+  // The types are precise: a batch item without data, a wrong path, or a Mercure update without a topic, does not compile.
   const wrong = join(CLIENT, "wrong.ts");
   writeFileSync(
     wrong,
-    `import createClient from "openapi-fetch";\nimport type { paths } from "./herald";\nconst c = createClient<paths>({ baseUrl: "" });\nawait c.POST("/events", { body: { events: [{ topic: "x" }] } });\nawait c.GET("/topic");\n`,
+    `import createClient from "openapi-fetch";\nimport type { paths } from "./herald";\nconst c = createClient<paths>({ baseUrl: "" });\nawait c.POST("/events", { body: { events: [{ topic: "x" }] } });\nawait c.GET("/topic");\nawait c.POST("/.well-known/mercure", { body: { data: "x" } });\nawait c.POST("/.well-known/mercure", { body: { topic: ["a", "b"], data: "x", private: "on", retry: 5 } });\n`,
   );
   const bad = run([BIN("tsc"), "--noEmit", "-p", CLIENT]);
   rmSync(wrong);
   expect(bad.code).not.toBe(0);
   expect(bad.out).toContain("wrong.ts(4,");
   expect(bad.out).toContain("wrong.ts(5,");
+  expect(bad.out).toContain("wrong.ts(6,");
+  expect(bad.out).not.toContain("wrong.ts(7,");
 
   const main = run([process.execPath, join(CLIENT, "main.ts"), herald.url]);
   expect(main.code, main.err).toBe(0);

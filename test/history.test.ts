@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { dispose, type Herald, startHerald } from "./support/herald";
+import { publish as mercurePublish, SECRET, sign, unique } from "./support/mercure";
+import { SseReader, streamUrl } from "./support/sse";
 
 let herald: Herald;
 const ids: Record<string, string[]> = {};
 
 interface Page {
-  events: Array<{ id: string; topic: string; event: string | null; data: unknown; time: string }>;
+  events: Array<{ id: string; topic: string; event: string | null; data: unknown; time: string; mercure?: unknown }>;
   next: string | null;
 }
 
@@ -159,5 +161,152 @@ describe("GET /health", () => {
     const h = (await (await fetch(`${herald.url}/health`)).json()) as Record<string, unknown>;
     expect(h).toMatchObject({ status: "ok", subscribers: 0, lastEventId: "25" });
     expect(typeof h.uptimeSeconds).toBe("number");
+  });
+});
+
+describe("Mercure updates in the JSON history", () => {
+  /** Every topic public (Mercure's anonymous mode): a private update needs a token that grants one of its topics. */
+  let secured: Herald;
+  let open: Herald;
+  beforeAll(async () => {
+    [secured, open] = await Promise.all([
+      startHerald({ env: { HERALD_JWT_SECRET: SECRET, HERALD_PUBLIC_TOPICS: "*" } }),
+      startHerald(),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([dispose(secured), dispose(open)]);
+  });
+
+  const decimal = (mercureId: string) => mercureId.slice("urn:herald:".length);
+  const bearer = async (subscribe: string[]) => ({
+    authorization: `Bearer ${await sign({ herald: { publish: ["*"], subscribe } })}`,
+  });
+  async function read(h: Herald, query: string, headers: Record<string, string> = {}): Promise<Page> {
+    const res = await fetch(`${h.url}/events?${query}`, { headers });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Page;
+  }
+
+  test("an update shows its Mercure id, topics, private flag and retry; events without Mercure fields are unchanged", async () => {
+    const n = unique();
+    const [book, user, name] = [`https://example.com/books/${n}`, `https://example.com/users/${n}`, `books.${n}`];
+    await mercurePublish(secured, [
+      ["topic", book],
+      ["topic", user],
+      ["topic", name],
+      ["data", "one"],
+      ["id", `urn:uuid:${n}`],
+      ["type", "book.updated"],
+      ["retry", "5000"],
+    ]);
+    const alternate = await mercurePublish(secured, [
+      ["topic", name],
+      ["topic", book],
+      ["data", "two"],
+    ]);
+    const plain = await mercurePublish(secured, [
+      ["topic", name],
+      ["data", "three"],
+    ]);
+    const native = await fetch(`${secured.url}/topics/${name}/events`, {
+      method: "POST",
+      headers: { ...(await bearer([])), "content-type": "application/json" },
+      body: JSON.stringify({ data: { four: 4 }, event: "native" }),
+    });
+    expect(native.status).toBe(201);
+    const { events } = await read(secured, `topic=${name}`);
+    expect(events.map((e) => e.data)).toEqual(["one", "two", "three", { four: 4 }]);
+    expect(events[0]).toMatchObject({
+      topic: book,
+      event: "book.updated",
+      mercure: { id: `urn:uuid:${n}`, topics: [book, user, name], private: false, retry: 5000 },
+    });
+    expect(events[1]).toMatchObject({
+      id: decimal(alternate),
+      topic: name,
+      event: null,
+      mercure: { id: alternate, topics: [name, book], private: false, retry: null },
+    });
+    // No Mercure field beyond one topic and data: the Mercure id is urn:herald:<id>, and the JSON is a native event's.
+    expect(events[2]?.id).toBe(decimal(plain));
+    for (const e of events.slice(2)) expect(Object.keys(e)).toEqual(["id", "topic", "event", "data", "time"]);
+
+    // The stream's envelope is the same JSON.
+    const stream = await SseReader.open(streamUrl(secured.url, [name], { envelope: "true", lastEventId: "0" }));
+    await stream.count(4);
+    stream.close();
+    expect(stream.events.map((e) => JSON.parse(e.data))).toEqual(events);
+  });
+
+  test("a private update is shown only to a reader whose token grants one of its topics, an alternate too", async () => {
+    const n = unique();
+    const [secret, shared] = [`secret.${n}`, `shared.${n}`];
+    const hidden = await mercurePublish(secured, [
+      ["topic", secret],
+      ["topic", shared],
+      ["data", "private"],
+      ["private", "on"],
+    ]);
+    const shown = await mercurePublish(secured, [
+      ["topic", secret],
+      ["data", "public"],
+    ]);
+    const ids = async (headers?: Record<string, string>) =>
+      (await read(secured, `topic=${secret}`, headers)).events.map((e) => e.id);
+    expect(await ids()).toEqual([decimal(shown)]);
+    expect(await ids(await bearer([`other.${n}`]))).toEqual([decimal(shown)]);
+    expect(await ids(await bearer([secret]))).toEqual([decimal(hidden), decimal(shown)]);
+    expect(await ids(await bearer([shared]))).toEqual([decimal(hidden), decimal(shown)]);
+    expect(await ids(await bearer(["shared.*"]))).toEqual([decimal(hidden), decimal(shown)]);
+    // A page that held only the hidden update is empty, and its `next` moves past it.
+    expect(await read(secured, `topic=${secret}&limit=1`)).toEqual({ events: [], next: decimal(hidden) });
+    const granted = await read(secured, `topic=${shared}`, await bearer([shared]));
+    expect(granted.events[0]?.mercure).toEqual({ id: hidden, topics: [secret, shared], private: true, retry: null });
+  });
+
+  test("in open mode no one is shown a private update, token or not", async () => {
+    const topic = `open.private.${unique()}`;
+    await mercurePublish(open, [
+      ["topic", topic],
+      ["data", "private"],
+      ["private", "on"],
+    ]);
+    const shown = await mercurePublish(open, [
+      ["topic", topic],
+      ["data", "public"],
+    ]);
+    for (const headers of [{}, await bearer(["*"])]) {
+      expect((await read(open, `topic=${topic}`, headers)).events.map((e) => e.id)).toEqual([decimal(shown)]);
+    }
+  });
+
+  test("/topics counts an update in each of its topics, alternates included", async () => {
+    const n = unique();
+    const [a, b, c] = [`count.${n}.a`, `count.${n}.b`, `count.${n}.c`];
+    const first = decimal(
+      await mercurePublish(secured, [
+        ["topic", a],
+        ["topic", b],
+        ["data", "1"],
+      ]),
+    );
+    const second = decimal(
+      await mercurePublish(secured, [
+        ["topic", c],
+        ["topic", b],
+        ["topic", a],
+        ["data", "2"],
+      ]),
+    );
+    const res = await fetch(`${secured.url}/topics?topic=count.${n}.*`);
+    const { topics } = (await res.json()) as {
+      topics: Array<{ topic: string; events: number; firstId: string; lastId: string }>;
+    };
+    expect(topics.map(({ topic, events, firstId, lastId }) => [topic, events, firstId, lastId])).toEqual([
+      [a, 2, first, second],
+      [b, 2, first, second],
+      [c, 1, second, second],
+    ]);
   });
 });

@@ -16,6 +16,7 @@ const SRC = join(import.meta.dir, "..", "src");
 const LAYERS: readonly (readonly string[])[] = [
   ["errors.ts", "timers.ts", "files.ts", "logger.ts", "signals.ts", "net/"],
   ["names.ts", "json/"],
+  ["patterns/"],
   ["log/*"],
   ["log/sqlite/", "log/redis/"],
   ["log/open.ts"],

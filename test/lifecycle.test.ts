@@ -61,7 +61,7 @@ describe("lifecycle", () => {
     expect(await again.stop()).toBe(0);
   }, 30_000);
 
-  test("while draining, /health is 503 and new streams are refused", async () => {
+  test("while draining, /health is 503 and a new stream gets its retry and a clean end (an EventSource never retries a 503)", async () => {
     const h = await startHerald();
     dirs.push(h.dir);
     // A publish whose body has not all arrived holds the server open while it drains. Its `Expect: 100-continue`
@@ -84,9 +84,16 @@ describe("lifecycle", () => {
     const health = await fetch(`${h.url}/health`);
     expect(health.status).toBe(503);
     expect(((await health.json()) as { status: string }).status).toBe("draining");
-    const stream = await fetch(streamUrl(h.url, ["x"]));
-    expect(stream.status).toBe(503);
-    expect(stream.headers.get("retry-after")).toMatch(/^\d+$/);
+    for (const url of [streamUrl(h.url, ["x"]), `${h.url}/.well-known/mercure?match=x`]) {
+      const stream = await fetch(url);
+      expect(stream.status).toBe(200);
+      expect(stream.headers.get("content-type")).toBe("text/event-stream");
+      // The whole body, ended properly: the opening `retry:` and comment, and nothing after them.
+      expect(await stream.text()).toMatch(/^retry: 2000\n:[^\n]*\n\n$/);
+    }
+    const publish = await fetch(`${h.url}/topics/x/events`, { method: "POST", body: "late" });
+    expect(publish.status).toBe(503);
+    expect(publish.headers.get("retry-after")).toMatch(/^\d+$/);
     inFlight.write("partial");
     expect(await h.proc.exited).toBe(0);
     inFlight.end();

@@ -147,7 +147,9 @@ describe("authorization", () => {
     expect(head.headers.get("content-type")).toBe("text/event-stream");
     const denied = await fetch(hubUrl(restricted, [["topic", "private.feed"]]));
     expect(denied.status).toBe(401);
+    // Without HERALD_MERCURE_AUDIENCE there is no protected resource metadata for a challenge to name.
     expect(denied.headers.get("www-authenticate")).toBe("Bearer");
+    expect((await fetch(`${restricted.url}/.well-known/oauth-protected-resource/.well-known/mercure`)).status).toBe(404);
     const bad = await fetch(hubUrl(restricted, [["topic", "private.feed"]]), { headers: { authorization: "Bearer nope" } });
     expect(bad.status).toBe(401);
     expect(bad.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');

@@ -3,13 +3,15 @@
  * for, every refusal they name, the three claim forms, token sources, the cross-site rule and Idempotency-Key.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { SignJWT } from "jose";
 import { dispose, type Herald, startHerald } from "./support/herald";
+import { symfonyPublish } from "./support/mercure";
 
 const SECRET = "a-secret-of-at-least-thirty-two-bytes!";
 const AUDIENCE = "https://hub.example.com/.well-known/mercure";
 const ISSUER = "https://app.example.com";
+/** Where the hub's protected resource metadata is, which every challenge names (RFC 9728). */
+const METADATA = 'resource_metadata="https://hub.example.com/.well-known/oauth-protected-resource/.well-known/mercure"';
 const MAX = 4096;
 const key = new TextEncoder().encode(SECRET);
 const now = () => Math.floor(Date.now() / 1000);
@@ -76,12 +78,7 @@ describe("Symfony's Mercure component publishes", () => {
       { topics: "https://example.com/books/2", data: "line 1\nline 2", type: "book.updated", retry: 5000 },
       { topics: ["https://example.com/books/3"], data: "secret", private: true },
     ];
-    const script = join(import.meta.dir, "support", "symfony-publish.php");
-    const proc = Bun.spawn(["php", script, hub, await publisher(), JSON.stringify(updates)], { stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    expect(err).toBe("");
-    expect(code).toBe(0);
-    const ids = out.trim().split("\n");
+    const ids = await symfonyPublish(hub, await publisher(), updates);
     expect(ids[0]).toBe("urn:uuid:b1");
     expect(ids[1]).toMatch(/^urn:herald:\d+$/);
     expect(ids[2]).toMatch(/^urn:herald:\d+$/);
@@ -243,7 +240,15 @@ describe("POST /.well-known/mercure", () => {
   }
 
   test("accepts what only looks like the namespace, and a topic that is no URL", async () => {
-    for (const topic of ["/.well-known/mercurex", "https://example.com/.well-known/Mercure/x", "urn:isbn:1", "http://[::1"]) {
+    // An opaque path (`urn:`, `mailto:`) is not the hub's path, however it reads; nor is one under `//x`.
+    const lookalikes = [
+      "/.well-known/mercurex",
+      "https://example.com/.well-known/Mercure/x",
+      "urn:.well-known/mercure",
+      "mailto:.well-known/mercure/x",
+      "https://example.com//x/.well-known/mercure/y",
+    ];
+    for (const topic of [...lookalikes, "urn:isbn:1", "http://[::1"]) {
       expect((await publish(form([["topic", topic]]))).status).toBe(200);
     }
   });
@@ -282,13 +287,13 @@ describe("authorization on the Mercure publish", () => {
   const post = (body: string, headers: Record<string, string>) =>
     fetch(hub, { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded", ...headers } });
 
-  test("no token: 401 with a bare Bearer challenge; a bad one: 401 invalid_token", async () => {
+  test("no token: 401 with a Bearer challenge without error; a bad one: 401 invalid_token", async () => {
     const none = await post("topic=t", {});
     expect(none.status).toBe(401);
-    expect(none.headers.get("www-authenticate")).toBe("Bearer");
+    expect(none.headers.get("www-authenticate")).toBe(`Bearer ${METADATA}`);
     const bad = await post("topic=t", { authorization: "Bearer nope" });
     expect(bad.status).toBe(401);
-    expect(bad.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    expect(bad.headers.get("www-authenticate")).toBe(`Bearer error="invalid_token", ${METADATA}`);
   });
 
   test("every topic must be granted: 403 insufficient_scope when an alternate is not", async () => {
@@ -296,7 +301,7 @@ describe("authorization on the Mercure publish", () => {
     expect((await publish("topic=orders.eu", {}, token)).status).toBe(200);
     const denied = await publish("topic=orders.eu&topic=audit", {}, token);
     expect(denied.status).toBe(403);
-    expect(denied.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope"');
+    expect(denied.headers.get("www-authenticate")).toBe(`Bearer error="insufficient_scope", ${METADATA}`);
     const mercure = await sign({ mercure: { publish: ["https://example.com/books/1"] } });
     expect((await publish(form([["topic", "https://example.com/books/1"]]), {}, mercure)).status).toBe(200);
     expect((await publish(form([["topic", "https://example.com/books/2"]]), {}, mercure)).status).toBe(403);
@@ -314,24 +319,31 @@ describe("authorization on the Mercure publish", () => {
     expect((await publish(body, {}, await sign(details([{ match: "https://example.com/books/1" }]), at))).status).toBe(200);
     expect((await publish(body, {}, await sign(details([{ match: "*" }]), { typ: "application/AT+JWT" }))).status).toBe(200);
     expect((await publish(body, {}, await sign(details([{ match: "https://example.com/books/2" }]), at))).status).toBe(403);
+    const books = await sign(details([{ match: "https://example.com/books/:id", match_type: "urlpattern" }]), at);
+    expect((await publish(body, {}, books)).status).toBe(200);
+    expect((await publish(form([["topic", "https://example.com/authors/1"]]), {}, books)).status).toBe(403);
     const invalid = [
       sign(details([{ match: "*" }])),
       sign({ ...details([{ match: "*" }]), aud: "https://elsewhere.example" }, at),
       sign({ ...details([{ match: "*" }]), iss: "https://evil.example" }, at),
-      sign(details([{ match: "https://example.com/books/:id", match_type: "urlpattern" }]), at),
+      sign(details([{ match: "https://example.com/books/{id}", match_type: "template" }]), at),
+      sign(details([{ match: "https://[", match_type: "urlpattern" }]), at),
+      sign(details([{ match: "https://example.com/:id(\\d+)", match_type: "urlpattern" }]), at),
       sign(details(["not an object"]), at),
     ];
     for (const token of await Promise.all(invalid)) {
       const res = await publish(body, {}, token);
       expect(res.status).toBe(401);
-      expect(res.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+      expect(res.headers.get("www-authenticate")).toBe(`Bearer error="invalid_token", ${METADATA}`);
     }
   });
 
   test("a token in the mercureAuthorization cookie or the authorization parameter; a cross-site cookie publish is refused", async () => {
     const token = await publisher();
-    expect((await post("topic=t", { cookie: `mercureAuthorization=${token}` })).status).toBe(200);
-    expect((await post("topic=t", { cookie: `__Secure-mercure_access_token=${token}` })).status).toBe(200);
+    // A cookie is sent by a browser, which says where the page comes from: here, the hub's own origin.
+    const own = { origin: herald.url };
+    expect((await post("topic=t", { cookie: `mercureAuthorization=${token}`, ...own })).status).toBe(200);
+    expect((await post("topic=t", { cookie: `__Secure-mercure_access_token=${token}`, ...own })).status).toBe(200);
     const query = await fetch(`${hub}?authorization=${token}`, {
       method: "POST",
       body: "topic=t",

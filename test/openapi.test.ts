@@ -15,7 +15,7 @@ interface Operation extends Obj {
   tags?: string[];
   parameters?: Array<{ name: string; in: string; required?: boolean; schema: Obj }>;
   requestBody?: { content: Record<string, { schema: Obj }> };
-  responses: Record<string, { description: string; content?: Record<string, { schema: Obj }>; headers?: Obj }>;
+  responses: Record<string, { description: string; content?: Record<string, { schema: Obj; example?: string }>; headers?: Obj }>;
 }
 
 let herald: Herald;
@@ -54,7 +54,18 @@ test("the document passes @apidevtools/swagger-parser's validation (OpenAPI 3.1 
 
 test("every operation has its operationId, a summary, a description and a tag; only API routes are listed", () => {
   const ids = [...ops.keys()];
-  for (const id of ["publishEvent", "publishBatch", "stream", "listEvents", "listTopics", "health"]) expect(ids).toContain(id);
+  for (const id of [
+    "publishEvent",
+    "publishBatch",
+    "stream",
+    "listEvents",
+    "listTopics",
+    "health",
+    "mercurePublish",
+    "mercureSubscribe",
+  ]) {
+    expect(ids).toContain(id);
+  }
   for (const o of ops.values()) {
     expect(o.summary, o.operationId).toBeString();
     expect(o.description?.length, o.operationId).toBeGreaterThan(10);
@@ -119,6 +130,76 @@ test("/stream is a text/event-stream with its selectors, envelope, lastEventId a
   expect(params.get("header:Last-Event-ID")?.required).toBe(false);
 });
 
+const headersOf = (response: Operation["responses"][string] | undefined) => Object.keys(response?.headers ?? {}).sort();
+
+test("a Mercure publish: a form body with every field, topic repeated, a text/plain id, and each error the route gives", () => {
+  const publish = op("mercurePublish");
+  expect([publish.path, publish.method, publish.tags]).toEqual(["/.well-known/mercure", "post", ["mercure"]]);
+  const form = publish.requestBody?.content["application/x-www-form-urlencoded"] as { schema: Obj; encoding?: Obj } | undefined;
+  expect(Object.keys(publish.requestBody?.content ?? {})).toEqual(["application/x-www-form-urlencoded"]);
+  expect(form?.schema).toEqual({ $ref: "#/components/schemas/MercureUpdate" });
+  // One `topic=` field per topic, the canonical one first.
+  expect(form?.encoding).toEqual({ topic: { style: "form", explode: true } });
+  const update = doc.components.schemas.MercureUpdate as { required: string[]; properties: Record<string, Obj> };
+  expect(Object.keys(update.properties)).toEqual(["topic", "data", "private", "id", "type", "retry"]);
+  expect(update.required).toEqual(["topic"]);
+  expect(update.properties.topic).toMatchObject({ type: "array", minItems: 1, maxItems: 50, items: { type: "string" } });
+  expect(update.properties.topic?.description).toContain("canonical");
+  expect(update.properties.retry).toMatchObject({ type: "integer", minimum: 0 });
+  expect(Object.keys(publish.responses)).toEqual(["200", "400", "401", "403", "413", "415", "422", "503", "507"]);
+  expect(publish.responses["200"]?.content).toEqual({ "text/plain": { schema: { type: "string" }, example: "urn:herald:42" } });
+  expect(headersOf(publish.responses["401"])).toEqual(["WWW-Authenticate"]);
+  expect(JSON.stringify(publish.responses["401"]?.headers)).toContain('error=\\"invalid_token\\"');
+  expect(JSON.stringify(publish.responses["403"]?.headers)).toContain('error=\\"insufficient_scope\\"');
+  for (const status of ["503", "507"]) expect(headersOf(publish.responses[status])).toEqual(["Retry-After"]);
+  expect(publish.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(["query:authorization", "header:Idempotency-Key"]);
+  expect(publish.security).toEqual([{}, { bearerAuth: [] }]);
+});
+
+test("a Mercure subscription: every matcher, resume and token parameter, a text/event-stream with its resume headers", () => {
+  const subscribe = op("mercureSubscribe");
+  expect([subscribe.path, subscribe.method, subscribe.tags]).toEqual(["/.well-known/mercure", "get", ["mercure"]]);
+  const params = new Map(subscribe.parameters?.map((p) => [`${p.in}:${p.name}`, p]));
+  expect([...params.keys()]).toEqual([
+    "query:topic",
+    "query:match",
+    "query:match_exact",
+    "query:match_urlpattern",
+    "query:last_event_id",
+    "query:lastEventID",
+    "query:authorization",
+    "header:Last-Event-ID",
+  ]);
+  // None is required alone: any one matcher parameter will do.
+  expect([...params.values()].filter((p) => p.required)).toEqual([]);
+  for (const name of ["topic", "match", "match_exact", "match_urlpattern"]) {
+    expect(params.get(`query:${name}`)?.schema).toMatchObject({ type: "array", items: { type: "string" } });
+  }
+  expect(params.get("query:topic")?.schema.description).toContain("URI template");
+  expect(params.get("query:match_urlpattern")?.schema.description).toContain("URL Pattern");
+  expect(params.get("query:last_event_id")?.schema.description).toContain("earliest");
+  const ok = subscribe.responses["200"];
+  expect(Object.keys(ok?.content ?? {})).toEqual(["text/event-stream"]);
+  expect(headersOf(ok)).toEqual(["Last-Event-ID", "Mercure-Last-Event-ID"]);
+  expect(Object.keys(subscribe.responses)).toEqual(["200", "400", "401", "403", "429", "503"]);
+  expect(JSON.stringify(subscribe.responses["403"]?.headers)).toContain('error=\\"insufficient_scope\\"');
+  expect(headersOf(subscribe.responses["429"])).toEqual(["Retry-After"]);
+});
+
+test("the Mercure schemas document and validate nothing: the hub still reads the form and the query itself", async () => {
+  // Elysia would answer these with its own validation messages were the schemas on the routes.
+  const empty = await fetch(`${herald.url}/.well-known/mercure?match=`);
+  expect(empty.status).toBe(400);
+  expect(await empty.json()).toEqual({ error: { code: "invalid_selector", message: "match must not be empty" } });
+  const retry = await fetch(`${herald.url}/.well-known/mercure`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "topic=a&retry=1e3",
+  });
+  expect(retry.status).toBe(400);
+  expect(((await retry.json()) as { error: { message: string } }).error.message).toBe('retry must be ASCII digits, not "1e3"');
+});
+
 test("history and topics answer with their named schemas; numbers are numbers, not Elysia's string coercions", () => {
   const list = op("listEvents");
   expect(list.responses["200"]?.content?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/HistoryPage" });
@@ -133,6 +214,14 @@ test("history and topics answer with their named schemas; numbers are numbers, n
   expect(JSON.stringify(doc)).not.toContain('"format":"integer"');
   expect(doc.components.schemas.HistoryPage).toMatchObject({
     properties: { events: { items: { $ref: "#/components/schemas/EventRecord" } } },
+  });
+  // An update's Mercure fields, on the events that carry them.
+  const record = doc.components.schemas.EventRecord as { required: string[]; properties: Obj };
+  expect(record.properties.mercure).toEqual({ $ref: "#/components/schemas/MercureFields" });
+  expect(record.required).not.toContain("mercure");
+  expect(doc.components.schemas.MercureFields).toMatchObject({
+    required: ["id", "topics", "private", "retry"],
+    properties: { topics: { type: "array", minItems: 1 }, private: { type: "boolean" } },
   });
   expect(op("listTopics").responses["200"]?.content?.["application/json"]?.schema).toEqual({
     $ref: "#/components/schemas/TopicList",
@@ -186,6 +275,17 @@ async function traffic(base: string): Promise<void> {
   await fetch(`${base}/topics/!bad/events`, { method: "POST", body: "x" });
   await fetch(`${base}/no-such-route`);
   await fetch(`${base}/docs`);
+  await fetch(`${base}/.well-known/mercure`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "topic=warm&topic=https%3A%2F%2Fexample.com%2Fwarm&data=3&id=warm-1&retry=5",
+  });
+  await fetch(`${base}/.well-known/mercure`, { method: "POST", body: "topic=warm" });
+  await fetch(`${base}/.well-known/mercure?match=`);
+  const mercure = new AbortController();
+  const updates = await fetch(`${base}/.well-known/mercure?topic=warm&last_event_id=earliest`, { signal: mercure.signal });
+  await updates.body?.getReader().read();
+  mercure.abort();
   const stream = new AbortController();
   const res = await fetch(`${base}/stream?topic=warm&lastEventId=0`, { signal: stream.signal });
   await res.body?.getReader().read();

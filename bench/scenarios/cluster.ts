@@ -58,7 +58,14 @@ function publishOnce(c: ClusterPublishCase, s: ClusterSettings): Promise<Publish
   return withCluster(fsync, 1, async ([hub]) => {
     const target = { host: (hub as Hub).host, port: (hub as Hub).port };
     const measure = (durationMs: number) =>
-      runLoadgen<PublishRun>({ kind: "publish", target, batch, connections: s.connections, durationMs } satisfies PublishJob);
+      runLoadgen<PublishRun>({
+        kind: "publish",
+        target,
+        batch,
+        api: "native",
+        connections: s.connections,
+        durationMs,
+      } satisfies PublishJob);
     if (s.warmupMs > 0) await measure(s.warmupMs);
     const hubCpu = cpuMeter((hub as Hub).pid);
     return { ...(await measure(s.durationMs)), hubCpu: hubCpu() };

@@ -1,8 +1,8 @@
 /** Fan-out: N streams on one topic; delivered events/s at capacity, then latency at 80% of it. */
 
-import { postRequest, publish, type Target } from "../lib/http-client";
+import { publishRequest, streamPath } from "../lib/api";
+import { publish, type Target } from "../lib/http-client";
 import { type HubKind, runStreamsJob } from "../lib/hubs";
-import { publishBody, TOPIC } from "../lib/payload";
 import { cpuMeter, rssBytes } from "../lib/proc";
 import { median, medianOf, percentiles } from "../lib/stats";
 import { StreamGroup } from "../lib/streams";
@@ -52,8 +52,8 @@ function cpuSince(start: NodeJS.CpuUsage, t0: number): number {
 /** In the load generator: streams and publishers in one process, so stamps and receipt share a clock. */
 export async function fanoutClient(job: FanoutJob): Promise<FanoutRun> {
   const { target, streams: n, connections } = job;
-  const set = await StreamGroup.open(job.streamTargets ?? [target], n, { path: `/stream?topic=${TOPIC}`, sampled: job.sampled });
-  const request = (t: number) => postRequest(target, `/topics/${TOPIC}/events`, publishBody(t));
+  const set = await StreamGroup.open(job.streamTargets ?? [target], n, { path: streamPath("native"), sampled: job.sampled });
+  const request = publishRequest("native", target);
   let expected = 0;
 
   // Warm-up, so the JIT of both sides is not part of the measurement.

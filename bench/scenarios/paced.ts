@@ -1,12 +1,13 @@
 /**
  * Paced fan-out: the highest rate a hub sustains with events arriving one at a time (open loop, each publish due
  * at its time whatever the hub answers), every event delivered to every stream, receive p99 within a bound. The
- * figure users can plan with: a closed-loop burst lets a hub that batches flatter itself.
+ * figure users can plan with: a closed-loop burst lets a hub that batches flatter itself. Herald runs it twice:
+ * native `/stream` subscribers fed by native publishes, and Mercure `match=` subscribers fed by Mercure form posts.
  */
 
-import { postRequest, publish, type Target } from "../lib/http-client";
+import { type Api, publishRequest, streamPath } from "../lib/api";
+import { publish, type Target } from "../lib/http-client";
 import { type HubKind, runStreamsJob } from "../lib/hubs";
-import { publishBody, TOPIC } from "../lib/payload";
 import { cpuMeter } from "../lib/proc";
 import { median, percentiles } from "../lib/stats";
 import { StreamGroup } from "../lib/streams";
@@ -19,6 +20,8 @@ export interface PacedJob {
   readonly kind: "paced";
   readonly target: Target;
   readonly hubPid: number;
+  /** The face the streams subscribe on and the events are published on. */
+  readonly api: Api;
   readonly streams: number;
   readonly phaseMs: number;
   readonly sampled: number;
@@ -51,8 +54,8 @@ export interface PacedRun {
 /** In the load generator: rates rise step by step until one fails; the last that passed is the figure. */
 export async function pacedClient(job: PacedJob): Promise<PacedRun> {
   const { target, streams: n } = job;
-  const set = await StreamGroup.open([target], n, { path: `/stream?topic=${TOPIC}`, sampled: job.sampled });
-  const request = (t: number) => postRequest(target, `/topics/${TOPIC}/events`, publishBody(t));
+  const set = await StreamGroup.open([target], n, { path: streamPath(job.api), sampled: job.sampled });
+  const request = publishRequest(job.api, target);
   const warm = await publish(target, { connections: 8, durationMs: 1000, ratePerSec: FIRST_RATE }, request);
   let expected = warm.acked;
   await set.waitFor(expected);
@@ -101,14 +104,19 @@ export interface PacedSettings {
 
 export interface PacedResult {
   readonly streams: number;
+  /** Herald, native streams and publishes. */
   readonly herald: PacedRun;
   readonly baseline: PacedRun;
+  /** Herald, Mercure streams (`match=`) and publishes (form posts). */
+  readonly mercure: PacedRun;
   /** Herald's sustained rate over the baseline's (medians). */
   readonly ratio: number;
-  readonly runs: { readonly herald: PacedRun[]; readonly baseline: PacedRun[] };
+  /** Herald's sustained rate on Mercure over its rate on the native API (medians). */
+  readonly mercureRatio: number;
+  readonly runs: { readonly herald: PacedRun[]; readonly baseline: PacedRun[]; readonly mercure: PacedRun[] };
 }
 
-function once(kind: HubKind, s: PacedSettings): Promise<PacedRun> {
+function once(kind: HubKind, api: Api, s: PacedSettings): Promise<PacedRun> {
   return runStreamsJob<PacedRun>(
     kind,
     s.streams,
@@ -116,6 +124,7 @@ function once(kind: HubKind, s: PacedSettings): Promise<PacedRun> {
       kind: "paced",
       target,
       hubPid,
+      api,
       streams: s.streams,
       phaseMs: s.phaseMs,
       sampled: s.sampled,
@@ -129,29 +138,34 @@ const medianRun = (runs: readonly PacedRun[]): PacedRun => {
   return runs.find((r) => r.sustainedPerSec === m) ?? (runs[0] as PacedRun);
 };
 
-/** In the runner: Herald and the in-memory baseline, alternating, `repeats` times each. */
+/** In the runner: Herald native, the in-memory baseline and Herald on Mercure, in turn, `repeats` times each. */
 export async function runPaced(s: PacedSettings, log: (line: string) => void): Promise<PacedResult> {
   const herald: PacedRun[] = [];
   const baseline: PacedRun[] = [];
+  const mercure: PacedRun[] = [];
   for (let i = 0; i < s.repeats; i++) {
-    for (const [kind, runs] of [
-      ["herald", herald],
-      ["baseline-memory", baseline],
+    for (const [label, kind, api, runs] of [
+      ["herald", "herald", "native", herald],
+      ["baseline-memory", "baseline-memory", "native", baseline],
+      ["herald mercure", "herald", "mercure", mercure],
     ] as const) {
-      const run = await once(kind, s);
+      const run = await once(kind, api, s);
       runs.push(run);
-      log(
-        `  paced fan-out ${s.streams} ${kind} #${i + 1}: ${run.sustainedPerSec}/s sustained, p99 ${run.receiveP99Ms.toFixed(1)} ms`,
-      );
+      // A run where no step passed has no p99: NaN, which the load generator's JSON turns into null.
+      const p99 = Number.isFinite(run.receiveP99Ms) ? `${run.receiveP99Ms.toFixed(1)} ms` : "none passed";
+      log(`  paced fan-out ${s.streams} ${label} #${i + 1}: ${run.sustainedPerSec}/s sustained, p99 ${p99}`);
     }
   }
   const h = medianRun(herald);
   const b = medianRun(baseline);
+  const m = medianRun(mercure);
   return {
     streams: s.streams,
     herald: h,
     baseline: b,
+    mercure: m,
     ratio: h.sustainedPerSec / Math.max(1, b.sustainedPerSec),
-    runs: { herald, baseline },
+    mercureRatio: m.sustainedPerSec / Math.max(1, h.sustainedPerSec),
+    runs: { herald, baseline, mercure },
   };
 }

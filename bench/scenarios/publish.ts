@@ -1,26 +1,47 @@
-/** Publish: acknowledged events/s with no subscribers, single events and batches, Herald against the baselines. */
+/**
+ * Publish: acknowledged events/s with no subscribers, single events and batches, Herald against the baselines,
+ * and Herald's Mercure endpoint (a form POST per event) beside its native one.
+ */
 import { join } from "node:path";
+import { type Api, MERCURE_PATH, publishRequest } from "../lib/api";
 import { postRequest, publish, type Target } from "../lib/http-client";
 import { type HubKind, runLoadgen, type SyncMode, startHub } from "../lib/hubs";
-import { batchBody, publishBody, TOPIC } from "../lib/payload";
+import { batchBody, TOPIC } from "../lib/payload";
 import { cpuMeter, pinned } from "../lib/proc";
 import { medianOf, percentiles } from "../lib/stats";
 
 export type Publisher = "wrk" | "bun";
-export type PublishCase = "herald-full" | "herald-normal" | "herald-batch100" | "baseline-memory" | "baseline-sqlite";
+export type PublishCase =
+  | "herald-full"
+  | "herald-normal"
+  | "herald-batch100"
+  | "herald-mercure"
+  | "baseline-memory"
+  | "baseline-sqlite";
 
-const CASES: Record<PublishCase, { hub: HubKind; sync: SyncMode; batch: number }> = {
-  "herald-full": { hub: "herald", sync: "full", batch: 1 },
-  "herald-normal": { hub: "herald", sync: "normal", batch: 1 },
-  "herald-batch100": { hub: "herald", sync: "full", batch: 100 },
-  "baseline-memory": { hub: "baseline-memory", sync: "full", batch: 1 },
-  "baseline-sqlite": { hub: "baseline-sqlite", sync: "full", batch: 1 },
+/** What hub a publish run measures, and how it publishes. */
+export interface PublishShape {
+  readonly hub: HubKind;
+  readonly sync: SyncMode;
+  readonly batch: number;
+  readonly api: Api;
+}
+
+const CASES: Record<PublishCase, PublishShape> = {
+  "herald-full": { hub: "herald", sync: "full", batch: 1, api: "native" },
+  "herald-normal": { hub: "herald", sync: "normal", batch: 1, api: "native" },
+  "herald-batch100": { hub: "herald", sync: "full", batch: 100, api: "native" },
+  "herald-mercure": { hub: "herald", sync: "full", batch: 1, api: "mercure" },
+  "baseline-memory": { hub: "baseline-memory", sync: "full", batch: 1, api: "native" },
+  "baseline-sqlite": { hub: "baseline-sqlite", sync: "full", batch: 1, api: "native" },
 };
 
 export interface PublishJob {
   readonly kind: "publish";
   readonly target: Target;
   readonly batch: number;
+  /** The face single events are published on (batches are native). */
+  readonly api: Api;
   readonly connections: number;
   readonly durationMs: number;
 }
@@ -37,8 +58,8 @@ export interface PublishRun {
   readonly loadgenCpu: number;
 }
 
-function request(target: Target, batch: number): (t: number) => Uint8Array {
-  if (batch === 1) return (t) => postRequest(target, `/topics/${TOPIC}/events`, publishBody(t));
+function request(target: Target, batch: number, api: Api): (t: number) => Uint8Array {
+  if (batch === 1) return publishRequest(api, target);
   const fixed = postRequest(target, "/events", batchBody(batch));
   return () => fixed;
 }
@@ -50,7 +71,7 @@ export async function publishClient(job: PublishJob): Promise<PublishRun> {
   const r = await publish(
     job.target,
     { connections: job.connections, durationMs: job.durationMs },
-    request(job.target, job.batch),
+    request(job.target, job.batch, job.api),
   );
   const used = process.cpuUsage(cpu0);
   const lat = percentiles(r.latenciesMs);
@@ -73,10 +94,18 @@ function wrkLatency(out: string, p: string): number {
   return m ? Number(m[1]) * (UNIT_MS[m[2] ?? "ms"] ?? 1) : Number.NaN;
 }
 
+/** The wrk script (fixing method, type and body, as the Bun publisher sends them) and path of a case. */
+function wrkRequest(batch: number, api: Api): { script: string; path: string } {
+  if (batch > 1) return { script: "batch.lua", path: "/events" };
+  return api === "native"
+    ? { script: "post.lua", path: `/topics/${TOPIC}/events` }
+    : { script: "mercure.lua", path: MERCURE_PATH };
+}
+
 /** wrk on the load-generator core: `-t1 -c<connections>`, the Lua script fixing method and body. */
-async function wrk(target: Target, batch: number, connections: number, durationMs: number): Promise<PublishRun> {
-  const script = join(import.meta.dir, "..", "wrk", batch === 1 ? "post.lua" : "batch.lua");
-  const path = batch === 1 ? `/topics/${TOPIC}/events` : "/events";
+async function wrk(target: Target, batch: number, api: Api, connections: number, durationMs: number): Promise<PublishRun> {
+  const { script: name, path } = wrkRequest(batch, api);
+  const script = join(import.meta.dir, "..", "wrk", name);
   const seconds = Math.max(1, Math.round(durationMs / 1000));
   const args = ["wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script];
   const proc = Bun.spawn(pinned([...args, `http://${target.host}:${target.port}${path}`], 1), { stdout: "pipe", stderr: "pipe" });
@@ -110,15 +139,12 @@ export interface PublishSettings {
 }
 
 function once(c: PublishCase, s: PublishSettings): Promise<PublishRun> {
-  const { hub, sync, batch } = CASES[c];
-  return measurePublish(hub, sync, batch, s);
+  return measurePublish(CASES[c], s);
 }
 
 /** One run on a fresh hub (`env` on top of the bench's): warm-up, then the measured phase with the hub's CPU. */
 export async function measurePublish(
-  kind: HubKind,
-  sync: SyncMode,
-  batch: number,
+  { hub: kind, sync, batch, api }: PublishShape,
   s: PublishSettings,
   env: Record<string, string> = {},
 ): Promise<PublishRun> {
@@ -127,8 +153,15 @@ export async function measurePublish(
     const target = { host: hub.host, port: hub.port };
     const measure = (durationMs: number) =>
       s.publisher === "wrk"
-        ? wrk(target, batch, s.connections, durationMs)
-        : runLoadgen<PublishRun>({ kind: "publish", target, batch, connections: s.connections, durationMs } satisfies PublishJob);
+        ? wrk(target, batch, api, s.connections, durationMs)
+        : runLoadgen<PublishRun>({
+            kind: "publish",
+            target,
+            batch,
+            api,
+            connections: s.connections,
+            durationMs,
+          } satisfies PublishJob);
     if (s.warmupMs > 0) await measure(s.warmupMs);
     const hubCpu = cpuMeter(hub.pid);
     const run = await measure(s.durationMs);
@@ -146,6 +179,8 @@ export interface PublishResult {
   readonly ratioNormal: number;
   /** How much of `normal`'s throughput `full` keeps: what group commit buys. */
   readonly fullOverNormal: number;
+  /** Herald's Mercure form POST over its native publish (both HERALD_SYNC=full): what the Mercure face costs. */
+  readonly mercureOverNative: number;
   readonly runs: Record<PublishCase, PublishRun[]>;
 }
 
@@ -168,6 +203,7 @@ export async function runPublish(s: PublishSettings, log: (line: string) => void
     ratioFull: rate("herald-full") / rate("baseline-memory"),
     ratioNormal: rate("herald-normal") / rate("baseline-memory"),
     fullOverNormal: rate("herald-full") / rate("herald-normal"),
+    mercureOverNative: rate("herald-mercure") / rate("herald-full"),
     runs,
   };
 }

@@ -13,11 +13,13 @@ import { eventData, publishBody, TOPIC } from "../lib/payload";
 import { cpuMs, pinned } from "../lib/proc";
 import { median, medianOf, percentiles } from "../lib/stats";
 import { StreamSet } from "../lib/streams";
-import { measurePublish, type PublishRun, type PublishSettings } from "./publish";
+import { measurePublish, type PublishRun, type PublishSettings, type PublishShape } from "./publish";
 import { type ReplayRun, runReplay } from "./replay";
 
 const WORKER_COUNTS = [1, 2] as const;
 const workersEnv = (n: number) => ({ HERALD_WORKERS: String(n) });
+/** Single native events, each synced before its answer. */
+const DURABLE: PublishShape = { hub: "herald", sync: "full", batch: 1, api: "native" };
 
 export interface SharingJob {
   readonly kind: "sharing";
@@ -157,9 +159,9 @@ export async function runWorkers(s: WorkersSettings, log: (line: string) => void
   const publishRuns = { one: [] as PublishRun[], two: [] as PublishRun[], bareBun: [] as PublishRun[] };
   const redisRuns: RedisXaddRun[] = [];
   for (let i = 0; i < s.repeats; i++) {
-    publishRuns.one.push(await measurePublish("herald", "full", 1, publishSettings, workersEnv(1)));
-    publishRuns.two.push(await measurePublish("herald", "full", 1, publishSettings, workersEnv(2)));
-    publishRuns.bareBun.push(await measurePublish("baseline-memory", "full", 1, publishSettings));
+    publishRuns.one.push(await measurePublish(DURABLE, publishSettings, workersEnv(1)));
+    publishRuns.two.push(await measurePublish(DURABLE, publishSettings, workersEnv(2)));
+    publishRuns.bareBun.push(await measurePublish({ ...DURABLE, hub: "baseline-memory" }, publishSettings));
     if (Bun.which("redis-benchmark") !== null) redisRuns.push(await redisXadd(s.connections, s.redisRequests));
     const last = (runs: PublishRun[]) => Math.round(runs.at(-1)?.eventsPerSec ?? 0);
     log(

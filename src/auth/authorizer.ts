@@ -1,12 +1,14 @@
 /**
- * Authorization: HS256 JWTs granting through a `herald` claim, a `mercure` claim or `authorization_details`,
- * public topics, and open mode when no secret is set.
+ * Authorization: JWTs (HS256 with the secret, EdDSA, ES256 or RS256 with a configured public key) granting through
+ * a `herald` claim, a `mercure` claim or `authorization_details`, public topics, and open mode when no key is set.
  */
-import { errors, jwtVerify } from "jose";
+import { errors } from "jose";
 import { HeraldError, quote } from "../errors";
 import { parseSelector, type Selector } from "../names";
 import { type AccessTokenChecks, ClaimError, grantSelector, grantsOfToken, topicSelector } from "./claims";
 import { coveredBy, type Grants } from "./grants";
+import { Keyring } from "./keyring";
+import type { PublicKey } from "./public-keys";
 
 const CHALLENGE = { "WWW-Authenticate": "Bearer" };
 const INVALID = { "WWW-Authenticate": 'Bearer error="invalid_token"' };
@@ -21,8 +23,10 @@ export interface Credential {
 export type TokenSource = () => Credential | undefined;
 
 export interface AuthOptions {
-  /** Empty: open mode, everyone may publish and subscribe. */
+  /** The HS256 key. Empty, with no public key either: open mode, everyone may publish and subscribe. */
   readonly secret: string;
+  /** The keys of EdDSA, ES256 and RS256 tokens. Default none. */
+  readonly publicKeys?: readonly PublicKey[];
   readonly publicTopics: readonly string[];
   /** What a token with `authorization_details` must also show (RFC 9068). Default: nothing checked beyond `typ` and `exp`. */
   readonly accessToken?: AccessTokenChecks;
@@ -32,6 +36,15 @@ export interface AuthOptions {
 export interface Reader {
   /** The token's `sub`, when a verified token has one. */
   readonly subject?: string;
+  /** Whether the request came with a token that was verified. */
+  readonly withToken: boolean;
+  /** The `payload` member of a verified token's `herald` claim, else of its `mercure` claim: what presence shows of it. */
+  readonly payload?: unknown;
+  /**
+   * Draft 08's payload of a subscription on `matcher`: that of the first subscribe authorization detail whose
+   * topics cover the matcher string, read as a topic; undefined when no detail does.
+   */
+  payloadFor(matcher: string): unknown;
   /**
    * When the access granted ends (ms since the epoch): set only when a token was needed (or, for a reader of
    * private updates, when it grants any) and has an `exp`.
@@ -44,47 +57,55 @@ export interface Reader {
 interface Verified {
   readonly grants: Grants;
   readonly subject?: string;
+  readonly payload?: unknown;
   readonly expiresAt?: number;
 }
 
 const NOTHING = () => false;
-const ANONYMOUS: Reader = { grantsAny: NOTHING };
+const NONE = () => undefined;
+const ANONYMOUS: Reader = { withToken: false, grantsAny: NOTHING, payloadFor: NONE };
 const EVERY_TOPIC = [parseSelector("*")];
 const NO_TOKEN = new HeraldError("unauthorized", "a token is required to read these topics", CHALLENGE);
 
 export class Authorizer {
-  private readonly key: Uint8Array | null;
+  private readonly keys: Keyring;
   private readonly publicSelectors: readonly Selector[];
   private readonly checks: AccessTokenChecks;
 
-  constructor({ secret, publicTopics, accessToken = { audience: "", issuer: "" } }: AuthOptions) {
-    this.key = secret === "" ? null : new TextEncoder().encode(secret);
+  constructor({ secret, publicKeys = [], publicTopics, accessToken = { audience: "", issuer: "" } }: AuthOptions) {
+    this.keys = new Keyring(secret, publicKeys);
     this.checks = accessToken;
     // Herald's selectors, and Mercure topics with Herald's `prefix*` (`https://example.com/news/*`).
     this.publicSelectors = publicTopics.map(grantSelector);
   }
 
   get openMode(): boolean {
-    return this.key === null;
+    return this.keys.empty;
   }
 
   /** Publishing needs a token whose publish selectors match every topic written (any topic string, Mercure's too). */
   async authorizePublish(token: TokenSource, topics: readonly string[]): Promise<void> {
-    if (this.key === null) return;
-    const { grants } = await this.verify(token()?.token, this.key);
+    if (this.openMode) return;
+    const { grants } = await this.verify(token()?.token);
     const denied = topics.find((t) => !coveredBy(grants.publish, topicSelector(t)));
     if (denied !== undefined) throw new HeraldError("forbidden", `this token may not publish to ${quote(denied)}`);
   }
 
   /**
    * Reading needs, for every selector not covered by the public topics, a token that covers it. A private
-   * update goes to a reader whose token grants one of its topics, until the token expires; with
-   * `privateUpdates`, a stream whose token grants any topic ends then (Mercure's streams), where otherwise
-   * only one that needed its token does. Open mode grants no private update: no one can show a right to one.
+   * update goes to a reader whose token grants one of its topics, until the token expires. `rules` "mercure"
+   * applies the drafts where they differ from the native API: a presented token that fails is a 401 even in a
+   * cookie, and the stream ends when any token it came with expires (a native stream of public topics goes on,
+   * only one that needed its token ends). Open mode grants no private update: no one can show a right to one.
    */
-  async authorizeRead(token: TokenSource, selectors: readonly Selector[], privateUpdates = false): Promise<Reader> {
-    if (this.key === null) return ANONYMOUS;
-    const { verified, refusal } = await this.reader(token(), this.key);
+  async authorizeRead(
+    token: TokenSource,
+    selectors: readonly Selector[],
+    rules: "native" | "mercure" = "native",
+  ): Promise<Reader> {
+    if (this.openMode) return ANONYMOUS;
+    const mercure = rules === "mercure";
+    const { verified, refusal } = await this.reader(token(), mercure);
     let needed = false;
     for (const s of selectors) {
       if (coveredBy(this.publicSelectors, s)) continue;
@@ -97,7 +118,10 @@ export class Authorizer {
     const until = verified?.expiresAt ?? Number.POSITIVE_INFINITY;
     return {
       subject: verified?.subject,
-      expiresAt: needed || (privateUpdates && granted.length > 0) ? verified?.expiresAt : undefined,
+      withToken: verified !== null,
+      payload: verified?.payload,
+      payloadFor: (matcher) => verified?.grants.details?.find((d) => coveredBy(d.topics, topicSelector(matcher)))?.payload,
+      expiresAt: needed || mercure ? verified?.expiresAt : undefined,
       // A stream that goes on past its token's expiry (it reads public topics) gets no private update after it.
       grantsAny:
         granted.length === 0
@@ -106,38 +130,52 @@ export class Authorizer {
     };
   }
 
-  /** The selectors a caller may read: every topic they match may be listed to it. */
+  /**
+   * Reading what only a token can grant (Mercure's subscriptions API, whose URL is the topic a token must cover,
+   * as for the private subscription events it mirrors): public topics grant nothing here. Open mode allows it.
+   */
+  async authorizeGranted(token: TokenSource, topic: string): Promise<void> {
+    if (this.openMode) return;
+    const { grants } = await this.verify(token()?.token);
+    if (!coveredBy(grants.subscribe, topicSelector(topic)))
+      throw new HeraldError("forbidden", `this token may not read ${quote(topic)}`);
+  }
+
+  /**
+   * The selectors a caller may read: every topic they match may be listed to it. Pattern grants are left out:
+   * the log lists topics by prefix, and a pattern's literal prefix covers topics it does not match.
+   */
   async readableSelectors(token: TokenSource): Promise<readonly Selector[]> {
-    if (this.key === null) return EVERY_TOPIC;
-    const { verified } = await this.reader(token(), this.key);
-    return [...this.publicSelectors, ...(verified?.grants.subscribe ?? [])];
+    if (this.openMode) return EVERY_TOPIC;
+    const { verified } = await this.reader(token());
+    return [...this.publicSelectors, ...(verified?.grants.subscribe ?? []).filter((s) => s.pattern === undefined)];
   }
 
   /**
    * A reader's verified token, or why there is none. A bad token in the header or the query is the caller's
-   * mistake and refused at once; a bad cookie is what browsers keep sending long after it went stale, so it
-   * only matters where a token is needed (public topics stay readable, and `EventSource` never retries a 401).
+   * mistake and refused at once; on the native API a bad cookie is what browsers keep sending long after it went
+   * stale, so it only matters where a token is needed (public topics stay readable, and `EventSource` never
+   * retries a 401). Draft 08 wants a presented cookie used like any token: `strictCookie` refuses it at once.
    */
   private async reader(
     credential: Credential | undefined,
-    key: Uint8Array,
+    strictCookie = false,
   ): Promise<{ verified: Verified | null; refusal: HeraldError }> {
     if (credential === undefined) return { verified: null, refusal: NO_TOKEN };
     try {
-      return { verified: await this.verify(credential.token, key), refusal: NO_TOKEN };
+      return { verified: await this.verify(credential.token), refusal: NO_TOKEN };
     } catch (error) {
-      if (credential.source !== "cookie" || !(error instanceof HeraldError)) throw error;
+      if (strictCookie || credential.source !== "cookie" || !(error instanceof HeraldError)) throw error;
       return { verified: null, refusal: new HeraldError(error.code, `herald_token cookie: ${error.message}`, error.headers) };
     }
   }
 
-  private async verify(token: string | undefined, key: Uint8Array): Promise<Verified> {
+  private async verify(token: string | undefined): Promise<Verified> {
     if (token === undefined || token === "") throw new HeraldError("unauthorized", "a bearer token is required", CHALLENGE);
     let payload: Record<string, unknown>;
     let header: { typ?: unknown };
     try {
-      // Only HS256: `alg: none` and every other algorithm are refused before the signature is looked at.
-      ({ payload, protectedHeader: header } = await jwtVerify(token, key, { algorithms: ["HS256"] }));
+      ({ payload, protectedHeader: header } = await this.keys.verify(token));
     } catch (error) {
       throw new HeraldError("unauthorized", `invalid token: ${reason(error)}`, INVALID);
     }
@@ -151,9 +189,15 @@ export class Authorizer {
     return {
       grants,
       subject: typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : undefined,
+      payload: claimPayload(payload.herald) ?? claimPayload(payload.mercure),
       expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
     };
   }
+}
+
+/** The `payload` member of a claim object, if it has one. */
+function claimPayload(claim: unknown): unknown {
+  return typeof claim === "object" && claim !== null ? (claim as { payload?: unknown }).payload : undefined;
 }
 
 /** A reason safe to show: never the token or its contents. */

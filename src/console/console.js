@@ -52,6 +52,19 @@ function format(data) {
   return line.length <= 120 ? line : JSON.stringify(data, null, 2);
 }
 
+/** A Mercure update's own fields under its row: private, its Mercure id, its other topics, its retry. */
+function mercureLine({ id, topics, private: isPrivate, retry }) {
+  const line = cell("div", "mercure", "");
+  if (isPrivate) line.append(cell("span", "private", "private"));
+  const mercureId = cell("code", "mercure-id", id);
+  mercureId.title = "Mercure id";
+  line.append(mercureId);
+  if (topics.length > 1)
+    line.append(cell("span", "muted", "also on"), ...topics.slice(1).map((t) => cell("code", "alternate", t)));
+  if (retry !== null) line.append(cell("span", "retry", `retry ${retry} ms`));
+  return line;
+}
+
 /** One row per event, newest first, in id order even when a replay brings an older one late. */
 function show(event) {
   received++;
@@ -63,7 +76,10 @@ function show(event) {
   row.dataset.id = event.id;
   row.title = new Date(event.time).toISOString();
   const where = cell("div", "where", "");
-  where.append(cell("div", "topic", event.topic));
+  const topic = cell("div", "topic", event.topic);
+  // A Mercure topic (a URL) rarely fits its column.
+  topic.title = event.topic;
+  where.append(topic);
   if (event.event) where.append(cell("span", "type", event.event));
   row.append(
     cell("span", "id", `#${event.id}`),
@@ -71,6 +87,7 @@ function show(event) {
     where,
     cell("pre", "data", format(event.data)),
   );
+  if (event.mercure) row.append(mercureLine(event.mercure));
   applyFilter(row);
 
   const list = $("events");

@@ -7,7 +7,7 @@ export class Feed {
   /**
    * @param {object} hooks
    * @param {(extra: Record<string, string>) => URLSearchParams} hooks.query the selectors (and token) plus `extra`
-   * @param {(event: {id: string, topic: string, event: string | null, data: unknown, time: string}) => void} hooks.onEvent
+   * @param {(event: {id: string, topic: string, event: string | null, data: unknown, time: string, mercure?: object}) => void} hooks.onEvent
    * @param {(text: string) => void} hooks.onNotice a gap in the log, or an unreadable event
    * @param {(state: string, text?: string) => void} hooks.onState connecting, live, reconnecting, closed, idle
    * @param {(text: string | null) => void} hooks.onError why the hub refused the stream, or null once it is back

@@ -6,13 +6,20 @@
 import { Elysia } from "elysia";
 import type { OriginPolicy } from "./origins";
 
+/**
+ * What a page may send: its token, a body's type, an Idempotency-Key, the id to resume after, and the
+ * `Cache-Control: no-store` Mercure's draft 07 asks of a client that puts its token in the URL.
+ */
 const PREFLIGHT = {
   "access-control-allow-methods": "GET, POST, OPTIONS",
-  "access-control-allow-headers": "Authorization, Content-Type, Idempotency-Key, Last-Event-ID",
+  "access-control-allow-headers": "Authorization, Cache-Control, Content-Type, Idempotency-Key, Last-Event-ID",
   "access-control-max-age": "600",
 };
-/** Headers a page may read from our answers: when to retry, why a token was refused, where a Mercure resume began. */
-const EXPOSED = "Retry-After, WWW-Authenticate, Mercure-Last-Event-ID, Last-Event-ID";
+/**
+ * Headers a page may read from our answers: when to retry, why a token was refused, where a Mercure resume began,
+ * and the `Link` of Mercure's subscriptions API (its `last-event-id`).
+ */
+const EXPOSED = "Retry-After, WWW-Authenticate, Mercure-Last-Event-ID, Last-Event-ID, Link";
 
 function allowance(policy: OriginPolicy, origin: string | null): Record<string, string> | null {
   if (origin !== null && policy.isNamed(origin)) {

@@ -5,6 +5,7 @@ import swaggerUiCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 // `type: "file"` makes `bun build --compile` embed the assets, so /docs works where the browser has no internet.
 import swaggerUiBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import pkg from "../../package.json" with { type: "json" };
+import { MercureUpdate } from "./mercure/models";
 import * as models from "./models";
 
 export const SPEC_PATH = "/openapi.json";
@@ -20,8 +21,11 @@ const COMPONENTS = {
   BatchBody: models.BatchBody,
   BatchPublished: models.BatchPublished,
   EventRecord: models.EventRecord,
+  MercureFields: models.MercureFields,
+  MercureUpdate: MercureUpdate,
   HistoryPage: models.HistoryPage,
   TopicList: models.TopicList,
+  SubscriptionList: models.SubscriptionList,
   Health: models.Health,
 };
 
@@ -140,7 +144,7 @@ export function refine(generated: unknown, details: readonly RouteDetail[]): Jso
         scheme: "bearer",
         bearerFormat: "JWT",
         description:
-          "HS256 JWT with a `herald` claim `{publish: [selectors], subscribe: [selectors]}`; also accepted as the `access_token` query parameter or the `herald_token` cookie. Not needed in open mode or on public topics.",
+          "JWT (HS256 with the hub's secret; EdDSA, ES256 or RS256 with a key of HERALD_JWT_PUBLIC_KEY) with a `herald` claim `{publish: [selectors], subscribe: [selectors]}` (or Mercure's: draft 07's `mercure` claim, draft 08's `authorization_details`); also accepted as the `access_token` query parameter or the `herald_token` cookie, and on `/.well-known/mercure` as the `authorization` query parameter or the `mercureAuthorization` cookie. Not needed in open mode or on public topics.",
       },
     },
   };
@@ -181,16 +185,10 @@ function refineOperation(op: JsonObject, detail: RouteDetail | undefined, names:
 type References = NonNullable<Parameters<typeof openapi>[0]>["references"];
 
 /**
- * The routes' query schemas, handed to the plugin as references rather than to the routes, so that Elysia neither
- * decodes nor validates queries (the handlers read them literally); the plugin reads only the parts given.
+ * The routes' query (and some header) schemas, handed to the plugin as references rather than to the routes, so that
+ * Elysia neither decodes nor validates them (the handlers read them literally); the plugin reads only the parts given.
  */
-const queryReferences = () =>
-  Object.fromEntries(
-    Object.entries(models.QUERY_DOCS).map(([path, methods]) => [
-      path,
-      Object.fromEntries(Object.entries(methods).map(([method, query]) => [method, { query }])),
-    ]),
-  ) as unknown as References;
+const parameterReferences = () => models.PARAMETER_DOCS as unknown as References;
 
 /** Elysia keeps the whole app's routes behind a protected method; the document needs their `detail` blocks. */
 class DocsPlugin extends Elysia {
@@ -222,7 +220,9 @@ export function docsRoutes() {
           path: DOCS_PATH,
           specPath: SPEC_PATH,
           provider: "swagger-ui",
-          references: queryReferences(),
+          references: parameterReferences(),
+          // A path with a dot is a static file to the plugin; `/.well-known/mercure` is an API (assets are hidden).
+          exclude: { staticFile: false },
           documentation: {
             info: {
               title: "Herald",
@@ -236,7 +236,13 @@ export function docsRoutes() {
               { name: "publish", description: "Append events to topics" },
               { name: "subscribe", description: "Server-Sent Events streams, resumable" },
               { name: "history", description: "The retained log, read as JSON" },
+              { name: "presence", description: "Who is listening: the open streams, on every node" },
               { name: "operations", description: "Health and metrics, for load balancers and monitoring" },
+              {
+                name: "mercure",
+                description:
+                  "The Mercure protocol (drafts 07 and 08) on `/.well-known/mercure`, over the same log as the native API",
+              },
             ],
           },
           swagger: {

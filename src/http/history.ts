@@ -2,6 +2,7 @@
 import { Elysia } from "elysia";
 import type { Authorizer } from "../auth/authorizer";
 import { eventJson, isoTime } from "../event-json";
+import type { Presence } from "../hub/presence";
 import { type EventLog, topicsOf } from "../log/event-log";
 import { bearerToken } from "./credentials";
 import { whileWorking } from "./idle";
@@ -10,7 +11,7 @@ import { Query } from "./query";
 
 const JSON_TYPE = { "Content-Type": "application/json" };
 
-export const historyRoutes = (log: EventLog, auth: Authorizer) =>
+export const historyRoutes = (log: EventLog, auth: Authorizer, presence: Presence) =>
   new Elysia({ name: "history" })
     .get(
       "/events",
@@ -59,6 +60,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
             firstId: String(s.firstId),
             lastId: String(s.lastId),
             lastTime: isoTime(s.lastTime),
+            subscribers: presence.count(s.topic),
           })),
           next: page.length === limit && last ? last.topic : null,
         };
@@ -69,7 +71,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer) =>
           operationId: "listTopics",
           summary: "List topics with retained events, a page at a time",
           description:
-            "Topics matching the selectors (without `topic`: every topic the caller may read), sorted by name in byte order, after `after`; `events` is the retained count; `next` is the last topic of a full page (pass it as `after`), null on a partial one.",
+            "Topics matching the selectors (without `topic`: every topic the caller may read), sorted by name in byte order, after `after`; `events` is the retained count, `subscribers` the open streams (on every node) that receive the topic; `next` is the last topic of a full page (pass it as `after`), null on a partial one.",
           tags: ["history"],
         },
       },

@@ -8,6 +8,7 @@ import { type Metrics, renderMetrics } from "../metrics";
 export const ownMetrics = (hub: Hub, log: EventLog, metrics: Metrics) => async (): Promise<string> => {
   const herald = renderMetrics(metrics, {
     subscribers: hub.subscriberCount,
+    presence: hub.presence.size,
     logSize: log.size(),
     // An unreadable log still gets its fault scraped: the count it cannot read is NaN.
     retainedEvents: await log.retained().catch(() => Number.NaN),

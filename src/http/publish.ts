@@ -9,7 +9,7 @@ import { checkEventType, checkTopic } from "../names";
 import { type BodyLimits, eventData, isJson, parseJsonBody, readText, TextData } from "./body";
 import { bearerToken } from "./credentials";
 import { idempotency } from "./idempotency";
-import { BatchBody, BatchPublished, ErrorResponse, PublishBody, Published, Topic } from "./models";
+import { BatchBody, BatchPublished, ErrorResponse, IdempotencyHeaders, PublishBody, Published, Topic } from "./models";
 import { checkQuery, Query } from "./query";
 
 function published(r: Receipt) {
@@ -28,11 +28,6 @@ function fingerprint(drafts: readonly EventDraft[]): string {
   return hash.digest("hex");
 }
 
-const headers = t.Object({
-  "idempotency-key": t.Optional(
-    t.String({ description: "1 to 200 printable ASCII characters; a repeat returns the original answer with 200" }),
-  ),
-});
 const errors = {
   400: ErrorResponse,
   401: ErrorResponse,
@@ -72,7 +67,7 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
           return isJson(request) ? parseJsonBody(text, 1) : { data: new TextData(text) };
         },
         params: t.Object({ topic: Topic }),
-        headers,
+        headers: IdempotencyHeaders,
         body: PublishBody,
         response: { 200: Published, 201: Published, ...errors },
         detail: {
@@ -122,7 +117,7 @@ export const publishRoutes = (hub: Hub, auth: Authorizer, limits: BodyLimits) =>
           await auth.authorizePublish(() => bearerToken(request), []);
           return parseJsonBody(await readText(request, limits), 3);
         },
-        headers,
+        headers: IdempotencyHeaders,
         body: BatchBody,
         response: { 200: BatchPublished, 201: BatchPublished, ...errors },
         detail: {

@@ -51,6 +51,8 @@ export interface AdmissionOptions {
   readonly maxStreamsPerClient: number;
   readonly proxies: TrustedProxies;
   readonly metrics: Metrics;
+  /** How long a stream opened with a token may last (0: until the token's exp, if any). */
+  readonly maxStreamAgeMs: number;
   /** Where slots come from when several workers serve: every stream takes one there, limit or not. */
   readonly shared?: SharedSlots;
 }
@@ -65,7 +67,8 @@ export class StreamAdmission {
 
   /**
    * Opens a stream with `open` once its client has a slot (429 otherwise, before any stream byte), and ties
-   * the slot and the token's expiry to the stream's life.
+   * the slot and the stream's end to its life: the token's expiry, or its age limit, since a token revoked after
+   * the stream opened would otherwise be good for as long as the connection holds.
    */
   async open(request: Request, server: Server<unknown> | null, reader: Reader, open: () => Subscription): Promise<Subscription> {
     const release = await this.slot(request, server, reader);
@@ -76,7 +79,8 @@ export class StreamAdmission {
       release?.();
       throw error;
     }
-    const cancelExpiry = reader.expiresAt === undefined ? undefined : onDeadline(reader.expiresAt, () => sub.end());
+    const until = this.endOf(reader);
+    const cancelExpiry = until === undefined ? undefined : onDeadline(until, () => sub.end());
     if (release !== undefined || cancelExpiry !== undefined) {
       void sub.ended.then(() => {
         release?.();
@@ -84,6 +88,14 @@ export class StreamAdmission {
       });
     }
     return sub;
+  }
+
+  /** When a stream of this reader must end (ms since the epoch), if ever. */
+  private endOf(reader: Reader): number | undefined {
+    const { maxStreamAgeMs } = this.options;
+    const aged = reader.withToken && maxStreamAgeMs > 0 ? Date.now() + maxStreamAgeMs : undefined;
+    if (aged === undefined || reader.expiresAt === undefined) return aged ?? reader.expiresAt;
+    return Math.min(aged, reader.expiresAt);
   }
 
   private async slot(request: Request, server: Server<unknown> | null, reader: Reader): Promise<(() => void) | undefined> {

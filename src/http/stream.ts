@@ -38,6 +38,7 @@ export const streamRoutes = (hub: Hub, log: EventLog, auth: Authorizer, admissio
           signal: request.signal,
           // A private update (a Mercure publish) only for an unexpired token that grants one of its topics.
           readsPrivate: (e) => reader.grantsAny(topicsOf(e)),
+          listener: { subject: reader.subject ?? null, payload: reader.payload ?? null },
         }),
       );
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.

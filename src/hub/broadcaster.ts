@@ -1,6 +1,6 @@
 /** Fan-out: hands each committed batch, encoded once, to every subscriber whose selectors match. */
 import type { LoggedEvent } from "../log/event-log";
-import type { Selector } from "../names";
+import { type Selector, selectorKey, type TopicPattern } from "../names";
 import { encodeEvent, joinChunks, type WireForm } from "../sse/encode";
 import { PrefixIndex } from "./prefix-index";
 
@@ -51,9 +51,17 @@ export interface Subscriber {
   receive(batch: EncodedBatch, indexes: readonly number[]): void;
 }
 
+/** The streams of one distinct pattern: it is tested once per topic of a batch, however many streams hold it. */
+interface PatternSubscribers {
+  readonly prefix: string;
+  readonly pattern: TopicPattern;
+  readonly subs: Set<Subscriber>;
+}
+
 export class Broadcaster {
   private readonly exact = new Map<string, Set<Subscriber>>();
   private readonly prefixes = new PrefixIndex<Subscriber>();
+  private readonly patterns = new Map<string, PatternSubscribers>();
   private head: number;
 
   /** @param head the log's last id when the broadcaster starts */
@@ -68,6 +76,14 @@ export class Broadcaster {
 
   add(sub: Subscriber): number {
     for (const s of sub.selectors) {
+      if (s.pattern !== undefined) {
+        // Patterns are one when their kind and text are: a hub compiles them all the same way.
+        const key = selectorKey(s);
+        const entry = this.patterns.get(key) ?? { prefix: s.value, pattern: s.pattern, subs: new Set<Subscriber>() };
+        this.patterns.set(key, entry);
+        entry.subs.add(sub);
+        continue;
+      }
       if (s.isPrefix) {
         this.prefixes.add(s.value, sub);
         continue;
@@ -80,6 +96,13 @@ export class Broadcaster {
 
   remove(sub: Subscriber): void {
     for (const s of sub.selectors) {
+      if (s.pattern !== undefined) {
+        const key = selectorKey(s);
+        const entry = this.patterns.get(key);
+        entry?.subs.delete(sub);
+        if (entry?.subs.size === 0) this.patterns.delete(key);
+        continue;
+      }
       if (s.isPrefix) {
         this.prefixes.remove(s.value, sub);
         continue;
@@ -87,6 +110,22 @@ export class Broadcaster {
       const set = this.exact.get(s.value);
       set?.delete(sub);
       if (set?.size === 0) this.exact.delete(s.value);
+    }
+  }
+
+  /** The subscribers whose selectors match `topic`: who gets what the hub sends outside the log. */
+  subscribersOf(topic: string): Set<Subscriber> {
+    const found = new Set<Subscriber>();
+    this.forEachMatch(topic, (sub) => found.add(sub));
+    return found;
+  }
+
+  /** Calls `visit` with each subscriber one of whose selectors matches `topic` (once per selector that does). */
+  private forEachMatch(topic: string, visit: (sub: Subscriber) => void): void {
+    this.exact.get(topic)?.forEach(visit);
+    this.prefixes.forEachMatch(topic, visit);
+    for (const { prefix, pattern, subs } of this.patterns.values()) {
+      if (topic.startsWith(prefix) && pattern.test(topic)) subs.forEach(visit);
     }
   }
 
@@ -117,10 +156,7 @@ export class Broadcaster {
       const earlier = matched.get(sub);
       matched.set(sub, earlier === undefined ? indexes : mergeIndexes(earlier, indexes));
     };
-    for (const [topic, indexes] of byTopic) {
-      this.exact.get(topic)?.forEach(add(indexes));
-      this.prefixes.forEachMatch(topic, add(indexes));
-    }
+    for (const [topic, indexes] of byTopic) this.forEachMatch(topic, add(indexes));
     if (anyPrivate) {
       for (const [sub, indexes] of matched) {
         const allowed = indexes.filter(

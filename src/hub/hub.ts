@@ -3,9 +3,11 @@ import { HeraldError, RETRY_LATER } from "../errors";
 import type { AppendResult, EventDraft, EventLog, Idempotency } from "../log/event-log";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
+import { selectorKey } from "../names";
 import { preamble } from "../sse/encode";
-import { Broadcaster } from "./broadcaster";
+import { Broadcaster, type Subscriber } from "./broadcaster";
 import { WriteCoalescer } from "./coalescer";
+import { NO_ONE, Presence } from "./presence";
 import { type CloseReason, type StreamRequest, Subscription, type SubscriptionHost } from "./subscription";
 
 export interface HubOptions {
@@ -16,6 +18,8 @@ export interface HubOptions {
 }
 
 export class Hub {
+  /** Who listens: this process's streams, and other nodes' once a cluster shares them. */
+  readonly presence = new Presence();
   private readonly broadcaster: Broadcaster;
   private readonly subscriptions = new Set<Subscription>();
   private readonly heartbeats: Timer;
@@ -45,8 +49,12 @@ export class Hub {
       log,
       register: (sub) => {
         this.subscriptions.add(sub);
-        return this.broadcaster.add(sub);
+        const head = this.broadcaster.add(sub);
+        // Added first, so a stream whose own selectors match hears of its opening too.
+        this.presence.opened(sub, sub.selectors, sub.listener ?? NO_ONE);
+        return head;
       },
+      stopping: () => this.draining,
       closed: (sub, reason) => this.forget(sub, reason),
       delivered: (count) => {
         metrics.delivered += count;
@@ -57,6 +65,11 @@ export class Hub {
 
   get subscriberCount(): number {
     return this.subscriptions.size;
+  }
+
+  /** The open streams whose selectors match `topic`. */
+  subscribersOf(topic: string): Set<Subscriber> {
+    return this.broadcaster.subscribersOf(topic);
   }
 
   get isDraining(): boolean {
@@ -74,7 +87,6 @@ export class Hub {
   }
 
   open(request: StreamRequest): Subscription {
-    if (this.draining) throw new HeraldError("shutting_down", "the hub is shutting down", RETRY_LATER);
     if (this.subscriptions.size >= this.options.maxSubscribers) {
       throw new HeraldError("too_many_subscribers", "the hub has reached its stream limit", RETRY_LATER);
     }
@@ -88,7 +100,7 @@ export class Hub {
   private async missed(): Promise<void> {
     const lookups = new Map<string, Promise<number>>();
     const prunedThrough = (sub: Subscription) => {
-      const key = sub.selectors.map((s) => s.text).join("\n");
+      const key = sub.selectors.map(selectorKey).join("\n");
       let lookup = lookups.get(key);
       if (!lookup) {
         lookup = this.log.prunedThrough(sub.selectors);
@@ -111,6 +123,7 @@ export class Hub {
   private forget(sub: Subscription, reason: CloseReason): void {
     this.subscriptions.delete(sub);
     this.broadcaster.remove(sub);
+    this.presence.closed(sub);
     if (reason === "slow_consumer") {
       this.metrics.slowDropped++;
       this.logger.warn("slow subscriber dropped", { selectors: sub.selectors.map((s) => s.text) });
@@ -119,7 +132,10 @@ export class Hub {
       this.logger.error("stream ended by a log read failure", { selectors: sub.selectors.map((s) => s.text) });
   }
 
-  /** Stops accepting, ends every stream cleanly and waits for in-flight publishes to commit. */
+  /**
+   * Stops accepting publishes, ends every stream cleanly (one that opens from now on ends after its `retry:`) and
+   * waits for in-flight publishes to commit.
+   */
   async drain(): Promise<void> {
     this.draining = true;
     for (const sub of [...this.subscriptions]) sub.end();

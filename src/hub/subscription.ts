@@ -1,8 +1,10 @@
 /** One client's stream: replay from the log up to a noted head, then live, within a byte budget. */
-import { type EventLog, isFullPage, type LoggedEvent, type ReadRange } from "../log/event-log";
-import type { ClientEventId, Selector } from "../names";
+import { type EventLog, isFullPage, type LoggedEvent, type ReadRange, topicsOf } from "../log/event-log";
+import { type ClientEventId, type Selector, selects } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks, type WireForm } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
+import { HeldNotices, type Notice } from "./held-notices";
+import type { Listener } from "./presence";
 
 /** Events read from the log per replay step, and the data size that ends a step sooner: large events come a few at a time. */
 const REPLAY_PAGE = 1000;
@@ -19,6 +21,8 @@ export interface SubscriptionHost {
   readonly log: EventLog;
   /** Registers with the broadcaster and returns the last id it handed out. */
   register(sub: Subscription): number;
+  /** Whether the hub is stopping: a stream that starts now only tells its client when to come back. */
+  stopping(): boolean;
   closed(sub: Subscription, reason: CloseReason): void;
   /** Counts events written to a stream, replayed or live. */
   delivered(count: number): void;
@@ -40,6 +44,8 @@ export interface StreamRequest {
    * the loss by a response header), and a resume from beyond the newest id just goes live. Default: false.
    */
   readonly endsOnGap?: boolean;
+  /** Who reads, as presence shows it. Default: no one in particular. */
+  readonly listener?: Listener;
 }
 
 const NEVER = () => false;
@@ -52,7 +58,10 @@ export class Subscription implements Subscriber {
   readonly selectors: readonly Selector[];
   readonly form: WireForm;
   readonly readsPrivate: (e: LoggedEvent) => boolean;
+  readonly listener: Listener | undefined;
   private readonly endsOnGap: boolean;
+  /** Whether a selector is a pattern, which the log reads by its literal prefix only. */
+  private readonly patterned: boolean;
   /**
    * A direct stream: writes go straight to the socket, and a write that finds it full returns a promise that
    * settles once the client has taken it. Half the memory of a queued ReadableStream per idle stream.
@@ -74,6 +83,7 @@ export class Subscription implements Subscriber {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private heldEvents = 0;
+  private readonly notices = new HeldNotices();
   /** Bytes not yet written: live events coalesced with others, or waiting behind a write the client has not taken. */
   private queue: Uint8Array[] = [];
   private queued = 0;
@@ -90,9 +100,11 @@ export class Subscription implements Subscriber {
     private readonly host: SubscriptionHost,
   ) {
     this.selectors = request.selectors;
+    this.patterned = request.selectors.some((s) => s.pattern !== undefined);
     this.form = request.form;
     this.readsPrivate = request.readsPrivate ?? NEVER;
     this.endsOnGap = request.endsOnGap ?? false;
+    this.listener = request.listener;
     this.cursor = request.resumeFrom?.value ?? 0;
     this.lastSent = this.cursor;
     this.resumedFrom = request.resumeFrom?.text ?? "0";
@@ -106,6 +118,12 @@ export class Subscription implements Subscriber {
       pull: (sink: ReadableStreamDirectController) => {
         // Ended before the response started (its token expired at once): a closed stream never registers.
         if (this.state === "closed") return sink.close();
+        // An SSE client never retries a refusal (a 503), but reconnects after a stream that ends: to the next process.
+        if (host.stopping()) {
+          sink.write(host.preamble);
+          sink.close();
+          return this.close("shutdown");
+        }
         // The response stays open until this settles. Rejecting it without a reason aborts the connection
         // quietly; `sink.close(error)` would too, but Bun prints a stack trace on stderr for each one.
         const response = new Promise<void>((resolve, reject) => {
@@ -113,6 +131,8 @@ export class Subscription implements Subscriber {
         });
         this.sink = sink;
         this.write(host.preamble);
+        // A client gone at the first write was forgotten as it closed: registering it now would keep it forever.
+        if (this.isClosed) return response;
         this.head = host.register(this);
         this.seen = this.head;
         if (this.state === "replaying") void this.replay();
@@ -122,6 +142,10 @@ export class Subscription implements Subscriber {
     });
     // A client may leave while its stream waits for a slot on another thread: an aborted signal fires no more.
     if (request.signal.aborted) this.close("client_closed");
+  }
+
+  get isClosed(): boolean {
+    return this.state === "closed";
   }
 
   receive(batch: EncodedBatch, indexes: readonly number[]): void {
@@ -154,6 +178,12 @@ export class Subscription implements Subscriber {
     if (this.state === "closed" || prunedThrough <= this.seen) return;
     if (!this.endsOnGap) this.enqueue(gapNotice(this.seen, prunedThrough));
     this.end();
+  }
+
+  /** Sends a notice of live state: at once when live, after the current page while replaying. */
+  notify(notice: Notice): void {
+    if (this.state === "live") this.enqueue(notice(this.seen));
+    else if (this.state === "replaying" && !this.notices.hold(notice)) this.fail("slow_consumer");
   }
 
   sendHeartbeat(): void {
@@ -234,7 +264,11 @@ export class Subscription implements Subscriber {
         }
         this.cursor = last && isFullPage(page, range) ? last.id : (range.upTo as number);
         if (this.cursor >= this.head) this.goLive();
-        else await this.clientTookAll();
+        else {
+          const notices = this.notices.take(this.cursor);
+          if (notices) this.write(notices);
+          await this.clientTookAll();
+        }
       }
     } catch {
       // The log cannot be read now: a clean end, after whole events only, lets the client resume where it was.
@@ -243,12 +277,19 @@ export class Subscription implements Subscriber {
     }
   }
 
-  /** The page without the private updates this reader may not receive. */
+  /**
+   * The page without the private updates this reader may not receive, nor, for a stream with patterns (read
+   * from the log by their literal prefix), the events none of its selectors match.
+   */
   private readable(page: readonly LoggedEvent[]): readonly LoggedEvent[] {
-    for (const e of page) {
-      if (e.private === true && !this.readsPrivate(e)) return page.filter((x) => x.private !== true || this.readsPrivate(x));
-    }
+    const allowed = (e: LoggedEvent) => e.private !== true || this.readsPrivate(e);
+    const wanted = this.patterned ? (e: LoggedEvent) => allowed(e) && this.selected(e) : allowed;
+    for (const e of page) if (!wanted(e)) return page.filter(wanted);
     return page;
+  }
+
+  private selected(e: LoggedEvent): boolean {
+    return topicsOf(e).some((topic) => this.selectors.some((s) => selects(s, topic)));
   }
 
   /**
@@ -283,6 +324,8 @@ export class Subscription implements Subscriber {
     for (const chunk of held) this.enqueue(chunk);
     this.host.delivered(this.heldEvents);
     this.heldEvents = 0;
+    const notices = this.notices.take(this.seen);
+    if (notices) this.enqueue(notices);
   }
 
   private fail(reason: CloseReason): void {
@@ -293,6 +336,7 @@ export class Subscription implements Subscriber {
     if (this.state === "closed") return;
     this.state = "closed";
     this.held = [];
+    this.notices.clear();
     this.queue = [];
     this.queued = 0;
     this.finish();

@@ -55,8 +55,8 @@ export function distinctAlternates(e: EventDraft): readonly string[] | undefined
   return distinct.length === 0 ? undefined : distinct;
 }
 
-/** Whether a draft carries anything beyond a native event's fields. */
-export function isUpdate(e: EventDraft): boolean {
+/** Whether a draft or a logged event carries anything beyond a native event's fields. */
+export function isUpdate(e: UpdateFields): boolean {
   return e.alternates !== undefined || e.private === true || e.publisherId !== undefined || e.retry !== undefined;
 }
 

@@ -3,6 +3,8 @@ import type { Logger } from "../logger";
 import { redactRedisUrl } from "../net/redis-url";
 import type { EventLog, LogReads } from "./event-log";
 import type { LogFault } from "./faults";
+import type { PresenceExchange } from "./presence-exchange";
+import { RedisPresenceExchange } from "./redis/presence";
 import { RedisReads } from "./redis/reads";
 import { RedisEventLog, type RedisLogOptions } from "./redis/redis-log";
 import { SqliteReads } from "./sqlite/reads";
@@ -30,4 +32,13 @@ export async function openEventLog(options: LogOptions, logger: Logger): Promise
 export function openLogReads(options: LogOptions, head: () => number, onFault: (fault: LogFault) => void): LogReads {
   if ("sqlite" in options) return new SqliteReads(options.sqlite.path, head, onFault);
   return new RedisReads(options.redis, onFault);
+}
+
+/**
+ * How this node shares presence with the others of its cluster: through the Redis of the shared log; none for the
+ * embedded log, whose one process knows every stream. `ttlMs` bounds how long a dead node's streams stay listed.
+ */
+export function openPresenceExchange(options: LogOptions, ttlMs: number, logger: Logger): PresenceExchange | undefined {
+  if ("sqlite" in options) return undefined;
+  return new RedisPresenceExchange({ url: options.redis.url, prefix: options.redis.prefix, ttlMs }, logger);
 }

@@ -1,4 +1,5 @@
 /** Parsers of setting values: each turns text into a value inside its range, or says what it accepts. */
+import { ACCEPTED_KEYS, type PublicKey, parsePublicKeys } from "../auth/public-keys";
 import { ConfigError, quote } from "../errors";
 import { CONTROL_OR_FORMAT, MAX_TOPIC_STRING_BYTES, SELECTOR_PATTERN } from "../names";
 import { parseAddressRange } from "../net/address-range";
@@ -70,6 +71,13 @@ export const oneOf = <T extends string>(...values: T[]): Parser<T> => {
   });
 };
 
+/** `true` or `false`, exactly. */
+export const boolean: Parser<boolean> = parser("true or false", (raw, name) => {
+  const value = raw.trim();
+  if (value !== "true" && value !== "false") throw new ConfigError(`${name} must be true or false, got ${quote(raw)}`);
+  return value === "true";
+});
+
 /** Text that must not be empty, such as a host or a path; `range` says what it is. */
 export const nonEmpty = (range: string): Parser<string> =>
   parser(range, (raw, name) => {
@@ -139,6 +147,20 @@ export const hmacSecret: Parser<string> = parser(`unset, or at least ${HS256_MIN
     );
   return raw;
 });
+
+/** Public keys that verify tokens: none when unset. The messages name the key and the fault, never the PEM. */
+export const publicKeys: Parser<readonly PublicKey[]> = parser(
+  `unset, or PEM SPKI public keys, concatenated: ${ACCEPTED_KEYS}`,
+  (raw, name) => {
+    if (raw.trim() === "") return [];
+    try {
+      return parsePublicKeys(raw);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      throw new ConfigError(`${name}: ${error.message}`);
+    }
+  },
+);
 
 export const redisUrl: Parser<string> = parser(
   "unset, or redis://[user:password@]host:port[/db] (rediss:// for TLS)",

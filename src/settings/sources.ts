@@ -1,4 +1,4 @@
-/** Where setting values come from: flags over environment variables, and for secrets the files they name. */
+/** Where setting values come from: flags over environment variables, and for secrets and keys the files they name. */
 import { closeSync, openSync, readSync } from "node:fs";
 import { ConfigError } from "../errors";
 import { readFailure } from "../files";
@@ -9,6 +9,8 @@ export interface SettingSource {
   readonly flag: string;
   /** Redacted everywhere; may also come from a file (`<ENV>_FILE`, `--<flag>-file`), and must not be empty. */
   readonly secret?: boolean;
+  /** Not secret, but long (PEM keys): may come from a file as a secret does, and must not be empty either. */
+  readonly file?: boolean;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -21,11 +23,13 @@ interface Given {
 
 export const fileVariable = (s: SettingSource): string => `${s.env}_FILE`;
 export const fileFlag = (s: SettingSource): string => `${s.flag}-file`;
+/** Whether the value may come from the file named by `fileVariable` or `fileFlag`. */
+export const readsFile = (s: SettingSource): boolean => s.secret === true || s.file === true;
 
-/** The flags a setting answers to: its own, and for a secret the one naming a file. */
-export const flagsOf = (s: SettingSource): string[] => (s.secret ? [s.flag, fileFlag(s)] : [s.flag]);
+/** The flags a setting answers to: its own, and for one read from a file the one naming the file. */
+export const flagsOf = (s: SettingSource): string[] => (readsFile(s) ? [s.flag, fileFlag(s)] : [s.flag]);
 /** The variables a setting reads, likewise. */
-export const variablesOf = (s: SettingSource): string[] => (s.secret ? [s.env, fileVariable(s)] : [s.env]);
+export const variablesOf = (s: SettingSource): string[] => (readsFile(s) ? [s.env, fileVariable(s)] : [s.env]);
 
 /** Reads `--name value` and `--name=value` pairs, refusing flags not in `known`. */
 export function parseFlags(argv: readonly string[], known: readonly string[]): Map<string, string> {
@@ -60,18 +64,18 @@ const present = (source: Source): Given | undefined =>
   source.value === undefined ? undefined : { raw: source.value, name: source.name };
 
 function pick(s: SettingSource, direct: Source, file: Source): Given | undefined {
-  if (!s.secret) return present(direct);
+  if (!readsFile(s)) return present(direct);
   if (direct.value !== undefined && file.value !== undefined)
     throw new ConfigError(`${direct.name} and ${file.name} are both set: keep one`);
-  const found = file.value === undefined ? present(direct) : { raw: readSecretFile(file.value, file.name), name: file.name };
+  const held = s.secret ? "secret" : "value";
+  const found = file.value === undefined ? present(direct) : { raw: readValueFile(file.value, file.name, held), name: file.name };
   // An empty secret is a mistake (an unset shell variable, an empty mount), never a request for "no secret".
-  if (found?.raw === "") throw new ConfigError(`${found.name} is set but empty; unset it, or give the secret`);
+  if (found?.raw === "") throw new ConfigError(`${found.name} is set but empty; unset it, or give the ${held}`);
   return found;
 }
 
-/** The failures of a path that names no file at all: the secret itself, given where its file was meant. */
+/** The failures of a path that names no file at all: the value itself, given where its file was meant. */
 const NO_SUCH_PATH = new Set(["ENOENT", "ENAMETOOLONG", "ENOTDIR"]);
-const NOT_THE_SECRET = "; it takes the path of a file that holds the secret, not the secret itself";
 
 /** More than any key or URL; it also stops a mistaken `/dev/zero` from filling memory. */
 const SECRET_FILE_MAX_BYTES = 64 * 1024;
@@ -80,13 +84,15 @@ const SECRET_FILE_MAX_BYTES = 64 * 1024;
  * The file's text with one trailing newline dropped (editors and `echo` add one). Messages name the setting, never
  * its value: the value is meant to be a path, but a secret given there by mistake must not end up in a log.
  */
-function readSecretFile(path: string, name: string): string {
+function readValueFile(path: string, name: string, held: "secret" | "value"): string {
   let bytes: Buffer;
   try {
     bytes = readAtMost(path, SECRET_FILE_MAX_BYTES + 1);
   } catch (error) {
-    const absent = NO_SUCH_PATH.has((error as NodeJS.ErrnoException).code ?? "");
-    throw new ConfigError(`${name}: cannot read the file it names (${readFailure(error)})${absent ? NOT_THE_SECRET : ""}`);
+    const givenInstead = NO_SUCH_PATH.has((error as NodeJS.ErrnoException).code ?? "")
+      ? `; it takes the path of a file that holds the ${held}, not the ${held} itself`
+      : "";
+    throw new ConfigError(`${name}: cannot read the file it names (${readFailure(error)})${givenInstead}`);
   }
   if (bytes.length > SECRET_FILE_MAX_BYTES)
     throw new ConfigError(`${name}: the file it names is larger than ${SECRET_FILE_MAX_BYTES} bytes`);
@@ -94,7 +100,8 @@ function readSecretFile(path: string, name: string): string {
     // Fatal: a binary key read with replacement characters would silently sign with other bytes than the file's.
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/\r?\n$/, "");
   } catch {
-    throw new ConfigError(`${name}: the file it names is not UTF-8 text (try: openssl rand -base64 48)`);
+    const hint = held === "secret" ? " (try: openssl rand -base64 48)" : "";
+    throw new ConfigError(`${name}: the file it names is not UTF-8 text${hint}`);
   }
 }
 

@@ -1,5 +1,5 @@
 /** The text/event-stream wire format: each event encoded once, as bytes shared by every stream. */
-import { eventJson } from "../event-json";
+import { eventJson, HERALD_ID_PREFIX, mercureId } from "../event-json";
 import type { LoggedEvent } from "../log/event-log";
 
 const encoder = new TextEncoder();
@@ -17,14 +17,6 @@ function dataLines(text: string): string {
  * (which names its topic), `mercure` the data under the Mercure id, with the update's `retry`.
  */
 export type WireForm = "data" | "envelope" | "mercure";
-
-/** Herald's own ids on the Mercure endpoint, for events no publisher gave an id. */
-export const HERALD_ID_PREFIX = "urn:herald:";
-
-/** The id a publisher and a Mercure subscriber know an event by: the publisher's, else Herald's own as a URN. */
-export function mercureId(e: { readonly id: number; readonly publisherId?: string }): string {
-  return e.publisherId ?? `${HERALD_ID_PREFIX}${e.id}`;
-}
 
 /** The `id:`, `event:` and (Mercure) `retry:` lines. */
 function headLines(e: LoggedEvent, form: WireForm): string {
@@ -51,6 +43,17 @@ export function encodeEvents(events: readonly LoggedEvent[], form: WireForm): Ui
   let text = "";
   for (const e of events) text += eventFrame(e, form);
   return encoder.encode(text);
+}
+
+/**
+ * A notice of live state, not an event of the log (Mercure's subscription events), under an id that is the
+ * stream's position in the log: a client that reconnects with it resumes exactly where the stream was. An id the
+ * log did not know would be taken for an unknown one, and the replay would start at the oldest event. Position 0
+ * (the log was empty) is Mercure's `earliest`.
+ */
+export function noticeFrame(position: number, form: WireForm, event: string, data: string): Uint8Array {
+  const id = form !== "mercure" ? String(position) : position === 0 ? "earliest" : `${HERALD_ID_PREFIX}${position}`;
+  return encoder.encode(`id: ${id}\nevent: ${event}\ndata: ${data}\n\n`);
 }
 
 /** The opening bytes: the reconnection delay and a comment, so the client's `open` fires at once. */

@@ -224,6 +224,8 @@ export class Coordinator {
     totals.pruned += this.metrics.pruned;
     const herald = renderMetrics(totals, {
       subscribers,
+      // Each worker's presence holds its own streams alone until presence is shared across workers.
+      presence: subscribers,
       logSize: this.log.size(),
       retainedEvents: await this.log.retained().catch(() => Number.NaN),
       lastEventId: this.log.lastId(),

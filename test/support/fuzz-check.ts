@@ -40,7 +40,7 @@ export async function exchange(base: string, req: WireRequest, outcomes: readonl
     case "history":
       return checkHistory(res.status, text, success, model);
     case "topics":
-      return expectEqual("topics", JSON.parse(text), model.topics());
+      return expectEqual("topics", withoutSubscribers(JSON.parse(text)), model.topics());
     case "page":
       if (res.status !== 200 || !(res.headers.get("content-type") ?? "").startsWith(success.contentType)) {
         fail("page", { status: res.status, type: res.headers.get("content-type") });
@@ -175,6 +175,18 @@ export function checkFrame(e: SseEvent, m: ModelEvent, envelope: boolean): void 
   }
   if (!isJsonText(e.data) || !same(parse(e.data), m.data))
     fail(`JSON data of ${m.id} not kept as written`, { got: e.data, expected: m.data });
+}
+
+/**
+ * A /topics page without its `subscribers` counts, once each is seen to be a count: a stream the run just closed
+ * may still be counted for a moment, so the model does not predict them.
+ */
+function withoutSubscribers(page: { topics: Array<Record<string, unknown>> }): unknown {
+  const topics = page.topics.map(({ subscribers, ...rest }) => {
+    if (!Number.isInteger(subscribers) || (subscribers as number) < 0) fail("subscribers", rest);
+    return rest;
+  });
+  return { ...page, topics };
 }
 
 export function expectEqual(what: string, got: unknown, expected: unknown): void {

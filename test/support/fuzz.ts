@@ -157,7 +157,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     stale = false;
   });
   log(
-    `fuzz: seed=${options.seed} runs=${options.runs}${options.path ? ` path=${options.path}` : ""} (replay: bun run fuzz -- --seed ${options.seed} --runs ${options.runs})`,
+    `fuzz: seed=${options.seed} runs=${options.runs}${options.path ? ` path=${options.path}` : ""} (replay: bun run fuzz -- --target native --seed ${options.seed} --runs ${options.runs})`,
   );
   try {
     await fc.assert(property, {

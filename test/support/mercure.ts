@@ -1,5 +1,6 @@
 /** Mercure on a test hub: tokens, publishes, subscriptions with the test client of sse.ts, fresh topics. */
 import { expect } from "bun:test";
+import { join } from "node:path";
 import { SignJWT } from "jose";
 import type { Herald } from "./herald";
 import { SseReader } from "./sse";
@@ -31,6 +32,26 @@ export async function publish(h: Herald, fields: Array<[string, string]>): Promi
   });
   expect(res.status).toBe(200);
   return res.text();
+}
+
+/** An update as Symfony's `Update` takes it (symfony-publish.php). */
+export interface SymfonyUpdate {
+  readonly topics: string | readonly string[];
+  readonly data?: string;
+  readonly private?: boolean;
+  readonly id?: string;
+  readonly type?: string;
+  readonly retry?: number;
+}
+
+const SYMFONY = join(import.meta.dir, "symfony-publish.php");
+
+/** Publishes with Symfony's Mercure component (php-cli) to `hub`, in order; resolves with the ids the hub answered. */
+export async function symfonyPublish(hub: string, jwt: string, updates: readonly SymfonyUpdate[]): Promise<string[]> {
+  const proc = Bun.spawn(["php", SYMFONY, hub, jwt, JSON.stringify(updates)], { stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0 || err !== "") throw new Error(`symfony-publish.php exited ${code}: ${err}`);
+  return out.trim().split("\n");
 }
 
 export function hubUrl(h: Herald, params: Array<[string, string]>): string {

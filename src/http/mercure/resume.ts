@@ -3,9 +3,10 @@
  * or from the oldest retained event when it names none, and what the `Mercure-Last-Event-ID` and
  * `Last-Event-ID` response headers then say.
  */
+
+import { HERALD_ID_PREFIX } from "../../event-json";
 import type { EventLog } from "../../log/event-log";
 import type { ClientEventId, Selector } from "../../names";
-import { HERALD_ID_PREFIX } from "../../sse/encode";
 
 /** The reserved id that asks for every retained update, and that the headers give when no event precedes the replay. */
 export const EARLIEST = "earliest";

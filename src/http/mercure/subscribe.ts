@@ -3,21 +3,27 @@
  * Subscription as /stream (replay, then live, within a byte budget, with heartbeats): Mercure ids, types and
  * `retry`, resume from a Mercure id, and private updates only for a token that grants one of their topics.
  */
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import type { Authorizer, Credential, Reader } from "../../auth/authorizer";
 import type { Hub } from "../../hub/hub";
+import type { Listener } from "../../hub/presence";
 import { type EventLog, topicsOf } from "../../log/event-log";
+import type { Selector } from "../../names";
+import { ErrorResponse } from "../models";
 import type { StreamAdmission } from "../stream-admission";
 import { challenged } from "./challenge";
 import { mercureToken } from "./credentials";
-import { parseSubscription } from "./matchers";
+import { matchTypeOf, parseSubscription } from "./matchers";
+import { forbiddenResponse, UNAUTHORIZED_RESPONSE } from "./models";
 import type { MercureOptions } from "./publish";
 import { type Resume, resumeFrom } from "./resume";
+import type { SubscriptionEvents } from "./subscription-events";
 import { HUB_PATH } from "./update";
 
 const SSE_HEADERS = {
   "Content-Type": "text/event-stream",
-  "Cache-Control": "no-cache",
+  // `private`: draft 07 asks it of answers to a token in the URL; a stream is one reader's whatever its token.
+  "Cache-Control": "private, no-cache",
   "X-Accel-Buffering": "no",
 };
 
@@ -44,12 +50,25 @@ function resumeHeaders(resume: Resume | undefined): Record<string, string> {
   return { ...SSE_HEADERS, "Mercure-Last-Event-ID": told, "Last-Event-ID": told };
 }
 
+/** Who reads, as presence shows it: each matcher's type and, where draft 08's authorization details name one, payload. */
+function listenerOf(reader: Reader, selectors: readonly Selector[]): Listener {
+  const payloads = selectors.map((s) => reader.payloadFor(s.text));
+  return {
+    subject: reader.subject ?? null,
+    payload: reader.payload ?? null,
+    matchTypes: selectors.map(matchTypeOf),
+    ...(payloads.some((p) => p !== undefined) && { payloads }),
+  };
+}
+
 export const mercureSubscribeRoutes = (
   hub: Hub,
   log: EventLog,
   auth: Authorizer,
   admission: StreamAdmission,
   options: MercureOptions,
+  /** Set when active subscriptions are on (HERALD_MERCURE_SUBSCRIPTIONS). */
+  events?: SubscriptionEvents,
 ) =>
   new Elysia({ name: "mercure-subscribe" }).get(
     HUB_PATH,
@@ -59,15 +78,15 @@ export const mercureSubscribeRoutes = (
         credential ??= mercureToken(request, options.cookie);
         return credential;
       };
-      const { selectors, lastEventId } = parseSubscription(new URL(request.url).search.slice(1));
+      const { selectors, lastEventId, draft } = parseSubscription(new URL(request.url).search.slice(1), options.patternBase);
       const header = request.headers.get("last-event-id");
       const given = header !== null && header !== "" ? headerText(header) : lastEventId;
       // Every refusal comes before the first stream byte, with the challenge draft 08 asks for.
       let reader: Reader;
       try {
-        reader = await auth.authorizeRead(token, selectors, true);
+        reader = await auth.authorizeRead(token, selectors, "mercure");
       } catch (error) {
-        throw challenged(error);
+        throw challenged(error, options.resourceMetadata);
       }
       const resume = given === undefined ? undefined : await resumeFrom(log, selectors, given);
       const headers = resumeHeaders(resume);
@@ -81,11 +100,54 @@ export const mercureSubscribeRoutes = (
           signal: request.signal,
           readsPrivate: (e) => reader.grantsAny(topicsOf(e)),
           endsOnGap: true,
+          listener: listenerOf(reader, selectors),
         }),
       );
+      events?.watch(sub, draft, reader);
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.
       server?.timeout(request, 0);
       return new Response(sub.stream, { headers });
     },
-    { detail: { hide: true } },
+    {
+      response: {
+        200: t.String({ description: "A `text/event-stream` of updates" }),
+        400: ErrorResponse,
+        401: ErrorResponse,
+        403: ErrorResponse,
+        429: ErrorResponse,
+        503: ErrorResponse,
+      },
+      detail: {
+        operationId: "mercureSubscribe",
+        summary: "Subscribe to Mercure updates (Server-Sent Events)",
+        description:
+          "A Mercure subscription (drafts 07 and 08) on the topics the matchers select: each update under its Mercure id (the publisher's `id`, else `urn:herald:<id>`), its `type` and `retry`. With `Last-Event-ID` (or `last_event_id`, `lastEventID`) the retained updates after that id are replayed first, then live ones follow with no gap and no duplicate. Private updates only for a token that grants one of their topics; the token comes from `Authorization: Bearer`, the `authorization` query parameter or the `mercureAuthorization` cookie.",
+        tags: ["mercure"],
+        responses: {
+          200: {
+            description: "The stream: `retry:` and a comment at once, then updates, with a comment as heartbeat while idle",
+            headers: {
+              "Mercure-Last-Event-ID": {
+                description:
+                  "Draft 08, sent when a resume was asked: the id of the update before the first one sent, or `earliest` when none precedes it, the id is unknown, or it has been pruned",
+                schema: { type: "string" },
+              },
+              "Last-Event-ID": {
+                description: "Draft 07: the same value as `Mercure-Last-Event-ID`",
+                schema: { type: "string" },
+              },
+            },
+            content: {
+              "text/event-stream": {
+                schema: { type: "string", description: "Server-Sent Events" },
+                example:
+                  'retry: 2000\n: herald\n\nid: urn:uuid:5e94c686-2c0b-4f9b-958c-92ccc3bbb4eb\nevent: book.updated\ndata: {"title":"One"}\n\n',
+              },
+            },
+          },
+          401: UNAUTHORIZED_RESPONSE,
+          403: forbiddenResponse("The token does not grant reading one of the matchers (`forbidden`)"),
+        },
+      },
+    },
   );

@@ -4,18 +4,18 @@
  * that is not digits, and too many or too long fields.
  */
 import { type ErrorCode, HeraldError, quote } from "../../errors";
+import { HERALD_ID_PREFIX } from "../../event-json";
 import type { EventDraft } from "../../log/event-log";
 import { CONTROL_OR_FORMAT, MAX_TOPIC_STRING_BYTES } from "../../names";
-import { HERALD_ID_PREFIX } from "../../sse/encode";
 
 /** The hub's path: a topic whose path resolves into it would forge what the hub itself publishes. */
 export const HUB_PATH = "/.well-known/mercure";
 /** Limits of one update (the drafts leave them to the hub, and 413 past them). */
 export const MAX_TOPICS = 50;
 export const MAX_TOPIC_BYTES = MAX_TOPIC_STRING_BYTES;
-const MAX_ID_BYTES = 2048;
-const MAX_TYPE_BYTES = 256;
-const MAX_RETRY_DIGITS = 10;
+export const MAX_ID_BYTES = 2048;
+export const MAX_TYPE_BYTES = 256;
+export const MAX_RETRY_DIGITS = 10;
 /** Form fields one request may carry, known or not. */
 export const MAX_FIELDS = 200;
 
@@ -35,7 +35,7 @@ function checkText(value: string, field: string, maxBytes: number, code: ErrorCo
 /**
  * Whether `topic`, resolved against the hub's URL, has the hub's path or one under it: dot segments removed and
  * unreserved characters percent-decoded first, so `/.well-known/%6Dercure/x` and `/.well-known/mercure/../mercure/x`
- * are caught too. A topic that is no URL reference names no hub path.
+ * are caught too. A topic that is no URL reference, or whose path is opaque, names no hub path.
  */
 export function addressesHub(topic: string, hubUrl: URL): boolean {
   let url: URL;
@@ -44,12 +44,15 @@ export function addressesHub(topic: string, hubUrl: URL): boolean {
   } catch {
     return false;
   }
+  // An opaque path (`urn:.well-known/mercure`) is no hierarchical path: it never is the hub's path.
+  if (!url.pathname.startsWith("/")) return false;
   const decoded = url.pathname.replace(/%([0-9A-Fa-f]{2})/g, (encoded, hex: string) => {
     const char = String.fromCharCode(Number.parseInt(hex, 16));
     return UNRESERVED.test(char) ? char : encoded;
   });
-  // Decoding can make new dot segments (`%2E%2E`); resolving again removes them.
-  const path = new URL(decoded.startsWith("/") ? decoded : `/${decoded}`, "http://hub").pathname;
+  // Decoding can make new dot segments (`%2E%2E`); resolving again removes them. Resolved as a path, never as
+  // a reference: `//x/.well-known/mercure` is a path on the hub, not one on the host x.
+  const path = new URL(`http://hub${decoded}`).pathname;
   return path === hubUrl.pathname || path.startsWith(`${hubUrl.pathname}/`);
 }
 

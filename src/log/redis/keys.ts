@@ -40,3 +40,24 @@ export function logKeys(prefix: string): LogKeys {
 export function idempotencyKey(keys: LogKeys, scope: string, key: string): string {
   return `${keys.namespace}k:${scope}/${key}`;
 }
+
+/** The keys presence shares beside the log; each node's liveness and share are named from the namespace by the scripts. */
+export interface PresenceKeys {
+  readonly namespace: string;
+  /** Set of the nodes that share presence. */
+  readonly nodes: string;
+  /** Hash: node → version of its share, raised by each write. */
+  readonly versions: string;
+  /** Stream of every node's opens and closes, trimmed to about the newest 10,000 writes. */
+  readonly feed: string;
+}
+
+export function presenceKeys(prefix: string): PresenceKeys {
+  const namespace = `{${prefix}}:`;
+  return {
+    namespace,
+    nodes: `${namespace}presence:nodes`,
+    versions: `${namespace}presence:versions`,
+    feed: `${namespace}presence:feed`,
+  };
+}

@@ -1,4 +1,4 @@
-/** The shared log's atomic steps: one Lua script each, run by hash (EVALSHA), loaded again after a restart. */
+/** The shared log's atomic steps, and presence's: one Lua script each, run by hash (EVALSHA), loaded again after a restart. */
 // Imported as text so `bun build --compile` embeds them in the binary.
 
 import type { RedisConnection, Reply } from "./connection";
@@ -6,6 +6,11 @@ import appendLua from "./lua/append.lua" with { type: "text" };
 import headLua from "./lua/head.lua" with { type: "text" };
 import indexPrunedLua from "./lua/index-pruned.lua" with { type: "text" };
 import libLua from "./lua/lib.lua" with { type: "text" };
+import presenceBeatLua from "./lua/presence-beat.lua" with { type: "text" };
+import presenceChangeLua from "./lua/presence-change.lua" with { type: "text" };
+import presenceLeaveLua from "./lua/presence-leave.lua" with { type: "text" };
+import presenceReadLua from "./lua/presence-read.lua" with { type: "text" };
+import presenceSyncLua from "./lua/presence-sync.lua" with { type: "text" };
 import pruneLua from "./lua/prune.lua" with { type: "text" };
 import prunedThroughLua from "./lua/pruned-through.lua" with { type: "text" };
 import readLua from "./lua/read.lua" with { type: "text" };
@@ -41,4 +46,9 @@ export const scripts = {
   prunedThrough: new Script(prunedThroughLua, false),
   head: new Script(headLua, true),
   indexPruned: new Script(indexPrunedLua, true),
+  presenceBeat: new Script(presenceBeatLua, true),
+  presenceChange: new Script(presenceChangeLua, true),
+  presenceSync: new Script(presenceSyncLua, true),
+  presenceRead: new Script(presenceReadLua, false),
+  presenceLeave: new Script(presenceLeaveLua, true),
 };

@@ -125,3 +125,9 @@ local function trim_topic(namespace, keys, topic, n, max_bytes)
   end
   return #ids, bytes
 end
+
+-- A node's presence keys: its liveness (a string that expires unless the node refreshes it) and its share (a
+-- hash: stream id -> the stream as JSON, expiring with it).
+local function alive_key(namespace, node) return namespace .. 'presence:alive:' .. node end
+
+local function share_key(namespace, node) return namespace .. 'presence:share:' .. node end
