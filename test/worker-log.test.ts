@@ -17,6 +17,7 @@ import { Metrics } from "../src/metrics";
 import { Channel, type Port } from "../src/workers/channel";
 import { Coordinator } from "../src/workers/coordinator";
 import { joinWriter } from "../src/workers/link";
+import { PresenceRelay } from "../src/workers/presence-relay";
 import type { FromWorker, ToWorker } from "../src/workers/protocol";
 import { removeDir, tempDir } from "./support/herald";
 import { logContract } from "./support/log-contract";
@@ -63,7 +64,12 @@ interface Linked {
 /** A writer on a fresh SQLite file, and `link()` seats one more worker's log on it. */
 function writerOn(path: string) {
   const writer = SqliteEventLog.open(path, "normal", quiet);
-  const coordinator = new Coordinator(writer, { maxSubscribers: 100, maxStreamsPerClient: 0 }, new Metrics(false));
+  const coordinator = new Coordinator(
+    writer,
+    { maxSubscribers: 100, maxStreamsPerClient: 0 },
+    new Metrics(false),
+    new PresenceRelay(undefined),
+  );
   const ports: MessagePort[] = [];
   let seats = 0;
   return {

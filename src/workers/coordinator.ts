@@ -1,7 +1,8 @@
 /**
  * The main thread's side of every worker: it owns the log, hands each committed batch to every worker (whose
  * publishers answer once every serving worker has it: see board.ts), and counts for the whole hub what no
- * worker can count alone: streams per client and in all, and the metrics summed over workers.
+ * worker can count alone: streams per client and in all, and the metrics summed over workers; presence it
+ * relays between them (presence-relay.ts).
  */
 import { HeraldError, RETRY_LATER } from "../errors";
 import type { CertificateInfo, Reload } from "../http/listener";
@@ -12,7 +13,8 @@ import type { WriterStatus } from "../log/worker-log";
 import { Metrics, renderMetrics, renderWorkerMetrics } from "../metrics";
 import { Board } from "./board";
 import { Channel, type Port } from "./channel";
-import type { FromWorker, ToWorker, WorkerCounts } from "./protocol";
+import type { PresenceMember, PresenceRelay } from "./presence-relay";
+import type { FromWorker, PresenceChange, ToWorker, WorkerCounts } from "./protocol";
 
 /** How often workers are told of the log's faults and size (what /health and their log report), besides at once when a publish or read meets a fault. */
 const STATUS_MS = 1000;
@@ -32,6 +34,8 @@ export class Seat {
   constructor(
     readonly index: number,
     readonly channel: Channel<ToWorker, FromWorker>,
+    /** Its streams, as presence shares them with every other worker. */
+    readonly presence: PresenceMember,
   ) {}
 
   serve(certificate: CertificateInfo | undefined): void {
@@ -46,6 +50,8 @@ export interface CoordinatorOptions {
   readonly maxStreamsPerClient: number;
 }
 
+const noop = () => {};
+
 interface Ticket {
   readonly seat: Seat;
   readonly release: () => void;
@@ -57,6 +63,8 @@ export class Coordinator {
   private readonly clients: ClientStreams | null;
   private readonly tickets = new Map<number, Ticket>();
   private nextTicket = 1;
+  /** Seats taken so far: each worker thread is a node of presence of its own. */
+  private seated = 0;
   private countTold = false;
   /** Counters of workers that died, as last read. */
   private readonly departed = new Metrics(false);
@@ -64,11 +72,15 @@ export class Coordinator {
   /** Workers that died and were replaced. */
   replaced = 0;
 
-  /** @param metrics the main thread's: commits (counted once here, not by every worker), retention, the process */
+  /**
+   * @param metrics the main thread's: commits (counted once here, not by every worker), retention, the process
+   * @param presence who listens, on every worker (and every node of a cluster)
+   */
   constructor(
     private readonly log: EventLog,
     private readonly options: CoordinatorOptions,
     private readonly metrics: Metrics,
+    private readonly presence: PresenceRelay,
   ) {
     this.clients = options.maxStreamsPerClient > 0 ? new ClientStreams(options.maxStreamsPerClient) : null;
     log.onCommit((events) => {
@@ -85,7 +97,13 @@ export class Coordinator {
   /** Answers a new worker's requests from now on; it takes commits once it has joined. */
   seat(index: number, port: Port): Seat {
     const channel = new Channel<ToWorker, FromWorker>(port);
-    const seat = new Seat(index, channel);
+    const member: PresenceMember = {
+      node: `worker-${index}-${++this.seated}`,
+      tell: (news) => channel.notify("presence", news),
+      // A worker that died meanwhile has nothing more to send.
+      flushed: () => channel.request("flushPresence", null).then(noop, noop),
+    };
+    const seat = new Seat(index, channel, member);
     channel.handle("join", () => {
       // Commits announced from now on go to it too, after this answer: it misses none and gets none twice.
       this.seats.add(seat);
@@ -103,6 +121,12 @@ export class Coordinator {
     channel.handle("prune", (policy) => this.log.prune(policy));
     channel.handle("admit", (entry) => this.admit(seat, entry));
     channel.handle("metrics", () => this.exposition());
+    channel.handle("joinPresence", (own) => JSON.stringify(this.presence.join(member, JSON.parse(own))));
+    channel.on("presence", (change) => this.presence.changed(member, JSON.parse(change) as PresenceChange));
+    channel.handle("settlePresence", async () => {
+      await this.presence.settle(member);
+      return null;
+    });
     channel.on("release", (ticket) => this.release(ticket));
     channel.on("listening", (certificate) => seat.serve(certificate));
     channel.on("fault", (fault) => {
@@ -112,9 +136,10 @@ export class Coordinator {
     return seat;
   }
 
-  /** The worker is gone: its slots are free, nobody waits for it, its counts are kept. */
+  /** The worker is gone: its slots are free, its streams closed for presence, nobody waits for it, its counts are kept. */
   unseat(seat: Seat): void {
     this.seats.delete(seat);
+    this.presence.leave(seat.presence);
     this.board.serve(seat.index, false);
     seat.channel.close(new Error(`worker ${seat.index} is gone`));
     for (const ticket of seat.tickets) this.release(ticket);
@@ -222,10 +247,11 @@ export class Coordinator {
     );
     totals.published = this.metrics.published;
     totals.pruned += this.metrics.pruned;
+    // A stream whose first bytes went out before this scrape is counted, whichever worker holds it.
+    await this.presence.settle();
     const herald = renderMetrics(totals, {
       subscribers,
-      // Each worker's presence holds its own streams alone until presence is shared across workers.
-      presence: subscribers,
+      presence: this.presence.size,
       logSize: this.log.size(),
       retainedEvents: await this.log.retained().catch(() => Number.NaN),
       lastEventId: this.log.lastId(),

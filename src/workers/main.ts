@@ -1,19 +1,21 @@
 /**
  * The main thread of a hub with several workers (HERALD_WORKERS > 1): it serves no HTTP. It claims the port,
  * owns the log's writes (group commit, its fsync on this thread only) and retention, and coordinates the
- * workers that serve on the port: each committed batch to all of them, stream slots and metrics for the whole
- * hub, a worker that dies replaced.
+ * workers that serve on the port: each committed batch to all of them, stream slots, presence and metrics for the
+ * whole hub, a worker that dies replaced.
  */
 import type { Config } from "../config";
 import { ConfigError } from "../errors";
 import { claimPort, logReload } from "../http/listener";
 import type { EventLog } from "../log/event-log";
+import { openPresenceExchange } from "../log/open";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { urlHost } from "../net/url-host";
-import { serveSettings } from "../parts";
+import { logOptions, serveSettings } from "../parts";
 import { bindFailure } from "../startup";
 import { Coordinator } from "./coordinator";
+import { PresenceRelay } from "./presence-relay";
 import { Supervisor } from "./supervisor";
 
 /** What boot does with a hub once it serves, whichever threads serve it. */
@@ -56,10 +58,14 @@ export async function serveWithWorkers({
   } catch (error) {
     throw new ConfigError(bindFailure(error, config.host, config.port));
   }
+  // In cluster mode this thread is the process's one member of the cluster's presence, for every worker.
+  const presence = new PresenceRelay(openPresenceExchange(logOptions(config), config.presenceTtlMs, logger));
+  await presence.start();
   const coordinator = new Coordinator(
     log,
     { maxSubscribers: config.maxSubscribers, maxStreamsPerClient: config.maxStreamsPerClient },
     metrics,
+    presence,
   );
   const supervisor = new Supervisor(thread, { ...config, port }, startedAt, coordinator, logger);
   try {
@@ -80,6 +86,8 @@ export async function serveWithWorkers({
     drain: async () => {
       await supervisor.drain();
       coordinator.stop();
+      // The other nodes forget this one's streams at once, rather than when its liveness runs out.
+      await presence.stop();
     },
   };
 }

@@ -4,6 +4,7 @@ import type { CertificateInfo, Reload } from "../http/listener";
 import type { StreamEntry } from "../http/stream-admission";
 import type { AppendResult, EventDraft, Idempotency, PrunePolicy } from "../log/event-log";
 import type { LogFault } from "../log/faults";
+import type { SharedSubscription } from "../log/presence-exchange";
 import type { WriterStatus } from "../log/worker-log";
 import type { Counts } from "../metrics";
 import type { Side } from "./channel";
@@ -45,8 +46,14 @@ export interface FromWorker extends Side {
     /** A slot for a stream: the ticket to give back when it closes. */
     readonly admit: { readonly body: StreamEntry; readonly reply: number };
     readonly metrics: { readonly body: null; readonly reply: string };
+    /** This worker's streams (JSON SharedSubscription[]) join presence: every other share (JSON PresenceShares), changes after it as notes. */
+    readonly joinPresence: { readonly body: string; readonly reply: string };
+    /** Answered once every other worker's presence changes made before it reached this worker. */
+    readonly settlePresence: { readonly body: null; readonly reply: null };
   };
   readonly notes: {
+    /** This worker's streams opened and closed this turn (JSON PresenceChange). */
+    readonly presence: string;
     /** A stream closed: its ticket. */
     readonly release: number;
     /** A read ran into a store failure. */
@@ -67,6 +74,8 @@ export interface ToWorker extends Side {
     readonly drain: { readonly body: null; readonly reply: null };
     /** SIGHUP: read the TLS certificate and key again. */
     readonly reload: { readonly body: null; readonly reply: Reload };
+    /** Answered after the presence changes this worker sent before it. */
+    readonly flushPresence: { readonly body: null; readonly reply: null };
   };
   readonly notes: {
     /** A committed batch: the JSON of its events, one string for every worker (strings cross threads uncopied). */
@@ -74,5 +83,22 @@ export interface ToWorker extends Side {
     readonly status: WriterStatus;
     /** Streams open on every worker, after it changed (once a turn at most). */
     readonly subscribers: number;
+    /** Another worker's or node's streams changed (JSON PresenceNews): one string for every worker it goes to. */
+    readonly presence: string;
   };
 }
+
+/** A worker's streams that opened and closed in one turn, in that order. */
+export interface PresenceChange {
+  readonly opened: readonly SharedSubscription[];
+  readonly closed: readonly string[];
+}
+
+/** Every other worker's and node's streams, by node, as a worker joining presence is told. */
+export type PresenceShares = ReadonlyArray<readonly [node: string, subscriptions: readonly SharedSubscription[]]>;
+
+/** What a worker hears of another worker's or node's streams: the PresenceHandlers' three calls. */
+export type PresenceNews =
+  | { readonly node: string; readonly opened: readonly SharedSubscription[]; readonly closed: readonly string[] }
+  | { readonly node: string; readonly all: readonly SharedSubscription[] }
+  | { readonly node: string; readonly gone: true };

@@ -2,7 +2,7 @@
  * A worker thread: the whole HTTP application over a hub of its own, on the port every worker shares. Its log
  * is a WorkerLog: appends go to the main thread, which owns every write; commits come back from there; reads
  * run on this thread's own connection. Whatever only the whole hub knows (stream slots, /health, /metrics), it
- * asks the main thread.
+ * asks the main thread; presence it mirrors, as a cluster node mirrors the others' (presence-link.ts).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { createApp, type HubWide } from "../app";
@@ -11,13 +11,15 @@ import { type Listenable, Listener } from "../http/listener";
 import { tlsFiles } from "../http/tls";
 import { withHeader } from "../http/traffic";
 import { Hub } from "../hub/hub";
+import { sharePresence } from "../hub/presence-sharing";
 import { openLogReads } from "../log/open";
 import { createLogger } from "../logger";
 import { Metrics } from "../metrics";
-import { logOptions, serveSettings } from "../parts";
+import { logOptions, presenceSelectors, serveSettings } from "../parts";
 import { bindFailure } from "../startup";
 import { Channel, type Port } from "./channel";
 import { joinWriter } from "./link";
+import { WorkerPresence } from "./presence-link";
 import type { FromWorker, ToWorker, WorkerData } from "./protocol";
 
 /** Every answer says which worker gave it: how a client (or a test) tells the workers apart. */
@@ -31,6 +33,8 @@ const metrics = new Metrics(false);
 const link = await joinWriter(channel, index, (head, onFault) => openLogReads(logOptions(config), head, onFault));
 const { log } = link;
 const hub = new Hub(log, config, logger, metrics);
+// Before it listens: every stream it opens is shared, and it lists every other worker's from the start.
+await sharePresence(hub.presence, new WorkerPresence(channel), presenceSelectors(config), logger);
 const hubWide: HubWide = {
   slots: {
     take: async (entry) => {

@@ -42,6 +42,28 @@ export async function streamsOnEvery(
   throw new Error("streams did not land on every worker");
 }
 
+/** Opens streams with `open` until one lands on worker `worker`; those that land elsewhere are closed. */
+export async function openOn(worker: number, open: () => Promise<SseReader>): Promise<SseReader> {
+  for (let tries = 0; tries < 200; tries++) {
+    const reader = await open();
+    if (workerOf(reader.response) === worker) return reader;
+    reader.close();
+  }
+  throw new Error(`no stream landed on worker ${worker}`);
+}
+
+/** GETs `url` on fresh connections until each of workers 1 to `workers` has answered: each one's answer. */
+export async function fromEvery(url: string, workers: number, init: RequestInit = {}): Promise<Map<number, Response>> {
+  const answers = new Map<number, Response>();
+  for (let tries = 0; tries < 200 && answers.size < workers; tries++) {
+    const res = await fresh(url, init);
+    if (answers.has(workerOf(res))) await res.body?.cancel();
+    else answers.set(workerOf(res), res);
+  }
+  if (answers.size < workers) throw new Error(`only workers ${[...answers.keys()]} answered`);
+  return answers;
+}
+
 /**
  * A client that reconnects with the last id it got whenever its stream ends (a worker killed under it, a hop):
  * every id it receives, and the workers it was served by.
