@@ -81,6 +81,17 @@ async function listedOnEvery(h: Herald, topic: string): Promise<Map<number, stri
   return out;
 }
 
+/** Mercure's subscriptions API for `topic` as each worker answers it: the subscriptions listed, by worker. */
+async function apiOnEvery(h: Herald, topic: string): Promise<Map<number, Array<{ match: string; active: boolean }>>> {
+  const answers = await fromEvery(`${h.url}${SUBSCRIPTIONS}/exact/${encodeURIComponent(topic)}`, 2, { headers: watchAll });
+  const out = new Map<number, Array<{ match: string; active: boolean }>>();
+  for (const [worker, res] of answers) {
+    expect(res.status).toBe(200);
+    out.set(worker, ((await res.json()) as { subscriptions: Array<{ match: string; active: boolean }> }).subscriptions);
+  }
+  return out;
+}
+
 function gauge(text: string, name: string): number {
   return Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1]);
 }
@@ -122,12 +133,8 @@ describe("two workers", () => {
     try {
       for (const { topic } of watched) {
         for (const w of watchers) await w.until((r) => about(r, topic).length === 1);
-        for (const [worker, res] of await fromEvery(`${hub.url}${SUBSCRIPTIONS}/exact/${encodeURIComponent(topic)}`, 2, {
-          headers: watchAll,
-        })) {
-          expect(res.status, `worker ${worker}`).toBe(200);
-          const { subscriptions } = (await res.json()) as { subscriptions: Array<{ match: string; active: boolean }> };
-          expect(subscriptions, `worker ${worker}`).toEqual([expect.objectContaining({ match: topic, active: true })]);
+        for (const [worker, listed] of await apiOnEvery(hub, topic)) {
+          expect(listed, `worker ${worker}`).toEqual([expect.objectContaining({ match: topic, active: true })]);
         }
       }
       for (const { reader, topic } of watched) {
@@ -163,8 +170,8 @@ describe("a worker that dies", () => {
       expect(about(watcher, lost.topic)[1]?.active).toBe(false);
       expect(about(watcher, kept.topic).map((d) => d.active)).toEqual([true]);
       await eventually(() => h.lines.some((l) => l.includes('"msg":"worker replaced"')));
-      for (const [worker, ids] of await listedOnEvery(h, lost.topic)) expect(ids, `worker ${worker}`).toEqual([]);
-      for (const [worker, ids] of await listedOnEvery(h, kept.topic)) expect(ids.length, `worker ${worker}`).toBe(1);
+      for (const [worker, listed] of await apiOnEvery(h, lost.topic)) expect(listed, `worker ${worker}`).toEqual([]);
+      for (const [worker, listed] of await apiOnEvery(h, kept.topic)) expect(listed.length, `worker ${worker}`).toBe(1);
     } finally {
       await dispose(h);
     }
