@@ -18,7 +18,9 @@ import { Coordinator, type Seat } from "../src/workers/coordinator";
 import { WorkerPresence } from "../src/workers/presence-link";
 import { PresenceRelay } from "../src/workers/presence-relay";
 import type { FromWorker, ToWorker } from "../src/workers/protocol";
+import { HeldPort } from "./support/held-port";
 import { removeDir, tempDir } from "./support/herald";
+import { eventually } from "./support/wait";
 
 const quiet = createLogger("error");
 const dir = tempDir();
@@ -27,6 +29,8 @@ afterAll(() => removeDir(dir));
 interface Worker {
   readonly presence: Presence;
   readonly seat: Seat;
+  /** The main thread's messages to it, which the test may hold back. */
+  readonly held: HeldPort;
   /** What its registry heard, in order: `+id` opened, `-id` closed. */
   readonly heard: string[];
   /** Opens a stream of its own on `selectors`: the entry, and what closes it. */
@@ -57,15 +61,18 @@ function coordinatorOn(name: string) {
     async seat(): Promise<Worker> {
       const { port1, port2 } = new MessageChannel();
       ports.push(port1, port2);
-      const seat = coordinator.seat(++seats, port1);
+      const index = ++seats;
+      const held = new HeldPort(port1);
+      const seat = coordinator.seat(index, held);
       const presence = new Presence();
       const heard: string[] = [];
       presence.onChange((entry, active) => heard.push(`${active ? "+" : "-"}${entry.id}`));
       const channel = new Channel<FromWorker, ToWorker>(port2);
-      await sharePresence(presence, new WorkerPresence(channel), (s) => parseSelectors(s.selectors), quiet);
+      await sharePresence(presence, new WorkerPresence(channel, index), (s) => parseSelectors(s.selectors), quiet);
       return {
         presence,
         seat,
+        held,
         heard,
         open(selectors, subject) {
           const stream = {};
@@ -99,6 +106,27 @@ describe("presence across workers", () => {
     expect(hub.relay.size).toBe(0);
   });
 
+  test("a worker that has heard every change answers at once; one that has not waits until it has", async () => {
+    const hub = coordinatorOn("tally");
+    const [a, b] = [await hub.seat(), await hub.seat()];
+    const first = a.open(["t"]).entry.id;
+    await b.presence.settled();
+    // Nothing from the main thread reaches b now: settling cannot ask it, and need not.
+    b.held.hold();
+    await b.presence.settled();
+    const second = a.open(["t"]).entry.id;
+    let settled = false;
+    const settling = b.presence.settled().then(() => {
+      settled = true;
+    });
+    await Bun.sleep(100);
+    expect(settled).toBe(false);
+    expect(listed(b.presence, "t").map((e) => e.id)).toEqual([first]);
+    b.held.release();
+    await settling;
+    expect(listed(b.presence, "t").map((e) => e.id)).toEqual([first, second].sort());
+  });
+
   test("a worker that joins later (a replacement) lists every stream the others hold", async () => {
     const hub = coordinatorOn("join");
     const a = await hub.seat();
@@ -120,8 +148,8 @@ describe("presence across workers", () => {
     await c.presence.settled();
     expect(c.presence.count("d")).toBe(3);
     hub.coordinator.unseat(a.seat);
-    await c.presence.settled();
-    await b.presence.settled();
+    // Told by the main thread as it sees the worker go: no client of the other workers waits on it.
+    await eventually(() => c.presence.count("d") === 1 && b.presence.count("d") === 1);
     expect(listed(c.presence, "d").map((e) => e.id)).toEqual([kept]);
     expect(listed(b.presence, "d").map((e) => e.id)).toEqual([kept]);
     expect(c.heard.filter((h) => h.startsWith("-")).sort()).toEqual(doomed.map((id) => `-${id}`).sort());

@@ -14,11 +14,12 @@ import { SqliteEventLog } from "../src/log/sqlite/sqlite-log";
 import type { WorkerLog } from "../src/log/worker-log";
 import { createLogger } from "../src/logger";
 import { Metrics } from "../src/metrics";
-import { Channel, type Port } from "../src/workers/channel";
+import { Channel } from "../src/workers/channel";
 import { Coordinator } from "../src/workers/coordinator";
 import { joinWriter } from "../src/workers/link";
 import { PresenceRelay } from "../src/workers/presence-relay";
 import type { FromWorker, ToWorker } from "../src/workers/protocol";
+import { HeldPort } from "./support/held-port";
 import { removeDir, tempDir } from "./support/herald";
 import { logContract } from "./support/log-contract";
 
@@ -27,32 +28,6 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) removeDir(dir);
 });
-
-/** The main thread's end of a port whose messages can be held back: a worker thread that is slow to take them. */
-class HeldPort implements Port {
-  private held: unknown[] | undefined;
-
-  constructor(private readonly port: MessagePort) {}
-
-  postMessage(message: unknown): void {
-    if (this.held) this.held.push(message);
-    else this.port.postMessage(message);
-  }
-
-  on(event: "message", listener: (message: unknown) => void): unknown {
-    return this.port.on(event, listener);
-  }
-
-  hold(): void {
-    this.held = [];
-  }
-
-  release(): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const message of held) this.port.postMessage(message);
-  }
-}
 
 interface Linked {
   readonly log: WorkerLog;

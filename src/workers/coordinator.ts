@@ -98,6 +98,7 @@ export class Coordinator {
   seat(index: number, port: Port): Seat {
     const channel = new Channel<ToWorker, FromWorker>(port);
     const member: PresenceMember = {
+      index,
       node: `worker-${index}-${++this.seated}`,
       tell: (news) => channel.notify("presence", news),
       // A worker that died meanwhile has nothing more to send.
@@ -121,7 +122,7 @@ export class Coordinator {
     channel.handle("prune", (policy) => this.log.prune(policy));
     channel.handle("admit", (entry) => this.admit(seat, entry));
     channel.handle("metrics", () => this.exposition());
-    channel.handle("joinPresence", (own) => JSON.stringify(this.presence.join(member, JSON.parse(own))));
+    channel.handle("joinPresence", (own) => this.presence.join(member, JSON.parse(own)));
     channel.on("presence", (change) => this.presence.changed(member, JSON.parse(change) as PresenceChange));
     channel.handle("settlePresence", async () => {
       await this.presence.settle(member);

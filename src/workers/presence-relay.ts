@@ -7,10 +7,13 @@
  * nodes' come back through here to every worker.
  */
 import type { PresenceExchange, SharedSubscription } from "../log/presence-exchange";
-import type { PresenceChange, PresenceNews, PresenceShares } from "./protocol";
+import { PresenceTally } from "./presence-tally";
+import type { PresenceChange, PresenceJoined, PresenceNews } from "./protocol";
 
 /** A worker as presence knows it. */
 export interface PresenceMember {
+  /** Its number, 1 to N: a replacement takes the number of the worker it replaces. */
+  readonly index: number;
   /** The worker among presence's nodes: new for each worker thread, a replacement included. */
   readonly node: string;
   /** Sends it news of another worker or node (JSON PresenceNews). */
@@ -26,6 +29,7 @@ export class PresenceRelay {
   private readonly members = new Map<PresenceMember, Share>();
   /** Cluster mode: every other node's streams, as the exchange last told. */
   private readonly nodes = new Map<string, Share>();
+  private readonly tally = PresenceTally.create();
 
   /** @param cluster the exchange with the other nodes of a cluster, if any */
   constructor(private readonly cluster: PresenceExchange | undefined) {}
@@ -58,23 +62,25 @@ export class PresenceRelay {
   }
 
   /** A worker joins with its streams: what every other worker and node holds, and their changes from now on. */
-  join(member: PresenceMember, own: readonly SharedSubscription[]): PresenceShares {
+  join(member: PresenceMember, own: readonly SharedSubscription[]): PresenceJoined {
     const others: [string, SharedSubscription[]][] = [];
     for (const [m, share] of this.members) others.push([m.node, [...share.values()]]);
     for (const [node, share] of this.nodes) others.push([node, [...share.values()]]);
+    const joined: PresenceJoined = { shares: JSON.stringify(others), tally: this.tally.buffer, known: this.tally.known() };
     this.members.set(member, new Map());
-    this.changed(member, { opened: own, closed: [] });
-    return others;
+    this.changed(member, { seq: 0, opened: own, closed: [] });
+    return joined;
   }
 
   /** A worker's streams opened and closed. */
-  changed(member: PresenceMember, { opened, closed }: PresenceChange): void {
+  changed(member: PresenceMember, { seq, opened, closed }: PresenceChange): void {
     const share = this.members.get(member);
     if (!share) return;
+    this.tally.know(member.index, seq);
     this.apply(share, opened, closed);
     for (const s of opened) this.cluster?.opened(s);
     for (const id of closed) this.cluster?.closed(id);
-    this.tellAll(member, { node: member.node, opened, closed });
+    this.tellAll(member, { node: member.node, opened, closed, from: member.index, seq });
   }
 
   /** A worker is gone: its streams close for every other worker, and for the cluster. */
@@ -82,12 +88,17 @@ export class PresenceRelay {
     const share = this.members.get(member);
     if (!share) return;
     this.members.delete(member);
+    const seq = this.tally.forget(member.index);
     for (const id of share.keys()) this.cluster?.closed(id);
-    this.tellAll(member, { node: member.node, gone: true });
+    this.tellAll(member, { node: member.node, gone: true, from: member.index, seq });
   }
 
-  /** Resolves once what every worker but `member` changed before now is known here, and has been told to `member`. */
+  /**
+   * Resolves once what every worker but `member` changed before now is known here, and has been told to `member`:
+   * at once when every change sent has arrived, else once each of them answers after what it sent.
+   */
   async settle(member?: PresenceMember): Promise<void> {
+    if (member === undefined && this.tally.upToDate()) return;
     await Promise.all([...this.members.keys()].filter((m) => m !== member).map((m) => m.flushed()));
   }
 

@@ -46,8 +46,8 @@ export interface FromWorker extends Side {
     /** A slot for a stream: the ticket to give back when it closes. */
     readonly admit: { readonly body: StreamEntry; readonly reply: number };
     readonly metrics: { readonly body: null; readonly reply: string };
-    /** This worker's streams (JSON SharedSubscription[]) join presence: every other share (JSON PresenceShares), changes after it as notes. */
-    readonly joinPresence: { readonly body: string; readonly reply: string };
+    /** This worker's streams (JSON SharedSubscription[]) join presence; changes after the answer come as notes. */
+    readonly joinPresence: { readonly body: string; readonly reply: PresenceJoined };
     /** Answered once every other worker's presence changes made before it reached this worker. */
     readonly settlePresence: { readonly body: null; readonly reply: null };
   };
@@ -88,17 +88,37 @@ export interface ToWorker extends Side {
   };
 }
 
-/** A worker's streams that opened and closed in one turn, in that order. */
+/** A worker's streams that opened and closed in one turn, in that order: its change number `seq` (presence-tally.ts). */
 export interface PresenceChange {
+  readonly seq: number;
   readonly opened: readonly SharedSubscription[];
   readonly closed: readonly string[];
 }
 
-/** Every other worker's and node's streams, by node, as a worker joining presence is told. */
+/** What a worker joining presence is told. */
+export interface PresenceJoined {
+  /** JSON PresenceShares: every other worker's and node's streams. */
+  readonly shares: string;
+  /** The changes each worker has sent (presence-tally.ts). */
+  readonly tally: SharedArrayBuffer;
+  /** The last change of each worker that the shares include: [worker, seq] pairs. */
+  readonly known: ReadonlyArray<readonly [number, number]>;
+}
+
+/** Every other worker's and node's streams, by node. */
 export type PresenceShares = ReadonlyArray<readonly [node: string, subscriptions: readonly SharedSubscription[]]>;
 
+/** A worker's change as the others hear it: its number, and the change number it accounts for. */
+interface Origin {
+  /** The worker whose change it is; none for another node's. */
+  readonly from?: number;
+  readonly seq?: number;
+}
+
 /** What a worker hears of another worker's or node's streams: the PresenceHandlers' three calls. */
-export type PresenceNews =
-  | { readonly node: string; readonly opened: readonly SharedSubscription[]; readonly closed: readonly string[] }
-  | { readonly node: string; readonly all: readonly SharedSubscription[] }
-  | { readonly node: string; readonly gone: true };
+export type PresenceNews = Origin &
+  (
+    | { readonly node: string; readonly opened: readonly SharedSubscription[]; readonly closed: readonly string[] }
+    | { readonly node: string; readonly all: readonly SharedSubscription[] }
+    | { readonly node: string; readonly gone: true }
+  );

@@ -34,7 +34,7 @@ const link = await joinWriter(channel, index, (head, onFault) => openLogReads(lo
 const { log } = link;
 const hub = new Hub(log, config, logger, metrics);
 // Before it listens: every stream it opens is shared, and it lists every other worker's from the start.
-await sharePresence(hub.presence, new WorkerPresence(channel), presenceSelectors(config), logger);
+await sharePresence(hub.presence, new WorkerPresence(channel, index), presenceSelectors(config), logger);
 const hubWide: HubWide = {
   slots: {
     take: async (entry) => {
