@@ -65,7 +65,6 @@ export class Coordinator {
   private nextTicket = 1;
   /** Seats taken so far: each worker thread is a node of presence of its own. */
   private seated = 0;
-  private countTold = false;
   /** Counters of workers that died, as last read. */
   private readonly departed = new Metrics(false);
   private readonly statusTimer: Timer;
@@ -110,7 +109,7 @@ export class Coordinator {
       this.seats.add(seat);
       const head = this.log.lastId();
       this.board.apply(index, head);
-      return { head, status: this.status(), subscribers: this.tickets.size, board: this.board.buffer };
+      return { head, status: this.status(), board: this.board.buffer };
     });
     channel.handle("append", ({ drafts, idempotency }) =>
       this.log.append(drafts, idempotency).catch((error: unknown) => this.faulted(error)),
@@ -142,6 +141,7 @@ export class Coordinator {
     this.seats.delete(seat);
     this.presence.leave(seat.presence);
     this.board.serve(seat.index, false);
+    this.board.dropStreams(seat.index);
     seat.channel.close(new Error(`worker ${seat.index} is gone`));
     for (const ticket of seat.tickets) this.release(ticket);
     if (seat.counts) this.departed.add(seat.counts);
@@ -183,7 +183,6 @@ export class Coordinator {
     const ticket = this.nextTicket++;
     this.tickets.set(ticket, { seat, release });
     seat.tickets.add(ticket);
-    this.countChanged();
     return ticket;
   }
 
@@ -193,17 +192,6 @@ export class Coordinator {
     this.tickets.delete(ticket);
     held.seat.tickets.delete(ticket);
     held.release();
-    this.countChanged();
-  }
-
-  /** Every worker hears how many streams the hub holds, once a turn at most however many open or close. */
-  private countChanged(): void {
-    if (this.countTold) return;
-    this.countTold = true;
-    setImmediate(() => {
-      this.countTold = false;
-      for (const seat of this.seats) seat.channel.notify("subscribers", this.tickets.size);
-    });
   }
 
   /** A publish that met a fault: the workers hear of it now, not at the next status. */

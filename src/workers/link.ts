@@ -2,7 +2,7 @@
  * A worker's end of the line to the main thread, as its log: joins, then takes every commit the writer
  * announces (marking it on the shared board once it is handed to its streams) and the writer's status;
  * appends, resumes and retention's deletes go the other way. A publish is answered once every serving worker
- * has the commit. It also keeps the count of the hub's streams the main thread tells.
+ * has the commit. It also counts this worker's streams on the board, where every worker reads the hub's.
  */
 import type { LogReads } from "../log/event-log";
 import type { LogFault } from "../log/faults";
@@ -15,8 +15,10 @@ export type OpenReads = (head: () => number, onFault: (fault: LogFault) => void)
 
 export interface Link {
   readonly log: WorkerLog;
-  /** Streams open on every worker, as last told. */
+  /** Streams open on every worker, now. */
   subscribers(): number;
+  /** A stream opens on this worker: the function returned counts it out, once. */
+  countStream(): () => void;
   /** From now on publishers on every worker wait for this one to take each commit: call it just before it listens. */
   serve(): void;
 }
@@ -25,10 +27,6 @@ export interface Link {
 export async function joinWriter(channel: Channel<FromWorker, ToWorker>, index: number, openReads: OpenReads): Promise<Link> {
   const joined = await channel.request("join", null);
   const board = new Board(joined.board);
-  let subscribers = joined.subscribers;
-  channel.on("subscribers", (count) => {
-    subscribers = count;
-  });
   const log = new WorkerLog(
     {
       append: async (drafts, idempotency) => {
@@ -56,5 +54,10 @@ export async function joinWriter(channel: Channel<FromWorker, ToWorker>, index: 
     await log.missed();
     return null;
   });
-  return { log, subscribers: () => subscribers, serve: () => board.serve(index, true) };
+  return {
+    log,
+    subscribers: () => board.streamCount(),
+    countStream: () => board.countStream(index),
+    serve: () => board.serve(index, true),
+  };
 }

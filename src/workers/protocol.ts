@@ -22,9 +22,7 @@ export interface WorkerData {
 export interface Joined {
   readonly head: number;
   readonly status: WriterStatus;
-  /** Streams open on every worker. */
-  readonly subscribers: number;
-  /** Which commit each worker has handed to its streams (board.ts), shared by every thread. */
+  /** Which commit each worker has handed to its streams, and the streams it holds (board.ts), shared by every thread. */
   readonly board: SharedArrayBuffer;
 }
 
@@ -81,8 +79,6 @@ export interface ToWorker extends Side {
     /** A committed batch: the JSON of its events, one string for every worker (strings cross threads uncopied). */
     readonly commit: string;
     readonly status: WriterStatus;
-    /** Streams open on every worker, after it changed (once a turn at most). */
-    readonly subscribers: number;
     /** Another worker's or node's streams changed (JSON PresenceNews): one string for every worker it goes to. */
     readonly presence: string;
   };

@@ -39,10 +39,12 @@ const hubWide: HubWide = {
   slots: {
     take: async (entry) => {
       const ticket = await channel.request("admit", entry);
+      const countOut = link.countStream();
       let returned = false;
       return () => {
         if (returned) return;
         returned = true;
+        countOut();
         channel.notify("release", ticket);
       };
     },
