@@ -6,8 +6,9 @@ import { type PresenceJob, presenceClient } from "./scenarios/presence";
 import { type PublishJob, publishClient } from "./scenarios/publish";
 import { type ReplayJob, replayClient } from "./scenarios/replay";
 import { type RoutingJob, routingClient } from "./scenarios/routing";
+import { type SharingJob, sharingClient } from "./scenarios/workers";
 
-type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob | PresenceJob;
+type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob | PresenceJob | SharingJob;
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 let result: unknown;
@@ -32,6 +33,9 @@ switch (job.kind) {
     break;
   case "presence":
     result = await presenceClient(job);
+    break;
+  case "sharing":
+    result = await sharingClient(job);
     break;
   default:
     throw new Error(`unknown job ${JSON.stringify(job)}`);

@@ -8,6 +8,7 @@ import type { PresenceResult } from "./scenarios/presence";
 import type { PublishCase, PublishResult } from "./scenarios/publish";
 import type { ReplayRun } from "./scenarios/replay";
 import type { RoutingResult } from "./scenarios/routing";
+import type { WorkersResult } from "./scenarios/workers";
 
 /** A load generator above this share of its core may have been what limited a run. */
 const LOADGEN_BUSY = 0.85;
@@ -30,6 +31,10 @@ export interface Profile {
   readonly clusterMemoryEvents: number;
   /** Streams, each on a selector of its own, in the routing scenario. */
   readonly routingStreams: number;
+  /** The paced rate at which 1 and 2 workers are compared (CPU per delivered event). */
+  readonly workersRatePerSec: number;
+  /** XADDs redis-benchmark sends beside the durable publish. */
+  readonly redisRequests: number;
   /** Publishes per second, paced, in the presence scenario's quiet and storm phases. */
   readonly presenceRate: number;
   /** Streams opened (and closed half a second later) per second during its storm. */
@@ -51,6 +56,7 @@ export interface Results {
   readonly scaling?: FanoutResult[];
   readonly routing?: RoutingResult;
   readonly cluster?: ClusterResult;
+  readonly workers?: WorkersResult;
   readonly presence?: PresenceResult;
   /** Scenarios that failed, with why. */
   readonly errors: readonly string[];
@@ -143,6 +149,15 @@ export function judge(r: Results): Target[] {
       ? `${fix(ro.ratio)}× (${fix(ro.prefix.hubCpuMsPerEvent, 3)} vs ${fix(ro.exact.hubCpuMsPerEvent, 3)} ms at ${int(ro.ratePerSec)} events/s)`
       : "not run",
     met: ro ? ro.ratio <= 1.2 && ro.prefix.delivered && ro.exact.delivered : null,
+  });
+  const w = r.workers?.sharing;
+  out.push({
+    name: `Hub CPU per delivered event, every thread summed, 2 workers vs 1, paced fan-out to ${int(r.profile.fanoutStreams)} streams`,
+    goal: "≤ 1.25×, every event delivered",
+    measured: w
+      ? `${fix(w.ratio)}× (${fix(w.two.cpuUsPerDelivery, 3)} vs ${fix(w.one.cpuUsPerDelivery, 3)} µs at ${int(w.one.ratePerSec)} events/s)`
+      : "not run",
+    met: w ? w.ratio <= 1.25 && w.one.delivered && w.two.delivered : null,
   });
   const pr = r.presence?.median;
   out.push({
@@ -314,6 +329,7 @@ export function markdown(r: Results): string {
   }
   if (r.routing) routingSection(r.routing, add);
   if (r.cluster) clusterSection(r.cluster, r.profile, add);
+  if (r.workers) workersSection(r.workers, r.profile, add);
   if (r.presence) presenceSection(r.presence, add);
   const notes = busyRuns(r);
   add("## Notes", "", ...(notes.length > 0 ? notes.map((n) => `- ${n}`) : ["- No load generator was above 85% of its core."]));
@@ -362,6 +378,57 @@ function clusterSection(c: ClusterResult, profile: Profile, add: (...l: string[]
     `Redis memory per retained event: **${int(c.memory.bytesPerEvent)} bytes** for events whose data is ${c.memory.dataBytesPerEvent} bytes (${int(c.memory.events)} events in batches of 100; used_memory growth).`,
     "",
   );
+}
+
+function workersSection(w: WorkersResult, profile: Profile, add: (...l: string[]) => void): void {
+  add("## Every core: 1 worker against 2", "");
+  add(
+    `The hub with \`HERALD_WORKERS=2\` is pinned to every core but the load generator's (on a machine of two cores, to both: it shares core 1 with the load generator); with 1 it stays on core 0. Sharing: ${int(profile.fanoutStreams)} streams, single events at ${int(w.sharing.one.ratePerSec)}/s open loop, the hub's CPU (every thread) from the first publish of the phase to the last delivery, over its deliveries. 2 workers cost **${fix(w.sharing.ratio)}×** the CPU per delivery of 1.`,
+    "",
+    "| workers | CPU µs per delivery | deliveries | receive p50 / p99 ms | all delivered |",
+    "|---|---|---|---|---|",
+  );
+  for (const run of [w.sharing.one, w.sharing.two]) {
+    add(
+      `| ${run.workers} | ${fix(run.cpuUsPerDelivery, 3)} | ${int(run.deliveries)} | ${fix(run.receiveP50Ms, 1)} / ${fix(run.receiveP99Ms, 1)} | ${yes(run.delivered)} |`,
+    );
+  }
+  const p = w.publish;
+  add(
+    "",
+    `Durable publish: ${profile.connections} connections, single events, no subscribers, \`HERALD_SYNC=full\`; beside them bare Bun in memory, and redis-benchmark's XADD of the same data over ${profile.connections} connections to a Redis with \`appendfsync always\`.`,
+    "",
+    "| case | events/s | p50 / p99 ms | all acked | hub CPU |",
+    "|---|---|---|---|---|",
+  );
+  for (const [label, run] of [
+    ["Herald, 1 worker", p.one],
+    ["Herald, 2 workers", p.two],
+    ["bare Bun, in memory", p.bareBun],
+  ] as const) {
+    add(
+      `| ${label} | ${int(run.eventsPerSec)} | ${fix(run.p50Ms)} / ${fix(run.p99Ms)} | ${yes(run.allAcked)} | ${pct(run.hubCpu)} |`,
+    );
+  }
+  add(
+    p.redisXadd
+      ? `| redis-benchmark XADD, appendfsync always | ${int(p.redisXadd.requestsPerSec)} | ${fix(p.redisXadd.p50Ms)} / n/a | n/a | n/a |`
+      : "| redis-benchmark XADD | not installed | | | |",
+  );
+  add(
+    "",
+    `Replay: ${w.replay.clients} clients from Last-Event-ID 0 at once, ${int(w.replay.one.events)} events each; events/s counts every client's.`,
+    "",
+    "| workers | events/s | all delivered | hub RSS growth MB | hub CPU |",
+    "|---|---|---|---|---|",
+  );
+  for (const [workers, run] of [
+    [1, w.replay.one],
+    [2, w.replay.two],
+  ] as const) {
+    add(`| ${workers} | ${int(run.eventsPerSec)} | ${yes(run.allDelivered)} | ${fix(run.rssGrowthMb, 1)} | ${pct(run.hubCpu)} |`);
+  }
+  add("");
 }
 
 function presenceSection(p: PresenceResult, add: (...l: string[]) => void): void {

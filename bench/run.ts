@@ -14,6 +14,7 @@ import { runPresence } from "./scenarios/presence";
 import { type Publisher, runPublish } from "./scenarios/publish";
 import { runReplay } from "./scenarios/replay";
 import { runRouting } from "./scenarios/routing";
+import { runWorkers } from "./scenarios/workers";
 
 const PROFILES: Record<Profile["name"], Profile> = {
   full: {
@@ -31,6 +32,8 @@ const PROFILES: Record<Profile["name"], Profile> = {
     bigReplayEvents: 1_000_000,
     clusterMemoryEvents: 100_000,
     routingStreams: 5000,
+    workersRatePerSec: 1000,
+    redisRequests: 100_000,
     presenceRate: 500,
     presenceConnectsPerSec: 1000,
   },
@@ -49,11 +52,24 @@ const PROFILES: Record<Profile["name"], Profile> = {
     bigReplayEvents: 0,
     clusterMemoryEvents: 2000,
     routingStreams: 50,
+    workersRatePerSec: 100,
+    redisRequests: 5000,
     presenceRate: 100,
     presenceConnectsPerSec: 100,
   },
 };
-const SCENARIOS = ["paced", "fanout", "publish", "idle", "replay", "scaling", "routing", "cluster", "presence"] as const;
+const SCENARIOS = [
+  "paced",
+  "fanout",
+  "publish",
+  "idle",
+  "replay",
+  "scaling",
+  "routing",
+  "cluster",
+  "workers",
+  "presence",
+] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -176,6 +192,23 @@ const cluster = await scenario("cluster", () => {
   );
 });
 
+const workers = await scenario("workers", () =>
+  runWorkers(
+    {
+      repeats: profile.repeats,
+      phaseMs: profile.phaseMs,
+      warmupMs: profile.warmupMs,
+      connections: profile.connections,
+      streams: profile.fanoutStreams,
+      sampled: profile.sampledStreams,
+      ratePerSec: profile.workersRatePerSec,
+      replayEvents: profile.replayEvents,
+      redisRequests: profile.redisRequests,
+    },
+    log,
+  ),
+);
+
 const presence = await scenario("presence", () =>
   runPresence(
     {
@@ -207,6 +240,7 @@ const results: Results = {
   scaling,
   routing,
   cluster,
+  workers,
   presence,
   errors,
 };

@@ -9,19 +9,19 @@ import { cors } from "./http/cors";
 import { crossSiteGuard } from "./http/cross-site";
 import { docsRoutes, renderDocument } from "./http/docs";
 import { errorHandling } from "./http/errors";
-import { healthRoutes } from "./http/health";
+import { type HubHealth, healthRoutes, ownHealth } from "./http/health";
 import { historyRoutes } from "./http/history";
 import { mercureMetadataRoutes, resourceMetadata } from "./http/mercure/metadata";
 import { mercurePublishRoutes } from "./http/mercure/publish";
 import { mercureSubscribeRoutes } from "./http/mercure/subscribe";
 import { SubscriptionEvents } from "./http/mercure/subscription-events";
 import { mercureSubscriptionsRoutes } from "./http/mercure/subscriptions-api";
-import { metricsRoutes } from "./http/metrics";
+import { metricsRoutes, ownMetrics } from "./http/metrics";
 import { OriginPolicy } from "./http/origins";
 import { publishRoutes } from "./http/publish";
 import { requestLog } from "./http/request-log";
 import { streamRoutes } from "./http/stream";
-import { StreamAdmission } from "./http/stream-admission";
+import { type SharedSlots, StreamAdmission } from "./http/stream-admission";
 import { subscriptionRoutes } from "./http/subscriptions";
 import type { Hub } from "./hub/hub";
 import type { EventLog } from "./log/event-log";
@@ -37,6 +37,17 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly startedAt: number;
+  /** Set on a worker thread (HERALD_WORKERS > 1): what the coordinator of every worker answers for the whole hub. */
+  readonly hubWide?: HubWide;
+}
+
+/** What a worker thread asks the main thread, which counts over every worker. */
+export interface HubWide {
+  readonly slots: SharedSlots;
+  /** As last told by the main thread (a turn behind it at most), so that /health answers at once. */
+  health(): HubHealth;
+  /** The whole hub's exposition: counters summed over every worker. */
+  metrics(): Promise<string>;
 }
 
 /** The application, ready to serve: its OpenAPI document is rendered before any request can change it. */
@@ -46,7 +57,7 @@ export async function createApp(deps: AppDeps) {
   return app;
 }
 
-function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
+function routes({ config, hub, log, logger, metrics, startedAt, hubWide }: AppDeps) {
   const auth = new Authorizer({
     secret: config.jwtSecret,
     publicKeys: config.jwtPublicKeys,
@@ -59,6 +70,7 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     proxies: new TrustedProxies(config.trustedProxies),
     metrics,
     maxStreamAgeMs: config.maxStreamAgeMs,
+    shared: hubWide?.slots,
   });
   // Open mode checks no token: there is nothing to tell a client about tokens.
   const metadata = auth.openMode
@@ -85,8 +97,8 @@ function routes({ config, hub, log, logger, metrics, startedAt }: AppDeps) {
     .use(streamRoutes(hub, log, auth, admission))
     .use(historyRoutes(log, auth, hub.presence))
     .use(subscriptionRoutes(hub.presence, auth))
-    .use(healthRoutes(hub, log, startedAt))
-    .use(metricsRoutes(hub, log, metrics))
+    .use(healthRoutes(hub, hubWide ? () => hubWide.health() : ownHealth(hub, log), startedAt))
+    .use(metricsRoutes(hubWide ? () => hubWide.metrics() : ownMetrics(hub, log, metrics)))
     .use(docsRoutes())
     .use(consoleRoutes());
 }

@@ -1,5 +1,6 @@
 /** Settings: command-line flags over environment variables over defaults, each with its range, frozen once parsed. */
 
+import { availableParallelism } from "node:os";
 import type { PublicKey } from "./auth/public-keys";
 import { ConfigError } from "./errors";
 import type { LogLevel } from "./logger";
@@ -93,6 +94,8 @@ export interface Config {
   readonly mercureIssuer: string;
   /** The cookie the Mercure endpoint reads a token from (`__Secure-mercure_access_token` too). Default `mercureAuthorization`. */
   readonly mercureCookie: string;
+  /** Threads serving HTTP on the one port, beside one writer of the log; 1 serves from one thread. Default: the cores this process may use. */
+  readonly workers: number;
   /** Mercure's active subscriptions: subscription events and the subscriptions web API. Default false. */
   readonly mercureSubscriptions: boolean;
   /** Cluster mode: the longest a node that died stays listed by presence on the others, in ms. Default 30000. */
@@ -110,6 +113,8 @@ interface Setting<K extends keyof Config> extends SettingSource {
 }
 
 const MiB = 1024 * 1024;
+/** Worker threads at most: each holds a heap of its own (17 to 30 MiB idle). */
+const MAX_WORKERS = 256;
 
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
@@ -329,6 +334,14 @@ const settings = [
     default: "mercureAuthorization",
     help: "the cookie the Mercure endpoint reads a token from",
     parse: nonEmpty("a cookie name"),
+  }),
+  setting({
+    key: "workers",
+    env: "HERALD_WORKERS",
+    flag: "workers",
+    default: String(Math.min(MAX_WORKERS, availableParallelism())),
+    help: "threads serving HTTP on the one port, beside one writer of the log; default: the cores this process may use (1: one thread serves and writes)",
+    parse: integer(1, MAX_WORKERS),
   }),
   setting({
     key: "mercureSubscriptions",

@@ -9,10 +9,30 @@ import type { FaultReport } from "./log/fault-state";
 /** Upper bounds of the publish latency buckets, in seconds. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+/** A histogram's figures as plain data: what a worker thread hands over to be summed with the others'. */
+export interface HistogramState {
+  readonly counts: readonly number[];
+  readonly sum: number;
+  readonly count: number;
+}
+
 export class Histogram {
   private readonly counts = new Array<number>(LATENCY_BUCKETS.length).fill(0);
   private sum = 0;
   private count = 0;
+
+  state(): HistogramState {
+    return { counts: [...this.counts], sum: this.sum, count: this.count };
+  }
+
+  /** Adds another histogram's observations to this one's. */
+  add(other: HistogramState): void {
+    other.counts.forEach((n, i) => {
+      this.counts[i] = (this.counts[i] ?? 0) + n;
+    });
+    this.sum += other.sum;
+    this.count += other.count;
+  }
 
   observe(seconds: number): void {
     this.sum += seconds;
@@ -29,6 +49,19 @@ export class Histogram {
     });
     return `${lines.join("\n")}\n${name}_bucket{le="+Inf"} ${this.count}\n${name}_sum ${this.sum}\n${name}_count ${this.count}\n`;
   }
+}
+
+/** A thread's counters as plain data, to be summed over every worker. */
+export interface Counts {
+  readonly published: number;
+  readonly delivered: number;
+  readonly slowDropped: number;
+  readonly pruned: number;
+  readonly idempotentReplays: number;
+  readonly streamsRefusedPerClient: number;
+  readonly crossSiteRefused: number;
+  readonly presenceEvents: number;
+  readonly publishLatency: HistogramState;
 }
 
 /** Everything the hub counts; gauges are read when /metrics is scraped. */
@@ -48,8 +81,46 @@ export class Metrics {
   /** prom-client's defaults: `process_*` and `nodejs_*` (event-loop lag among them), measured from now on. */
   private readonly standard = new Registry();
 
-  constructor() {
-    collectDefaultMetrics({ register: this.standard });
+  /** @param processMetrics whether this thread measures the process (a worker thread leaves that to the main one) */
+  constructor(processMetrics = true) {
+    if (processMetrics) collectDefaultMetrics({ register: this.standard });
+  }
+
+  counts(): Counts {
+    const {
+      published,
+      delivered,
+      slowDropped,
+      pruned,
+      idempotentReplays,
+      streamsRefusedPerClient,
+      crossSiteRefused,
+      presenceEvents,
+    } = this;
+    return {
+      published,
+      delivered,
+      slowDropped,
+      pruned,
+      idempotentReplays,
+      streamsRefusedPerClient,
+      crossSiteRefused,
+      presenceEvents,
+      publishLatency: this.publishLatency.state(),
+    };
+  }
+
+  /** Adds another thread's counters to these. */
+  add(c: Counts): void {
+    this.published += c.published;
+    this.delivered += c.delivered;
+    this.slowDropped += c.slowDropped;
+    this.pruned += c.pruned;
+    this.idempotentReplays += c.idempotentReplays;
+    this.streamsRefusedPerClient += c.streamsRefusedPerClient;
+    this.crossSiteRefused += c.crossSiteRefused;
+    this.presenceEvents += c.presenceEvents;
+    this.publishLatency.add(c.publishLatency);
   }
 
   /** The process metrics, read now (the event-loop lag waits one turn of the loop). */
@@ -60,7 +131,7 @@ export class Metrics {
 
 export interface Gauges {
   subscribers: number;
-  /** Open streams presence knows of, this process's and (in cluster mode) every other node's. */
+  /** Open streams presence knows of, on every worker of this process and (in cluster mode) every other node. */
   presence: number;
   logSize: LogSize;
   retainedEvents: number;
@@ -133,5 +204,13 @@ export function renderMetrics(m: Metrics, g: Gauges): string {
     faultMetrics(g.faults),
     "# HELP herald_publish_duration_seconds Time from a publish request's arrival to its commit.\n# TYPE herald_publish_duration_seconds histogram\n",
     m.publishLatency.render("herald_publish_duration_seconds"),
+  ].join("");
+}
+
+/** What only a hub of several worker threads reports. */
+export function renderWorkerMetrics(workers: number, replaced: number): string {
+  return [
+    metric("herald_workers", "gauge", "Worker threads serving HTTP.", workers),
+    metric("herald_workers_replaced_total", "counter", "Worker threads that died and were replaced.", replaced),
   ].join("");
 }

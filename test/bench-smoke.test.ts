@@ -61,6 +61,13 @@ test(
         expect(run?.delivered).toBe(true);
         expect(run?.hubCpuMsPerEvent).toBeGreaterThan(0);
       }
+      const w = r.workers;
+      for (const run of [w?.sharing.one, w?.sharing.two]) {
+        expect(run?.delivered).toBe(true);
+        expect(run?.cpuUsPerDelivery).toBeGreaterThan(0);
+      }
+      for (const run of [w?.publish.one, w?.publish.two, w?.publish.bareBun]) expect(run?.allAcked).toBe(true);
+      for (const run of [w?.replay.one, w?.replay.two]) expect(run?.allDelivered).toBe(true);
       expect(r.targets.length).toBeGreaterThan(0);
       expect(r.machine.bun).toBe(Bun.version);
     } finally {

@@ -77,7 +77,17 @@ test.skipIf(!hasChromium)("Swagger UI renders in headless Chromium, lists every 
 test("`bun build --compile` embeds the docs, the document and the console: the binary serves them alone", async () => {
   const out = tempDir();
   const build = Bun.spawnSync(
-    [process.execPath, "build", "--compile", "--minify", "src/index.ts", "--outfile", join(out, "herald")],
+    // The entry points of `bun run build`: the worker thread's is one of them.
+    [
+      process.execPath,
+      "build",
+      "--compile",
+      "--minify",
+      "src/index.ts",
+      "src/workers/thread.ts",
+      "--outfile",
+      join(out, "herald"),
+    ],
     {
       cwd: ROOT,
       stderr: "pipe",

@@ -29,8 +29,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ["http/"],
   ["settings/"],
   ["config.ts"],
-  ["startup.ts", "cli/"],
+  ["startup.ts", "cli/", "parts.ts"],
   ["app.ts"],
+  ["workers/"],
   ["boot.ts"],
   ["index.ts"],
 ];

@@ -56,9 +56,11 @@ test("ten sparse reads of a 1M-event log in flight do not hold /health or publis
   for (const ids of found) expect(ids.map(Number)).toEqual([Number(match.id)]);
   // Measured against the reads themselves, so a busy machine slows both sides alike. A read that scans the log
   // in one go holds the loop for all of it: no probe completes while the ten are in flight (measured 0-1). In
-  // slices of 2 ms a probe waits for about one slice of each read: measured 90-110 probes idle, 60-70 at a load
-  // of 20 on two cores; the median probe 0.2-0.3 % of the reads' time, the worst 2-13 %.
-  expect(during.length).toBeGreaterThanOrEqual(30);
+  // slices of 2 ms a probe waits for about one slice of each read: on one thread, measured 90-110 probes idle
+  // over about 500 ms of reads, 60-70 at a load of 20 on two cores; on two workers the reads share both cores
+  // and end in about 300 ms, with 29-32 probes (one every 10 ms: a probe's publish crosses to the writer's
+  // thread). The median probe 0.2-0.3 % of the reads' time, the worst 2-13 %.
+  expect(during.length).toBeGreaterThanOrEqual(readsTook / 20);
   expect(median(during)).toBeLessThan(readsTook / 50);
   expect(worst).toBeLessThan(readsTook / 2);
 }, 60_000);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { drainLines, fdLimit, freePort, pinned } from "./proc";
+import { drainLines, fdLimit, freePort, hubCores, pinned } from "./proc";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const BUN = process.execPath;
@@ -37,12 +37,17 @@ export interface Hub {
   stop(): Promise<void>;
 }
 
+/**
+ * A hub on core 0, one thread serving (HERALD_WORKERS=1, whatever the default), unless `env` asks for workers:
+ * then on `hubCores()`.
+ */
 export async function startHub(kind: HubKind, sync: SyncMode = "full", env: Record<string, string> = {}): Promise<Hub> {
   const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
   const port = freePort();
   const entry = kind === "herald" ? join(ROOT, "src", "index.ts") : join(ROOT, "bench", "baseline", "hub.ts");
   const profile = kind === "herald" && profileDir ? ["--cpu-prof-md", `--cpu-prof-dir=${profileDir}`] : [];
-  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(pinned([BUN, ...profile, entry], 0), {
+  const cores = Number(env.HERALD_WORKERS ?? 1) > 1 ? hubCores() : 0;
+  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(pinned([BUN, ...profile, entry], cores), {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -54,6 +59,7 @@ export async function startHub(kind: HubKind, sync: SyncMode = "full", env: Reco
       BASELINE_STORE: kind === "baseline-sqlite" ? "sqlite" : "memory",
       BASELINE_DB: join(dir, "baseline.db"),
       BASELINE_SYNC: sync,
+      HERALD_WORKERS: "1",
       ...env,
     },
     stdin: "ignore",

@@ -1,5 +1,6 @@
 /** Processes for the bench: pinned spawns with a raised fd limit, and what /proc says about them. */
 import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 
 /** The open-file limit asked for; the hard limit caps it where the container does not allow more. */
 export const WANTED_FDS = 65536;
@@ -9,8 +10,17 @@ const CLOCK_TICKS = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString
 /** The hub gets core 0, load generators core 1, so neither steals the other's CPU. */
 export type Core = 0 | 1;
 
-/** argv for `command` under `ulimit -n` and, when there is taskset, pinned to `core`; exec keeps the pid. */
-export function pinned(command: string[], core: Core): string[] {
+/**
+ * Cores for a hub of several threads (HERALD_WORKERS > 1): every core but the load generator's, or every core on a
+ * machine of two, where it then shares core 1 with the load generator.
+ */
+export function hubCores(): string {
+  const cores = availableParallelism();
+  return cores > 2 ? `0,2-${cores - 1}` : `0-${cores - 1}`;
+}
+
+/** argv for `command` under `ulimit -n` and, when there is taskset, pinned to `core` (or a taskset list); exec keeps the pid. */
+export function pinned(command: string[], core: Core | string): string[] {
   const pin = HAS_TASKSET ? ["taskset", "-c", String(core)] : [];
   return ["sh", "-c", `ulimit -n ${WANTED_FDS} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, "sh", ...pin, ...command];
 }

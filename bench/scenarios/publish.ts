@@ -19,7 +19,15 @@ export type PublishCase =
   | "baseline-memory"
   | "baseline-sqlite";
 
-const CASES: Record<PublishCase, { hub: HubKind; sync: SyncMode; batch: number; api: Api }> = {
+/** What hub a publish run measures, and how it publishes. */
+export interface PublishShape {
+  readonly hub: HubKind;
+  readonly sync: SyncMode;
+  readonly batch: number;
+  readonly api: Api;
+}
+
+const CASES: Record<PublishCase, PublishShape> = {
   "herald-full": { hub: "herald", sync: "full", batch: 1, api: "native" },
   "herald-normal": { hub: "herald", sync: "normal", batch: 1, api: "native" },
   "herald-batch100": { hub: "herald", sync: "full", batch: 100, api: "native" },
@@ -130,9 +138,17 @@ export interface PublishSettings {
   readonly publisher: Publisher;
 }
 
-async function once(c: PublishCase, s: PublishSettings): Promise<PublishRun> {
-  const { hub: kind, sync, batch, api } = CASES[c];
-  const hub = await startHub(kind, sync);
+function once(c: PublishCase, s: PublishSettings): Promise<PublishRun> {
+  return measurePublish(CASES[c], s);
+}
+
+/** One run on a fresh hub (`env` on top of the bench's): warm-up, then the measured phase with the hub's CPU. */
+export async function measurePublish(
+  { hub: kind, sync, batch, api }: PublishShape,
+  s: PublishSettings,
+  env: Record<string, string> = {},
+): Promise<PublishRun> {
+  const hub = await startHub(kind, sync, env);
   try {
     const target = { host: hub.host, port: hub.port };
     const measure = (durationMs: number) =>

@@ -1,4 +1,4 @@
-/** Replay: one client resuming from Last-Event-ID 0 over a seeded log; its rate and the hub's RSS growth. */
+/** Replay: clients resuming from Last-Event-ID 0 over a seeded log (one, or several at once); their rate and the hub's RSS growth. */
 
 import { postRequest, publish, type Target } from "../lib/http-client";
 import { runLoadgen, startHub } from "../lib/hubs";
@@ -15,15 +15,18 @@ export interface ReplayJob {
   readonly target: Target;
   readonly hubPid: number;
   readonly events: number;
+  /** Clients replaying the whole log at once; 1 when omitted. */
+  readonly clients?: number;
 }
 
 export interface ReplayRun {
   readonly events: number;
+  /** Events delivered per second, every client's together. */
   readonly eventsPerSec: number;
   readonly seedEventsPerSec: number;
   /** Peak hub RSS during the replay over its RSS just before. */
   readonly rssGrowthMb: number;
-  /** Exactly the seeded events arrived, and the stream stayed open. */
+  /** Exactly the seeded events arrived at each client, and every stream stayed open. */
   readonly allDelivered: boolean;
   readonly delivered: number;
   readonly hubCpu: number;
@@ -32,7 +35,7 @@ export interface ReplayRun {
 
 /** In the load generator. */
 export async function replayClient(job: ReplayJob): Promise<ReplayRun> {
-  const { target, events } = job;
+  const { target, events, clients = 1 } = job;
   const seedRequest = postRequest(target, "/events", batchBody(SEED_BATCH));
   const seedStart = performance.now();
   const seed = await publish(
@@ -50,7 +53,7 @@ export async function replayClient(job: ReplayJob): Promise<ReplayRun> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const set = new StreamSet(target);
-  await set.open(1, { path: `/stream?topic=${TOPIC}`, headers: { "Last-Event-ID": "0" } });
+  await set.open(clients, { path: `/stream?topic=${TOPIC}`, headers: { "Last-Event-ID": "0" } });
   const done = await set.waitFor(seeded, 5000);
   const elapsed = performance.now() - t0;
   const used = process.cpuUsage(cpu0);
@@ -65,7 +68,7 @@ export async function replayClient(job: ReplayJob): Promise<ReplayRun> {
     eventsPerSec: (delivered * 1000) / elapsed,
     seedEventsPerSec,
     rssGrowthMb: growth / 2 ** 20,
-    allDelivered: done && open && delivered === seeded && seeded >= events,
+    allDelivered: done && open && delivered === seeded * clients && seeded >= events,
     delivered,
     hubCpu: hubShare,
     loadgenCpu: (used.user + used.system) / 1000 / elapsed,
@@ -75,6 +78,9 @@ export async function replayClient(job: ReplayJob): Promise<ReplayRun> {
 export interface ReplaySettings {
   readonly events: number;
   readonly repeats: number;
+  readonly clients?: number;
+  /** On top of the bench's hub settings (HERALD_WORKERS). */
+  readonly env?: Record<string, string>;
 }
 
 /** In the runner: a fresh Herald per run, so each replay reads a log it just wrote. */
@@ -84,12 +90,16 @@ export async function runReplay(
 ): Promise<{ median: ReplayRun; runs: ReplayRun[] }> {
   const runs: ReplayRun[] = [];
   for (let i = 0; i < s.repeats; i++) {
-    const hub = await startHub("herald", "full");
+    const hub = await startHub("herald", "full", s.env);
     try {
-      const job: ReplayJob = { kind: "replay", target: { host: hub.host, port: hub.port }, hubPid: hub.pid, events: s.events };
+      const target = { host: hub.host, port: hub.port };
+      const job: ReplayJob = { kind: "replay", target, hubPid: hub.pid, events: s.events, clients: s.clients };
       const run = await runLoadgen<ReplayRun>(job);
       runs.push(run);
-      log(`  replay ${s.events} #${i + 1}: ${Math.round(run.eventsPerSec)} events/s, RSS +${run.rssGrowthMb.toFixed(1)} MB`);
+      const who = `${s.clients ?? 1} client(s)${s.env?.HERALD_WORKERS ? `, ${s.env.HERALD_WORKERS} workers` : ""}`;
+      log(
+        `  replay ${s.events} to ${who} #${i + 1}: ${Math.round(run.eventsPerSec)} events/s, RSS +${run.rssGrowthMb.toFixed(1)} MB`,
+      );
     } finally {
       await hub.stop();
     }

@@ -52,6 +52,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer, presence: Presenc
         if (given) await auth.authorizeRead(token, given);
         const selectors = given ?? (await auth.readableSelectors(token));
         const page = selectors.length > 0 ? await log.topics({ selectors, after, limit }) : [];
+        await presence.settled();
         const last = page[page.length - 1];
         return {
           topics: page.map((s) => ({

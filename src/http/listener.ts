@@ -29,12 +29,35 @@ export interface Listenable {
   server: Server<unknown> | null;
 }
 
-const describe = (c: TlsCredentials) => ({ subject: c.subject, validTo: c.validTo, fingerprint256: c.fingerprint256 });
+/** What the logs say of a certificate in use. */
+export interface CertificateInfo {
+  readonly subject: string;
+  readonly validTo: string;
+  readonly fingerprint256: string;
+}
+
+const describe = (c: TlsCredentials): CertificateInfo => ({
+  subject: c.subject,
+  validTo: c.validTo,
+  fingerprint256: c.fingerprint256,
+});
+
+/** What a SIGHUP did to a listener: its new certificate, why the files could not be used, or nothing (plain HTTP). */
+export type Reload = { readonly loaded: CertificateInfo } | { readonly failed: string } | { readonly plain: true };
+
+/** Logs what a reload did: once per SIGHUP, however many listeners (one per worker thread) did it. */
+export function logReload(logger: Logger, reload: Reload): void {
+  if ("plain" in reload) logger.info("SIGHUP: plain HTTP, no certificate to reload");
+  else if ("loaded" in reload) logger.info("tls certificate loaded", { ...reload.loaded });
+  else logger.error("tls reload failed; the previous certificate stays in use", { error: reload.failed });
+}
 
 export class Listener {
   /** Every server still open: the current one, and those retired by a reload that still serve their streams. */
   private readonly servers = new Map<Server<unknown>, Traffic>();
   private current: Server<unknown> | undefined;
+  /** The certificate the current server presents; undefined in plain HTTP. */
+  certificate: CertificateInfo | undefined;
 
   private constructor(
     private readonly app: Listenable,
@@ -43,17 +66,22 @@ export class Listener {
     private readonly logger: Logger,
   ) {}
 
-  /** Throws a ConfigError for a TLS file that cannot be used, and Bun's error for a port that cannot be bound. */
-  static start(app: Listenable, settings: ServeSettings, tls: TlsFiles | undefined, logger: Logger): Listener {
+  /**
+   * Throws a ConfigError for a TLS file that cannot be used, and Bun's error for a port that cannot be bound.
+   * @param shared the port is one the main thread claimed for every worker: each binds it beside the others,
+   * and the main thread logs the certificate, once
+   */
+  static start(app: Listenable, settings: ServeSettings, tls: TlsFiles | undefined, logger: Logger, shared = false): Listener {
     const listener = new Listener(app, settings, tls, logger);
     if (!tls) {
-      // One process owns the port: a second one sharing it would split subscribers between two broadcasters.
-      listener.serve(settings.port, false);
+      // One process owns the port: a second one sharing it would split subscribers between two broadcasters. Its
+      // worker threads share it, their broadcasters all fed by the one log.
+      listener.serve(settings.port, shared);
       return listener;
     }
     const credentials = loadTls(tls);
-    listener.serveTls(tls, credentials, claimPort(settings));
-    logger.info("tls certificate loaded", describe(credentials));
+    listener.serveTls(tls, credentials, shared ? settings.port : claimPort(settings));
+    if (!shared) logger.info("tls certificate loaded", { ...describe(credentials) });
     return listener;
   }
 
@@ -66,20 +94,15 @@ export class Listener {
   }
 
   /** SIGHUP: reads the certificate and key again; when they cannot be used, the running ones stay. */
-  reload(): void {
-    if (!this.tls) {
-      this.logger.info("SIGHUP: plain HTTP, no certificate to reload");
-      return;
-    }
+  reload(): Reload {
+    if (!this.tls) return { plain: true };
     const previous = this.current;
+    let credentials: TlsCredentials;
     try {
-      const credentials = loadTls(this.tls);
+      credentials = loadTls(this.tls);
       this.serveTls(this.tls, credentials, this.port);
-      this.logger.info("tls certificate loaded", describe(credentials));
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.logger.error("tls reload failed; the previous certificate stays in use", { error: reason });
-      return;
+      return { failed: error instanceof Error ? error.message : String(error) };
     }
     if (previous) void this.retire(previous);
     // What a reload leaves behind, for whoever suspects it of leaking: servers still draining, process listeners.
@@ -87,6 +110,7 @@ export class Listener {
       retiringServers: this.servers.size - 1,
       beforeExitListeners: process.listenerCount("beforeExit"),
     });
+    return { loaded: describe(credentials) };
   }
 
   /** The process stops: from now on every answer is its connection's last (`Connection: close`). */
@@ -135,6 +159,7 @@ export class Listener {
     } catch (error) {
       throw tlsServeFailure(error, files) ?? error;
     }
+    this.certificate = describe(credentials);
   }
 
   /**
@@ -173,7 +198,7 @@ function routable(request: Request, scheme: string): Request {
 }
 
 /** Binds the port without SO_REUSEPORT and lets it go: fails, as a plain listen would, when anyone holds it. */
-function claimPort({ hostname, port }: ServeSettings): number {
+export function claimPort({ hostname, port }: ServeSettings): number {
   const probe = Bun.listen({ hostname, port, socket: { data() {} } });
   const claimed = probe.port;
   probe.stop(true);

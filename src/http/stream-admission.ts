@@ -34,6 +34,18 @@ export class ClientStreams {
   }
 }
 
+/** A stream as the coordinator of every worker counts it. */
+export interface StreamEntry {
+  /** The client it counts against when streams per client are limited, else null. */
+  readonly client: string | null;
+}
+
+/** Stream slots counted over every worker thread (HERALD_WORKERS > 1): the hub's stream limit and each client's. */
+export interface SharedSlots {
+  /** Takes a slot, or rejects with `too_many_streams` or `too_many_subscribers`; resolves with what gives it back, once. */
+  take(stream: StreamEntry): Promise<() => void>;
+}
+
 export interface AdmissionOptions {
   /** 0: no limit. */
   readonly maxStreamsPerClient: number;
@@ -41,13 +53,16 @@ export interface AdmissionOptions {
   readonly metrics: Metrics;
   /** How long a stream opened with a token may last (0: until the token's exp, if any). */
   readonly maxStreamAgeMs: number;
+  /** Where slots come from when several workers serve: every stream takes one there, limit or not. */
+  readonly shared?: SharedSlots;
 }
 
 export class StreamAdmission {
   private readonly clients: ClientStreams | null;
 
   constructor(private readonly options: AdmissionOptions) {
-    this.clients = options.maxStreamsPerClient > 0 ? new ClientStreams(options.maxStreamsPerClient) : null;
+    const counted = options.maxStreamsPerClient > 0 && options.shared === undefined;
+    this.clients = counted ? new ClientStreams(options.maxStreamsPerClient) : null;
   }
 
   /**
@@ -55,8 +70,8 @@ export class StreamAdmission {
    * the slot and the stream's end to its life: the token's expiry, or its age limit, since a token revoked after
    * the stream opened would otherwise be good for as long as the connection holds.
    */
-  open(request: Request, server: Server<unknown> | null, reader: Reader, open: () => Subscription): Subscription {
-    const release = this.clients === null ? undefined : this.take(this.clients, request, server, reader);
+  async open(request: Request, server: Server<unknown> | null, reader: Reader, open: () => Subscription): Promise<Subscription> {
+    const release = await this.slot(request, server, reader);
     let sub: Subscription;
     try {
       sub = open();
@@ -83,17 +98,22 @@ export class StreamAdmission {
     return Math.min(aged, reader.expiresAt);
   }
 
-  private take(clients: ClientStreams, request: Request, server: Server<unknown> | null, reader: Reader): () => void {
-    // Prefixed, so a token whose `sub` looks like an address never shares that address's slots.
-    const client =
-      reader.subject !== undefined
-        ? `sub:${reader.subject}`
-        : `ip:${this.options.proxies.clientOf(server?.requestIP(request)?.address ?? "", request.headers.get("x-forwarded-for"))}`;
+  private async slot(request: Request, server: Server<unknown> | null, reader: Reader): Promise<(() => void) | undefined> {
+    const { shared, maxStreamsPerClient } = this.options;
+    if (shared === undefined && this.clients === null) return undefined;
+    const client = maxStreamsPerClient > 0 ? this.clientOf(request, server, reader) : null;
     try {
-      return clients.take(client);
+      return shared === undefined ? this.clients?.take(client as string) : await shared.take({ client });
     } catch (error) {
-      this.options.metrics.streamsRefusedPerClient++;
+      if (error instanceof HeraldError && error.code === "too_many_streams") this.options.metrics.streamsRefusedPerClient++;
       throw error;
     }
+  }
+
+  /** Prefixed, so a token whose `sub` looks like an address never shares that address's slots. */
+  private clientOf(request: Request, server: Server<unknown> | null, reader: Reader): string {
+    if (reader.subject !== undefined) return `sub:${reader.subject}`;
+    const peer = server?.requestIP(request)?.address ?? "";
+    return `ip:${this.options.proxies.clientOf(peer, request.headers.get("x-forwarded-for"))}`;
   }
 }

@@ -30,7 +30,7 @@ export const streamRoutes = (hub: Hub, log: EventLog, auth: Authorizer, admissio
       if (resumeFrom !== null) await log.caughtUp(resumeFrom.value);
       // HEAD gets a GET's answer without its body; Elysia would read a stream's body to count it, forever.
       if (request.method === "HEAD") return new Response(null, { headers: SSE_HEADERS });
-      const sub = admission.open(request, server, reader, () =>
+      const sub = await admission.open(request, server, reader, () =>
         hub.open({
           selectors,
           form: envelope ? "envelope" : "data",

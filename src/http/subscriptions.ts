@@ -36,6 +36,7 @@ export const subscriptionRoutes = (presence: Presence, auth: Authorizer) =>
       const limit = query.integer("limit", 1, 1000, 100);
       // Who listens to some topics is as much theirs as the events: the same rights as reading them.
       await auth.authorizeRead(() => bearerToken(request), selectors);
+      await presence.settled();
       const { entries, count } = presence.page({ selectors, after, limit });
       const last = entries[entries.length - 1];
       return {

@@ -46,14 +46,19 @@ export class Traffic {
   }
 }
 
-/** The response with `Connection: close` (a copy when its headers cannot be changed). */
+/** The response with `Connection: close`. */
 function lastOnConnection(response: Response): Response {
+  return withHeader(response, "Connection", "close");
+}
+
+/** The response with a header set (on a copy when its headers cannot be changed). */
+export function withHeader(response: Response, name: string, value: string): Response {
   try {
-    response.headers.set("Connection", "close");
+    response.headers.set(name, value);
     return response;
   } catch {
     const headers = new Headers(response.headers);
-    headers.set("Connection", "close");
+    headers.set(name, value);
     return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
   }
 }

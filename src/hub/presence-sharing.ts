@@ -35,6 +35,8 @@ export function sharePresence(presence: Presence, exchange: PresenceExchange, se
         return [];
       }
     });
+  const settled = exchange.settled?.bind(exchange);
+  if (settled) presence.settleWith(settled);
   presence.onChange((entry, active) => {
     if (entry.node !== undefined) return;
     if (active) exchange.opened(shared(entry));

@@ -64,6 +64,7 @@ export class Presence {
   private readonly listeners: PresenceListener[] = [];
   /** Every entry in id order, made when a page is asked for and kept until the entries change. */
   private sorted: PresenceEntry[] | undefined;
+  private settle: () => Promise<void> = () => Promise.resolve();
 
   /** Entries known, on every node. */
   get size(): number {
@@ -72,6 +73,16 @@ export class Presence {
 
   onChange(listener: PresenceListener): void {
     this.listeners.push(listener);
+  }
+
+  /** `settle` resolves once the streams other threads of this process opened or closed before it was called are known here. */
+  settleWith(settle: () => Promise<void>): void {
+    this.settle = settle;
+  }
+
+  /** Resolves once the entries include every stream opened before now on this process's other threads, and none closed there. */
+  settled(): Promise<void> {
+    return this.settle();
   }
 
   /** A stream of this process opened: `stream` is the key its close is told by. */

@@ -140,6 +140,8 @@ export class Subscription implements Subscriber {
       },
       cancel: () => this.close("client_closed"),
     });
+    // A client may leave while its stream waits for a slot on another thread: an aborted signal fires no more.
+    if (request.signal.aborted) this.close("client_closed");
   }
 
   get isClosed(): boolean {

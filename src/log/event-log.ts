@@ -1,6 +1,7 @@
 /** The event log seam: what the hub needs from any store (embedded SQLite, or Redis shared by several nodes). */
 import type { Selector } from "../names";
 import type { FaultReport } from "./fault-state";
+import type { LogFault } from "./faults";
 
 /**
  * What a Mercure update carries beyond a native event. A native event has none of these fields, and its
@@ -173,6 +174,14 @@ export interface LogSize {
   readonly bytes: number;
 }
 
+/**
+ * The reading half of a log on a connection of its own: what a worker thread reads the log with while one
+ * writer owns every write. Each method is the EventLog's of that name; a store failure rejects with its fault.
+ */
+export type LogReads = Pick<EventLog, "read" | "findPublisherId" | "prunedThrough" | "topics" | "retained"> & {
+  close(): void;
+};
+
 export interface EventLog {
   /**
    * Appends all drafts in one transaction; resolves once they are durable, with ids in draft order.
@@ -210,6 +219,11 @@ export interface EventLog {
   onMissed(listener: MissedListener): void;
   /** What is wrong with the store now, if anything, and how often it went wrong (for /health and /metrics). */
   readonly faults: FaultReport;
+  /**
+   * A store failure met outside the log's own calls (a worker thread's reads on a connection of their own):
+   * the log degrades as if it had met it, until its probe finds the store usable again.
+   */
+  degrade(fault: LogFault): void;
   /** Commits what is queued, checkpoints, closes. */
   close(): Promise<void>;
 }

@@ -1,10 +1,13 @@
 /** Opening the configured log: the shared Redis log in cluster mode, else the embedded SQLite file. */
 import type { Logger } from "../logger";
 import { redactRedisUrl } from "../net/redis-url";
-import type { EventLog } from "./event-log";
+import type { EventLog, LogReads } from "./event-log";
+import type { LogFault } from "./faults";
 import type { PresenceExchange } from "./presence-exchange";
 import { RedisPresenceExchange } from "./redis/presence";
+import { RedisReads } from "./redis/reads";
 import { RedisEventLog, type RedisLogOptions } from "./redis/redis-log";
+import { SqliteReads } from "./sqlite/reads";
 import { SqliteEventLog, type SqliteLogOptions } from "./sqlite/sqlite-log";
 
 export type LogOptions = { readonly sqlite: SqliteLogOptions } | { readonly redis: RedisLogOptions };
@@ -20,6 +23,15 @@ export async function openEventLog(options: LogOptions, logger: Logger): Promise
     newestId: log.lastId(),
   });
   return log;
+}
+
+/**
+ * Opens a second, reading connection to the configured log (a worker thread's), beside the writer's.
+ * @param head the highest id the reading thread has announced (SQLite reads never look past it)
+ */
+export function openLogReads(options: LogOptions, head: () => number, onFault: (fault: LogFault) => void): LogReads {
+  if ("sqlite" in options) return new SqliteReads(options.sqlite.path, head, onFault);
+  return new RedisReads(options.redis, onFault);
 }
 
 /**

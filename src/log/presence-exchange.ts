@@ -35,6 +35,11 @@ export interface PresenceExchange {
   /** One of this node's streams opened; shared soon, with others that opened or closed meanwhile. */
   opened(subscription: SharedSubscription): void;
   closed(id: string): void;
+  /**
+   * Resolves once what the others changed before this call is known here, where the exchange can tell (the worker
+   * threads of one process); without it, presence lists what it last heard.
+   */
+  settled?(): Promise<void>;
   /** Tells the other nodes this one is leaving (its streams with it) and stops. */
   stop(): Promise<void>;
 }

@@ -1,4 +1,7 @@
-/** The hub under soak: one database and one port, killed with SIGKILL and started again on both. */
+/**
+ * The hub under soak: one database and one port, killed with SIGKILL and started again on both; with several
+ * workers, every other fault ends one worker instead (SIGUSR2), which the hub replaces while it goes on.
+ */
 import { type Herald, startHerald, tempDir } from "../support/herald";
 import type { SoakTarget } from "./target";
 
@@ -10,7 +13,10 @@ export class HubControl implements SoakTarget {
   peakRss = 0;
   private readonly sampler: Timer;
 
-  constructor(private readonly env: Record<string, string>) {
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly workers = 1,
+  ) {
     this.sampler = setInterval(() => this.sample(), 250);
   }
 
@@ -40,12 +46,24 @@ export class HubControl implements SoakTarget {
     this.kills++;
   }
 
-  /** SIGKILL, a moment down, and a start on the same database and port. */
+  /** SIGKILL, a moment down, and a start on the same database and port; or one worker ended and replaced. */
   async fault(rnd: () => number): Promise<string> {
+    if (this.workers > 1 && this.kills % 2 === 1) return this.killWorker();
     await this.kill();
     await Bun.sleep(rnd() * 300);
     await this.start();
     return "hub killed";
+  }
+
+  /** Ends the oldest worker as a crash would, and waits until the hub has started another in its place. */
+  private async killWorker(): Promise<string> {
+    const h = this.herald as Herald;
+    const replaced = () => h.lines.filter((l) => l.includes('"msg":"worker replaced"')).length;
+    const before = replaced();
+    h.proc.kill("SIGUSR2");
+    while (replaced() === before) await Bun.sleep(20);
+    this.kills++;
+    return "worker killed";
   }
 
   async stop(): Promise<number | undefined> {

@@ -1,7 +1,8 @@
 /**
- * `bun run soak -- --minutes N [--redis]`: publishers, subscribers and slow readers against a hub that is
- * killed with SIGKILL every 5-15 s and started again on the same database; with --redis, two nodes on one
- * redis-server, where a fault is a node killed, Redis paused, or Redis rolled back to an older copy. Checked
+ * `bun run soak -- --minutes N [--redis] [--workers N]`: publishers, subscribers and slow readers against a hub
+ * that is killed with SIGKILL every 5-15 s and started again on the same database; with --workers, a hub (or
+ * nodes) of N worker threads, where a fault is also one worker ended as a crash would (SIGUSR2); with --redis,
+ * two nodes on one redis-server, where a fault is a node killed, Redis paused, or Redis rolled back to an older copy. Checked
  * all along: every acknowledged event is in the log exactly once with its id (unless a rollback took it); no
  * id is given to two events; every subscriber run got exactly the log's matching ids after its start; memory
  * stays under a bound. Ends with a report; exits 1 on any violation.
@@ -25,18 +26,21 @@ const { values } = parseArgs({
     subscribers: { type: "string", default: "6" },
     slow: { type: "string", default: "2" },
     redis: { type: "boolean", default: false },
+    workers: { type: "string", default: "1" },
   },
 });
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
 const rnd = random(seed);
 const ledger = new Ledger();
 // A small per-subscriber budget so the slow readers reach it; quick heartbeats and retries keep the churn up.
+const workers = Number(values.workers);
 const env = {
   HERALD_SUBSCRIBER_BUFFER_BYTES: String(256 * 1024),
   HERALD_HEARTBEAT_MS: "1000",
   HERALD_RETRY_MS: "100",
+  HERALD_WORKERS: String(workers),
 };
-const hub: SoakTarget = values.redis ? new ClusterControl(env, ledger) : new HubControl(env);
+const hub: SoakTarget = values.redis ? new ClusterControl(env, ledger) : new HubControl(env, workers);
 const started = Date.now();
 const endAt = started + Number(values.minutes) * 60_000;
 let running = true;
@@ -91,11 +95,17 @@ async function checker(): Promise<void> {
   }
 }
 
+/** Each process's count of slow readers cut off, as last read (by its start time): a process that goes on counts once. */
+const cutsSeen = new Map<string, number>();
+
 /** The hub's count of slow readers it cut off; it restarts from 0 with the process, so it is read before each kill. */
 async function countSlowCuts(): Promise<void> {
   try {
     const text = await (await fetch(`${hub.url}/metrics`)).text();
-    ledger.counts.slowCuts += Number(/^herald_slow_subscribers_dropped_total (\d+)/m.exec(text)?.[1] ?? 0);
+    const cuts = Number(/^herald_slow_subscribers_dropped_total (\d+)/m.exec(text)?.[1] ?? 0);
+    const process = /^process_start_time_seconds (\S+)/m.exec(text)?.[1] ?? "";
+    ledger.counts.slowCuts += cuts - (cutsSeen.get(process) ?? 0);
+    cutsSeen.set(process, cuts);
   } catch {
     // a metrics read that fails changes nothing the soak checks
   }
@@ -129,7 +139,9 @@ async function finalCheck(): Promise<number> {
   return log.length;
 }
 
-console.log(`soak: seed=${seed} minutes=${values.minutes}${values.redis ? " redis" : ""} in ${hub.dir}`);
+console.log(
+  `soak: seed=${seed} minutes=${values.minutes}${values.redis ? " redis" : ""}${workers > 1 ? ` workers=${workers}` : ""} in ${hub.dir}`,
+);
 await hub.start();
 const clients = [
   ...Array.from({ length: Number(values.publishers) }, (_, i) =>
@@ -163,6 +175,7 @@ const report = {
   eventsAcknowledged: ledger.counts.published,
   eventsLogged: logged,
   log: values.redis ? "redis (2 nodes)" : "sqlite",
+  workers,
   faultsSurvived: hub.kills,
   reconnects: ledger.counts.reconnects,
   eventsReceived: ledger.counts.received,

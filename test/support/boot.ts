@@ -1,7 +1,7 @@
 /** Runs the hub until it either refuses to start or says it started (then stops it): what start-up made of its settings. */
 import { expect } from "bun:test";
 import { join } from "node:path";
-import { removeDir, tempDir } from "./herald";
+import { baseEnv, removeDir, tempDir, workersEnv } from "./herald";
 
 const ENTRY = join(import.meta.dir, "..", "..", "src", "index.ts");
 
@@ -16,7 +16,7 @@ export interface BootOutcome {
 export async function boot(env: Record<string, string> = {}, args: string[] = []): Promise<BootOutcome> {
   const dir = tempDir();
   const proc = Bun.spawn([process.execPath, ENTRY, ...args], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", HERALD_DB: join(dir, "herald.db"), ...env },
+    env: { ...baseEnv(), PORT: "0", HOST: "127.0.0.1", HERALD_DB: join(dir, "herald.db"), ...workersEnv(env), ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

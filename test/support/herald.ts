@@ -36,8 +36,17 @@ async function logEnv(dir: string, env: Record<string, string> = {}): Promise<Re
   return { HERALD_REDIS_URL: (await testRedis()).url, HERALD_REDIS_PREFIX: basename(dir) };
 }
 
+/**
+ * HERALD_TEST_WORKERS=n runs every hub of the run on n worker threads, unless a test sets HERALD_WORKERS itself:
+ * the suite run again to check that every guarantee holds across workers.
+ */
+export function workersEnv(env: Record<string, string> = {}): Record<string, string> {
+  const workers = process.env.HERALD_TEST_WORKERS;
+  return workers === undefined || env.HERALD_WORKERS !== undefined ? {} : { HERALD_WORKERS: workers };
+}
+
 /** The test runner's own environment, without its HERALD_TEST_* switches (the hub would warn of them). */
-function baseEnv(): Record<string, string | undefined> {
+export function baseEnv(): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("HERALD_TEST_")));
 }
 
@@ -85,6 +94,7 @@ export async function startHerald(options: StartOptions = {}): Promise<Herald> {
       HOST: "127.0.0.1",
       HERALD_DB: db,
       ...(await logEnv(dir, options.env)),
+      ...workersEnv(options.env),
       ...options.env,
     },
     stdin: "ignore",

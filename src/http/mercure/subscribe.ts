@@ -92,7 +92,7 @@ export const mercureSubscribeRoutes = (
       const headers = resumeHeaders(resume);
       // HEAD gets a GET's answer without its body; Elysia would read a stream's body to count it, forever.
       if (request.method === "HEAD") return new Response(null, { headers });
-      const sub = admission.open(request, server, reader, () =>
+      const sub = await admission.open(request, server, reader, () =>
         hub.open({
           selectors,
           form: "mercure",

@@ -78,6 +78,7 @@ export const mercureSubscriptionsRoutes = (presence: Presence, log: EventLog, au
     }
     const last = log.lastId();
     const lastEventId = last === 0 ? EARLIEST : `${HERALD_ID_PREFIX}${last}`;
+    await presence.settled();
     const found = presence
       .inOrder()
       .flatMap(subscriptionsOf)

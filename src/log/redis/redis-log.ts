@@ -163,6 +163,10 @@ export class RedisEventLog implements EventLog {
     return { measures: "redis_memory", bytes: this.memoryBytes };
   }
 
+  degrade(fault: LogFault): void {
+    this.faults.enter(fault);
+  }
+
   onCommit(listener: CommitListener): void {
     this.listeners.push(listener);
   }

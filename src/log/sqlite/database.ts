@@ -19,3 +19,10 @@ export function openDatabase(path: string, sync: SyncMode): Database {
   db.run("PRAGMA journal_size_limit = 67108864");
   return db;
 }
+
+/** A connection that only reads, beside the writer's (a worker thread's): the file is set up and migrated already. */
+export function openReadConnection(path: string): Database {
+  const db = new Database(path, { readonly: true, strict: true });
+  db.run("PRAGMA busy_timeout = 5000");
+  return db;
+}

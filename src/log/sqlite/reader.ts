@@ -137,6 +137,7 @@ export class SqliteReader {
   private readonly prunedOf;
   private readonly topicsAfter;
   private readonly topicsFrom;
+  private readonly retainedCount;
   private readonly turns = new Turns();
 
   /** @param head the highest id committed: a read never looks past it */
@@ -184,6 +185,9 @@ export class SqliteReader {
       );
     this.topicsAfter = topicsIn(">");
     this.topicsFrom = topicsIn(">=");
+    this.retainedCount = db.query<{ n: number | null }, []>(
+      "SELECT (SELECT sum(events) FROM topics) - (SELECT count(*) FROM event_topics) AS n",
+    );
   }
 
   /** One index range per selector, merged: each page costs what it returns. */
@@ -238,6 +242,11 @@ export class SqliteReader {
     const rows = this.byPrefix.iterate(after, upTo, s.value, to);
     if (!this.anyAlternateIn.get(s.value, to, after, upTo)) return rows;
     return byId(rows, this.byAlternatePrefix.iterate(after, upTo, s.value, to));
+  }
+
+  /** Retained events: topics count an update once in each of its topics, so its alternate rows are taken off (they are few). */
+  retained(): number {
+    return this.retainedCount.get()?.n ?? 0;
   }
 
   findPublisherId(publisherId: string): number | undefined {

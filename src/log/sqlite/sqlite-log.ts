@@ -20,7 +20,7 @@ import type {
   TopicSummary,
 } from "../event-log";
 import { FaultState } from "../fault-state";
-import { faultError, isFaultError } from "../faults";
+import { faultError, isFaultError, type LogFault } from "../faults";
 import { openDatabase, type SyncMode } from "./database";
 import { migrate } from "./migrations";
 import { nearlyFull, SqliteProbe } from "./probe";
@@ -172,18 +172,16 @@ export class SqliteEventLog implements EventLog {
   }
 
   async retained(): Promise<number> {
-    // Topics count an update once in each of its topics: its alternate rows are taken off (they are few).
-    return this.reading(
-      () =>
-        this.db
-          .query<{ n: number | null }, []>("SELECT (SELECT sum(events) FROM topics) - (SELECT count(*) FROM event_topics) AS n")
-          .get()?.n ?? 0,
-    );
+    return this.reading(() => this.reader.retained());
   }
 
   size(): LogSize {
     const bytes = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
     return { measures: "database_file", bytes: this.path === ":memory:" ? 0 : bytes(this.path) + bytes(`${this.path}-wal`) };
+  }
+
+  degrade(fault: LogFault): void {
+    this.faults.enter(fault);
   }
 
   onCommit(listener: CommitListener): void {

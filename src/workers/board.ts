@@ -1,0 +1,78 @@
+/**
+ * Which commit each worker has handed to its streams, and how many streams it holds, in memory every thread
+ * shares: a publisher's worker reads
+ * it to answer only once every serving worker has the event, and waits on it (Atomics.waitAsync) only when one
+ * is behind. A message back to the main thread for every commit from every worker cost more than the fan-out.
+ */
+
+/** Slots, by worker number (1 to 256, HERALD_WORKERS's range). */
+const SLOTS = 257;
+/** How long a wait lasts before the serving workers are looked at again (one may have died meanwhile). */
+const RECHECK_MS = 50;
+
+export class Board {
+  private readonly applied: BigInt64Array;
+  private readonly serving: Int32Array;
+  /** The streams each worker holds: /health sums them at once, never a turn behind another thread. */
+  private readonly streams: Int32Array;
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.applied = new BigInt64Array(buffer, 0, SLOTS);
+    this.serving = new Int32Array(buffer, SLOTS * 8, SLOTS);
+    this.streams = new Int32Array(buffer, SLOTS * 12, SLOTS);
+  }
+
+  static create(): Board {
+    return new Board(new SharedArrayBuffer(SLOTS * 8 + SLOTS * 4 * 2));
+  }
+
+  /** Worker `index` holds one more stream: the function returned counts it out, once. */
+  countStream(index: number): () => void {
+    Atomics.add(this.streams, index, 1);
+    let counted = true;
+    return () => {
+      if (!counted) return;
+      counted = false;
+      Atomics.sub(this.streams, index, 1);
+    };
+  }
+
+  /** Worker `index` is gone, and its streams with it. */
+  dropStreams(index: number): void {
+    Atomics.store(this.streams, index, 0);
+  }
+
+  /** Streams held on every worker. */
+  streamCount(): number {
+    let count = 0;
+    for (let i = 1; i < SLOTS; i++) count += Atomics.load(this.streams, i);
+    return count;
+  }
+
+  /** Worker `index` has handed every commit through `id` to its streams. */
+  apply(index: number, id: number): void {
+    Atomics.store(this.applied, index, BigInt(id));
+    Atomics.notify(this.applied, index);
+  }
+
+  /** Whether publishers wait for worker `index`: from just before it listens until it is gone. */
+  serve(index: number, serving: boolean): void {
+    Atomics.store(this.serving, index, serving ? 1 : 0);
+    // A publisher waiting for a worker that is gone looks again now.
+    if (!serving) Atomics.notify(this.applied, index);
+  }
+
+  /** Resolves once every serving worker has handed commits through `id` to its streams. */
+  async everyoneHas(id: number): Promise<void> {
+    const target = BigInt(id);
+    for (let i = 1; i < SLOTS; i++) {
+      for (;;) {
+        // The value waited on is the one compared: a store between the two would otherwise go unnoticed until the next.
+        const seen = Atomics.load(this.applied, i);
+        if (seen >= target || Atomics.load(this.serving, i) !== 1) break;
+        const wait = Atomics.waitAsync(this.applied, i, seen, RECHECK_MS);
+        if (wait.async) await wait.value;
+      }
+    }
+  }
+}
