@@ -21,7 +21,10 @@ async function startHub(scheme: "https" | "http"): Promise<Herald & { certPath: 
   const keyPath = join(dir, "tls.key");
   copyFileSync(first.certPath, certPath);
   copyFileSync(first.keyPath, keyPath);
-  const env: Record<string, string> = scheme === "https" ? { HERALD_TLS_CERT: certPath, HERALD_TLS_KEY: keyPath } : {};
+  // One thread: with workers, every listener shares the port (SO_REUSEPORT), and closing one drops the connections
+  // the kernel had queued to it but it had not accepted yet, an occasional reset (README, Every core).
+  const tls: Record<string, string> = scheme === "https" ? { HERALD_TLS_CERT: certPath, HERALD_TLS_KEY: keyPath } : {};
+  const env: Record<string, string> = { HERALD_WORKERS: "1", ...tls };
   return Object.assign(await startHerald({ dir, env }), { certPath, keyPath });
 }
 
