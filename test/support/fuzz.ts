@@ -128,6 +128,25 @@ async function resync(h: Herald): Promise<LogModel> {
   return model;
 }
 
+/** Runs a fuzz property with the options' seed, runs, path and time limit, after a line saying how to replay it. */
+export async function assertProperty<T>(
+  target: "native" | "mercure",
+  property: fc.IAsyncPropertyWithHooks<[T]>,
+  options: FuzzOptions,
+  log: (line: string) => void,
+): Promise<void> {
+  const path = options.path ? ` path=${options.path}` : "";
+  const replay = `bun run fuzz -- --target ${target} --seed ${options.seed} --runs ${options.runs}`;
+  log(`${target === "native" ? "fuzz" : "mercure fuzz"}: seed=${options.seed} runs=${options.runs}${path} (replay: ${replay})`);
+  await fc.assert(property, {
+    seed: options.seed,
+    numRuns: options.runs,
+    path: options.path,
+    includeErrorInReport: true,
+    plugins: options.timeLimitMs === undefined ? [] : [fc.interruptAfterTimeLimit(options.timeLimitMs)],
+  } as fc.Parameters<[T]>);
+}
+
 export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   const log = options.log ?? (() => {});
   const started = Date.now();
@@ -156,17 +175,8 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     await verifyLog(h, model, from);
     stale = false;
   });
-  log(
-    `fuzz: seed=${options.seed} runs=${options.runs}${options.path ? ` path=${options.path}` : ""} (replay: bun run fuzz -- --target native --seed ${options.seed} --runs ${options.runs})`,
-  );
   try {
-    await fc.assert(property, {
-      seed: options.seed,
-      numRuns: options.runs,
-      path: options.path,
-      includeErrorInReport: true,
-      plugins: options.timeLimitMs === undefined ? [] : [fc.interruptAfterTimeLimit(options.timeLimitMs)],
-    } as fc.Parameters<[Step[]]>);
+    await assertProperty("native", property, options, log);
   } finally {
     await dispose(h);
   }

@@ -5,7 +5,7 @@
  * nothing; no reader gets a private update its token does not grant. One hub serves every run.
  */
 import fc from "fast-check";
-import type { FuzzOptions, FuzzReport } from "./fuzz";
+import { assertProperty, type FuzzOptions, type FuzzReport } from "./fuzz";
 import { FUZZ_MAX_EVENT_BYTES } from "./fuzz-bodies";
 import { Mismatch } from "./fuzz-check";
 import { dispose, startHerald } from "./herald";
@@ -13,7 +13,6 @@ import { ANSWER_MS, appended, type Context, checkPublish, fail, publishNative } 
 import {
   type Encoding,
   FENCE_TOPIC,
-  type MercureStep,
   mercureRun,
   type Part,
   type PublishSpec,
@@ -198,17 +197,8 @@ export async function mercureFuzz(options: FuzzOptions): Promise<FuzzReport> {
     await verifyLog(ctx, from);
     stale = false;
   });
-  log(
-    `mercure fuzz: seed=${options.seed} runs=${options.runs}${options.path ? ` path=${options.path}` : ""} (replay: bun run fuzz -- --target mercure --seed ${options.seed} --runs ${options.runs})`,
-  );
   try {
-    await fc.assert(property, {
-      seed: options.seed,
-      numRuns: options.runs,
-      path: options.path,
-      includeErrorInReport: true,
-      plugins: options.timeLimitMs === undefined ? [] : [fc.interruptAfterTimeLimit(options.timeLimitMs)],
-    } as fc.Parameters<[MercureStep[]]>);
+    await assertProperty("mercure", property, options, log);
   } finally {
     await dispose(h);
   }
