@@ -10,14 +10,7 @@ import { FUZZ_MAX_EVENT_BYTES } from "./fuzz-bodies";
 import { Mismatch } from "./fuzz-check";
 import { dispose, startHerald } from "./herald";
 import { ANSWER_MS, appended, type Context, checkPublish, fail, publishNative } from "./mercure-fuzz-check";
-import {
-  type Encoding,
-  FENCE_TOPIC,
-  mercureRun,
-  type Part,
-  type PublishSpec,
-  type SubscribeSpec,
-} from "./mercure-fuzz-gen";
+import { type Encoding, FENCE_TOPIC, mercureRun, type Part, type PublishSpec, type SubscribeSpec } from "./mercure-fuzz-gen";
 import { type Grant, readToken } from "./mercure-fuzz-grants";
 import { type LoggedUpdate, MercureModel, type Update } from "./mercure-fuzz-model";
 import { judgeMercure, type MercureOracleConfig } from "./mercure-fuzz-oracle";
