@@ -1,4 +1,5 @@
 /** Small file systems for the storage-fault tests: mounted by the test itself, filled or broken, always unmounted. */
+import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, openSync, rmdirSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
 import { tempDir } from "./herald";
@@ -43,7 +44,16 @@ export interface Ext4Mount extends Mount {
   breakReadOnly(): void;
   /** Unmounts, repairs with e2fsck and mounts again: what an operator does after such an error. */
   repair(): void;
+  /**
+   * A power cut, as xfstests' godown stages one: the file system stops at once (EXT4_IOC_SHUTDOWN with
+   * NOLOGFLUSH), its dirty pages and unwritten journal dropped; only what was flushed is there after `repair()`.
+   */
+  cutPower(): void;
 }
+
+/** _IOR('X', 125, __u32) and its flag that writes nothing more: linux/fs.h (FS_IOC_SHUTDOWN). */
+const FS_IOC_SHUTDOWN = 0x8004587dn;
+const SHUTDOWN_NOLOGFLUSH = 2;
 
 export function mountExt4(sizeMb: number): Ext4Mount | undefined {
   const home = tempDir();
@@ -69,6 +79,18 @@ export function mountExt4(sizeMb: number): Ext4Mount | undefined {
     breakReadOnly() {
       const device = basename(Bun.spawnSync(["findmnt", "-no", "SOURCE", dir]).stdout.toString().trim());
       must("sh", "-c", `echo 1 > /sys/fs/ext4/${device}/trigger_fs_error`);
+    },
+    cutPower() {
+      const libc = dlopen("libc.so.6", { ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 } });
+      const fd = openSync(dir, "r");
+      try {
+        if (libc.symbols.ioctl(fd, FS_IOC_SHUTDOWN, new Uint32Array([SHUTDOWN_NOLOGFLUSH])) !== 0) {
+          throw new Error("the file system refused to shut down (FS_IOC_SHUTDOWN)");
+        }
+      } finally {
+        closeSync(fd);
+        libc.close();
+      }
     },
     repair() {
       must("umount", dir);

@@ -24,3 +24,16 @@ export function sqliteFault(error: unknown): LogFault | undefined {
   if (!UNAVAILABLE.test(code)) return undefined;
   return { reason: "log_unavailable", message: `the log cannot be used: ${(error as Error).message} (${code})` };
 }
+
+/**
+ * A flush of the WAL that failed. What reached the disk is unknown (Linux may drop the pages it could not write
+ * and report the next flush clean), so writes stay refused until a restart reads the log from the disk again.
+ */
+export function flushFault(error: unknown): LogFault {
+  const code = (error as { code?: unknown } | null)?.code;
+  return {
+    reason: "log_unavailable",
+    message: `the disk did not confirm a write of the log (${typeof code === "string" ? code : "unknown error"}); writes are refused until Herald restarts`,
+    lasting: true,
+  };
+}

@@ -4,6 +4,7 @@ import { closeSync, openSync, statfsSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { DISK_FULL, type LogFault } from "../faults";
 import { sqliteFault } from "./faults";
+import type { WalSync } from "./wal-sync";
 
 /** Space a full disk must regain before publishing resumes, so that one small write that fits does not flap the state. */
 const HEADROOM_BYTES = 1024 * 1024;
@@ -37,9 +38,11 @@ function identify(path: string): FileId | undefined {
 export class SqliteProbe {
   private readonly files: readonly FileId[];
 
+  /** @param wal the flush of a `full` log, which a commit is not done without */
   constructor(
     private readonly db: Database,
     private readonly path: string,
+    private readonly wal: WalSync | undefined,
   ) {
     // SQLite keeps its descriptors for the life of the connection: the files at these paths now are the ones it writes.
     const files = path === ":memory:" ? [] : [identify(path), identify(`${path}-wal`)];
@@ -72,6 +75,7 @@ export class SqliteProbe {
       // Writing the header's user_version back unchanged dirties a page: the commit appends to the WAL and syncs.
       const version = this.db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
       this.db.run(`PRAGMA user_version = ${version}`);
+      this.wal?.flushNow();
       return undefined;
     } catch (error) {
       return this.diagnose(error) ?? current;

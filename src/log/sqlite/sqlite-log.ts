@@ -22,9 +22,11 @@ import type {
 import { FaultState } from "../fault-state";
 import { faultError, isFaultError, type LogFault } from "../faults";
 import { openDatabase, type SyncMode } from "./database";
+import { flushFault } from "./faults";
 import { migrate } from "./migrations";
 import { nearlyFull, SqliteProbe } from "./probe";
 import { SqliteReader } from "./reader";
+import { WalSync } from "./wal-sync";
 import { type Outcome, SqliteWriter } from "./writer";
 
 export interface SqliteLogOptions {
@@ -44,6 +46,10 @@ export class SqliteEventLog implements EventLog {
   private readonly listeners: CommitListener[] = [];
   private queue: PendingAppend[] = [];
   private head: number;
+  /** A `full` log's WAL flush; undefined for `normal` (and in memory), where a commit is done when SQLite returns. */
+  private readonly walSync: WalSync | undefined;
+  /** The flush of the last commit, while it runs: the next batch waits for it, growing meanwhile. */
+  private flushing: Promise<void> | undefined;
 
   /** Throws what SQLite throws; `open` says why in one line. */
   constructor(
@@ -52,9 +58,11 @@ export class SqliteEventLog implements EventLog {
     logger: Logger = createLogger("info"),
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    this.db = openDatabase(path, sync);
+    const durable = sync === "full" && path !== ":memory:";
+    this.db = openDatabase(path, durable ? "normal" : sync);
     migrate(this.db);
-    this.probe = new SqliteProbe(this.db, path);
+    this.walSync = durable ? new WalSync(`${path}-wal`) : undefined;
+    this.probe = new SqliteProbe(this.db, path, this.walSync);
     this.faults = new FaultState(logger);
     this.writer = new SqliteWriter(this.db, () => {
       const moved = this.probe.moved();
@@ -82,7 +90,7 @@ export class SqliteEventLog implements EventLog {
   append(drafts: readonly EventDraft[], idempotency?: Idempotency): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       // Everything queued within one turn of the event loop shares a transaction and its sync.
-      if (this.queue.length === 0) setImmediate(() => this.commit());
+      if (this.queue.length === 0 && !this.flushing) setImmediate(() => this.commit());
       this.queue.push({ drafts, idempotency, resolve, reject });
     });
   }
@@ -99,11 +107,26 @@ export class SqliteEventLog implements EventLog {
       if (fault) throw faultError(fault);
       outcomes = this.writer.append(batch);
     } catch (error) {
-      const failure = this.failure(error);
-      for (const p of batch) p.reject(failure);
+      this.refuse(batch, error);
       return;
     }
-    this.deliver(batch, outcomes);
+    if (!this.walSync) {
+      this.deliver(batch, outcomes);
+      return;
+    }
+    this.flushing = this.walSync.flush().then(
+      () => this.deliver(batch, outcomes),
+      (error) => this.refuse(batch, this.faults.enter(flushFault(error))),
+    );
+    this.flushing.finally(() => {
+      this.flushing = undefined;
+      this.commit();
+    });
+  }
+
+  private refuse(batch: readonly PendingAppend[], error: unknown): void {
+    const failure = this.failure(error);
+    for (const p of batch) p.reject(failure);
   }
 
   /** A store failure becomes the fault it stands for, degrading the log; any other error passes as it is. */
@@ -193,7 +216,10 @@ export class SqliteEventLog implements EventLog {
 
   async close(): Promise<void> {
     this.faults.stop();
+    await this.flushing;
     this.commit();
+    await this.flushing;
+    this.walSync?.close();
     this.writer.close();
   }
 }

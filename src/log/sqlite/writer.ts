@@ -1,6 +1,6 @@
 /** The writes of the SQLite log: one transaction per batch of appends (group commit), and pruning. */
 // A writer thread was tried (bench --only publish, hub pinned to one core): 35.7k acked/s against 40.4k
-// in-thread; the messages cost more than the fsync overlap saves when the hub has one core.
+// in-thread; the messages cost more than they save when the hub has one core. The flush is off-thread (wal-sync.ts).
 import type { Database } from "bun:sqlite";
 import type { AppendRequest } from "../append";
 import { distinctAlternates, type EventDraft, isUpdate, type LoggedEvent, type PrunePolicy, type Receipt } from "../event-log";
