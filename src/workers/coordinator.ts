@@ -152,12 +152,17 @@ export class Coordinator {
     return this.everyWorker("halt");
   }
 
-  /** Asks every worker to finish what is in flight and stop listening, and resolves once all have. */
-  drain(): Promise<void> {
-    return this.everyWorker("drain");
+  /**
+   * Asks every worker to finish what is in flight and stop listening, and resolves once all have. No listener
+   * closes before all are quiet: the kernel resets the connections queued to a closing listener, and a client told
+   * `Connection: close` by one worker may open its next connection on another worker's listener.
+   */
+  async drain(): Promise<void> {
+    await this.everyWorker("settle");
+    await this.everyWorker("drain");
   }
 
-  private async everyWorker(kind: "halt" | "drain" | "missed"): Promise<void> {
+  private async everyWorker(kind: "halt" | "settle" | "drain" | "missed"): Promise<void> {
     await Promise.all([...this.seats].map((seat) => seat.channel.request(kind, null).catch(() => undefined)));
   }
 

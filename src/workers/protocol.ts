@@ -68,7 +68,9 @@ export interface ToWorker extends Side {
     readonly missed: { readonly body: null; readonly reply: null };
     /** Refuse new work from now on (/health says draining), and end every stream. */
     readonly halt: { readonly body: null; readonly reply: null };
-    /** Once halted: let in-flight requests finish, close the listener. */
+    /** Once halted: let in-flight requests finish, and answer once no request has come for a moment. */
+    readonly settle: { readonly body: null; readonly reply: null };
+    /** Once every worker has settled: close the listener. */
     readonly drain: { readonly body: null; readonly reply: null };
     /** SIGHUP: read the TLS certificate and key again. */
     readonly reload: { readonly body: null; readonly reply: Reload };

@@ -83,9 +83,12 @@ channel.handle("halt", () => {
   draining = hub.drain();
   return null;
 });
-channel.handle("drain", async () => {
+channel.handle("settle", async () => {
   await draining;
   await listener.settle(performance.now() + 2500);
+  return null;
+});
+channel.handle("drain", async () => {
   await listener.stop();
   await log.close();
   return null;
