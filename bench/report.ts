@@ -429,6 +429,35 @@ function workersSection(w: WorkersResult, profile: Profile, add: (...l: string[]
     add(`| ${workers} | ${int(run.eventsPerSec)} | ${yes(run.allDelivered)} | ${fix(run.rssGrowthMb, 1)} | ${pct(run.hubCpu)} |`);
   }
   add("");
+  projection(w, profile, add);
+}
+
+const BOUND = { writer: "the writer thread", cores: "the cores (workers)" } as const;
+
+function projection(w: WorkersResult, profile: Profile, add: (...l: string[]) => void): void {
+  const { threads: t } = w;
+  const streams = profile.fanoutStreams;
+  add(
+    "### Beyond two cores: a projection",
+    "",
+    `The 2-worker runs' hub CPU by thread (\`/proc/<pid>/task/<tid>/stat\`), µs per event: the main thread (the log's writer and the coordinator), the Worker threads summed, and the rest (Bun's pool, the collector, the JIT). Projected, the load generator elsewhere: events/s ≤ 1 / the main thread's µs per event (one thread, Amdahl's serial part), and ≤ cores / every thread's (the workers run on every core, the writer's spare time included). Each worker also takes every commit, so at more workers this is a ceiling; see bench/README.md.`,
+    "",
+    "| 2 workers | main µs/event | workers µs/event | pool and runtime µs/event |",
+    "|---|---|---|---|",
+  );
+  for (const [label, cost] of [
+    [`durable publish (${profile.connections} connections)`, t.publish],
+    [`fan-out to ${int(streams)} streams at ${int(w.sharing.two.ratePerSec)}/s`, t.sharing],
+  ] as const) {
+    add(`| ${label} | ${fix(cost.main, 1)} | ${fix(cost.workers, 1)} | ${fix(cost.helpers, 1)} |`);
+  }
+  add("", "| cores | durable publish events/s | bound | fan-out events/s (deliveries/s) | bound |", "|---|---|---|---|---|");
+  for (const { publish: p, sharing: f } of t.projection) {
+    add(
+      `| ${p.cores} | ${int(p.eventsPerSec)} | ${BOUND[p.bound]} | ${int(f.eventsPerSec)} (${int(f.eventsPerSec * streams)}) | ${BOUND[f.bound]} |`,
+    );
+  }
+  add("");
 }
 
 function presenceSection(p: PresenceResult, add: (...l: string[]) => void): void {

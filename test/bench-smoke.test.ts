@@ -68,6 +68,11 @@ test(
       }
       for (const run of [w?.publish.one, w?.publish.two, w?.publish.bareBun]) expect(run?.allAcked).toBe(true);
       for (const run of [w?.replay.one, w?.replay.two]) expect(run?.allDelivered).toBe(true);
+      // The writer and the workers told apart by thread: a Bun that named its threads otherwise would read 0 here.
+      expect(w?.threads.publish.main).toBeGreaterThan(0);
+      expect(w?.threads.publish.workers).toBeGreaterThan(0);
+      expect(w?.threads.projection.map((row) => row.publish.cores)).toEqual([4, 8, 16]);
+      expect(stdout).toContain("### Beyond two cores: a projection");
       expect(r.targets.length).toBeGreaterThan(0);
       expect(r.machine.bun).toBe(Bun.version);
     } finally {

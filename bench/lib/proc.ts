@@ -1,5 +1,5 @@
 /** Processes for the bench: pinned spawns with a raised fd limit, and what /proc says about them. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 
 /** The open-file limit asked for; the hard limit caps it where the container does not allow more. */
@@ -39,16 +39,70 @@ export function rssBytes(pid: number): number {
   }
 }
 
-/** CPU time (user + system) a process has used so far, in ms. */
-export function cpuMs(pid: number): number {
+/** CPU time (user + system) a process or thread has used so far, from its stat file, in ms (0 once it is gone). */
+function statCpuMs(path: string): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(path, "utf8");
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   } catch {
     return 0;
   }
+}
+
+/** CPU time (user + system) a process has used so far, every thread, those that ended included, in ms. */
+export function cpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/** A hub's CPU by thread: ms over a window, or µs per event. */
+export interface ThreadsCpu {
+  /** The main thread (its id is the pid): with HERALD_WORKERS > 1, the log's writer and the coordinator. */
+  readonly main: number;
+  /** Bun's Worker threads, which it names `Worker`: with HERALD_WORKERS > 1, the ones serving HTTP. */
+  readonly workers: number;
+  /**
+   * The rest: Bun's pool (`Bun Pool <n>`, which runs node:fs's callback calls), JavaScriptCore's collector and
+   * JIT (`HeapHelper`, `ollector Thread`, `JITWorker`, `JSCWarmUp`), mimalloc's `mi-scavenger`, threads that ended.
+   */
+  readonly helpers: number;
+}
+
+const WORKER_THREAD = "Worker";
+
+function threadsCpuMs(pid: number): ThreadsCpu {
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    // gone: every figure 0
+  }
+  let workers = 0;
+  for (const tid of tids) {
+    const task = `/proc/${pid}/task/${tid}`;
+    if (threadName(`${task}/comm`) === WORKER_THREAD) workers += statCpuMs(`${task}/stat`);
+  }
+  const main = statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+  // The process's own figure keeps the time of threads that ended (a JIT thread comes and goes).
+  return { main, workers, helpers: cpuMs(pid) - main - workers };
+}
+
+function threadName(commPath: string): string {
+  try {
+    return readFileSync(commPath, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** A process's CPU by thread over a window, in ms: call the returned function at the end. */
+export function threadsCpuMeter(pid: number): () => ThreadsCpu {
+  const start = threadsCpuMs(pid);
+  return () => {
+    const end = threadsCpuMs(pid);
+    return { main: end.main - start.main, workers: end.workers - start.workers, helpers: end.helpers - start.helpers };
+  };
 }
 
 /** The soft open-file limit a process runs with. */

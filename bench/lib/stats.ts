@@ -33,6 +33,14 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The run whose `figure` is the median, so its other figures belong with it; the first run when the median falls between two. */
+export function medianRun<T>(runs: readonly T[], figure: (run: T) => number): T {
+  const m = median(runs.map(figure));
+  const run = runs.find((r) => figure(r) === m) ?? runs[0];
+  if (run === undefined) throw new Error("no runs");
+  return run;
+}
+
 /** The median of each numeric field over several runs of the same measurement; flags hold only if they hold in every run. */
 export function medianOf<T extends object>(runs: readonly T[]): T {
   const first = runs[0];

@@ -9,7 +9,7 @@ import { type Api, publishRequest, streamPath } from "../lib/api";
 import { publish, type Target } from "../lib/http-client";
 import { type HubKind, runStreamsJob } from "../lib/hubs";
 import { cpuMeter } from "../lib/proc";
-import { median, percentiles } from "../lib/stats";
+import { medianRun, percentiles } from "../lib/stats";
 import { StreamGroup } from "../lib/streams";
 
 /** A step passes when the 99th percentile from publish to receipt stays under this. */
@@ -133,10 +133,7 @@ function once(kind: HubKind, api: Api, s: PacedSettings): Promise<PacedRun> {
   );
 }
 
-const medianRun = (runs: readonly PacedRun[]): PacedRun => {
-  const m = median(runs.map((r) => r.sustainedPerSec));
-  return runs.find((r) => r.sustainedPerSec === m) ?? (runs[0] as PacedRun);
-};
+const medianPaced = (runs: readonly PacedRun[]): PacedRun => medianRun(runs, (r) => r.sustainedPerSec);
 
 /** In the runner: Herald native, the in-memory baseline and Herald on Mercure, in turn, `repeats` times each. */
 export async function runPaced(s: PacedSettings, log: (line: string) => void): Promise<PacedResult> {
@@ -156,9 +153,9 @@ export async function runPaced(s: PacedSettings, log: (line: string) => void): P
       log(`  paced fan-out ${s.streams} ${label} #${i + 1}: ${run.sustainedPerSec}/s sustained, p99 ${p99}`);
     }
   }
-  const h = medianRun(herald);
-  const b = medianRun(baseline);
-  const m = medianRun(mercure);
+  const h = medianPaced(herald);
+  const b = medianPaced(baseline);
+  const m = medianPaced(mercure);
   return {
     streams: s.streams,
     herald: h,

@@ -7,7 +7,7 @@ import { type Api, MERCURE_PATH, publishRequest } from "../lib/api";
 import { postRequest, publish, type Target } from "../lib/http-client";
 import { type HubKind, runLoadgen, type SyncMode, startHub } from "../lib/hubs";
 import { batchBody, TOPIC } from "../lib/payload";
-import { cpuMeter, pinned } from "../lib/proc";
+import { cpuMeter, pinned, type ThreadsCpu, threadsCpuMeter } from "../lib/proc";
 import { medianOf, percentiles } from "../lib/stats";
 
 export type Publisher = "wrk" | "bun";
@@ -56,6 +56,11 @@ export interface PublishRun {
   readonly errors: number;
   readonly hubCpu: number;
   readonly loadgenCpu: number;
+}
+
+/** A run on a hub `measurePublish` started: the hub's CPU over the phase also by thread, ms. */
+export interface HubPublishRun extends PublishRun {
+  readonly hubThreadsMs: ThreadsCpu;
 }
 
 function request(target: Target, batch: number, api: Api): (t: number) => Uint8Array {
@@ -147,7 +152,7 @@ export async function measurePublish(
   { hub: kind, sync, batch, api }: PublishShape,
   s: PublishSettings,
   env: Record<string, string> = {},
-): Promise<PublishRun> {
+): Promise<HubPublishRun> {
   const hub = await startHub(kind, sync, env);
   try {
     const target = { host: hub.host, port: hub.port };
@@ -164,8 +169,9 @@ export async function measurePublish(
           } satisfies PublishJob);
     if (s.warmupMs > 0) await measure(s.warmupMs);
     const hubCpu = cpuMeter(hub.pid);
+    const hubThreads = threadsCpuMeter(hub.pid);
     const run = await measure(s.durationMs);
-    return { ...run, hubCpu: hubCpu() };
+    return { ...run, hubCpu: hubCpu(), hubThreadsMs: hubThreads() };
   } finally {
     await hub.stop();
   }

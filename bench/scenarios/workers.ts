@@ -4,16 +4,17 @@
  * - Publish: durable single events (HERALD_SYNC=full) from 32 connections, beside bare Bun in memory and
  *   redis-benchmark's XADD on a Redis with appendfsync always, the same connections.
  * - Replay: four clients replaying the whole log at once.
+ * - Projection: from the 2-worker runs' CPU per event by thread, the capacity at more cores.
  */
 
 import { startRedis } from "../../test/support/redis";
 import { postRequest, publish, type Target } from "../lib/http-client";
 import { runStreamsJob } from "../lib/hubs";
 import { eventData, publishBody, TOPIC } from "../lib/payload";
-import { cpuMs, pinned } from "../lib/proc";
-import { median, medianOf, percentiles } from "../lib/stats";
+import { pinned, type ThreadsCpu, threadsCpuMeter } from "../lib/proc";
+import { medianOf, medianRun, percentiles } from "../lib/stats";
 import { StreamSet } from "../lib/streams";
-import { measurePublish, type PublishRun, type PublishSettings, type PublishShape } from "./publish";
+import { type HubPublishRun, measurePublish, type PublishRun, type PublishSettings, type PublishShape } from "./publish";
 import { type ReplayRun, runReplay } from "./replay";
 
 const WORKER_COUNTS = [1, 2] as const;
@@ -40,6 +41,8 @@ export interface SharingRun {
   /** CPU of the hub's every thread (user + system) over the phase, ms. */
   readonly hubCpuMs: number;
   readonly cpuUsPerDelivery: number;
+  /** The hub's CPU by thread over the phase, µs per event published. */
+  readonly threadsUsPerEvent: ThreadsCpu;
   readonly receiveP50Ms: number;
   readonly receiveP99Ms: number;
 }
@@ -53,11 +56,12 @@ export async function sharingClient(job: SharingJob): Promise<Omit<SharingRun, "
   let expected = warm.acked;
   await set.waitFor(expected);
   set.recordFrom = performance.now();
-  const cpu0 = cpuMs(job.hubPid);
+  const hubCpu = threadsCpuMeter(job.hubPid);
   const phase = await publish(job.target, { connections: 64, durationMs: job.phaseMs, ratePerSec: job.ratePerSec }, request);
   expected += phase.acked;
   const delivered = (await set.waitFor(expected)) && phase.errors === 0 && phase.unsent === 0;
-  const hubCpuMs = cpuMs(job.hubPid) - cpu0;
+  const threadsMs = hubCpu();
+  const hubCpuMs = allThreads(threadsMs);
   const latency = percentiles(set.latenciesMs);
   set.close();
   const deliveries = phase.acked * job.streams;
@@ -67,9 +71,42 @@ export async function sharingClient(job: SharingJob): Promise<Omit<SharingRun, "
     deliveries,
     hubCpuMs,
     cpuUsPerDelivery: (hubCpuMs * 1000) / Math.max(1, deliveries),
+    threadsUsPerEvent: perEvent(threadsMs, phase.acked),
     receiveP50Ms: latency.p50,
     receiveP99Ms: latency.p99,
   };
+}
+
+const allThreads = (t: ThreadsCpu) => t.main + t.workers + t.helpers;
+
+/** CPU ms by thread over a phase, as µs per event of it. */
+function perEvent(ms: ThreadsCpu, events: number): ThreadsCpu {
+  const us = (cpuMs: number) => (cpuMs * 1000) / Math.max(1, events);
+  return { main: us(ms.main), workers: us(ms.workers), helpers: us(ms.helpers) };
+}
+
+/** Cores the projection is drawn for. */
+const PROJECTED_CORES = [4, 8, 16] as const;
+
+export interface Capacity {
+  readonly cores: number;
+  readonly eventsPerSec: number;
+  /** What stops it: the writer, the main thread busy all the time, or every core busy. */
+  readonly bound: "writer" | "cores";
+}
+
+/**
+ * Amdahl's bound for a pipeline, the load generator elsewhere: the main thread's work is serial, so events/s
+ * ≤ 1 / its CPU per event, whatever the cores; the workers', the pool's and the runtime's run on any core, on all
+ * `cores` (HERALD_WORKERS defaults to them, so the scheduler gives workers what the writer leaves of its own), so
+ * events/s ≤ cores / every thread's CPU per event.
+ */
+function capacity(usPerEvent: ThreadsCpu, cores: number): Capacity {
+  const writer = 1e6 / usPerEvent.main;
+  const allCores = (cores * 1e6) / allThreads(usPerEvent);
+  return writer <= allCores
+    ? { cores, eventsPerSec: writer, bound: "writer" }
+    : { cores, eventsPerSec: allCores, bound: "cores" };
 }
 
 export interface RedisXaddRun {
@@ -117,6 +154,12 @@ export interface WorkersResult {
     readonly redisXadd: RedisXaddRun | undefined;
   };
   readonly replay: { readonly clients: number; readonly one: ReplayRun; readonly two: ReplayRun };
+  /** 2 workers: CPU µs per event by thread in the durable publish (its median run) and in sharing, and what they project. */
+  readonly threads: {
+    readonly publish: ThreadsCpu;
+    readonly sharing: ThreadsCpu;
+    readonly projection: readonly { readonly publish: Capacity; readonly sharing: Capacity }[];
+  };
   readonly runs: { readonly sharing: SharingRun[] };
 }
 
@@ -147,16 +190,16 @@ export async function runWorkers(s: WorkersSettings, log: (line: string) => void
       );
     }
   }
-  const sharingOf = (workers: number) => {
-    const runs = sharing.filter((r) => r.workers === workers);
-    const m = median(runs.map((r) => r.cpuUsPerDelivery));
-    return runs.find((r) => r.cpuUsPerDelivery === m) ?? (runs[0] as SharingRun);
-  };
+  const sharingOf = (workers: number) =>
+    medianRun(
+      sharing.filter((r) => r.workers === workers),
+      (r) => r.cpuUsPerDelivery,
+    );
   const one = sharingOf(1);
   const two = sharingOf(2);
 
   const publishSettings: PublishSettings = { ...s, durationMs: s.phaseMs, publisher: "bun" };
-  const publishRuns = { one: [] as PublishRun[], two: [] as PublishRun[], bareBun: [] as PublishRun[] };
+  const publishRuns = { one: [] as PublishRun[], two: [] as HubPublishRun[], bareBun: [] as PublishRun[] };
   const redisRuns: RedisXaddRun[] = [];
   for (let i = 0; i < s.repeats; i++) {
     publishRuns.one.push(await measurePublish(DURABLE, publishSettings, workersEnv(1)));
@@ -172,6 +215,11 @@ export async function runWorkers(s: WorkersSettings, log: (line: string) => void
   const replay = async (workers: number) =>
     (await runReplay({ events: s.replayEvents, repeats: s.repeats, clients: REPLAY_CLIENTS, env: workersEnv(workers) }, log))
       .median;
+  const durable = medianRun(publishRuns.two, (r) => r.eventsPerSec);
+  const threads = {
+    publish: perEvent(durable.hubThreadsMs, (durable.eventsPerSec * s.phaseMs) / 1000),
+    sharing: two.threadsUsPerEvent,
+  };
   return {
     sharing: { one, two, ratio: two.cpuUsPerDelivery / one.cpuUsPerDelivery },
     publish: {
@@ -181,6 +229,13 @@ export async function runWorkers(s: WorkersSettings, log: (line: string) => void
       redisXadd: redisRuns.length > 0 ? medianOf(redisRuns) : undefined,
     },
     replay: { clients: REPLAY_CLIENTS, one: await replay(1), two: await replay(2) },
+    threads: {
+      ...threads,
+      projection: PROJECTED_CORES.map((cores) => ({
+        publish: capacity(threads.publish, cores),
+        sharing: capacity(threads.sharing, cores),
+      })),
+    },
     runs: { sharing },
   };
 }
