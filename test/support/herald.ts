@@ -19,13 +19,8 @@ let sharedRedis: Promise<RedisServer> | undefined;
 
 /** The one redis-server of a Redis test run, started on first use and stopped when the run ends. */
 function testRedis(): Promise<RedisServer> {
-  sharedRedis ??= startRedis().then((server) => {
-    process.on("exit", () => {
-      server.proc.kill("SIGKILL");
-      server.remove();
-    });
-    return server;
-  });
+  // Stopped after the last test of the run, with its directory, by test/support/preload.ts.
+  sharedRedis ??= startRedis();
   return sharedRedis;
 }
 

@@ -14,6 +14,24 @@ export function hasRedis(): boolean {
 
 export type Fsync = "always" | "everysec";
 
+/** Every server started and not yet exited, with the directory it was given when the run made it. */
+const running = new Map<Subprocess, string | undefined>();
+
+/**
+ * Kills every server still running and removes the directories made for them: test/support/preload.ts runs it
+ * after the last test, so a test that failed before its cleanup leaves no server behind (bun test runs no
+ * `process.on("exit")` handler).
+ */
+export async function killLeftoverRedis(): Promise<void> {
+  await Promise.all(
+    [...running].map(async ([proc, made]) => {
+      proc.kill("SIGKILL");
+      await proc.exited;
+      if (made) rmSync(made, { recursive: true, force: true });
+    }),
+  );
+}
+
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
@@ -38,7 +56,8 @@ export interface RedisOptions {
 
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   if (!SERVER) throw new Error("redis-server is not installed");
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "herald-redis-"));
+  const made = options.dir === undefined ? mkdtempSync(join(tmpdir(), "herald-redis-")) : undefined;
+  const dir = options.dir ?? (made as string);
   const port = options.port ?? (await freePort());
   const fsync = options.fsync ?? "always";
   const proc = Bun.spawn(
@@ -62,9 +81,14 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     ],
     { stdout: "pipe", stderr: "pipe" },
   );
+  running.set(proc, made);
+  void proc.exited.then(() => running.delete(proc));
   const output: string[] = [];
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output.join("")}`)), 10_000);
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`redis-server did not start:\n${output.join("")}`));
+    }, 10_000);
     void (async () => {
       let ready = false;
       // Read to the end, so a chatty server never blocks on a full pipe.
