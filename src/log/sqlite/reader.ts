@@ -4,19 +4,24 @@
  */
 import type { Database } from "bun:sqlite";
 import type { Selector } from "../../names";
-import { type LoggedEvent, mergeTopics, nameRange, type ReadRange, type TopicRange, type TopicSummary } from "../event-log";
+import { dataSize, type LoggedEvent, mergeTopics, nameRange, type ReadRange, type TopicRange, type TopicSummary } from "../event-log";
 
+/**
+ * A row of `events`. A read of one topic leaves its name out (it is the selector's): one string fewer per row.
+ * A Mercure update's own columns come as one JSON array, null for a native event, whose row then converts four
+ * columns fewer: most of a replay's time is spent turning columns into values.
+ */
 interface Row {
   id: number;
-  topic: string;
+  topic?: string;
   type: string | null;
   data: string;
   time: number;
-  alternates: string | null;
-  private: number | null;
-  publisher_id: string | null;
-  retry: number | null;
+  update: string | null;
 }
+
+/** `update`'s array: alternates (JSON), private, publisher_id, retry. */
+type UpdateColumns = [string[] | null, number | null, string | null, number | null];
 
 /** What one selector found in a window: `complete` unless it stopped at a count or byte limit. */
 export interface Found {
@@ -24,24 +29,31 @@ export interface Found {
   readonly complete: boolean;
 }
 
-const COLUMNS = "id, topic, type, data, time, alternates, private, publisher_id, retry";
+const UPDATE = (e: string) =>
+  `CASE WHEN coalesce(${e}alternates, ${e}private, ${e}publisher_id, ${e}retry) IS NULL THEN NULL
+   ELSE json_array(json(${e}alternates), ${e}private, ${e}publisher_id, ${e}retry) END AS "update"`;
+/** The columns of one topic's rows, whose name the query gives. */
+const TOPIC_COLUMNS = `id, type, data, time, ${UPDATE("")}`;
+const COLUMNS = `id, topic, type, data, time, ${UPDATE("")}`;
 /** The same columns read through a join of `event_topics` with `events` (as `e`). */
-const EVENT_COLUMNS = "e.id, e.topic, e.type, e.data, e.time, e.alternates, e.private, e.publisher_id, e.retry";
+const EVENT_COLUMNS = `e.id, e.topic, e.type, e.data, e.time, ${UPDATE("e.")}`;
 /** Ids a prefix scan covers per query: a few milliseconds of rows at most. */
 const WINDOW_IDS = 4096;
 /** Longest a read runs before it lets other requests in. */
 const SLICE_MS = 2;
 
-function toEvent(row: Row): LoggedEvent {
-  const event = { id: row.id, topic: row.topic, event: row.type, data: row.data, time: row.time };
+/** @param topic the topic of a row that does not name its own */
+function toEvent(row: Row, topic: string): LoggedEvent {
+  const event = { id: row.id, topic: row.topic ?? topic, event: row.type, data: row.data, time: row.time };
   // A native event has none of a Mercure update's fields, not even as undefined ones.
-  if (row.alternates === null && row.private === null && row.publisher_id === null && row.retry === null) return event;
+  if (row.update === null) return event;
+  const [alternates, isPrivate, publisherId, retry] = JSON.parse(row.update) as UpdateColumns;
   return {
     ...event,
-    ...(row.alternates !== null && { alternates: JSON.parse(row.alternates) as string[] }),
-    ...(row.private === 1 && { private: true }),
-    ...(row.publisher_id !== null && { publisherId: row.publisher_id }),
-    ...(row.retry !== null && { retry: row.retry }),
+    ...(alternates !== null && { alternates }),
+    ...(isPrivate === 1 && { private: true }),
+    ...(publisherId !== null && { publisherId }),
+    ...(retry !== null && { retry }),
   };
 }
 
@@ -74,12 +86,12 @@ function* byId(a: Iterator<Row>, b: Iterator<Row>): Generator<Row> {
   }
 }
 
-/** Rows in id order until `limit` of them or `maxBytes` of data (the last one included). */
-function collect(rows: Iterable<Row>, limit: number, maxBytes: number): Found {
+/** Rows in id order until `limit` of them or `maxBytes` of data (the last one included); `topic` as in toEvent. */
+function collect(rows: Iterable<Row>, topic: string, limit: number, maxBytes: number): Found {
   const events: LoggedEvent[] = [];
   let bytes = 0;
   for (const row of rows) {
-    events.push(toEvent(row));
+    events.push(toEvent(row, topic));
     bytes += row.data.length;
     if (events.length >= limit || bytes >= maxBytes) return { events, complete: false };
   }
@@ -146,7 +158,7 @@ export class SqliteReader {
     private readonly head: () => number,
   ) {
     this.byTopic = db.query<Row, [string, number, number]>(
-      `SELECT ${COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id`,
+      `SELECT ${TOPIC_COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id`,
     );
     this.byAlternate = db.query<Row, [string, number, number]>(
       `SELECT ${EVENT_COLUMNS} FROM event_topics a JOIN events e ON e.id = a.id
@@ -206,7 +218,7 @@ export class SqliteReader {
     // Exact topics seek their index and `*` reads every row in range: only a prefix scan can pass over many
     // rows that do not match, so only a read with one goes window by window.
     const windowed = selectors.some((s) => s.isPrefix && s.value !== "");
-    const page: LoggedEvent[] = [];
+    let page: LoggedEvent[] = [];
     let bytes = 0;
     let from = after;
     let sliceStart = Number.NEGATIVE_INFINITY;
@@ -217,11 +229,12 @@ export class SqliteReader {
       }
       const to = windowed ? Math.min(end, from + WINDOW_IDS) : end;
       const left = limit - page.length;
-      const found = selectors.map((s) => collect(this.rows(s, from, to), left, maxBytes - bytes));
-      for (const e of mergeFound(found, left, maxBytes - bytes)) {
-        page.push(e);
-        bytes += e.data.length;
-      }
+      const found = selectors.map((s) => collect(this.rows(s, from, to), s.value, left, maxBytes - bytes));
+      // One selector's rows are a page as they are: its list stopped where a merge would have.
+      const merged = found.length === 1 ? (found[0] as Found).events : mergeFound(found, left, maxBytes - bytes);
+      if (page.length === 0) page = merged;
+      else page.push(...merged);
+      bytes += dataSize(merged);
       from = to;
     }
     return page;
