@@ -6,7 +6,7 @@
  *
  * Each ROOT is a checkout (a worktree of another commit, say); none given: this one.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -29,13 +29,25 @@ const roots = positionals.length > 0 ? positionals.map((p) => resolve(p)) : [joi
 const BATCH = 1000;
 const MARK = Buffer.from("\nid: ");
 
-async function startHub(root: string): Promise<{ port: number; stop: () => Promise<void> }> {
+/** Nanoseconds a process has run on a CPU: unlike wall time, hardly moved by other processes on a shared machine. */
+function cpuNs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]);
+}
+
+async function startHub(root: string): Promise<{ pid: number; port: number; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "herald-replay-"));
   const port = freePort();
-  const profile = values.profile ? ["--cpu-prof-md", `--cpu-prof-dir=${values.profile}`] : [];
+  const profile = values.profile ? ["--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${values.profile}`] : [];
   const proc = Bun.spawn(pinned([process.execPath, ...profile, join(root, "src", "index.ts")], 0), {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", HERALD_DB: join(dir, "h.db"), HERALD_SYNC: "full", HERALD_WORKERS: "1" },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      HERALD_DB: join(dir, "h.db"),
+      HERALD_SYNC: "full",
+      HERALD_WORKERS: "1",
+    },
     stdin: "ignore",
     stdout: "ignore",
     stderr: "inherit",
@@ -46,11 +58,17 @@ async function startHub(root: string): Promise<{ port: number; stop: () => Promi
     rmSync(dir, { recursive: true, force: true });
   };
   for (const deadline = Date.now() + 15_000; ; ) {
-    if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) throw new Error(`${root} did not start`);
     await Bun.sleep(25);
   }
-  return { port, stop };
+  return { pid: proc.pid, port, stop };
 }
 
 async function seed(port: number): Promise<void> {
@@ -59,7 +77,11 @@ async function seed(port: number): Promise<void> {
   let left = EVENTS / BATCH;
   const worker = async () => {
     while (left-- > 0) {
-      const r = await fetch(`http://127.0.0.1:${port}/events`, { method: "POST", body, headers: { "content-type": "application/json" } });
+      const r = await fetch(`http://127.0.0.1:${port}/events`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+      });
       if (!r.ok) throw new Error(`seed: ${r.status} ${await r.text()}`);
     }
   };
@@ -71,7 +93,7 @@ function replay(port: number, expected: number): Promise<number> {
   return new Promise((done, fail) => {
     let count = 0;
     let first = 0;
-    let tail = Buffer.alloc(0);
+    let tail: Buffer = Buffer.alloc(0);
     const t0 = performance.now();
     const timer = setTimeout(() => fail(new Error(`replay stalled at ${count}`)), 30_000);
     void Bun.connect({
@@ -94,7 +116,8 @@ function replay(port: number, expected: number): Promise<number> {
             const elapsed = performance.now() - t0;
             clearTimeout(timer);
             s.end();
-            if (process.env.SHOW_FIRST) console.log(`  first bytes after ${first.toFixed(1)} ms, all after ${elapsed.toFixed(1)} ms`);
+            if (process.env.SHOW_FIRST)
+              console.log(`  first bytes after ${first.toFixed(1)} ms, all after ${elapsed.toFixed(1)} ms`);
             done((count * 1000) / elapsed);
           }
         },
@@ -104,6 +127,7 @@ function replay(port: number, expected: number): Promise<number> {
 }
 
 const rates = new Map<string, number[]>(roots.map((r) => [r, []]));
+const cpus = new Map<string, number[]>(roots.map((r) => [r, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const root of roots) {
     const hub = await startHub(root);
@@ -111,9 +135,12 @@ for (let round = 0; round < ROUNDS; round++) {
       await seed(hub.port);
       await Bun.sleep(1000);
       for (let r = 0; r < Number(values.replays); r++) {
+        const cpu0 = cpuNs(hub.pid);
         const rate = await replay(hub.port, EVENTS - FROM);
+        const cpuMs = (cpuNs(hub.pid) - cpu0) / 1e6;
         rates.get(root)?.push(rate);
-        console.log(`round ${round + 1} ${root}: ${Math.round(rate)} events/s`);
+        cpus.get(root)?.push(cpuMs);
+        console.log(`round ${round + 1} ${root}: ${Math.round(rate)} events/s, hub CPU ${cpuMs.toFixed(1)} ms`);
       }
     } finally {
       await hub.stop();
@@ -121,4 +148,9 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-for (const [root, xs] of rates) console.log(`${root}: median ${Math.round(median(xs))} events/s (${xs.map(Math.round).join(", ")})`);
+for (const [root, xs] of rates) {
+  const cpu = cpus.get(root) ?? [];
+  console.log(
+    `${root}: median ${Math.round(median(xs))} events/s (${xs.map(Math.round).join(", ")}); hub CPU median ${median(cpu).toFixed(1)} ms`,
+  );
+}

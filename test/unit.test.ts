@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { covers, grantsFromClaim } from "../src/auth/grants";
 import { ConfigError, helpText, loadConfig } from "../src/config";
 import { HeraldError } from "../src/errors";
-import type { LoggedEvent } from "../src/log/event-log";
+import { dataSize, type LoggedEvent } from "../src/log/event-log";
 import { mergeFound } from "../src/log/sqlite/reader";
 import { checkEventType, checkTopic, parseEventId, parseSelector, parseSelectors } from "../src/names";
 import { DAY, duration } from "../src/settings/parsers";
@@ -155,18 +155,23 @@ describe("coverage of selectors by grants", () => {
 
 describe("merging what each selector found into one page", () => {
   const at = (id: number, data = "x"): LoggedEvent => ({ id, topic: "t", event: null, data, time: 0 });
-  const found = (ids: number[], complete = true) => ({ events: ids.map((id) => at(id)), complete });
+  const list = (events: LoggedEvent[], complete = true) => ({ events, bytes: dataSize(events), complete });
+  const found = (ids: number[], complete = true) =>
+    list(
+      ids.map((id) => at(id)),
+      complete,
+    );
 
   test("id order, each event once where selectors overlap", () => {
-    expect(mergeFound([found([1, 4, 6]), found([2, 4, 5])], 10, 100).map((e) => e.id)).toEqual([1, 2, 4, 5, 6]);
+    expect(mergeFound([found([1, 4, 6]), found([2, 4, 5])], 10, 100).events.map((e) => e.id)).toEqual([1, 2, 4, 5, 6]);
   });
   test("a list that stopped early ends the page at its last id: what follows it may be missing", () => {
-    expect(mergeFound([found([1, 3], false), found([2, 4, 5])], 10, 100).map((e) => e.id)).toEqual([1, 2, 3]);
+    expect(mergeFound([found([1, 3], false), found([2, 4, 5])], 10, 100).events.map((e) => e.id)).toEqual([1, 2, 3]);
   });
   test("a page ends at its count, or with the event that reaches its byte size, never empty", () => {
-    expect(mergeFound([found([1, 2, 3])], 2, 100).map((e) => e.id)).toEqual([1, 2]);
-    const big = { events: [at(1, "a".repeat(70)), at(2, "b".repeat(70)), at(3)], complete: true };
-    expect(mergeFound([big], 10, 100).map((e) => e.id)).toEqual([1, 2]);
-    expect(mergeFound([big], 10, 10).map((e) => e.id)).toEqual([1]);
+    expect(mergeFound([found([1, 2, 3])], 2, 100).events.map((e) => e.id)).toEqual([1, 2]);
+    const big = list([at(1, "a".repeat(70)), at(2, "b".repeat(70)), at(3)]);
+    expect(mergeFound([big], 10, 100).events.map((e) => e.id)).toEqual([1, 2]);
+    expect(mergeFound([big], 10, 10).events.map((e) => e.id)).toEqual([1]);
   });
 });

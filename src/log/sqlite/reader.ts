@@ -4,7 +4,7 @@
  */
 import type { Database } from "bun:sqlite";
 import type { Selector } from "../../names";
-import { dataSize, type LoggedEvent, mergeTopics, nameRange, type ReadRange, type TopicRange, type TopicSummary } from "../event-log";
+import { type LoggedEvent, mergeTopics, nameRange, type ReadRange, type TopicRange, type TopicSummary } from "../event-log";
 
 /**
  * A row of `events`. A read of one topic leaves its name out (it is the selector's): one string fewer per row.
@@ -23,9 +23,14 @@ interface Row {
 /** `update`'s array: alternates (JSON), private, publisher_id, retry. */
 type UpdateColumns = [string[] | null, number | null, string | null, number | null];
 
-/** What one selector found in a window: `complete` unless it stopped at a count or byte limit. */
-export interface Found {
+/** Events in id order, and the size of their data as a page counts it. */
+export interface Page {
   readonly events: LoggedEvent[];
+  readonly bytes: number;
+}
+
+/** What one selector found in a window: `complete` unless it stopped at a count or byte limit. */
+export interface Found extends Page {
   readonly complete: boolean;
 }
 
@@ -93,16 +98,16 @@ function collect(rows: Iterable<Row>, topic: string, limit: number, maxBytes: nu
   for (const row of rows) {
     events.push(toEvent(row, topic));
     bytes += row.data.length;
-    if (events.length >= limit || bytes >= maxBytes) return { events, complete: false };
+    if (events.length >= limit || bytes >= maxBytes) return { events, bytes, complete: false };
   }
-  return { events, complete: true };
+  return { events, bytes, complete: true };
 }
 
 /**
  * Merges what each selector found into one page in id order, each event once (selectors may overlap). A list
  * that stopped early may hide events after its last id, so the page ends there; then `limit` and `maxBytes`.
  */
-export function mergeFound(lists: readonly Found[], limit: number, maxBytes: number): LoggedEvent[] {
+export function mergeFound(lists: readonly Found[], limit: number, maxBytes: number): Page {
   let through = Number.POSITIVE_INFINITY;
   for (const l of lists) if (!l.complete) through = Math.min(through, l.events[l.events.length - 1]?.id ?? through);
   const all = lists.length === 1 ? (lists[0]?.events ?? []) : lists.flatMap((l) => l.events).sort((a, b) => a.id - b.id);
@@ -114,7 +119,7 @@ export function mergeFound(lists: readonly Found[], limit: number, maxBytes: num
     out.push(e);
     bytes += e.data.length;
   }
-  return out;
+  return { events: out, bytes };
 }
 
 /**
@@ -138,9 +143,10 @@ class Turns {
 
 export class SqliteReader {
   private readonly byTopic;
+  private readonly pageOfTopic;
   private readonly byAlternate;
   private readonly byAlternatePrefix;
-  private readonly anyAlternate;
+  private readonly topicRange;
   private readonly anyAlternateIn;
   private readonly byPublisherId;
   private readonly all;
@@ -168,8 +174,12 @@ export class SqliteReader {
       `SELECT ${EVENT_COLUMNS} FROM event_topics a JOIN events e ON e.id = a.id
        WHERE a.id > ? AND a.id <= ? AND +a.topic >= ? AND +a.topic < ? ORDER BY a.id`,
     );
-    this.anyAlternate = db.query<{ found: 1 }, [string, number, number]>(
-      "SELECT 1 AS found FROM event_topics WHERE topic = ? AND id > ? AND id <= ? LIMIT 1",
+    this.pageOfTopic = db.query<Row, [string, number, number, number]>(
+      `SELECT ${TOPIC_COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
+    );
+    this.topicRange = db.query<{ largest: number | null; alternates: 0 | 1 }, [string, number, number]>(
+      `SELECT (SELECT max_data FROM topics WHERE topic = ?1) AS largest,
+              EXISTS (SELECT 1 FROM event_topics WHERE topic = ?1 AND id > ?2 AND id <= ?3) AS alternates`,
     );
     this.anyAlternateIn = db.query<{ found: 1 }, [string, string, number, number]>(
       "SELECT 1 AS found FROM event_topics WHERE topic >= ? AND topic < ? AND id > ? AND id <= ? LIMIT 1",
@@ -229,12 +239,14 @@ export class SqliteReader {
       }
       const to = windowed ? Math.min(end, from + WINDOW_IDS) : end;
       const left = limit - page.length;
-      const found = selectors.map((s) => collect(this.rows(s, from, to), s.value, left, maxBytes - bytes));
+      const found = selectors.map((s) =>
+        collect(this.rows(s, from, to, left, maxBytes - bytes), s.value, left, maxBytes - bytes),
+      );
       // One selector's rows are a page as they are: its list stopped where a merge would have.
-      const merged = found.length === 1 ? (found[0] as Found).events : mergeFound(found, left, maxBytes - bytes);
-      if (page.length === 0) page = merged;
-      else page.push(...merged);
-      bytes += dataSize(merged);
+      const merged = found.length === 1 ? (found[0] as Found) : mergeFound(found, left, maxBytes - bytes);
+      if (page.length === 0) page = merged.events;
+      else page.push(...merged.events);
+      bytes += merged.bytes;
       from = to;
     }
     return page;
@@ -242,13 +254,16 @@ export class SqliteReader {
 
   /**
    * An update is found under its alternates too, merged in id order; where none is in the range (every native
-   * topic), one seek says so and the rows come straight from their statement, without a merge per row.
+   * topic), one seek says so and the rows come straight from their statement, without a merge per row. Rows
+   * come one at a time, so that a page stops at its bytes, unless `limit` of a topic's longest would not pass
+   * them: then as one array, a query's rows turned into values at once, which a replay spends most of its time on.
    */
-  private rows(s: Selector, after: number, upTo: number): Iterable<Row> {
+  private rows(s: Selector, after: number, upTo: number, limit: number, maxBytes: number): Iterable<Row> {
     if (!s.isPrefix) {
-      const rows = this.byTopic.iterate(s.value, after, upTo);
-      if (!this.anyAlternate.get(s.value, after, upTo)) return rows;
-      return byId(rows, this.byAlternate.iterate(s.value, after, upTo));
+      const { largest, alternates } = this.topicRange.get(s.value, after, upTo) ?? { largest: null, alternates: 1 };
+      if (alternates) return byId(this.byTopic.iterate(s.value, after, upTo), this.byAlternate.iterate(s.value, after, upTo));
+      if (largest !== null && (limit - 1) * largest < maxBytes) return this.pageOfTopic.all(s.value, after, upTo, limit);
+      return this.byTopic.iterate(s.value, after, upTo);
     }
     if (s.value === "") return this.all.iterate(after, upTo);
     const { to } = nameRange(s);
