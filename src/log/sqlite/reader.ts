@@ -7,9 +7,9 @@ import type { Selector } from "../../names";
 import { type LoggedEvent, mergeTopics, nameRange, type ReadRange, type TopicRange, type TopicSummary } from "../event-log";
 
 /**
- * A row of `events`. A read of one topic leaves its name out (it is the selector's): one string fewer per row.
- * A Mercure update's own columns come as one JSON array, null for a native event, whose row then converts four
- * columns fewer: most of a replay's time is spent turning columns into values.
+ * A row of `events`: most of a replay's time is spent turning columns into values, so a read takes as few as it
+ * can. One of one topic leaves its name out (it is the selector's). A Mercure update's own columns come as one
+ * JSON array, null for a native event; a read of a range that holds no update leaves even that out.
  */
 interface Row {
   id: number;
@@ -17,7 +17,7 @@ interface Row {
   type: string | null;
   data: string;
   time: number;
-  update: string | null;
+  update?: string | null;
 }
 
 /** `update`'s array: alternates (JSON), private, publisher_id, retry. */
@@ -39,6 +39,8 @@ const UPDATE = (e: string) =>
    ELSE json_array(json(${e}alternates), ${e}private, ${e}publisher_id, ${e}retry) END AS "update"`;
 /** The columns of one topic's rows, whose name the query gives. */
 const TOPIC_COLUMNS = `id, type, data, time, ${UPDATE("")}`;
+/** The columns of one topic's native events. */
+const NATIVE_COLUMNS = "id, type, data, time";
 const COLUMNS = `id, topic, type, data, time, ${UPDATE("")}`;
 /** The same columns read through a join of `event_topics` with `events` (as `e`). */
 const EVENT_COLUMNS = `e.id, e.topic, e.type, e.data, e.time, ${UPDATE("e.")}`;
@@ -47,11 +49,21 @@ const WINDOW_IDS = 4096;
 /** Longest a read runs before it lets other requests in. */
 const SLICE_MS = 2;
 
+/** What a read of one topic knows before it reads a row (migrations/0006_topic_read_bounds.sql). */
+interface TopicRangeRow {
+  largest: number | null;
+  lastUpdate: number | null;
+  alternates: 0 | 1;
+}
+
+/** Nothing known: row by row, every column, alternates merged. */
+const UNKNOWN_RANGE: TopicRangeRow = { largest: null, lastUpdate: null, alternates: 1 };
+
 /** @param topic the topic of a row that does not name its own */
 function toEvent(row: Row, topic: string): LoggedEvent {
   const event = { id: row.id, topic: row.topic ?? topic, event: row.type, data: row.data, time: row.time };
   // A native event has none of a Mercure update's fields, not even as undefined ones.
-  if (row.update === null) return event;
+  if (!row.update) return event;
   const [alternates, isPrivate, publisherId, retry] = JSON.parse(row.update) as UpdateColumns;
   return {
     ...event,
@@ -144,6 +156,7 @@ class Turns {
 export class SqliteReader {
   private readonly byTopic;
   private readonly pageOfTopic;
+  private readonly pageOfNatives;
   private readonly byAlternate;
   private readonly byAlternatePrefix;
   private readonly topicRange;
@@ -177,9 +190,13 @@ export class SqliteReader {
     this.pageOfTopic = db.query<Row, [string, number, number, number]>(
       `SELECT ${TOPIC_COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
     );
-    this.topicRange = db.query<{ largest: number | null; alternates: 0 | 1 }, [string, number, number]>(
-      `SELECT (SELECT max_data FROM topics WHERE topic = ?1) AS largest,
-              EXISTS (SELECT 1 FROM event_topics WHERE topic = ?1 AND id > ?2 AND id <= ?3) AS alternates`,
+    this.pageOfNatives = db.query<Row, [string, number, number, number]>(
+      `SELECT ${NATIVE_COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
+    );
+    this.topicRange = db.query<TopicRangeRow, [string, number, number]>(
+      `SELECT t.max_data AS largest, t.last_update AS lastUpdate,
+              EXISTS (SELECT 1 FROM event_topics WHERE topic = ?1 AND id > ?2 AND id <= ?3) AS alternates
+       FROM (SELECT 1) LEFT JOIN topics t ON t.topic = ?1`,
     );
     this.anyAlternateIn = db.query<{ found: 1 }, [string, string, number, number]>(
       "SELECT 1 AS found FROM event_topics WHERE topic >= ? AND topic < ? AND id > ? AND id <= ? LIMIT 1",
@@ -254,16 +271,17 @@ export class SqliteReader {
 
   /**
    * An update is found under its alternates too, merged in id order; where none is in the range (every native
-   * topic), one seek says so and the rows come straight from their statement, without a merge per row. Rows
-   * come one at a time, so that a page stops at its bytes, unless `limit` of a topic's longest would not pass
-   * them: then as one array, a query's rows turned into values at once, which a replay spends most of its time on.
+   * topic), one seek says so and the rows come straight from their statement, without a merge per row. They
+   * come one at a time, so that a page stops at its bytes, unless `limit` of the topic's longest could not pass
+   * them: then as one array, all turned into values at once, and past the topic's last update without its columns.
    */
   private rows(s: Selector, after: number, upTo: number, limit: number, maxBytes: number): Iterable<Row> {
     if (!s.isPrefix) {
-      const { largest, alternates } = this.topicRange.get(s.value, after, upTo) ?? { largest: null, alternates: 1 };
+      const { largest, lastUpdate, alternates } = this.topicRange.get(s.value, after, upTo) ?? UNKNOWN_RANGE;
       if (alternates) return byId(this.byTopic.iterate(s.value, after, upTo), this.byAlternate.iterate(s.value, after, upTo));
-      if (largest !== null && (limit - 1) * largest < maxBytes) return this.pageOfTopic.all(s.value, after, upTo, limit);
-      return this.byTopic.iterate(s.value, after, upTo);
+      if (largest === null || (limit - 1) * largest >= maxBytes) return this.byTopic.iterate(s.value, after, upTo);
+      const page = lastUpdate === null || lastUpdate <= after ? this.pageOfNatives : this.pageOfTopic;
+      return page.all(s.value, after, upTo, limit);
     }
     if (s.value === "") return this.all.iterate(after, upTo);
     const { to } = nameRange(s);
