@@ -194,9 +194,9 @@ export class SqliteReader {
       `SELECT ${NATIVE_COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
     );
     this.topicRange = db.query<TopicRangeRow, [string, number, number]>(
-      `SELECT t.max_data AS largest, t.last_update AS lastUpdate,
-              EXISTS (SELECT 1 FROM event_topics WHERE topic = ?1 AND id > ?2 AND id <= ?3) AS alternates
-       FROM (SELECT 1) LEFT JOIN topics t ON t.topic = ?1`,
+      `SELECT (SELECT max_data FROM topics WHERE topic = ?1) AS largest,
+              (SELECT last_update FROM topics WHERE topic = ?1) AS lastUpdate,
+              EXISTS (SELECT 1 FROM event_topics WHERE topic = ?1 AND id > ?2 AND id <= ?3) AS alternates`,
     );
     this.anyAlternateIn = db.query<{ found: 1 }, [string, string, number, number]>(
       "SELECT 1 AS found FROM event_topics WHERE topic >= ? AND topic < ? AND id > ? AND id <= ? LIMIT 1",
