@@ -2,7 +2,8 @@
  * Replay rate of Herald checkouts side by side, alternating: each round, each checkout in turn gets a fresh hub on
  * core 0, a log seeded as the replay scenario seeds it, and one client (this process) replaying it from
  * `Last-Event-ID`. A fresh hub replays cold, as the bench's does; the hub's CPU time beside the rate is little
- * moved by other processes on a shared machine, where the rate is.
+ * moved by other processes on a shared machine, where the rate is; its peak RSS over what it was before, as the
+ * bench measures it.
  *
  *   taskset -c 1 bun bench/replay-compare.ts [--events 100000] [--rounds 5] [--from 1] [--replays 1] [--profile DIR] ROOT...
  *
@@ -14,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { batchBody, TOPIC } from "./lib/payload";
-import { freePort, pinned } from "./lib/proc";
+import { freePort, pinned, rssBytes, rssPeak } from "./lib/proc";
 import { median } from "./lib/stats";
 
 const { values, positionals } = parseArgs({
@@ -130,6 +131,7 @@ function replay(port: number, expected: number): Promise<number> {
 
 const rates = new Map<string, number[]>(roots.map((r) => [r, []]));
 const cpus = new Map<string, number[]>(roots.map((r) => [r, []]));
+const growths = new Map<string, number[]>(roots.map((r) => [r, []]));
 for (let round = 1; round <= Number(values.rounds); round++) {
   for (const root of roots) {
     const hub = await startHub(root);
@@ -137,12 +139,18 @@ for (let round = 1; round <= Number(values.rounds); round++) {
       await seed(hub.port);
       await Bun.sleep(1000);
       for (let r = 0; r < Number(values.replays); r++) {
+        const rss0 = rssBytes(hub.pid);
+        const peak = rssPeak(hub.pid, 20);
         const cpu0 = cpuNs(hub.pid);
         const rate = await replay(hub.port, EVENTS - FROM);
         const cpuMs = (cpuNs(hub.pid) - cpu0) / 1e6;
+        const growthMb = (peak() - rss0) / 2 ** 20;
         rates.get(root)?.push(rate);
         cpus.get(root)?.push(cpuMs);
-        console.log(`round ${round} ${root}: ${Math.round(rate)} events/s, hub CPU ${cpuMs.toFixed(1)} ms`);
+        growths.get(root)?.push(growthMb);
+        console.log(
+          `round ${round} ${root}: ${Math.round(rate)} events/s, hub CPU ${cpuMs.toFixed(1)} ms, RSS +${growthMb.toFixed(1)} MB`,
+        );
       }
     } finally {
       await hub.stop();
@@ -152,7 +160,8 @@ for (let round = 1; round <= Number(values.rounds); round++) {
 for (const root of roots) {
   const xs = rates.get(root) ?? [];
   const cpu = median(cpus.get(root) ?? []);
+  const growth = median(growths.get(root) ?? []);
   console.log(
-    `${root}: median ${Math.round(median(xs))} events/s (${xs.map(Math.round).join(", ")}); hub CPU median ${cpu.toFixed(1)} ms`,
+    `${root}: median ${Math.round(median(xs))} events/s (${xs.map(Math.round).join(", ")}); hub CPU ${cpu.toFixed(1)} ms; RSS +${growth.toFixed(1)} MB`,
   );
 }
