@@ -7,7 +7,7 @@ import { dataSize, type LoggedEvent } from "../src/log/event-log";
 import { mergeFound } from "../src/log/sqlite/reader";
 import { checkEventType, checkTopic, parseEventId, parseSelector, parseSelectors } from "../src/names";
 import { DAY, duration } from "../src/settings/parsers";
-import { eventFrame, gapNotice } from "../src/sse/encode";
+import { encodeEvents, eventFrame, gapNotice } from "../src/sse/encode";
 
 const event = (data: unknown, type: string | null = null): LoggedEvent => ({
   id: 7,
@@ -40,6 +40,19 @@ describe("SSE encoding", () => {
     expect(eventFrame(event({ n: 1 }), "mercure")).toBe('id: urn:herald:7\ndata: {"n":1}\n\n');
     // A native stream never shows what only Mercure subscribers are told.
     expect(eventFrame(update, "data")).toBe("id: 7\nevent: book\ndata: a\ndata: b\n\n");
+  });
+  test("a page is its events' frames in order, in every form, those it frames itself included", () => {
+    const update = { ...event("a\nb", "book"), id: 9, publisherId: "urn:uuid:1", retry: 5000 };
+    const page = [
+      event({ n: 1 }),
+      { ...event("x\ny"), id: 8 },
+      update,
+      { ...event([1, 2], "kind"), id: 10 },
+      { ...event(null), id: 11 },
+    ];
+    for (const form of ["data", "envelope", "mercure"] as const) {
+      expect(new TextDecoder().decode(encodeEvents(page, form))).toBe(page.map((e) => eventFrame(e, form)).join(""));
+    }
   });
   test("gap notice has no id line", () => {
     expect(new TextDecoder().decode(gapNotice(5, 9))).toBe(
