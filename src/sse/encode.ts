@@ -42,7 +42,8 @@ export function encodeEvent(e: LoggedEvent, form: WireForm): Uint8Array {
 export function encodeEvents(events: readonly LoggedEvent[], form: WireForm): Uint8Array {
   const parts: (string | number)[] = [];
   for (const e of events) {
-    if (form === "data" && e.event === null && e.data.charCodeAt(0) !== 0x22) parts.push("id: ", e.id, "\ndata: ", e.data, "\n\n");
+    if (form === "data" && e.event === null && e.data.charCodeAt(0) !== 0x22)
+      parts.push("id: ", e.id, "\ndata: ", e.data, "\n\n");
     else parts.push(eventFrame(e, form));
   }
   return encoder.encode(parts.join(""));
