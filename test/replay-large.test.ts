@@ -1,18 +1,21 @@
 /** Replaying large events: pages bounded in bytes, so memory stays flat and readers that keep up are never cut. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { dispose, type Herald, publishBatch, startHerald } from "./support/herald";
+import { dispose, type Herald, publish, publishBatch, startHerald } from "./support/herald";
 import { RawSseClient } from "./support/sse";
 
 let herald: Herald;
-const EVENTS = 200;
+const LARGE = 200;
 const SIZE = 500_000;
+/** The large events, then a small one: what bounds a page of a topic is its largest event, not its latest. */
+const EVENTS = LARGE + 1;
 
 beforeAll(async () => {
   herald = await startHerald({ env: { HERALD_SYNC: "normal" } });
-  for (let sent = 0; sent < EVENTS; sent += 10) {
+  for (let sent = 0; sent < LARGE; sent += 10) {
     const events = Array.from({ length: 10 }, (_, i) => ({ topic: "large", data: `${sent + i} ${"L".repeat(SIZE)}` }));
     await publishBatch(herald.url, events);
   }
+  await publish(herald.url, "large", "small");
 }, 60_000);
 afterAll(() => dispose(herald));
 

@@ -3,8 +3,10 @@ import { afterAll, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { EventSource } from "eventsource";
+import { openDatabase } from "../src/log/sqlite/database";
+import { migrate, migrations } from "../src/log/sqlite/migrations";
 import { type Herald, publish, removeDir, startHerald, tempDir, testLog } from "./support/herald";
-import { streamUrl } from "./support/sse";
+import { SseReader, streamUrl } from "./support/sse";
 import { eventually } from "./support/wait";
 
 const dir = tempDir();
@@ -66,5 +68,60 @@ test.skipIf(testLog !== "sqlite")(
     expect(() => db.run("UPDATE events SET data = '\"forged\"' WHERE topic = 'sealed'")).toThrow(/append-only/);
     expect(db.query<{ data: string }, []>("SELECT data FROM events WHERE topic = 'sealed'").get()?.data).toBe('"original"');
     db.close();
+  },
+);
+
+test.skipIf(testLog !== "sqlite")(
+  "a log from before the read bounds learns each topic's longest data and last update from its events",
+  async () => {
+    const old = tempDir();
+    try {
+      const db = openDatabase(join(old, "herald.db"), "normal");
+      migrate(
+        db,
+        migrations.filter((m) => m.version <= 5),
+      );
+      const insert = db.query(
+        "INSERT INTO events (topic, type, data, time, alternates, private, publisher_id, retry) VALUES ('a', NULL, ?, 0, ?, NULL, ?, NULL)",
+      );
+      insert.run('"native"', null, null);
+      // Two bytes for é and four for the emoji, which JavaScript counts as two: the bound is in bytes.
+      insert.run('"une mise à jour 😀"', '["b"]', "urn:one");
+      insert.run('"native again"', null, null);
+      db.run("INSERT INTO event_topics (id, topic) VALUES (2, 'b')");
+      db.run("INSERT INTO topics (topic, events, last_id, last_time) VALUES ('a', 3, 3, 0), ('b', 1, 2, 0), ('gone', 0, 1, 0)");
+      db.close();
+
+      const herald = await startHerald({ dir: old });
+      try {
+        const read = new Database(join(old, "herald.db"), { readonly: true });
+        const bounds = read
+          .query<{ topic: string; max_data: number; last_update: number | null }, []>(
+            "SELECT topic, max_data, last_update FROM topics ORDER BY topic",
+          )
+          .all();
+        read.close();
+        const update = Buffer.byteLength('"une mise à jour 😀"');
+        expect(bounds).toEqual([
+          { topic: "a", max_data: update, last_update: 2 },
+          { topic: "b", max_data: update, last_update: 2 },
+          { topic: "gone", max_data: 0, last_update: null },
+        ]);
+        // The last update known, a replay over it reads its columns: the update keeps its fields.
+        const stream = await SseReader.open(`${herald.url}/stream?topic=a&envelope=true&lastEventId=0`);
+        await stream.count(3);
+        stream.close();
+        const envelopes = stream.events.map((e) => JSON.parse(e.data) as { id: string; mercure?: { id: string } });
+        expect(envelopes.map((e) => [e.id, e.mercure?.id])).toEqual([
+          ["1", undefined],
+          ["2", "urn:one"],
+          ["3", undefined],
+        ]);
+      } finally {
+        expect(await herald.stop()).toBe(0);
+      }
+    } finally {
+      removeDir(old);
+    }
   },
 );

@@ -3,11 +3,11 @@ import { describe, expect, test } from "bun:test";
 import { covers, grantsFromClaim } from "../src/auth/grants";
 import { ConfigError, helpText, loadConfig } from "../src/config";
 import { HeraldError } from "../src/errors";
-import type { LoggedEvent } from "../src/log/event-log";
+import { dataSize, type LoggedEvent } from "../src/log/event-log";
 import { mergeFound } from "../src/log/sqlite/reader";
 import { checkEventType, checkTopic, parseEventId, parseSelector, parseSelectors } from "../src/names";
 import { DAY, duration } from "../src/settings/parsers";
-import { eventFrame, gapNotice } from "../src/sse/encode";
+import { encodeEvents, eventFrame, gapNotice } from "../src/sse/encode";
 
 const event = (data: unknown, type: string | null = null): LoggedEvent => ({
   id: 7,
@@ -40,6 +40,19 @@ describe("SSE encoding", () => {
     expect(eventFrame(event({ n: 1 }), "mercure")).toBe('id: urn:herald:7\ndata: {"n":1}\n\n');
     // A native stream never shows what only Mercure subscribers are told.
     expect(eventFrame(update, "data")).toBe("id: 7\nevent: book\ndata: a\ndata: b\n\n");
+  });
+  test("a page is its events' frames in order, in every form, those it frames itself included", () => {
+    const update = { ...event("a\nb", "book"), id: 9, publisherId: "urn:uuid:1", retry: 5000 };
+    const page = [
+      event({ n: 1 }),
+      { ...event("x\ny"), id: 8 },
+      update,
+      { ...event([1, 2], "kind"), id: 10 },
+      { ...event(null), id: 11 },
+    ];
+    for (const form of ["data", "envelope", "mercure"] as const) {
+      expect(new TextDecoder().decode(encodeEvents(page, form))).toBe(page.map((e) => eventFrame(e, form)).join(""));
+    }
   });
   test("gap notice has no id line", () => {
     expect(new TextDecoder().decode(gapNotice(5, 9))).toBe(
@@ -155,18 +168,23 @@ describe("coverage of selectors by grants", () => {
 
 describe("merging what each selector found into one page", () => {
   const at = (id: number, data = "x"): LoggedEvent => ({ id, topic: "t", event: null, data, time: 0 });
-  const found = (ids: number[], complete = true) => ({ events: ids.map((id) => at(id)), complete });
+  const list = (events: LoggedEvent[], complete = true) => ({ events, bytes: dataSize(events), complete });
+  const found = (ids: number[], complete = true) =>
+    list(
+      ids.map((id) => at(id)),
+      complete,
+    );
 
   test("id order, each event once where selectors overlap", () => {
-    expect(mergeFound([found([1, 4, 6]), found([2, 4, 5])], 10, 100).map((e) => e.id)).toEqual([1, 2, 4, 5, 6]);
+    expect(mergeFound([found([1, 4, 6]), found([2, 4, 5])], 10, 100).events.map((e) => e.id)).toEqual([1, 2, 4, 5, 6]);
   });
   test("a list that stopped early ends the page at its last id: what follows it may be missing", () => {
-    expect(mergeFound([found([1, 3], false), found([2, 4, 5])], 10, 100).map((e) => e.id)).toEqual([1, 2, 3]);
+    expect(mergeFound([found([1, 3], false), found([2, 4, 5])], 10, 100).events.map((e) => e.id)).toEqual([1, 2, 3]);
   });
   test("a page ends at its count, or with the event that reaches its byte size, never empty", () => {
-    expect(mergeFound([found([1, 2, 3])], 2, 100).map((e) => e.id)).toEqual([1, 2]);
-    const big = { events: [at(1, "a".repeat(70)), at(2, "b".repeat(70)), at(3)], complete: true };
-    expect(mergeFound([big], 10, 100).map((e) => e.id)).toEqual([1, 2]);
-    expect(mergeFound([big], 10, 10).map((e) => e.id)).toEqual([1]);
+    expect(mergeFound([found([1, 2, 3])], 2, 100).events.map((e) => e.id)).toEqual([1, 2]);
+    const big = list([at(1, "a".repeat(70)), at(2, "b".repeat(70)), at(3)]);
+    expect(mergeFound([big], 10, 100).events.map((e) => e.id)).toEqual([1, 2]);
+    expect(mergeFound([big], 10, 10).events.map((e) => e.id)).toEqual([1]);
   });
 });

@@ -18,31 +18,35 @@ function dataLines(text: string): string {
  */
 export type WireForm = "data" | "envelope" | "mercure";
 
-/** The `id:`, `event:` and (Mercure) `retry:` lines. */
-function headLines(e: LoggedEvent, form: WireForm): string {
-  // Types and publishers' ids are refused at publish time if they hold a line break; ids are numbers.
-  const id = form === "mercure" ? mercureId(e) : e.id;
-  const head = e.event === null ? `id: ${id}\n` : `id: ${id}\nevent: ${e.event}\n`;
-  return form === "mercure" && e.retry !== undefined ? `${head}retry: ${e.retry}\n` : head;
-}
-
 /** One event on the wire, in the stream's form. */
 export function eventFrame(e: LoggedEvent, form: WireForm): string {
-  const head = headLines(e, form);
-  if (form === "envelope") return `${head}data: ${eventJson(e)}\n\n`;
-  const isString = e.data.charCodeAt(0) === 0x22;
-  return `${head}${isString ? dataLines(JSON.parse(e.data) as string) : `data: ${e.data}\n`}\n`;
+  // Types and publishers' ids are refused at publish time if they hold a line break; ids are numbers. One
+  // function, one string built: a replay runs this for every event, and runs it cold in a process just started.
+  let frame = form === "mercure" ? `id: ${mercureId(e)}\n` : `id: ${e.id}\n`;
+  if (e.event !== null) frame += `event: ${e.event}\n`;
+  if (form === "mercure" && e.retry !== undefined) frame += `retry: ${e.retry}\n`;
+  if (form === "envelope") return `${frame}data: ${eventJson(e)}\n\n`;
+  if (e.data.charCodeAt(0) === 0x22) return `${frame}${dataLines(JSON.parse(e.data) as string)}\n`;
+  return `${frame}data: ${e.data}\n\n`;
 }
 
 export function encodeEvent(e: LoggedEvent, form: WireForm): Uint8Array {
   return encoder.encode(eventFrame(e, form));
 }
 
-/** Encodes many events into one chunk: one write instead of one per event. */
+/**
+ * Encodes many events into one chunk: one write instead of one per event. The pieces are joined once, the ids
+ * turned to text by the join: a replay in a process just started runs this cold, where a string built per event
+ * costs a third more. An event of the data form with no type and data that is no string is framed right here.
+ */
 export function encodeEvents(events: readonly LoggedEvent[], form: WireForm): Uint8Array {
-  let text = "";
-  for (const e of events) text += eventFrame(e, form);
-  return encoder.encode(text);
+  const parts: (string | number)[] = [];
+  for (const e of events) {
+    if (form === "data" && e.event === null && e.data.charCodeAt(0) !== 0x22)
+      parts.push("id: ", e.id, "\ndata: ", e.data, "\n\n");
+    else parts.push(eventFrame(e, form));
+  }
+  return encoder.encode(parts.join(""));
 }
 
 /**

@@ -6,6 +6,7 @@ import idempotency from "../../../migrations/0002_idempotency.sql" with { type: 
 import topicCounts from "../../../migrations/0003_topic_counts_per_commit.sql" with { type: "text" };
 import retainedTopics from "../../../migrations/0004_retained_topics_index.sql" with { type: "text" };
 import mercureUpdates from "../../../migrations/0005_mercure_updates.sql" with { type: "text" };
+import readBounds from "../../../migrations/0006_topic_read_bounds.sql" with { type: "text" };
 import { HeraldError } from "../../errors";
 
 interface Migration {
@@ -20,6 +21,7 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: "0003_topic_counts_per_commit.sql", sql: topicCounts },
   { version: 4, name: "0004_retained_topics_index.sql", sql: retainedTopics },
   { version: 5, name: "0005_mercure_updates.sql", sql: mercureUpdates },
+  { version: 6, name: "0006_topic_read_bounds.sql", sql: readBounds },
 ];
 
 const LEDGER_COLUMNS = ["applied_at", "name", "version"];

@@ -6,42 +6,71 @@ import type { Database } from "bun:sqlite";
 import type { Selector } from "../../names";
 import { type LoggedEvent, mergeTopics, nameRange, type ReadRange, type TopicRange, type TopicSummary } from "../event-log";
 
+/**
+ * A row of `events`: most of a replay's time is spent turning columns into values, so a read takes as few as it
+ * can. One of one topic leaves its name out (it is the selector's). A Mercure update's own columns come as one
+ * JSON array, null for a native event; a read of a range that holds no update leaves even that out.
+ */
 interface Row {
   id: number;
-  topic: string;
+  topic?: string;
   type: string | null;
   data: string;
   time: number;
-  alternates: string | null;
-  private: number | null;
-  publisher_id: string | null;
-  retry: number | null;
+  update?: string | null;
+}
+
+/** `update`'s array: alternates (JSON), private, publisher_id, retry. */
+type UpdateColumns = [string[] | null, number | null, string | null, number | null];
+
+/** Events in id order, and the size of their data as a page counts it. */
+export interface Page {
+  readonly events: LoggedEvent[];
+  readonly bytes: number;
 }
 
 /** What one selector found in a window: `complete` unless it stopped at a count or byte limit. */
-export interface Found {
-  readonly events: LoggedEvent[];
+export interface Found extends Page {
   readonly complete: boolean;
 }
 
-const COLUMNS = "id, topic, type, data, time, alternates, private, publisher_id, retry";
+const UPDATE = (e: string) =>
+  `CASE WHEN coalesce(${e}alternates, ${e}private, ${e}publisher_id, ${e}retry) IS NULL THEN NULL
+   ELSE json_array(json(${e}alternates), ${e}private, ${e}publisher_id, ${e}retry) END AS "update"`;
+/** The columns of one topic's rows, whose name the query gives. */
+const TOPIC_COLUMNS = `id, type, data, time, ${UPDATE("")}`;
+/** The columns of one topic's native events. */
+const NATIVE_COLUMNS = "id, type, data, time";
+const COLUMNS = `id, topic, type, data, time, ${UPDATE("")}`;
 /** The same columns read through a join of `event_topics` with `events` (as `e`). */
-const EVENT_COLUMNS = "e.id, e.topic, e.type, e.data, e.time, e.alternates, e.private, e.publisher_id, e.retry";
+const EVENT_COLUMNS = `e.id, e.topic, e.type, e.data, e.time, ${UPDATE("e.")}`;
 /** Ids a prefix scan covers per query: a few milliseconds of rows at most. */
 const WINDOW_IDS = 4096;
 /** Longest a read runs before it lets other requests in. */
 const SLICE_MS = 2;
 
-function toEvent(row: Row): LoggedEvent {
-  const event = { id: row.id, topic: row.topic, event: row.type, data: row.data, time: row.time };
+/** What a read of one topic knows before it reads a row (migrations/0006_topic_read_bounds.sql). */
+interface TopicRangeRow {
+  largest: number | null;
+  lastUpdate: number | null;
+  alternates: 0 | 1;
+}
+
+/** Nothing known: row by row, every column, alternates merged. */
+const UNKNOWN_RANGE: TopicRangeRow = { largest: null, lastUpdate: null, alternates: 1 };
+
+/** @param topic the topic of a row that does not name its own */
+function toEvent(row: Row, topic: string): LoggedEvent {
+  const event = { id: row.id, topic: row.topic ?? topic, event: row.type, data: row.data, time: row.time };
   // A native event has none of a Mercure update's fields, not even as undefined ones.
-  if (row.alternates === null && row.private === null && row.publisher_id === null && row.retry === null) return event;
+  if (!row.update) return event;
+  const [alternates, isPrivate, publisherId, retry] = JSON.parse(row.update) as UpdateColumns;
   return {
     ...event,
-    ...(row.alternates !== null && { alternates: JSON.parse(row.alternates) as string[] }),
-    ...(row.private === 1 && { private: true }),
-    ...(row.publisher_id !== null && { publisherId: row.publisher_id }),
-    ...(row.retry !== null && { retry: row.retry }),
+    ...(alternates !== null && { alternates }),
+    ...(isPrivate === 1 && { private: true }),
+    ...(publisherId !== null && { publisherId }),
+    ...(retry !== null && { retry }),
   };
 }
 
@@ -74,23 +103,23 @@ function* byId(a: Iterator<Row>, b: Iterator<Row>): Generator<Row> {
   }
 }
 
-/** Rows in id order until `limit` of them or `maxBytes` of data (the last one included). */
-function collect(rows: Iterable<Row>, limit: number, maxBytes: number): Found {
+/** Rows in id order until `limit` of them or `maxBytes` of data (the last one included); `topic` as in toEvent. */
+function collect(rows: Iterable<Row>, topic: string, limit: number, maxBytes: number): Found {
   const events: LoggedEvent[] = [];
   let bytes = 0;
   for (const row of rows) {
-    events.push(toEvent(row));
+    events.push(toEvent(row, topic));
     bytes += row.data.length;
-    if (events.length >= limit || bytes >= maxBytes) return { events, complete: false };
+    if (events.length >= limit || bytes >= maxBytes) return { events, bytes, complete: false };
   }
-  return { events, complete: true };
+  return { events, bytes, complete: true };
 }
 
 /**
  * Merges what each selector found into one page in id order, each event once (selectors may overlap). A list
  * that stopped early may hide events after its last id, so the page ends there; then `limit` and `maxBytes`.
  */
-export function mergeFound(lists: readonly Found[], limit: number, maxBytes: number): LoggedEvent[] {
+export function mergeFound(lists: readonly Found[], limit: number, maxBytes: number): Page {
   let through = Number.POSITIVE_INFINITY;
   for (const l of lists) if (!l.complete) through = Math.min(through, l.events[l.events.length - 1]?.id ?? through);
   const all = lists.length === 1 ? (lists[0]?.events ?? []) : lists.flatMap((l) => l.events).sort((a, b) => a.id - b.id);
@@ -102,7 +131,7 @@ export function mergeFound(lists: readonly Found[], limit: number, maxBytes: num
     out.push(e);
     bytes += e.data.length;
   }
-  return out;
+  return { events: out, bytes };
 }
 
 /**
@@ -126,9 +155,11 @@ class Turns {
 
 export class SqliteReader {
   private readonly byTopic;
+  private readonly pageOfTopic;
+  private readonly pageOfNatives;
   private readonly byAlternate;
   private readonly byAlternatePrefix;
-  private readonly anyAlternate;
+  private readonly topicRange;
   private readonly anyAlternateIn;
   private readonly byPublisherId;
   private readonly all;
@@ -146,7 +177,7 @@ export class SqliteReader {
     private readonly head: () => number,
   ) {
     this.byTopic = db.query<Row, [string, number, number]>(
-      `SELECT ${COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id`,
+      `SELECT ${TOPIC_COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id`,
     );
     this.byAlternate = db.query<Row, [string, number, number]>(
       `SELECT ${EVENT_COLUMNS} FROM event_topics a JOIN events e ON e.id = a.id
@@ -156,8 +187,16 @@ export class SqliteReader {
       `SELECT ${EVENT_COLUMNS} FROM event_topics a JOIN events e ON e.id = a.id
        WHERE a.id > ? AND a.id <= ? AND +a.topic >= ? AND +a.topic < ? ORDER BY a.id`,
     );
-    this.anyAlternate = db.query<{ found: 1 }, [string, number, number]>(
-      "SELECT 1 AS found FROM event_topics WHERE topic = ? AND id > ? AND id <= ? LIMIT 1",
+    this.pageOfTopic = db.query<Row, [string, number, number, number]>(
+      `SELECT ${TOPIC_COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
+    );
+    this.pageOfNatives = db.query<Row, [string, number, number, number]>(
+      `SELECT ${NATIVE_COLUMNS} FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
+    );
+    this.topicRange = db.query<TopicRangeRow, [string, number, number]>(
+      `SELECT (SELECT max_data FROM topics WHERE topic = ?1) AS largest,
+              (SELECT last_update FROM topics WHERE topic = ?1) AS lastUpdate,
+              EXISTS (SELECT 1 FROM event_topics WHERE topic = ?1 AND id > ?2 AND id <= ?3) AS alternates`,
     );
     this.anyAlternateIn = db.query<{ found: 1 }, [string, string, number, number]>(
       "SELECT 1 AS found FROM event_topics WHERE topic >= ? AND topic < ? AND id > ? AND id <= ? LIMIT 1",
@@ -206,7 +245,7 @@ export class SqliteReader {
     // Exact topics seek their index and `*` reads every row in range: only a prefix scan can pass over many
     // rows that do not match, so only a read with one goes window by window.
     const windowed = selectors.some((s) => s.isPrefix && s.value !== "");
-    const page: LoggedEvent[] = [];
+    let page: LoggedEvent[] = [];
     let bytes = 0;
     let from = after;
     let sliceStart = Number.NEGATIVE_INFINITY;
@@ -217,11 +256,14 @@ export class SqliteReader {
       }
       const to = windowed ? Math.min(end, from + WINDOW_IDS) : end;
       const left = limit - page.length;
-      const found = selectors.map((s) => collect(this.rows(s, from, to), left, maxBytes - bytes));
-      for (const e of mergeFound(found, left, maxBytes - bytes)) {
-        page.push(e);
-        bytes += e.data.length;
-      }
+      const found = selectors.map((s) =>
+        collect(this.rows(s, from, to, left, maxBytes - bytes), s.value, left, maxBytes - bytes),
+      );
+      // One selector's rows are a page as they are: its list stopped where a merge would have.
+      const merged = found.length === 1 ? (found[0] as Found) : mergeFound(found, left, maxBytes - bytes);
+      if (page.length === 0) page = merged.events;
+      else page.push(...merged.events);
+      bytes += merged.bytes;
       from = to;
     }
     return page;
@@ -229,13 +271,17 @@ export class SqliteReader {
 
   /**
    * An update is found under its alternates too, merged in id order; where none is in the range (every native
-   * topic), one seek says so and the rows come straight from their statement, without a merge per row.
+   * topic), one seek says so and the rows come straight from their statement, without a merge per row. They
+   * come one at a time, so that a page stops at its bytes, unless `limit` of the topic's longest could not pass
+   * them: then as one array, all turned into values at once, and past the topic's last update without its columns.
    */
-  private rows(s: Selector, after: number, upTo: number): Iterable<Row> {
+  private rows(s: Selector, after: number, upTo: number, limit: number, maxBytes: number): Iterable<Row> {
     if (!s.isPrefix) {
-      const rows = this.byTopic.iterate(s.value, after, upTo);
-      if (!this.anyAlternate.get(s.value, after, upTo)) return rows;
-      return byId(rows, this.byAlternate.iterate(s.value, after, upTo));
+      const { largest, lastUpdate, alternates } = this.topicRange.get(s.value, after, upTo) ?? UNKNOWN_RANGE;
+      if (alternates) return byId(this.byTopic.iterate(s.value, after, upTo), this.byAlternate.iterate(s.value, after, upTo));
+      if (largest === null || (limit - 1) * largest >= maxBytes) return this.byTopic.iterate(s.value, after, upTo);
+      const page = lastUpdate === null || lastUpdate <= after ? this.pageOfNatives : this.pageOfTopic;
+      return page.all(s.value, after, upTo, limit);
     }
     if (s.value === "") return this.all.iterate(after, upTo);
     const { to } = nameRange(s);

@@ -55,9 +55,12 @@ export class SqliteWriter {
       `DELETE FROM events WHERE id IN (
          SELECT id FROM events WHERE topic = ?1 UNION ALL SELECT id FROM event_topics WHERE topic = ?1 ORDER BY id LIMIT ?2)`,
     );
-    this.countTopic = db.query<never, [string, number, number, number]>(
-      `INSERT INTO topics (topic, events, last_id, last_time) VALUES (?, ?, ?, ?)
-       ON CONFLICT (topic) DO UPDATE SET events = events + excluded.events, last_id = excluded.last_id, last_time = excluded.last_time`,
+    // A max_data that is not known (NULL) stays so: max() of NULL is NULL.
+    this.countTopic = db.query<never, [string, number, number, number, number, number | null]>(
+      `INSERT INTO topics (topic, events, last_id, last_time, max_data, last_update) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (topic) DO UPDATE SET events = events + excluded.events, last_id = excluded.last_id,
+         last_time = excluded.last_time, max_data = max(max_data, excluded.max_data),
+         last_update = coalesce(excluded.last_update, last_update)`,
     );
     this.insert = db.query<never, Insert>("INSERT INTO events (topic, type, data, time) VALUES (?, ?, ?, ?)");
     this.insertUpdate = db.query<never, InsertUpdate>(
@@ -106,24 +109,30 @@ export class SqliteWriter {
     }
   }
 
-  /** One update per topic per commit keeps /topics and the gap checks from ever scanning the log. */
+  /**
+   * One update per topic per commit keeps /topics and the gap checks from ever scanning the log, and tells a
+   * read of the topic how long its events' data can be and where its Mercure updates end.
+   */
   private countTopics(outcomes: readonly Outcome[], time: number): void {
-    const counts = new Map<string, { events: number; lastId: number }>();
-    const count = (topic: string, id: number) => {
+    const counts = new Map<string, { events: number; lastId: number; maxData: number; lastUpdate: number | null }>();
+    const count = (topic: string, e: LoggedEvent) => {
+      const lastUpdate = isUpdate(e) ? e.id : null;
       const c = counts.get(topic);
       if (c) {
         c.events++;
-        c.lastId = id;
-      } else counts.set(topic, { events: 1, lastId: id });
+        c.lastId = e.id;
+        c.maxData = Math.max(c.maxData, e.data.length);
+        c.lastUpdate = lastUpdate ?? c.lastUpdate;
+      } else counts.set(topic, { events: 1, lastId: e.id, maxData: e.data.length, lastUpdate });
     };
     for (const o of outcomes) {
       if (!("fresh" in o)) continue;
       for (const e of o.fresh) {
-        count(e.topic, e.id);
-        if (e.alternates) for (const topic of e.alternates) count(topic, e.id);
+        count(e.topic, e);
+        if (e.alternates) for (const topic of e.alternates) count(topic, e);
       }
     }
-    for (const [topic, c] of counts) this.countTopic.run(topic, c.events, c.lastId, time);
+    for (const [topic, c] of counts) this.countTopic.run(topic, c.events, c.lastId, time, c.maxData, c.lastUpdate);
   }
 
   /** One request inside the shared transaction; a repeated key is resolved here, so duplicates append once. */
