@@ -111,6 +111,23 @@ describe("URI templates (draft 07's topic=)", () => {
     r.close();
   });
 
+  test("a template whose literal part ends in any character replays the topics it gets live", async () => {
+    // U+203FF, a CJK ideograph, is two UTF-16 units, the second DFFF: raising that unit names no upper bound.
+    const base = `https://example.com/t${unique()}/\u{203FF}`;
+    const marker = `${base}/marker`;
+    const params: Array<[string, string]> = [
+      ["topic", `${base}{id}`],
+      ["match", marker],
+    ];
+    const live = await subscribe(anonymous, params);
+    for (const t of [`${base}1`, `${base}/2`, marker]) await update(anonymous, [t]);
+    expect(await untilMarker(live, marker)).toEqual([`${base}1`]);
+    live.close();
+    const replay = await subscribe(anonymous, [...params, ["last_event_id", "earliest"]]);
+    expect(await untilMarker(replay, marker)).toEqual([`${base}1`]);
+    replay.close();
+  });
+
   test("a template that is no valid one matches only itself; one with too many variables is a 400", async () => {
     const base = `https://example.com/t${unique()}`;
     const r = await subscribe(anonymous, [

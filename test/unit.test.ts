@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { covers, grantsFromClaim } from "../src/auth/grants";
 import { ConfigError, helpText, loadConfig } from "../src/config";
 import { HeraldError } from "../src/errors";
-import { dataSize, type LoggedEvent } from "../src/log/event-log";
+import { dataSize, type LoggedEvent, nameRange } from "../src/log/event-log";
 import { mergeFound } from "../src/log/sqlite/reader";
 import { checkEventType, checkTopic, parseEventId, parseSelector, parseSelectors } from "../src/names";
 import { DAY, duration } from "../src/settings/parsers";
@@ -186,5 +186,24 @@ describe("merging what each selector found into one page", () => {
     const big = list([at(1, "a".repeat(70)), at(2, "b".repeat(70)), at(3)]);
     expect(mergeFound([big], 10, 100).events.map((e) => e.id)).toEqual([1, 2]);
     expect(mergeFound([big], 10, 10).events.map((e) => e.id)).toEqual([1]);
+  });
+});
+
+describe("the names a prefix spans, as the logs read them (UTF-8 byte order)", () => {
+  const bytes = (s: string) => Buffer.from(s, "utf8");
+  const inRange = (prefix: string, name: string) => {
+    const { from, to } = nameRange({ text: `${prefix}*`, value: prefix, isPrefix: true });
+    return Buffer.compare(bytes(name), bytes(from)) >= 0 && Buffer.compare(bytes(name), bytes(to)) < 0;
+  };
+
+  test("every name that starts with the prefix, and no other, whatever its last character", () => {
+    // U+203FF (a CJK ideograph) ends in the low surrogate DFFF; U+FFFF is the last of the BMP; U+D7FF the last before the surrogates.
+    for (const last of ["c", "e\u0301", "\u{203FF}", "\uFFFF", "\uD7FF", "\u{1F600}", "\u{10FFFF}"]) {
+      const prefix = `https://example.com/${last}`;
+      for (const name of [prefix, `${prefix}1`, `${prefix}\u{10FFFF}`, `${prefix}\uFFFF\uFFFF`])
+        expect([last, name, inRange(prefix, name)]).toEqual([last, name, true]);
+      for (const name of ["https://example.com/", "https://example.com0", `https://example.com/${last === "c" ? "d" : "c"}`])
+        expect([last, name, inRange(prefix, name)]).toEqual([last, name, false]);
+    }
   });
 });

@@ -134,12 +134,25 @@ export interface TopicRange {
  */
 const PAST_EVERY_NAME = "\u{10FFFF}";
 
+/**
+ * The first name after every name that starts with `prefix`: UTF-8 keeps code point order, so it is `prefix` with
+ * its last code point raised to the next one a name can hold. Raising its last UTF-16 unit instead bounds nothing
+ * after U+FFFF, or after an astral character whose low surrogate is DFFF (U+203FF): a replay would miss their names.
+ */
+function pastPrefix(prefix: string): string {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = (points.pop() as string).codePointAt(0) as number;
+    // After U+D7FF come the surrogates, which no name holds; U+10FFFF has no next one: the shorter prefix's bound.
+    if (last < 0x10ffff) return points.join("") + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return PAST_EVERY_NAME;
+}
+
 /** The part of the names a selector matches: [from, to), in byte order. */
 export function nameRange(selector: Selector): { readonly from: string; readonly to: string } {
   if (!selector.isPrefix) return { from: selector.value, to: `${selector.value}\u0000` };
-  const p = selector.value;
-  // UTF-8 keeps code point order: the names starting with `p` end before `p` with its last character raised.
-  return { from: p, to: p === "" ? PAST_EVERY_NAME : p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1) };
+  return { from: selector.value, to: pastPrefix(selector.value) };
 }
 
 /** Merges the pages each selector found (each in name order) into one page, each topic once. */
