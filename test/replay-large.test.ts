@@ -41,6 +41,9 @@ test("four readers replaying 100 MB of 500 KB events each get them all, in order
   }
   expect(herald.lines.some((l) => l.includes("slow subscriber dropped"))).toBe(false);
   // Pages of 1000 events read all 100 MB into memory for each reader (and encode it once more): 800 MB and
-  // up. Pages of 1 MB leave what the garbage collector has yet to free, measured 60-100 MB.
-  expect(rssPeak - rssBefore).toBeLessThan(200 * 1024 * 1024);
+  // up. Pages of 1 MB leave what the garbage collector has yet to free: each event is some 3 MB of garbage on
+  // its way out (the row, the parsed string, the frame, the bytes), and how much is still held at the peak
+  // depends on when the collector runs: 35 to 257 MB over 20 runs on a busy two-core machine, the same before
+  // and after the replay rework. Half of the unbounded figure tells the two apart without that noise.
+  expect(rssPeak - rssBefore).toBeLessThan(400 * 1024 * 1024);
 }, 90_000);

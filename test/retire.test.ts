@@ -4,7 +4,7 @@
  * SIGTERM retires them all, after publishes get `503` with `Retry-After`.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Herald, removeDir, startHerald, tempDir } from "./support/herald";
 import { certificatePair, trusting } from "./support/tls";
@@ -72,30 +72,39 @@ function tally(outcomes: readonly Outcome[]): Record<string, number> {
 const loaded = (h: Herald) => h.lines.filter((l) => l.includes("tls certificate loaded")).length;
 
 // With workers every listener shares the port (SO_REUSEPORT), and the kernel resets the connections queued to one that
-// closes: no worker closes its listener before every worker has been quiet for a moment.
+// closes: on a stop no worker closes its listener before every worker has been quiet for a moment; on a reload each
+// worker's old listener closes on its own, and only tcp_migrate_req hands what it had queued to the new ones
+// (README, TLS): .ci/run sets it, and the reload case on 2 workers needs it.
+const migratesQueuedConnections = readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() === "1";
+if (!migratesQueuedConnections) console.log("skipped: the reload case on 2 workers needs net.ipv4.tcp_migrate_req = 1");
+
 describe.each([1, 2])("%i worker(s)", (workers) => {
-  test("20 certificate reloads 100 ms apart under a keep-alive publisher posting back to back: every publish is a 201", async () => {
-    const h = await startHub("https", workers);
-    try {
-      const client = publisher(h, "reload");
-      await eventually(() => client.outcomes.length > 50);
-      copyFileSync(second.certPath, h.certPath);
-      copyFileSync(second.keyPath, h.keyPath);
-      for (let i = 0; i < 20; i++) {
-        h.proc.kill("SIGHUP");
-        await Bun.sleep(100);
+  test.skipIf(workers > 1 && !migratesQueuedConnections)(
+    "20 certificate reloads 100 ms apart under a keep-alive publisher posting back to back: every publish is a 201",
+    async () => {
+      const h = await startHub("https", workers);
+      try {
+        const client = publisher(h, "reload");
+        await eventually(() => client.outcomes.length > 50);
+        copyFileSync(second.certPath, h.certPath);
+        copyFileSync(second.keyPath, h.keyPath);
+        for (let i = 0; i < 20; i++) {
+          h.proc.kill("SIGHUP");
+          await Bun.sleep(100);
+        }
+        await eventually(() => loaded(h) === 21);
+        await Bun.sleep(200);
+        await client.stop();
+        const counts = tally(client.outcomes);
+        expect(Object.keys(counts)).toEqual(["201"]);
+        expect(counts["201"]).toBeGreaterThan(500);
+      } finally {
+        await h.stop();
+        removeDir(h.dir);
       }
-      await eventually(() => loaded(h) === 21);
-      await Bun.sleep(200);
-      await client.stop();
-      const counts = tally(client.outcomes);
-      expect(Object.keys(counts)).toEqual(["201"]);
-      expect(counts["201"]).toBeGreaterThan(500);
-    } finally {
-      await h.stop();
-      removeDir(h.dir);
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 
   describe.each(["https", "http"] as const)("SIGTERM over %s", (scheme) => {
     test.each([1, 2])(
