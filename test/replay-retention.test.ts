@@ -25,24 +25,33 @@ async function firstRetained(): Promise<number> {
   return Number(topics[0]?.firstId);
 }
 
-/** Every jump in the ids must follow a gap notice naming the id before it and reaching past the ids skipped. */
-function silentSkips(events: readonly SseEvent[]): string[] {
-  const skips: string[] = [];
-  let last = 1;
-  let announced: { lastEventId: number; prunedThrough: number } | undefined;
+/**
+ * What the gap notices of a stream resumed from `resumedFrom` get wrong. Each notice must name the last id sent,
+ * announce deletions no earlier one did, and come before an event (never two before the same one); every jump in
+ * the ids must come after a notice reaching past the ids skipped. That notice may come before events read before
+ * the deletion it announces (a replay checks for deletions after reading its page): the jump follows them.
+ */
+function noticeFaults(events: readonly SseEvent[], resumedFrom: number): string[] {
+  const faults: string[] = [];
+  let last = resumedFrom;
+  let announced = 0;
+  let noticeLast = false;
   for (const e of events) {
     if (e.event === "herald.gap") {
       const notice = JSON.parse(e.data) as { lastEventId: string; prunedThrough: string };
-      announced = { lastEventId: Number(notice.lastEventId), prunedThrough: Number(notice.prunedThrough) };
+      if (noticeLast) faults.push(`a second notice after ${last}: ${e.data}`);
+      if (notice.lastEventId !== String(last)) faults.push(`a notice naming ${notice.lastEventId} after ${last}`);
+      if (Number(notice.prunedThrough) <= announced) faults.push(`a notice of nothing new after ${last}: ${e.data}`);
+      announced = Math.max(announced, Number(notice.prunedThrough));
+      noticeLast = true;
       continue;
     }
     const id = Number(e.id);
-    const covered = announced !== undefined && announced.lastEventId === last && announced.prunedThrough >= id - 1;
-    if (id !== last + 1 && !covered) skips.push(`${last} → ${id}`);
+    if (id !== last + 1 && announced < id - 1) faults.push(`${last} → ${id} unannounced`);
     last = id;
-    announced = undefined;
+    noticeLast = false;
   }
-  return skips;
+  return faults;
 }
 
 test("events pruned while a replay waits for a stalled reader come with a gap notice, before the next event sent", async () => {
@@ -55,11 +64,12 @@ test("events pruned while a replay waits for a stalled reader come with a gap no
 
   client.resume();
   await client.until((c) => c.ids().at(-1) === 15_000, 30_000);
+  expect(noticeFaults(client.events, 1)).toEqual([]);
+  // The scenario happened: the replay had not reached the pruned ids when it stalled. The reader stops reading,
+  // but the hub goes on filling the socket's buffers for a while, and retention may overtake the replay before it
+  // stalls: an earlier notice then announces that part, and the last one what was pruned while it waited.
   const gaps = client.events.filter((e) => e.event === "herald.gap");
-  // The scenario happened: the replay had not reached the pruned ids when it stalled.
-  expect(gaps).toHaveLength(1);
-  expect(JSON.parse(gaps[0]?.data ?? "")).toMatchObject({ prunedThrough: "5000" });
-  expect(silentSkips(client.events)).toEqual([]);
+  expect(JSON.parse(gaps.at(-1)?.data ?? "{}")).toMatchObject({ prunedThrough: "5000" });
   const ids = client.ids();
   expect(ids.slice(ids.indexOf(5_001))).toEqual(Array.from({ length: 10_000 }, (_, i) => 5_001 + i));
   client.close();
