@@ -1,8 +1,9 @@
 /** `bun run bench` / `bun run bench:smoke`: runs every scenario, writes results/<timestamp>.{md,json} and latest.md. */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { formatResults } from "./lib/format";
 import { killAll, profileHeraldInto } from "./lib/hubs";
 import { describeMachine } from "./lib/machine";
 import { judge, markdown, type Profile, type Results } from "./report";
@@ -251,9 +252,7 @@ const md = markdown(results);
 const files = [join(outDir, `${stamp}.json`), join(outDir, `${stamp}.md`), join(outDir, "latest.md")];
 writeFileSync(files[0] as string, `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
 for (const file of files.slice(1)) writeFileSync(file, md);
-// Results inside the repo are checked by `biome check .` too (JSON and Markdown): leave them in its format.
-const biome = join(import.meta.dir, "..", "node_modules", ".bin", "biome");
-if (existsSync(biome)) Bun.spawnSync([biome, "format", "--write", ...files], { stdout: "ignore", stderr: "ignore" });
+formatResults(files);
 await Bun.write(Bun.stdout, md);
 log(`\nwrote ${join(outDir, `${stamp}.md`)} and .json`);
 process.exit(errors.length > 0 ? 1 : 0);

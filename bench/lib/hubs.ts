@@ -8,6 +8,13 @@ import { drainLines, fdLimit, freePort, hubCores, pinned } from "./proc";
 const ROOT = join(import.meta.dir, "..", "..");
 const BUN = process.execPath;
 
+/** The checkout whose Herald is measured: this one, unless bench/compare.ts points at another. */
+let heraldRoot = ROOT;
+
+export function measureHeraldFrom(root: string): void {
+  heraldRoot = root;
+}
+
 /** Where Herald writes a CPU profile (Markdown) of each run when profiling is on; undefined: off. */
 let profileDir: string | undefined;
 
@@ -44,11 +51,12 @@ export interface Hub {
 export async function startHub(kind: HubKind, sync: SyncMode = "full", env: Record<string, string> = {}): Promise<Hub> {
   const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
   const port = freePort();
-  const entry = kind === "herald" ? join(ROOT, "src", "index.ts") : join(ROOT, "bench", "baseline", "hub.ts");
+  const root = kind === "herald" ? heraldRoot : ROOT;
+  const entry = kind === "herald" ? join(root, "src", "index.ts") : join(root, "bench", "baseline", "hub.ts");
   const profile = kind === "herald" && profileDir ? ["--cpu-prof-md", `--cpu-prof-dir=${profileDir}`] : [];
   const cores = Number(env.HERALD_WORKERS ?? 1) > 1 ? hubCores() : 0;
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(pinned([BUN, ...profile, entry], cores), {
-    cwd: ROOT,
+    cwd: root,
     env: {
       ...process.env,
       PORT: String(port),

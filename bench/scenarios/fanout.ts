@@ -131,7 +131,8 @@ export interface FanoutSettings {
   readonly sampled: number;
 }
 
-function once(kind: HubKind, s: FanoutSettings): Promise<FanoutRun> {
+/** One run on a fresh hub. */
+export function measureFanout(kind: HubKind, s: FanoutSettings): Promise<FanoutRun> {
   return runStreamsJob<FanoutRun>(
     kind,
     s.streams,
@@ -152,9 +153,9 @@ export async function runFanout(s: FanoutSettings, log: (line: string) => void):
   const herald: FanoutRun[] = [];
   const baseline: FanoutRun[] = [];
   for (let i = 0; i < s.repeats; i++) {
-    herald.push(await once("herald", s));
+    herald.push(await measureFanout("herald", s));
     log(`  fan-out ${s.streams} herald #${i + 1}: ${Math.round(herald[i]?.deliveredPerSec ?? 0)} delivered/s`);
-    baseline.push(await once("baseline-memory", s));
+    baseline.push(await measureFanout("baseline-memory", s));
     log(`  fan-out ${s.streams} baseline #${i + 1}: ${Math.round(baseline[i]?.deliveredPerSec ?? 0)} delivered/s`);
   }
   const h = medianOf(herald);

@@ -73,7 +73,8 @@ export interface IdleSettings {
   readonly repeats: number;
 }
 
-function once(kind: HubKind, s: IdleSettings): Promise<IdleRun> {
+/** One run on a fresh hub. */
+export function measureIdle(kind: HubKind, s: IdleSettings): Promise<IdleRun> {
   return runStreamsJob<IdleRun>(kind, s.streams, (target, hubPid): IdleJob => ({ kind: "idle", target, hubPid, ...s }));
 }
 
@@ -82,7 +83,7 @@ export async function runIdle(s: IdleSettings, log: (line: string) => void): Pro
   const baseline: IdleRun[] = [];
   for (let i = 0; i < s.repeats; i++) {
     for (const [kind, runs] of [["herald", herald] as const, ["baseline-memory", baseline] as const]) {
-      const run = await once(kind, s);
+      const run = await measureIdle(kind, s);
       runs.push(run);
       log(`  idle ${s.streams} ${kind} #${i + 1}: ${run.perStreamAfterHoldKiB.toFixed(2)} KiB/stream, ${run.openAfterHold} open`);
     }

@@ -116,7 +116,8 @@ export interface PacedResult {
   readonly runs: { readonly herald: PacedRun[]; readonly baseline: PacedRun[]; readonly mercure: PacedRun[] };
 }
 
-function once(kind: HubKind, api: Api, s: PacedSettings): Promise<PacedRun> {
+/** One search on a fresh hub. */
+export function measurePaced(kind: HubKind, api: Api, s: PacedSettings): Promise<PacedRun> {
   return runStreamsJob<PacedRun>(
     kind,
     s.streams,
@@ -146,7 +147,7 @@ export async function runPaced(s: PacedSettings, log: (line: string) => void): P
       ["baseline-memory", "baseline-memory", "native", baseline],
       ["herald mercure", "herald", "mercure", mercure],
     ] as const) {
-      const run = await once(kind, api, s);
+      const run = await measurePaced(kind, api, s);
       runs.push(run);
       // A run where no step passed has no p99: NaN, which the load generator's JSON turns into null.
       const p99 = Number.isFinite(run.receiveP99Ms) ? `${run.receiveP99Ms.toFixed(1)} ms` : "none passed";

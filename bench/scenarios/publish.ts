@@ -27,7 +27,7 @@ export interface PublishShape {
   readonly api: Api;
 }
 
-const CASES: Record<PublishCase, PublishShape> = {
+export const CASES: Record<PublishCase, PublishShape> = {
   "herald-full": { hub: "herald", sync: "full", batch: 1, api: "native" },
   "herald-normal": { hub: "herald", sync: "normal", batch: 1, api: "native" },
   "herald-batch100": { hub: "herald", sync: "full", batch: 100, api: "native" },

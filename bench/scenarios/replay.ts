@@ -83,6 +83,18 @@ export interface ReplaySettings {
   readonly env?: Record<string, string>;
 }
 
+/** One run on a fresh Herald, seeded by the client. */
+export async function measureReplay(s: ReplaySettings): Promise<ReplayRun> {
+  const hub = await startHub("herald", "full", s.env);
+  try {
+    const target = { host: hub.host, port: hub.port };
+    const job: ReplayJob = { kind: "replay", target, hubPid: hub.pid, events: s.events, clients: s.clients };
+    return await runLoadgen<ReplayRun>(job);
+  } finally {
+    await hub.stop();
+  }
+}
+
 /** In the runner: a fresh Herald per run, so each replay reads a log it just wrote. */
 export async function runReplay(
   s: ReplaySettings,
@@ -90,19 +102,12 @@ export async function runReplay(
 ): Promise<{ median: ReplayRun; runs: ReplayRun[] }> {
   const runs: ReplayRun[] = [];
   for (let i = 0; i < s.repeats; i++) {
-    const hub = await startHub("herald", "full", s.env);
-    try {
-      const target = { host: hub.host, port: hub.port };
-      const job: ReplayJob = { kind: "replay", target, hubPid: hub.pid, events: s.events, clients: s.clients };
-      const run = await runLoadgen<ReplayRun>(job);
-      runs.push(run);
-      const who = `${s.clients ?? 1} client(s)${s.env?.HERALD_WORKERS ? `, ${s.env.HERALD_WORKERS} workers` : ""}`;
-      log(
-        `  replay ${s.events} to ${who} #${i + 1}: ${Math.round(run.eventsPerSec)} events/s, RSS +${run.rssGrowthMb.toFixed(1)} MB`,
-      );
-    } finally {
-      await hub.stop();
-    }
+    const run = await measureReplay(s);
+    runs.push(run);
+    const who = `${s.clients ?? 1} client(s)${s.env?.HERALD_WORKERS ? `, ${s.env.HERALD_WORKERS} workers` : ""}`;
+    log(
+      `  replay ${s.events} to ${who} #${i + 1}: ${Math.round(run.eventsPerSec)} events/s, RSS +${run.rssGrowthMb.toFixed(1)} MB`,
+    );
   }
   return { median: medianOf(runs), runs };
 }

@@ -88,7 +88,8 @@ export interface RoutingResult {
  */
 const NO_HEARTBEAT = { HERALD_HEARTBEAT_MS: String(3_600_000) };
 
-function once(selectors: RoutingSelectors, s: RoutingSettings): Promise<RoutingRun> {
+/** One run on a fresh Herald. */
+export function measureRouting(selectors: RoutingSelectors, s: RoutingSettings): Promise<RoutingRun> {
   return runStreamsJob<RoutingRun>(
     "herald",
     s.streams,
@@ -110,7 +111,7 @@ export async function runRouting(s: RoutingSettings, log: (line: string) => void
   const runs: Record<RoutingSelectors, RoutingRun[]> = { prefix: [], exact: [] };
   for (let i = 0; i < s.repeats; i++) {
     for (const selectors of ["prefix", "exact"] as const) {
-      const run = await once(selectors, s);
+      const run = await measureRouting(selectors, s);
       runs[selectors].push(run);
       log(
         `  routing ${s.streams} streams on ${selectors} selectors #${i + 1}: ${run.hubCpuMsPerEvent.toFixed(3)} ms hub CPU per event${run.delivered ? "" : " (NOT ALL DELIVERED)"}`,

@@ -1,0 +1,214 @@
+/**
+ * `bun run bench:compare -- <commit>`: Herald at an earlier commit against this checkout, in one run. The same bench
+ * code drives both (this checkout's load generator and scenarios, each hub fresh, pinned as in `bun run bench`),
+ * the two alternate within each round and swap places from one round to the next, so drift and a busy
+ * neighbour weigh on both alike. Only Herald's native API is measured: what every commit being compared speaks.
+ *
+ *   bun run bench:compare -- d679b5b [--rounds 3] [--only paced,fanout,publish,idle,replay,routing]
+ *
+ * The earlier commit is checked out in a temporary git worktree sharing this checkout's node_modules, so it must
+ * run on the dependencies installed here. Writes results/<timestamp>-compare-<commit>.md.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { formatResults } from "./lib/format";
+import { killAll, measureHeraldFrom } from "./lib/hubs";
+import { describeMachine } from "./lib/machine";
+import { median } from "./lib/stats";
+import { measureFanout } from "./scenarios/fanout";
+import { measureIdle } from "./scenarios/idle";
+import { measurePaced } from "./scenarios/paced";
+import { CASES, measurePublish } from "./scenarios/publish";
+import { measureReplay } from "./scenarios/replay";
+import { measureRouting } from "./scenarios/routing";
+
+const ROOT = join(import.meta.dir, "..");
+
+/** A figure of one case, and which way is better. */
+interface Figure {
+  readonly name: string;
+  readonly better: "higher" | "lower";
+  readonly digits: number;
+}
+
+interface Case {
+  readonly name: string;
+  readonly figures: readonly Figure[];
+  /** One run against whichever checkout `measureHeraldFrom` names; its figures in `figures`' order. */
+  readonly measure: () => Promise<number[]>;
+}
+
+const higher = (name: string, digits = 0): Figure => ({ name, better: "higher", digits });
+const lower = (name: string, digits = 2): Figure => ({ name, better: "lower", digits });
+
+/** The full bench's settings (bench/run.ts), but for a 10 s idle hold. */
+const STREAMS = 1000;
+const SAMPLED = 20;
+const PUBLISH = { repeats: 1, durationMs: 5000, warmupMs: 1000, connections: 32, publisher: "bun" } as const;
+
+const ALL_CASES: readonly Case[] = [
+  {
+    name: "paced fan-out, 1000 streams",
+    figures: [higher("sustained events/s"), lower("p99 ms", 1)],
+    measure: async () => {
+      const run = await measurePaced("herald", "native", {
+        streams: STREAMS,
+        repeats: 1,
+        phaseMs: 3000,
+        sampled: SAMPLED,
+        step: 1.25,
+      });
+      return [run.sustainedPerSec, run.receiveP99Ms];
+    },
+  },
+  {
+    name: "burst fan-out, 1000 streams",
+    figures: [higher("delivered/s"), lower("p99 ms", 1)],
+    measure: async () => {
+      const run = await measureFanout("herald", {
+        streams: STREAMS,
+        repeats: 1,
+        phaseMs: 5000,
+        connections: 32,
+        sampled: SAMPLED,
+      });
+      return [run.allDelivered ? run.deliveredPerSec : 0, run.receiveP99Ms];
+    },
+  },
+  ...(["herald-full", "herald-normal", "herald-batch100"] as const).map(
+    (name): Case => ({
+      name: `publish ${name.replace("herald-", "")}, 32 connections`,
+      figures: [higher("events/s"), lower("p99 ms")],
+      measure: async () => {
+        const run = await measurePublish(CASES[name], PUBLISH);
+        return [run.allAcked ? run.eventsPerSec : 0, run.p99Ms];
+      },
+    }),
+  ),
+  {
+    name: "idle streams, 5000",
+    figures: [lower("KiB per stream after 10 s")],
+    measure: async () => {
+      const run = await measureIdle("herald", { streams: 5000, holdMs: 10_000, repeats: 1 });
+      return [run.allOpen ? run.perStreamAfterHoldKiB : Number.POSITIVE_INFINITY];
+    },
+  },
+  {
+    name: "replay 100k events",
+    figures: [higher("events/s"), lower("RSS growth MB", 1)],
+    measure: async () => {
+      const run = await measureReplay({ events: 100_000, repeats: 1 });
+      return [run.allDelivered ? run.eventsPerSec : 0, run.rssGrowthMb];
+    },
+  },
+  ...(["prefix", "exact"] as const).map(
+    (selectors): Case => ({
+      name: `routing, 5000 streams on ${selectors} selectors`,
+      figures: [lower("hub CPU ms per event", 3)],
+      measure: async () => {
+        const run = await measureRouting(selectors, { streams: 5000, ratePerSec: 500, phaseMs: 5000, repeats: 1 });
+        return [run.delivered ? run.hubCpuMsPerEvent : Number.POSITIVE_INFINITY];
+      },
+    }),
+  ),
+];
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { rounds: { type: "string", default: "3" }, only: { type: "string" } },
+});
+const before = positionals[0];
+if (!before) {
+  process.stderr.write("usage: bun run bench:compare -- <commit> [--rounds 3] [--only paced,fanout,...]\n");
+  process.exit(2);
+}
+const rounds = Number(values.rounds);
+const only = values.only?.split(",");
+const cases = ALL_CASES.filter((c) => !only || only.some((word) => c.name.startsWith(word)));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+
+const beforeCommit = git("rev-parse", "--short", before);
+const afterCommit = `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") ? " (with uncommitted changes)" : ""}`;
+const worktree = mkdtempSync(join(tmpdir(), `herald-${beforeCommit}-`));
+git("worktree", "add", "--detach", worktree, beforeCommit);
+symlinkSync(join(ROOT, "node_modules"), join(worktree, "node_modules"));
+const removeWorktree = () => {
+  killAll();
+  git("worktree", "remove", "--force", worktree);
+  rmSync(worktree, { recursive: true, force: true });
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    removeWorktree();
+    process.exit(130);
+  });
+}
+
+type Side = "before" | "after";
+const roots: Record<Side, string> = { before: worktree, after: ROOT };
+/** runs[case][side][round] = that run's figures. */
+const runs = cases.map(() => ({ before: [] as number[][], after: [] as number[][] }));
+const machine = describeMachine();
+const started = new Date();
+try {
+  for (let round = 0; round < rounds; round++) {
+    const order: Side[] = round % 2 === 0 ? ["before", "after"] : ["after", "before"];
+    for (const [i, c] of cases.entries()) {
+      for (const side of order) {
+        measureHeraldFrom(roots[side]);
+        const figures = await c.measure();
+        runs[i]?.[side].push(figures);
+        log(`  round ${round + 1} ${c.name} ${side}: ${figures.map((f, j) => format(f, c.figures[j]?.digits ?? 0)).join(", ")}`);
+      }
+    }
+  }
+} finally {
+  removeWorktree();
+}
+
+function format(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toLocaleString("en-US", { maximumFractionDigits: digits }) : "failed";
+}
+
+/** After over before, turned so that above 1 is always better. */
+function gain(figure: Figure, b: number, a: number): number {
+  return figure.better === "higher" ? a / b : b / a;
+}
+
+const rows: string[] = [];
+for (const [i, c] of cases.entries()) {
+  for (const [j, figure] of c.figures.entries()) {
+    const of = (side: Side) => runs[i]?.[side].map((r) => r[j] ?? Number.NaN) ?? [];
+    const b = median(of("before"));
+    const a = median(of("after"));
+    const all = (side: Side) =>
+      of(side)
+        .map((v) => format(v, figure.digits))
+        .join(" / ");
+    rows.push(
+      `| ${c.name} | ${figure.name} | ${format(b, figure.digits)} | ${format(a, figure.digits)} | ${gain(figure, b, a).toFixed(2)}× | ${all("before")} | ${all("after")} |`,
+    );
+  }
+}
+const report = [
+  `# Herald ${beforeCommit} (before) against ${afterCommit} (after), ${started.toISOString()}`,
+  "",
+  `${machine.cores} cores, ${machine.cpu}, Bun ${machine.bun}, load average before ${machine.loadAverage.join(" ")}. ` +
+    `${rounds} rounds, the two alternating, medians shown. Gain is after over before, turned so that above 1.00× is better ` +
+    "(for a figure where lower is better, before over after).",
+  "",
+  "| case | figure | before | after | gain | before, each round | after, each round |",
+  "| --- | --- | ---: | ---: | ---: | --- | --- |",
+  ...rows,
+  "",
+].join("\n");
+const outDir = join(import.meta.dir, "results");
+mkdirSync(outDir, { recursive: true });
+const file = join(outDir, `${started.toISOString().replace(/[:.]/g, "-")}-compare-${beforeCommit}.md`);
+writeFileSync(file, report);
+formatResults([file]);
+process.stdout.write(`${report}\nwrote ${file}\n`);
