@@ -107,6 +107,9 @@ test.skipIf(testLog !== "sqlite")(
           { topic: "b", max_data: update, last_update: 2 },
           { topic: "gone", max_data: 0, last_update: null },
         ]);
+        // The topic retention emptied is marked so: pages of /topics step over it.
+        const listed = (await (await fetch(`${herald.url}/topics`)).json()) as { topics: Array<{ topic: string }> };
+        expect(listed.topics.map((t) => t.topic)).toEqual(["a", "b"]);
         // The last update known, a replay over it reads its columns: the update keeps its fields.
         const stream = await SseReader.open(`${herald.url}/stream?topic=a&envelope=true&lastEventId=0`);
         await stream.count(3);

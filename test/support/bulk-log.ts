@@ -42,7 +42,7 @@ export function buildTopics(dir: string, prefix: string, count: number, emptied:
     db.run("INSERT INTO topics (topic, events, last_id, last_time) SELECT topic, 1, id, time FROM events");
     db.run(
       `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
-       INSERT INTO topics (topic, events, last_id, last_time, pruned_through) SELECT 'emptied.' || i, 0, 0, ?2, 1 FROM n`,
+       INSERT INTO topics (topic, events, last_id, last_time, pruned_through, emptied) SELECT 'emptied.' || i, 0, 0, ?2, 1, 1 FROM n`,
       [emptied, now],
     );
   });

@@ -149,8 +149,13 @@ export function logContract(name: string, open: LogFactory): void {
       await Bun.sleep(5);
       for (let n = 0; n < 20; n++) await log.prune({ before: Date.now(), maxPerTopic: 0, limit: 4 });
       expect(await log.retained()).toBe(0);
+      expect(await log.topics({ selectors: everything, after: "", limit: 100 })).toEqual([]);
       const next = await log.append([draft("busy")]);
       expect(next.receipts[0]?.id).toBe((quiet ?? 0) + 1);
+      // An emptied topic that gets an event again is listed again.
+      expect((await log.topics({ selectors: everything, after: "", limit: 100 })).map((t) => [t.topic, t.events])).toEqual([
+        ["busy", 1],
+      ]);
     });
 
     test("a Mercure update keeps its topics, private flag, publisher id and retry; a native event gains no field", async () => {

@@ -7,6 +7,7 @@ import topicCounts from "../../../migrations/0003_topic_counts_per_commit.sql" w
 import retainedTopics from "../../../migrations/0004_retained_topics_index.sql" with { type: "text" };
 import mercureUpdates from "../../../migrations/0005_mercure_updates.sql" with { type: "text" };
 import readBounds from "../../../migrations/0006_topic_read_bounds.sql" with { type: "text" };
+import retainedFlag from "../../../migrations/0007_retained_flag.sql" with { type: "text" };
 import { HeraldError } from "../../errors";
 
 interface Migration {
@@ -22,6 +23,7 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: "0004_retained_topics_index.sql", sql: retainedTopics },
   { version: 5, name: "0005_mercure_updates.sql", sql: mercureUpdates },
   { version: 6, name: "0006_topic_read_bounds.sql", sql: readBounds },
+  { version: 7, name: "0007_retained_flag.sql", sql: retainedFlag },
 ];
 
 const LEDGER_COLUMNS = ["applied_at", "name", "version"];

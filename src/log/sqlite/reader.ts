@@ -220,7 +220,7 @@ export class SqliteReader {
                                       UNION ALL SELECT min(id) FROM event_topics WHERE topic = t.topic)) AS firstId,
                 last_id AS lastId, last_time AS lastTime
          FROM topics t INDEXED BY topics_retained
-         WHERE events > 0 AND topic ${lower} ? AND topic < ? ORDER BY topic LIMIT ?`,
+         WHERE emptied IS NULL AND topic ${lower} ? AND topic < ? ORDER BY topic LIMIT ?`,
       );
     this.topicsAfter = topicsIn(">");
     this.topicsFrom = topicsIn(">=");
