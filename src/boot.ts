@@ -5,7 +5,8 @@
 import { createApp } from "./app";
 import { type Config, configWarnings, describeConfig, helpText, loadConfig } from "./config";
 import { ConfigError, HeraldError } from "./errors";
-import { type Listenable, Listener, logReload } from "./http/listener";
+import { type Listenable, listenable } from "./http/listenable";
+import { Listener, logReload } from "./http/listener";
 import { tlsFiles } from "./http/tls";
 import { Hub } from "./hub/hub";
 import { sharePresence } from "./hub/presence-sharing";
@@ -98,7 +99,7 @@ async function serveAlone(): Promise<Serving> {
   const presenceExchange = openPresenceExchange(logOptions(config), config.presenceTtlMs, logger);
   if (presenceExchange) await sharePresence(hub.presence, presenceExchange, presenceSelectors(config), logger);
   const app = await createApp({ config, hub, log, logger, metrics, startedAt });
-  const listener = await listen(app);
+  const listener = await listen(listenable(app));
   let draining: Promise<void> | undefined;
   return {
     url: listener.url,

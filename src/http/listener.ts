@@ -10,6 +10,7 @@
 import type { Server } from "bun";
 import type { Logger } from "../logger";
 import { urlHost } from "../net/url-host";
+import type { Handler, Listenable, Routes } from "./listenable";
 import { loadTls, type TlsCredentials, type TlsFiles, tlsServeFailure } from "./tls";
 import { QUIET_MS, Traffic } from "./traffic";
 
@@ -21,12 +22,6 @@ export interface ServeSettings {
   readonly hostname: string;
   readonly idleTimeout: number;
   readonly maxRequestBodySize: number;
-}
-
-/** What this module needs of the Elysia app: its `fetch`, and `server`, the one its handlers are handed. */
-export interface Listenable {
-  fetch(request: Request): Response | Promise<Response>;
-  server: Server<unknown> | null;
 }
 
 /** What the logs say of a certificate in use. */
@@ -163,18 +158,23 @@ export class Listener {
   }
 
   /**
-   * Each server answers through the app's `fetch`, not Elysia's `listen()`, so that its answers can say when they
-   * are their connection's last (Bun's routes would call the app without saying which server a request came to).
+   * Each server gets the app's handlers wrapped in its own Traffic, not through Elysia's `listen()`, so that its
+   * answers can say when they are their connection's last.
    */
   private serve(port: number, reusePort: boolean, tls?: { cert: string; key: string }): void {
     const traffic = new Traffic();
     const scheme = tls ? "https" : "http";
+    const answer =
+      (handler: Handler): Handler =>
+      (request) =>
+        traffic.answer(() => handler(routable(request, scheme)));
     const server = Bun.serve({
       ...this.settings,
       port,
       reusePort,
       tls,
-      fetch: (request) => traffic.answer(() => this.app.fetch(routable(request, scheme))),
+      routes: answering(this.app.routes, answer),
+      fetch: answer(this.app.fetch),
     });
     this.servers.set(server, traffic);
     this.current = server;
@@ -182,20 +182,31 @@ export class Listener {
   }
 }
 
-/** A URL whose path Elysia's router finds: past the scheme and at least four characters of host. */
-const ROUTABLE = /^https?:\/\/[^/]{4}/;
+/** The routes with each handler wrapped. */
+function answering(routes: Routes, wrap: (handler: Handler) => Handler): Routes {
+  return Object.fromEntries(
+    Object.entries(routes).map(([path, methods]) => [
+      path,
+      Object.fromEntries(Object.entries(methods).map(([method, handler]) => [method, wrap(handler)])),
+    ]),
+  );
+}
 
 /**
- * Bun's `request.url` is a bare path when the request has no Host (HTTP/1.0), and a Host may be one letter: such a
- * request is shown to the router with a full URL (the hub reads the Host header itself, never the URL's host).
+ * Bun's `request.url` is a bare path when the request has no Host (HTTP/1.0), and a Host may be one letter; Elysia
+ * looks for the path from the 12th character on (past `https://` and three more). Such a request is shown to the
+ * router with a full URL (the hub reads the Host header itself, never the URL's host).
  */
 function routable(request: Request, scheme: string): Request {
   const url = request.url;
-  if (ROUTABLE.test(url)) return request;
-  const path = url.startsWith("/") ? url : url.replace(/^https?:\/\/[^/]*/, "");
+  const bare = url.charCodeAt(0) === SLASH;
+  if (!bare && url.indexOf("/", "https://".length) >= "https://abc".length) return request;
+  const path = bare ? url : url.replace(/^https?:\/\/[^/]*/, "");
   Object.defineProperty(request, "url", { value: `${scheme}://localhost${path}` });
   return request;
 }
+
+const SLASH = 0x2f;
 
 /** Binds the port without SO_REUSEPORT and lets it go: fails, as a plain listen would, when anyone holds it. */
 export function claimPort({ hostname, port }: ServeSettings): number {

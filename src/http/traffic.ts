@@ -19,9 +19,14 @@ export class Traffic {
   private retiredAt: number | undefined;
 
   /** Answers with `respond`, telling the client to close the connection when the server has retired meanwhile. */
-  async answer(respond: () => Response | Promise<Response>): Promise<Response> {
+  answer(respond: () => Response | Promise<Response>): Response | Promise<Response> {
     this.lastArrival = performance.now();
-    const response = await respond();
+    const response = respond();
+    // Not awaited when it need not be: a publish's answer is a promise, a health probe's often not.
+    return response instanceof Promise ? response.then((r) => this.closing(r)) : this.closing(response);
+  }
+
+  private closing(response: Response): Response {
     return this.retiredAt === undefined ? response : lastOnConnection(response);
   }
 

@@ -7,7 +7,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { createApp, type HubWide } from "../app";
 import { ConfigError } from "../errors";
-import { type Listenable, Listener } from "../http/listener";
+import { listenable } from "../http/listenable";
+import { Listener } from "../http/listener";
 import { tlsFiles } from "../http/tls";
 import { withHeader } from "../http/traffic";
 import { Hub } from "../hub/hub";
@@ -56,15 +57,7 @@ const app = await createApp({ config, hub, log, logger, metrics, startedAt, hubW
 channel.handle("counts", () => ({ ...metrics.counts(), subscribers: hub.subscriberCount }));
 
 /** The app, its every answer naming this worker. */
-const named: Listenable = {
-  fetch: async (request) => withHeader(await app.fetch(request), WORKER_HEADER, String(index)),
-  get server() {
-    return app.server;
-  },
-  set server(server) {
-    app.server = server;
-  },
-};
+const named = listenable(app, (response) => withHeader(response, WORKER_HEADER, String(index)));
 
 function listen(): Listener {
   try {
