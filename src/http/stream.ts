@@ -1,8 +1,9 @@
 /** GET /stream: an SSE stream of the events on some selectors, resumable with Last-Event-ID. */
 import { Elysia, t } from "elysia";
-import type { Authorizer } from "../auth/authorizer";
+import type { Authorizer, Reader } from "../auth/authorizer";
 import type { Hub } from "../hub/hub";
-import { type EventLog, topicsOf } from "../log/event-log";
+import { type Listener, NO_ONE } from "../hub/presence";
+import { type EventLog, type LoggedEvent, topicsOf } from "../log/event-log";
 import { parseEventId } from "../names";
 import { bearerToken } from "./credentials";
 import { ErrorResponse } from "./models";
@@ -14,6 +15,24 @@ const SSE_HEADERS = {
   "Cache-Control": "no-cache",
   "X-Accel-Buffering": "no",
 };
+
+const NEVER = () => false;
+
+/**
+ * Whether `reader` may receive a private update its selectors match: only with an unexpired token that grants one
+ * of its topics. Made here, not in a route handler, so that an open stream holds the reader and nothing else of
+ * the request that opened it (a closure keeps its whole scope: the request, its headers, its query).
+ */
+export function readsPrivate(reader: Reader): (e: LoggedEvent) => boolean {
+  return reader.withToken ? (e) => reader.grantsAny(topicsOf(e)) : NEVER;
+}
+
+/** Who reads, as presence shows it: one shared object for every reader without a token's `sub` or payload. */
+function listenerOf(reader: Reader): Listener {
+  const subject = reader.subject ?? null;
+  const payload = reader.payload ?? null;
+  return subject === null && payload === null ? NO_ONE : { subject, payload };
+}
 
 export const streamRoutes = (hub: Hub, log: EventLog, auth: Authorizer, admission: StreamAdmission) =>
   new Elysia({ name: "stream" }).get(
@@ -37,8 +56,8 @@ export const streamRoutes = (hub: Hub, log: EventLog, auth: Authorizer, admissio
           resumeFrom,
           signal: request.signal,
           // A private update (a Mercure publish) only for an unexpired token that grants one of its topics.
-          readsPrivate: (e) => reader.grantsAny(topicsOf(e)),
-          listener: { subject: reader.subject ?? null, payload: reader.payload ?? null },
+          readsPrivate: readsPrivate(reader),
+          listener: listenerOf(reader),
         }),
       );
       // Streams are never closed for idleness; heartbeats keep intermediaries from doing so.

@@ -7,9 +7,10 @@ import { Elysia, t } from "elysia";
 import type { Authorizer, Credential, Reader } from "../../auth/authorizer";
 import type { Hub } from "../../hub/hub";
 import type { Listener } from "../../hub/presence";
-import { type EventLog, topicsOf } from "../../log/event-log";
+import type { EventLog } from "../../log/event-log";
 import type { Selector } from "../../names";
 import { ErrorResponse } from "../models";
+import { readsPrivate } from "../stream";
 import type { StreamAdmission } from "../stream-admission";
 import { challenged } from "./challenge";
 import { mercureToken } from "./credentials";
@@ -98,7 +99,7 @@ export const mercureSubscribeRoutes = (
           form: "mercure",
           resumeFrom: resume?.after ?? null,
           signal: request.signal,
-          readsPrivate: (e) => reader.grantsAny(topicsOf(e)),
+          readsPrivate: readsPrivate(reader),
           endsOnGap: true,
           listener: listenerOf(reader, selectors),
         }),

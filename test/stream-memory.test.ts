@@ -1,0 +1,66 @@
+/**
+ * What an open stream keeps in memory: its subscription, never the request that opened it. A closure made in a
+ * route handler keeps the handler's whole scope (the request, its headers, its query) for as long as it lives; one
+ * kept by the stream kept a Request and its Headers per idle stream. Counted by type on the hub's heap, after a
+ * full collection, so the figure does not depend on timing.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { Socket } from "bun";
+import { dispose, type Herald, startHerald } from "./support/herald";
+import { eventually } from "./support/wait";
+
+const STREAMS = 150;
+const REQUEST_TYPES = ["Request", "BunRequest", "Headers"];
+let herald: Herald;
+
+beforeAll(async () => {
+  herald = await startHerald({
+    command: [process.execPath, join(import.meta.dir, "support", "heap-hub.ts")],
+    // One thread: worker threads have heaps of their own.
+    env: { HERALD_WORKERS: "1" },
+  });
+});
+afterAll(() => dispose(herald));
+
+async function heapCounts(): Promise<Record<string, number>> {
+  const seen = herald.lines.length;
+  herald.proc.kill("SIGUSR2");
+  let line: string | undefined;
+  await eventually(() => {
+    line = herald.lines.slice(seen).find((l) => l.startsWith('{"heap":'));
+    return line !== undefined;
+  });
+  return (JSON.parse(line as string) as { heap: Record<string, number> }).heap;
+}
+
+/** Opens a stream over a raw socket and resolves once its first bytes came: it is registered by then. */
+function openStream(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    void Bun.connect({
+      hostname: "127.0.0.1",
+      port: herald.port,
+      socket: {
+        open: (socket) => void socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`),
+        data: (socket) => resolve(socket),
+        error: (_, error) => reject(error),
+      },
+    }).catch(reject);
+  });
+}
+
+test.each([
+  ["/stream", "/stream?topic=memory"],
+  ["/.well-known/mercure", "/.well-known/mercure?topic=memory"],
+])(`${STREAMS} idle streams on %s hold no Request or Headers each`, async (_, path) => {
+  const before = await heapCounts();
+  const sockets: Socket[] = [];
+  for (let i = 0; i < STREAMS; i++) sockets.push(await openStream(path));
+  try {
+    const after = await heapCounts();
+    // Each stream would add one of each; a few come and go with whatever else the hub is doing.
+    for (const type of REQUEST_TYPES) expect((after[type] ?? 0) - (before[type] ?? 0)).toBeLessThan(STREAMS / 10);
+  } finally {
+    for (const socket of sockets) socket.end();
+  }
+});
