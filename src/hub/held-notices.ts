@@ -27,8 +27,4 @@ export class HeldNotices {
     this.held = [];
     return joinChunks(held.map((notice) => notice(position)));
   }
-
-  clear(): void {
-    this.held = [];
-  }
 }

@@ -83,7 +83,8 @@ export class Subscription implements Subscriber {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private heldEvents = 0;
-  private readonly notices = new HeldNotices();
+  /** Made when the first notice is held: most streams never hold one, and an idle stream should cost little. */
+  private notices: HeldNotices | undefined;
   /** Bytes not yet written: live events coalesced with others, or waiting behind a write the client has not taken. */
   private queue: Uint8Array[] = [];
   private queued = 0;
@@ -183,7 +184,10 @@ export class Subscription implements Subscriber {
   /** Sends a notice of live state: at once when live, after the current page while replaying. */
   notify(notice: Notice): void {
     if (this.state === "live") this.enqueue(notice(this.seen));
-    else if (this.state === "replaying" && !this.notices.hold(notice)) this.fail("slow_consumer");
+    else if (this.state === "replaying") {
+      this.notices ??= new HeldNotices();
+      if (!this.notices.hold(notice)) this.fail("slow_consumer");
+    }
   }
 
   sendHeartbeat(): void {
@@ -265,7 +269,7 @@ export class Subscription implements Subscriber {
         this.cursor = last && isFullPage(page, range) ? last.id : (range.upTo as number);
         if (this.cursor >= this.head) this.goLive();
         else {
-          const notices = this.notices.take(this.cursor);
+          const notices = this.notices?.take(this.cursor);
           if (notices) this.write(notices);
           await this.clientTookAll();
         }
@@ -324,7 +328,7 @@ export class Subscription implements Subscriber {
     for (const chunk of held) this.enqueue(chunk);
     this.host.delivered(this.heldEvents);
     this.heldEvents = 0;
-    const notices = this.notices.take(this.seen);
+    const notices = this.notices?.take(this.seen);
     if (notices) this.enqueue(notices);
   }
 
@@ -336,7 +340,7 @@ export class Subscription implements Subscriber {
     if (this.state === "closed") return;
     this.state = "closed";
     this.held = [];
-    this.notices.clear();
+    this.notices = undefined;
     this.queue = [];
     this.queued = 0;
     this.finish();
