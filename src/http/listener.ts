@@ -11,6 +11,10 @@ import type { Server } from "bun";
 import type { Logger } from "../logger";
 import { urlHost } from "../net/url-host";
 import type { Handler, Listenable, Routes } from "./listenable";
+
+/** A handler as Bun.serve calls it: with the server the request came to. */
+type ServerHandler = (request: Request, server: Server<unknown>) => Response | Promise<Response>;
+
 import { loadTls, type TlsCredentials, type TlsFiles, tlsServeFailure } from "./tls";
 import { QUIET_MS, Traffic } from "./traffic";
 
@@ -51,6 +55,9 @@ export class Listener {
   /** Every server still open: the current one, and those retired by a reload that still serve their streams. */
   private readonly servers = new Map<Server<unknown>, Traffic>();
   private current: Server<unknown> | undefined;
+  /** The app's handlers, wrapped once for every server this listener starts. */
+  private readonly routes: Record<string, Record<string, ServerHandler>>;
+  private readonly fetch: ServerHandler;
   /** The certificate the current server presents; undefined in plain HTTP. */
   certificate: CertificateInfo | undefined;
 
@@ -59,7 +66,10 @@ export class Listener {
     private readonly settings: ServeSettings,
     private readonly tls: TlsFiles | undefined,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.routes = answering(app.routes, this.answer);
+    this.fetch = this.answer(app.fetch);
+  }
 
   /**
    * Throws a ConfigError for a TLS file that cannot be used, and Bun's error for a port that cannot be bound.
@@ -158,32 +168,31 @@ export class Listener {
   }
 
   /**
-   * Each server gets the app's handlers wrapped in its own Traffic, not through Elysia's `listen()`, so that its
-   * answers can say when they are their connection's last.
+   * Every server answers through the app's handlers wrapped once for all, each answer kept in the Traffic of the
+   * server it came to, not through Elysia's `listen()`, so that its answers can say when they are their
+   * connection's last. Only plain HTTP hands Bun's router the routes: a TLS server is made anew by each reload,
+   * and Bun keeps some 10 KB of each stopped server that had routes (a thousand reloads on two workers: RSS grew
+   * 54 MB, against 34 without).
    */
   private serve(port: number, reusePort: boolean, tls?: { cert: string; key: string }): void {
-    const traffic = new Traffic();
-    const scheme = tls ? "https" : "http";
-    const answer =
-      (handler: Handler): Handler =>
-      (request) =>
-        traffic.answer(() => handler(routable(request, scheme)));
-    const server = Bun.serve({
-      ...this.settings,
-      port,
-      reusePort,
-      tls,
-      routes: answering(this.app.routes, answer),
-      fetch: answer(this.app.fetch),
-    });
-    this.servers.set(server, traffic);
+    const routes = tls ? undefined : this.routes;
+    const server = Bun.serve({ ...this.settings, port, reusePort, tls, routes, fetch: this.fetch });
+    this.servers.set(server, new Traffic());
     this.current = server;
     this.app.server = server;
   }
+
+  private readonly answer =
+    (handler: Handler) =>
+    (request: Request, server: Server<unknown>): Response | Promise<Response> => {
+      const routed = routable(request, this.tls ? "https" : "http");
+      const traffic = this.servers.get(server);
+      return traffic ? traffic.answer(() => handler(routed)) : handler(routed);
+    };
 }
 
 /** The routes with each handler wrapped. */
-function answering(routes: Routes, wrap: (handler: Handler) => Handler): Routes {
+function answering(routes: Routes, wrap: (handler: Handler) => ServerHandler): Record<string, Record<string, ServerHandler>> {
   return Object.fromEntries(
     Object.entries(routes).map(([path, methods]) => [
       path,
