@@ -124,6 +124,9 @@ export class ClusterControl implements SoakTarget {
     this.copy = undefined;
     this.rollbacks++;
     await redis.kill();
+    // An answer Redis gave before it died may still be on its way to its publisher: what it acknowledged is lost
+    // too, and must be counted before the copy comes back and the ids go on.
+    await this.ledger.answered();
     // Whatever anyone saw past the copy may be gone now; what the copy holds stays (an id is committed in order).
     const lostThrough = Math.max(this.ledger.highestSeen, copy.head);
     this.ledger.excuse(copy.head, lostThrough);

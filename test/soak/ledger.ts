@@ -26,6 +26,23 @@ export class Ledger {
 
   /** Id ranges (from, to] a rollback of the store may have taken away: their absence is no violation. */
   private readonly lost: Array<readonly [number, number]> = [];
+  /** Publish requests on their way: a fault that takes the store away waits for every answer it gave first. */
+  private readonly onTheirWay = new Set<Promise<unknown>>();
+
+  /** Notes `request` as on its way until it settles. */
+  track<T>(request: Promise<T>): Promise<T> {
+    this.onTheirWay.add(request);
+    const forget = () => this.onTheirWay.delete(request);
+    request.then(forget, forget);
+    return request;
+  }
+
+  /** Resolves once every request on its way now is answered, and what its client does with the answer at once is done. */
+  async answered(): Promise<void> {
+    await Promise.allSettled([...this.onTheirWay]);
+    // A publisher records an answer in the microtasks that follow it, and those all run before the next turn.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 
   excuse(from: number, to: number): void {
     if (to > from) this.lost.push([from, to]);

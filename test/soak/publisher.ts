@@ -70,20 +70,15 @@ export class Publisher {
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (key) headers["idempotency-key"] = key;
       let res: Response;
+      let text: string;
       try {
-        res = await fetch(`${this.hub.url}${path}`, {
-          method: "POST",
-          headers,
-          body: this.body(items, batch),
-          signal: AbortSignal.timeout(15_000),
-        });
+        [res, text] = await this.ledger.track(this.post(path, headers, this.body(items, batch)));
       } catch {
         // Refused (the hub is down) or cut (killed mid-request): only a keyed request may be sent again.
         if (key) continue;
         this.ledger.counts.abandoned++;
         return undefined;
       }
-      const text = await res.text().catch(() => "");
       if (res.status === 503 && key) continue;
       if (res.status === 503) {
         this.ledger.counts.abandoned++;
@@ -96,6 +91,12 @@ export class Publisher {
       const answer = JSON.parse(text) as Receipt & { events?: Receipt[] };
       return batch ? (answer.events ?? []) : [answer];
     }
+  }
+
+  /** One attempt: the answer and its whole body. */
+  private async post(path: string, headers: Record<string, string>, body: string): Promise<[Response, string]> {
+    const res = await fetch(`${this.hub.url}${path}`, { method: "POST", headers, body, signal: AbortSignal.timeout(15_000) });
+    return [res, await res.text().catch(() => "")];
   }
 
   private record(items: readonly Item[], receipts: readonly Receipt[]): void {
