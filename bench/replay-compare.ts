@@ -8,14 +8,14 @@
  *   taskset -c 1 bun bench/replay-compare.ts [--events 100000] [--rounds 5] [--from 1] [--replays 1] [--profile DIR] ROOT...
  *
  * Each ROOT is a checkout (`git worktree add /tmp/old <commit>`, with node_modules); none: this one. `--replays`
- * replays each seeded log that many times (the later ones warm); `--profile` writes each hub's .cpuprofile there.
+ * replays each seeded log that many times (the later ones warm); `--profile` writes each hub's CPU profile (Markdown) there.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { measureHeraldFrom, profileHeraldInto, startHub } from "./lib/hubs";
 import { batchBody, TOPIC } from "./lib/payload";
-import { freePort, pinned, rssBytes, rssPeak } from "./lib/proc";
+import { rssBytes, rssPeak } from "./lib/proc";
 import { median } from "./lib/stats";
 
 const { values, positionals } = parseArgs({
@@ -30,6 +30,7 @@ const { values, positionals } = parseArgs({
 });
 const EVENTS = Number(values.events);
 const FROM = Number(values.from);
+if (values.profile) profileHeraldInto(values.profile);
 const roots = positionals.length > 0 ? positionals.map((p) => resolve(p)) : [join(import.meta.dir, "..")];
 const SEED_BATCH = 1000;
 /** Every event starts with an `id:` line (see lib/streams.ts). */
@@ -38,45 +39,6 @@ const MARK = Buffer.from("\nid: ");
 /** Nanoseconds a process has run on a CPU. */
 function cpuNs(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]);
-}
-
-async function answers(url: string): Promise<boolean> {
-  return fetch(url).then(
-    (r) => r.ok,
-    () => false,
-  );
-}
-
-async function startHub(root: string): Promise<{ pid: number; port: number; stop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), "herald-replay-"));
-  const port = freePort();
-  const profile = values.profile ? ["--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${values.profile}`] : [];
-  const proc = Bun.spawn(pinned([process.execPath, ...profile, join(root, "src", "index.ts")], 0), {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      HERALD_DB: join(dir, "herald.db"),
-      HERALD_SYNC: "full",
-      HERALD_LOG_LEVEL: "warn",
-      HERALD_WORKERS: "1",
-    },
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "inherit",
-  });
-  const stop = async () => {
-    proc.kill("SIGTERM");
-    await proc.exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 15_000;
-  while (!(await answers(`http://127.0.0.1:${port}/health`))) {
-    if (Date.now() > deadline) throw new Error(`${root} did not start`);
-    await Bun.sleep(25);
-  }
-  return { pid: proc.pid, port, stop };
 }
 
 /** Batches of 1000 on four connections, as the replay scenario seeds. */
@@ -134,7 +96,8 @@ const cpus = new Map<string, number[]>(roots.map((r) => [r, []]));
 const growths = new Map<string, number[]>(roots.map((r) => [r, []]));
 for (let round = 1; round <= Number(values.rounds); round++) {
   for (const root of roots) {
-    const hub = await startHub(root);
+    measureHeraldFrom(root);
+    const hub = await startHub("herald");
     try {
       await seed(hub.port);
       await Bun.sleep(1000);

@@ -1,7 +1,8 @@
 /**
  * The app as a Listener serves it: Elysia's compiled handler of each route for Bun's own router, as Elysia's
  * `listen()` hands them to Bun.serve, and the app's `fetch` for whatever those miss. Bun matching the path and
- * its parameters natively spares each request Elysia's router: a publish costs some 5% less (bench:compare).
+ * its parameters natively spares each request Elysia's router: 43.0k publishes/s against 42.3k through `fetch`
+ * (one worker, 32 connections, 4 rounds alternating).
  */
 import type { Server } from "bun";
 import type { AnyElysia } from "elysia";

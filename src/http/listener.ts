@@ -11,12 +11,11 @@ import type { Server } from "bun";
 import type { Logger } from "../logger";
 import { urlHost } from "../net/url-host";
 import type { Handler, Listenable, Routes } from "./listenable";
+import { loadTls, type TlsCredentials, type TlsFiles, tlsServeFailure } from "./tls";
+import { QUIET_MS, Traffic } from "./traffic";
 
 /** A handler as Bun.serve calls it: with the server the request came to. */
 type ServerHandler = (request: Request, server: Server<unknown>) => Response | Promise<Response>;
-
-import { loadTls, type TlsCredentials, type TlsFiles, tlsServeFailure } from "./tls";
-import { QUIET_MS, Traffic } from "./traffic";
 
 /** The longest a server retired by a reload keeps accepting (new connections get the old certificate meanwhile). */
 const RETIRE_WITHIN_MS = 1000;
@@ -55,6 +54,7 @@ export class Listener {
   /** Every server still open: the current one, and those retired by a reload that still serve their streams. */
   private readonly servers = new Map<Server<unknown>, Traffic>();
   private current: Server<unknown> | undefined;
+  private readonly scheme: "http" | "https";
   /** The app's handlers, wrapped once for every server this listener starts. */
   private readonly routes: Record<string, Record<string, ServerHandler>>;
   private readonly fetch: ServerHandler;
@@ -67,6 +67,7 @@ export class Listener {
     private readonly tls: TlsFiles | undefined,
     private readonly logger: Logger,
   ) {
+    this.scheme = tls ? "https" : "http";
     this.routes = answering(app.routes, this.answer);
     this.fetch = this.answer(app.fetch);
   }
@@ -185,7 +186,7 @@ export class Listener {
   private readonly answer =
     (handler: Handler) =>
     (request: Request, server: Server<unknown>): Response | Promise<Response> => {
-      const routed = routable(request, this.tls ? "https" : "http");
+      const routed = routable(request, this.scheme);
       const traffic = this.servers.get(server);
       return traffic ? traffic.answer(() => handler(routed)) : handler(routed);
     };
