@@ -17,6 +17,7 @@ export class Ledger {
     batches: 0,
     retries: 0,
     repeats: 0,
+    repeatsAfterRollback: 0,
     abandoned: 0,
     reconnects: 0,
     received: 0,

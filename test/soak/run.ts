@@ -183,6 +183,7 @@ const report = {
   batches: ledger.counts.batches,
   publishRetries: ledger.counts.retries,
   idempotentRepeats: ledger.counts.repeats,
+  repeatsAppendedAfterRollback: ledger.counts.repeatsAfterRollback,
   unkeyedAbandoned: ledger.counts.abandoned,
   slowReadersCut: ledger.counts.slowCuts,
   peakRssMiB: mb(hub.peakRss),
