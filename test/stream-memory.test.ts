@@ -1,8 +1,8 @@
 /**
  * What an open stream keeps in memory: its subscription, never the request that opened it. A closure made in a
  * route handler keeps the handler's whole scope (the request, its headers, its query) for as long as it lives; one
- * kept by the stream kept a Request and its Headers per idle stream. Counted by type on the hub's heap, after a
- * full collection, so the figure does not depend on timing.
+ * kept by the stream kept a Request and its Headers per idle stream. Nor a presence id before anyone lists it.
+ * Counted by type on the hub's heap, after a full collection, so the figure does not depend on timing.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -60,6 +60,26 @@ test.each([
     const after = await heapCounts();
     // Each stream would add one of each; a few come and go with whatever else the hub is doing.
     for (const type of REQUEST_TYPES) expect((after[type] ?? 0) - (before[type] ?? 0)).toBeLessThan(STREAMS / 10);
+  } finally {
+    for (const socket of sockets) socket.end();
+  }
+});
+
+test(`${STREAMS} idle streams make no presence id until a listing asks for one`, async () => {
+  // The route is compiled on its first request: that is not what is counted.
+  await (await fetch(`${herald.url}/subscriptions?topic=presence.other`)).json();
+  const before = await heapCounts();
+  const sockets: Socket[] = [];
+  for (let i = 0; i < STREAMS; i++) sockets.push(await openStream("/stream?topic=presence.memory"));
+  try {
+    const open = await heapCounts();
+    const listing = await fetch(`${herald.url}/subscriptions?topic=presence.memory&limit=1`);
+    expect(((await listing.json()) as { count: number }).count).toBe(STREAMS);
+    const listed = await heapCounts();
+    const strings = (counts: Record<string, number>) => counts.string ?? 0;
+    // A page in id order makes every entry's id, and each is kept from then on: one string per stream.
+    expect(strings(listed) - strings(open)).toBeGreaterThan(STREAMS * 0.9);
+    expect(strings(open) - strings(before)).toBeLessThan(STREAMS * 1.5);
   } finally {
     for (const socket of sockets) socket.end();
   }

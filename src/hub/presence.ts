@@ -53,11 +53,46 @@ export interface PresenceQuery {
   readonly limit: number;
 }
 
+/**
+ * A stream of this process. Its id is made when first asked for (a page of the list, another thread or node told of
+ * it), from the time it opened: a stream no one lists costs no id, and an idle stream should cost little.
+ */
+class OwnEntry implements PresenceEntry {
+  readonly since = Date.now();
+  private made: string | undefined;
+
+  constructor(
+    readonly selectors: readonly Selector[],
+    private readonly listener: Listener,
+  ) {}
+
+  get id(): string {
+    this.made ??= `urn:uuid:${Bun.randomUUIDv7("hex", this.since)}`;
+    return this.made;
+  }
+
+  get subject(): string | null {
+    return this.listener.subject;
+  }
+
+  get payload(): unknown {
+    return this.listener.payload;
+  }
+
+  get matchTypes(): readonly string[] | undefined {
+    return this.listener.matchTypes;
+  }
+
+  get payloads(): readonly unknown[] | undefined {
+    return this.listener.payloads;
+  }
+}
+
 export class Presence {
-  /** Every entry, this process's and other nodes', by id. */
-  private readonly entries = new Map<string, PresenceEntry>();
-  /** This process's own streams. */
-  private readonly own = new Map<object, PresenceEntry>();
+  /** This process's own streams, by the key their close is told by. */
+  private readonly own = new Map<object, OwnEntry>();
+  /** Other nodes' streams, by id. */
+  private readonly others = new Map<string, PresenceEntry>();
   /** The ids of other nodes' streams, by node. */
   private readonly nodes = new Map<string, Set<string>>();
   private readonly index = new ListenerIndex<PresenceEntry>();
@@ -68,7 +103,7 @@ export class Presence {
 
   /** Entries known, on every node. */
   get size(): number {
-    return this.entries.size;
+    return this.own.size + this.others.size;
   }
 
   onChange(listener: PresenceListener): void {
@@ -87,17 +122,9 @@ export class Presence {
 
   /** A stream of this process opened: `stream` is the key its close is told by. */
   opened(stream: object, selectors: readonly Selector[], listener: Listener): PresenceEntry {
-    const entry: PresenceEntry = {
-      id: `urn:uuid:${Bun.randomUUIDv7()}`,
-      selectors,
-      since: Date.now(),
-      subject: listener.subject,
-      payload: listener.payload,
-      ...(listener.matchTypes && { matchTypes: listener.matchTypes }),
-      ...(listener.payloads && { payloads: listener.payloads }),
-    };
+    const entry = new OwnEntry(selectors, listener);
     this.own.set(stream, entry);
-    this.add(entry);
+    this.added(entry);
     return entry;
   }
 
@@ -106,7 +133,7 @@ export class Presence {
     const entry = this.own.get(stream);
     if (!entry) return;
     this.own.delete(stream);
-    this.remove(entry.id);
+    this.removed(entry);
   }
 
   /** This process's streams. */
@@ -122,12 +149,13 @@ export class Presence {
       this.nodes.set(node, ids);
     }
     for (const entry of opened) {
-      if (this.entries.has(entry.id)) continue;
+      if (this.others.has(entry.id)) continue;
       ids.add(entry.id);
-      this.add(entry);
+      this.others.set(entry.id, entry);
+      this.added(entry);
     }
     for (const id of closed) {
-      if (ids.delete(id)) this.remove(id);
+      if (ids.delete(id)) this.removeOther(id);
     }
   }
 
@@ -143,7 +171,7 @@ export class Presence {
     const ids = this.nodes.get(node);
     if (!ids) return;
     this.nodes.delete(node);
-    for (const id of ids) this.remove(id);
+    for (const id of ids) this.removeOther(id);
   }
 
   /** The streams that receive `topic`. */
@@ -163,17 +191,20 @@ export class Presence {
     return { entries: out, count };
   }
 
-  private add(entry: PresenceEntry): void {
-    this.entries.set(entry.id, entry);
+  private added(entry: PresenceEntry): void {
     this.index.add(entry);
     this.sorted = undefined;
     this.tell(entry, true);
   }
 
-  private remove(id: string): void {
-    const entry = this.entries.get(id);
+  private removeOther(id: string): void {
+    const entry = this.others.get(id);
     if (!entry) return;
-    this.entries.delete(id);
+    this.others.delete(id);
+    this.removed(entry);
+  }
+
+  private removed(entry: PresenceEntry): void {
     this.index.remove(entry);
     this.sorted = undefined;
     this.tell(entry, false);
@@ -181,7 +212,7 @@ export class Presence {
 
   /** Every entry, on every node, in id order. */
   inOrder(): readonly PresenceEntry[] {
-    this.sorted ??= [...this.entries.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.sorted ??= [...this.own.values(), ...this.others.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return this.sorted;
   }
 
