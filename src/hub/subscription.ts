@@ -90,11 +90,11 @@ export class Subscription implements Subscriber {
   private queued = 0;
   /** Set while Bun still holds part of the last write; nothing else is written until it settles. */
   private pending: Promise<void> | undefined;
-  /** Settles when the stream closes, for whatever reason: waits race against it so none outlives the stream. */
-  readonly ended: Promise<void>;
-  private finish: () => void = () => {};
+  /** Made when first asked for: most streams never are, and an idle stream should cost little. */
+  private endedPromise: Promise<void> | undefined;
+  private finish: (() => void) | undefined;
   /** Ends the response the pull started: cleanly, or cut (the connection aborted, what Bun buffered dropped). */
-  private endResponse: (cut: boolean) => void = () => {};
+  private endResponse: ((cut: boolean) => void) | undefined;
 
   constructor(
     request: StreamRequest,
@@ -110,9 +110,6 @@ export class Subscription implements Subscriber {
     this.lastSent = this.cursor;
     this.resumedFrom = request.resumeFrom?.text ?? "0";
     this.state = request.resumeFrom === null ? "live" : "replaying";
-    this.ended = new Promise<void>((resolve) => {
-      this.finish = resolve;
-    });
     request.signal.addEventListener("abort", () => this.close("client_closed"), { once: true });
     this.stream = new ReadableStream({
       type: "direct",
@@ -147,6 +144,15 @@ export class Subscription implements Subscriber {
 
   get isClosed(): boolean {
     return this.state === "closed";
+  }
+
+  /** Settles when the stream closes, for whatever reason: waits race against it so none outlives the stream. */
+  get ended(): Promise<void> {
+    if (this.state === "closed") return Promise.resolve();
+    this.endedPromise ??= new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
+    return this.endedPromise;
   }
 
   receive(batch: EncodedBatch, indexes: readonly number[]): void {
@@ -343,8 +349,8 @@ export class Subscription implements Subscriber {
     this.notices = undefined;
     this.queue = [];
     this.queued = 0;
-    this.finish();
-    this.endResponse(cut);
+    this.finish?.();
+    this.endResponse?.(cut);
     this.host.closed(this, reason);
   }
 }
