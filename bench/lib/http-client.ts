@@ -13,7 +13,7 @@ export interface PublishResult {
   readonly sent: number;
   readonly acked: number;
   readonly errors: number;
-  /** Open-loop requests still waiting for a free socket at the end: the hub fell behind the rate. */
+  /** Open-loop requests due during the run and never sent: the hub had not caught up 10 s after it. */
   readonly unsent: number;
   readonly durationMs: number;
   /** Request latency in ms, from when each request was due (so client-side queueing counts too). */
@@ -94,6 +94,12 @@ export async function publish(target: Target, options: PublishOptions, makeReque
     conn.socket?.write(makeRequest(due));
   };
   const next = (conn: Conn) => {
+    // A request that fell due during the run is sent even after it, keeping its due time: dropped, it would fail
+    // a run for a stall in its last milliseconds and not for the same stall a second earlier.
+    if (backlogHead < backlog.length) {
+      send(conn, backlog[backlogHead++] as number);
+      return;
+    }
     const now = performance.now();
     if (stopped || now >= stopAt || sent >= maxRequests) {
       stopped = true;
@@ -101,7 +107,6 @@ export async function publish(target: Target, options: PublishOptions, makeReque
       return;
     }
     if (ratePerSec === 0) send(conn, now);
-    else if (backlogHead < backlog.length) send(conn, backlog[backlogHead++] as number);
     else idle.push(conn);
   };
 
