@@ -4,7 +4,7 @@
  * the two alternate within each round and swap places from one round to the next, so drift and a busy
  * neighbour weigh on both alike. Only Herald's native API is measured: what every commit being compared speaks.
  *
- *   bun run bench:compare -- d679b5b [--rounds 3] [--only paced,fanout,publish,idle,replay,routing]
+ *   bun run bench:compare -- d679b5b [--rounds 3] [--only paced,burst,publish,idle,replay,routing]
  *
  * The earlier commit is checked out in a temporary git worktree sharing this checkout's node_modules, so it must
  * run on the dependencies installed here. Writes results/<timestamp>-compare-<commit>.md.
@@ -35,6 +35,8 @@ interface Figure {
 }
 
 interface Case {
+  /** What `--only` names it by. */
+  readonly key: "paced" | "burst" | "publish" | "idle" | "replay" | "routing";
   readonly name: string;
   readonly figures: readonly Figure[];
   /** One run against whichever checkout `measureHeraldFrom` names; its figures in `figures`' order. */
@@ -51,6 +53,7 @@ const PUBLISH = { repeats: 1, durationMs: 5000, warmupMs: 1000, connections: 32,
 
 const ALL_CASES: readonly Case[] = [
   {
+    key: "paced",
     name: "paced fan-out, 1000 streams",
     figures: [higher("sustained events/s"), lower("p99 ms", 1)],
     measure: async () => {
@@ -65,6 +68,7 @@ const ALL_CASES: readonly Case[] = [
     },
   },
   {
+    key: "burst",
     name: "burst fan-out, 1000 streams",
     figures: [higher("delivered/s"), lower("p99 ms", 1)],
     measure: async () => {
@@ -80,6 +84,7 @@ const ALL_CASES: readonly Case[] = [
   },
   ...(["herald-full", "herald-normal", "herald-batch100"] as const).map(
     (name): Case => ({
+      key: "publish",
       name: `publish ${name.replace("herald-", "")}, 32 connections`,
       figures: [higher("events/s"), lower("p99 ms")],
       measure: async () => {
@@ -89,6 +94,7 @@ const ALL_CASES: readonly Case[] = [
     }),
   ),
   {
+    key: "idle",
     name: "idle streams, 5000",
     figures: [lower("KiB per stream after 10 s")],
     measure: async () => {
@@ -97,6 +103,7 @@ const ALL_CASES: readonly Case[] = [
     },
   },
   {
+    key: "replay",
     name: "replay 100k events",
     figures: [higher("events/s"), lower("RSS growth MB", 1)],
     measure: async () => {
@@ -106,6 +113,7 @@ const ALL_CASES: readonly Case[] = [
   },
   ...(["prefix", "exact"] as const).map(
     (selectors): Case => ({
+      key: "routing",
       name: `routing, 5000 streams on ${selectors} selectors`,
       figures: [lower("hub CPU ms per event", 3)],
       measure: async () => {
@@ -121,13 +129,16 @@ const { values, positionals } = parseArgs({
   options: { rounds: { type: "string", default: "3" }, only: { type: "string" } },
 });
 const before = positionals[0];
-if (!before) {
-  process.stderr.write("usage: bun run bench:compare -- <commit> [--rounds 3] [--only paced,fanout,...]\n");
+const KEYS = [...new Set(ALL_CASES.map((c) => c.key))];
+const only = values.only?.split(",");
+const unknown = only?.filter((word) => !KEYS.some((key) => key === word)) ?? [];
+if (!before || unknown.length > 0) {
+  if (unknown.length > 0) process.stderr.write(`no such case: ${unknown.join(", ")}\n`);
+  process.stderr.write(`usage: bun run bench:compare -- <commit> [--rounds 3] [--only ${KEYS.join(",")}]\n`);
   process.exit(2);
 }
 const rounds = Number(values.rounds);
-const only = values.only?.split(",");
-const cases = ALL_CASES.filter((c) => !only || only.some((word) => c.name.startsWith(word)));
+const cases = ALL_CASES.filter((c) => !only || only.some((word) => c.key === word));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
 
