@@ -7,7 +7,7 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
-import { Presence, type PresenceEntry } from "../src/hub/presence";
+import { Presence, type PresenceEntry, streamId } from "../src/hub/presence";
 import { sharePresence } from "../src/hub/presence-sharing";
 import { SqliteEventLog } from "../src/log/sqlite/sqlite-log";
 import { createLogger } from "../src/logger";
@@ -75,9 +75,16 @@ function coordinatorOn(name: string) {
         held,
         heard,
         open(selectors, subject) {
-          const stream = {};
-          const entry = presence.opened(stream, parseSelectors(selectors), { subject: subject ?? null, payload: { p: 1 } });
-          return { entry, close: () => presence.closed(stream) };
+          const since = Date.now();
+          const entry: PresenceEntry = {
+            id: streamId(since),
+            selectors: parseSelectors(selectors),
+            since,
+            subject: subject ?? null,
+            payload: { p: 1 },
+          };
+          presence.opened(entry);
+          return { entry, close: () => presence.closed(entry) };
         },
       };
     },

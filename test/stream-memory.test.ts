@@ -67,7 +67,7 @@ test.each([
   }
 });
 
-test(`${STREAMS} idle streams make no presence id until a listing asks for one`, async () => {
+test(`${STREAMS} idle streams make no presence entry of their own, nor an id until a listing asks for one`, async () => {
   // The route is compiled on its first request: that is not what is counted.
   await (await fetch(`${herald.url}/subscriptions?topic=presence.other`)).json();
   const before = await heapCounts();
@@ -82,6 +82,8 @@ test(`${STREAMS} idle streams make no presence id until a listing asks for one`,
     // A page in id order makes every entry's id, and each is kept from then on: one string per stream.
     expect(strings(listed) - strings(open)).toBeGreaterThan(STREAMS * 0.9);
     expect(strings(open) - strings(before)).toBeLessThan(STREAMS * 1.5);
+    // Nor an entry of its own: the stream is its entry. Three are the stream's own (its selector among them).
+    expect((open.Object ?? 0) - (before.Object ?? 0)).toBeLessThan(STREAMS * 3.5);
   } finally {
     for (const socket of sockets) socket.end();
   }

@@ -7,7 +7,7 @@ import { selectorKey } from "../names";
 import { preamble } from "../sse/encode";
 import { Broadcaster, type Subscriber } from "./broadcaster";
 import { WriteCoalescer } from "./coalescer";
-import { NO_ONE, Presence } from "./presence";
+import { Presence } from "./presence";
 import { type CloseReason, type StreamRequest, Subscription, type SubscriptionHost } from "./subscription";
 
 export interface HubOptions {
@@ -51,7 +51,7 @@ export class Hub {
         this.subscriptions.add(sub);
         const head = this.broadcaster.add(sub);
         // Added first, so a stream whose own selectors match hears of its opening too.
-        this.presence.opened(sub, sub.selectors, sub.listener ?? NO_ONE);
+        this.presence.opened(sub);
         return head;
       },
       stopping: () => this.draining,

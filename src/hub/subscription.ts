@@ -4,7 +4,7 @@ import { type ClientEventId, type Selector, selects } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks, type WireForm } from "../sse/encode";
 import type { EncodedBatch, Subscriber } from "./broadcaster";
 import { HeldNotices, type Notice } from "./held-notices";
-import type { Listener } from "./presence";
+import { type Listener, NO_ONE, type PresenceEntry, streamId } from "./presence";
 
 /** Events read from the log per replay step, and the data size that ends a step sooner: large events come a few at a time. */
 const REPLAY_PAGE = 1000;
@@ -54,11 +54,15 @@ type State = "replaying" | "live" | "closed";
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export class Subscription implements Subscriber {
+/** A stream is also its own presence entry (presence.ts says why). */
+export class Subscription implements Subscriber, PresenceEntry {
   readonly selectors: readonly Selector[];
   readonly form: WireForm;
   readonly readsPrivate: (e: LoggedEvent) => boolean;
-  readonly listener: Listener | undefined;
+  private readonly listener: Listener;
+  /** When the stream opened, ms since the epoch. */
+  readonly since = Date.now();
+  private madeId: string | undefined;
   private readonly endsOnGap: boolean;
   /** Whether a selector is a pattern, which the log reads by its literal prefix only. */
   private readonly patterned: boolean;
@@ -105,7 +109,7 @@ export class Subscription implements Subscriber {
     this.form = request.form;
     this.readsPrivate = request.readsPrivate ?? NEVER;
     this.endsOnGap = request.endsOnGap ?? false;
-    this.listener = request.listener;
+    this.listener = request.listener ?? NO_ONE;
     this.cursor = request.resumeFrom?.value ?? 0;
     this.lastSent = this.cursor;
     this.resumedFrom = request.resumeFrom?.text ?? "0";
@@ -140,6 +144,28 @@ export class Subscription implements Subscriber {
     });
     // A client may leave while its stream waits for a slot on another thread: an aborted signal fires no more.
     if (request.signal.aborted) this.close("client_closed");
+  }
+
+  /** Its presence id: made when first asked for. */
+  get id(): string {
+    this.madeId ??= streamId(this.since);
+    return this.madeId;
+  }
+
+  get subject(): string | null {
+    return this.listener.subject;
+  }
+
+  get payload(): unknown {
+    return this.listener.payload;
+  }
+
+  get matchTypes(): readonly string[] | undefined {
+    return this.listener.matchTypes;
+  }
+
+  get payloads(): readonly unknown[] | undefined {
+    return this.listener.payloads;
   }
 
   get isClosed(): boolean {
