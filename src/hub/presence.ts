@@ -21,7 +21,7 @@ export const NO_ONE: Listener = { subject: null, payload: null };
 
 /** One open stream as presence knows it. */
 export interface PresenceEntry extends Listener {
-  /** Opaque, unique per connection on every node: a URN of a UUID (version 7, so ids sort by when they were made). */
+  /** Opaque, unique per connection on every node: a URN of a UUID (version 7, so ids sort by when streams opened). */
   readonly id: string;
   readonly selectors: readonly Selector[];
   /** When the stream opened, ms since the epoch. */
