@@ -309,4 +309,38 @@ describe("Mercure updates in the JSON history", () => {
       [c, 1, second, second],
     ]);
   });
+
+  test("/topics pages over a token's topics in byte order, names past U+FFFF included, each topic once", async () => {
+    const n = unique();
+    // UTF-16 puts an astral character (a surrogate pair, D800 to DFFF) before U+E000 to U+FFFF; UTF-8 bytes, and
+    // so both logs, put it after them. Full-width letters and emoji both turn up in topic names.
+    const topicEnding = (last: string) => `https://example.com/${n}/${last}`;
+    const [plain, fullWidth, emoji] = [topicEnding("a"), topicEnding("\uFF21"), topicEnding("\u{1F600}")];
+    const granted = await startHerald({ env: { HERALD_JWT_SECRET: SECRET } });
+    try {
+      for (const topic of [emoji, fullWidth, plain])
+        await mercurePublish(granted, [
+          ["topic", topic],
+          ["data", "x"],
+        ]);
+      // Without `topic`, /topics lists what the token may read: one selector per topic it grants.
+      const token = await sign({ mercure: { subscribe: [emoji, fullWidth, plain] } });
+      const list = async (query: string) => {
+        const res = await fetch(`${granted.url}/topics?${query}`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).toBe(200);
+        return (await res.json()) as { topics: Array<{ topic: string }>; next: string | null };
+      };
+      expect((await list("")).topics.map((t) => t.topic)).toEqual([plain, fullWidth, emoji]);
+      const seen: string[] = [];
+      let next: string | null = "";
+      for (let pages = 0; next !== null && pages < 5; pages++) {
+        const body = await list(`limit=1${next ? `&after=${encodeURIComponent(next)}` : ""}`);
+        seen.push(...body.topics.map((t) => t.topic));
+        next = body.next;
+      }
+      expect(seen).toEqual([plain, fullWidth, emoji]);
+    } finally {
+      await dispose(granted);
+    }
+  });
 });

@@ -1,9 +1,10 @@
 /** Pure parts: the SSE encoder, names and selectors, settings. */
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { covers, grantsFromClaim } from "../src/auth/grants";
 import { ConfigError, helpText, loadConfig } from "../src/config";
 import { HeraldError } from "../src/errors";
-import { dataSize, type LoggedEvent, nameRange } from "../src/log/event-log";
+import { compareNames, dataSize, type LoggedEvent, nameRange } from "../src/log/event-log";
 import { mergeFound } from "../src/log/sqlite/reader";
 import { checkEventType, checkTopic, parseEventId, parseSelector, parseSelectors } from "../src/names";
 import { DAY, duration } from "../src/settings/parsers";
@@ -205,5 +206,19 @@ describe("the names a prefix spans, as the logs read them (UTF-8 byte order)", (
       for (const name of ["https://example.com/", "https://example.com0", `https://example.com/${last === "c" ? "d" : "c"}`])
         expect([last, name, inRange(prefix, name)]).toEqual([last, name, false]);
     }
+  });
+});
+
+describe("names compared as the logs order them", () => {
+  test("compareNames agrees with UTF-8 byte order, astral characters and U+E000 to U+FFFF included", () => {
+    const sign = (n: number) => Math.sign(n);
+    const bytes = (s: string) => Buffer.from(s, "utf8");
+    // Code points near the edges where UTF-16 order and byte order part ways.
+    const edge = fc.constantFrom("a", "\uD7FF", "\uE000", "\uFF21", "\uFFFF", "\u{10000}", "\u{1F600}", "\u{10FFFF}");
+    const name = fc.array(fc.oneof(edge, fc.string({ unit: "binary", maxLength: 1 })), { maxLength: 4 }).map((a) => a.join(""));
+    fc.assert(
+      fc.property(name, name, (a, b) => sign(compareNames(a, b)) === sign(Buffer.compare(bytes(a), bytes(b)))),
+      { numRuns: 5000 },
+    );
   });
 });

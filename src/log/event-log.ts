@@ -155,12 +155,29 @@ export function nameRange(selector: Selector): { readonly from: string; readonly
   return { from: selector.value, to: pastPrefix(selector.value) };
 }
 
+/**
+ * Names in byte order, the logs' order: UTF-8 keeps code point order, but JavaScript's `<` compares UTF-16 units,
+ * which put an astral character (a surrogate pair, D800 to DFFF) before U+E000 to U+FFFF.
+ */
+export function compareNames(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 unit's place in code point order: surrogates after U+E000 to U+FFFF, everything else where it is. */
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
+}
+
 /** Merges the pages each selector found (each in name order) into one page, each topic once. */
 export function mergeTopics(pages: readonly (readonly TopicSummary[])[], limit: number): TopicSummary[] {
-  const all =
-    pages.length === 1
-      ? [...(pages[0] ?? [])]
-      : pages.flat().sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+  const all = pages.length === 1 ? [...(pages[0] ?? [])] : pages.flat().sort((a, b) => compareNames(a.topic, b.topic));
   const out: TopicSummary[] = [];
   for (const t of all) {
     if (out.length >= limit) break;

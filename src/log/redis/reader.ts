@@ -1,6 +1,14 @@
 /** The shared log's reads: pages of events for selectors, what retention pruned, the topics. */
 import type { Selector } from "../../names";
-import { dataSize, type LoggedEvent, nameRange, type ReadRange, type TopicRange, type TopicSummary } from "../event-log";
+import {
+  compareNames,
+  dataSize,
+  type LoggedEvent,
+  nameRange,
+  type ReadRange,
+  type TopicRange,
+  type TopicSummary,
+} from "../event-log";
 import type { Call } from "./appender";
 import type { RedisConnection, Reply } from "./connection";
 import { flatEvents } from "./entries";
@@ -23,7 +31,7 @@ function split(selectors: readonly Selector[]): { exact: string[]; prefixes: str
 /** ZRANGEBYLEX bounds of the names a selector matches after `after` (exclusive). */
 function lexRange(selector: Selector, after: string): [string, string] {
   const { from, to } = nameRange(selector);
-  const min = after >= from ? `(${after}` : `[${from}`;
+  const min = compareNames(after, from) >= 0 ? `(${after}` : `[${from}`;
   return [min, selector.isPrefix ? `(${to}` : `[${from}`];
 }
 

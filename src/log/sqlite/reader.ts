@@ -4,7 +4,15 @@
  */
 import type { Database } from "bun:sqlite";
 import type { Selector } from "../../names";
-import { type LoggedEvent, mergeTopics, nameRange, type ReadRange, type TopicRange, type TopicSummary } from "../event-log";
+import {
+  compareNames,
+  type LoggedEvent,
+  mergeTopics,
+  nameRange,
+  type ReadRange,
+  type TopicRange,
+  type TopicSummary,
+} from "../event-log";
 
 /**
  * A row of `events`: most of a replay's time is spent turning columns into values, so a read takes as few as it
@@ -234,7 +242,7 @@ export class SqliteReader {
     return mergeTopics(
       selectors.map((s) => {
         const { from, to } = nameRange(s);
-        return after >= from ? this.topicsAfter.all(after, to, limit) : this.topicsFrom.all(from, to, limit);
+        return compareNames(after, from) >= 0 ? this.topicsAfter.all(after, to, limit) : this.topicsFrom.all(from, to, limit);
       }),
       limit,
     );
