@@ -1,6 +1,6 @@
 /**
- * Which commit each worker has handed to its streams, and how many streams it holds, in memory every thread
- * shares: a publisher's worker reads
+ * Which commit each worker has handed to its streams, how many streams it holds, and the beats of its event loop,
+ * in memory every thread shares: a publisher's worker reads
  * it to answer only once every serving worker has the event, and waits on it (Atomics.waitAsync) only when one
  * is behind. A message back to the main thread for every commit from every worker cost more than the fan-out.
  */
@@ -15,15 +15,28 @@ export class Board {
   private readonly serving: Int32Array;
   /** The streams each worker holds: /health sums them at once, never a turn behind another thread. */
   private readonly streams: Int32Array;
+  /** Counted up by each worker's event loop while it serves: one that stands still has stopped answering. */
+  private readonly beats: Int32Array;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.applied = new BigInt64Array(buffer, 0, SLOTS);
     this.serving = new Int32Array(buffer, SLOTS * 8, SLOTS);
     this.streams = new Int32Array(buffer, SLOTS * 12, SLOTS);
+    this.beats = new Int32Array(buffer, SLOTS * 16, SLOTS);
   }
 
   static create(): Board {
-    return new Board(new SharedArrayBuffer(SLOTS * 8 + SLOTS * 4 * 2));
+    return new Board(new SharedArrayBuffer(SLOTS * 8 + SLOTS * 4 * 3));
+  }
+
+  /** Worker `index`'s event loop ran. */
+  beat(index: number): void {
+    Atomics.add(this.beats, index, 1);
+  }
+
+  /** Worker `index`'s beats so far, or undefined while it does not serve. */
+  beatsOf(index: number): number | undefined {
+    return Atomics.load(this.serving, index) === 1 ? Atomics.load(this.beats, index) : undefined;
   }
 
   /** Worker `index` holds one more stream: the function returned counts it out, once. */

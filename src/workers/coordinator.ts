@@ -15,6 +15,7 @@ import { Board } from "./board";
 import { Channel, type Port } from "./channel";
 import type { PresenceMember, PresenceRelay } from "./presence-relay";
 import type { FromWorker, PresenceChange, ToWorker, WorkerCounts } from "./protocol";
+import { type Silence, Watchdog } from "./watchdog";
 
 /** How often workers are told of the log's faults and size (what /health and their log report), besides at once when a publish or read meets a fault. */
 const STATUS_MS = 1000;
@@ -60,6 +61,7 @@ interface Ticket {
 export class Coordinator {
   private readonly seats = new Set<Seat>();
   private readonly board = Board.create();
+  private readonly watchdog = new Watchdog(this.board);
   private readonly clients: ClientStreams | null;
   private readonly tickets = new Map<number, Ticket>();
   private nextTicket = 1;
@@ -145,6 +147,11 @@ export class Coordinator {
     seat.channel.close(new Error(`worker ${seat.index} is gone`));
     for (const ticket of seat.tickets) this.release(ticket);
     if (seat.counts) this.departed.add(seat.counts);
+  }
+
+  /** The watchdog's look, every BEAT_MS: a serving worker whose event loop has not run for HANG_MS, if any. */
+  silentWorker(): Silence | undefined {
+    return this.watchdog.silent([...this.seats].map((seat) => seat.index));
   }
 
   /** Asks every worker to refuse new work, and resolves once all do. */

@@ -10,6 +10,7 @@ import { WorkerLog } from "../log/worker-log";
 import { Board } from "./board";
 import type { Channel } from "./channel";
 import type { FromWorker, ToWorker } from "./protocol";
+import { BEAT_MS } from "./watchdog";
 
 export type OpenReads = (head: () => number, onFault: (fault: LogFault) => void) => LogReads;
 
@@ -19,7 +20,10 @@ export interface Link {
   subscribers(): number;
   /** A stream opens on this worker: the function returned counts it out, once. */
   countStream(): () => void;
-  /** From now on publishers on every worker wait for this one to take each commit: call it just before it listens. */
+  /**
+   * From now on publishers on every worker wait for this one to take each commit, and it beats on the board for
+   * the main thread's watchdog: call it just before it listens.
+   */
   serve(): void;
 }
 
@@ -58,6 +62,10 @@ export async function joinWriter(channel: Channel<FromWorker, ToWorker>, index: 
     log,
     subscribers: () => board.streamCount(),
     countStream: () => board.countStream(index),
-    serve: () => board.serve(index, true),
+    serve: () => {
+      board.serve(index, true);
+      // Unref'd: the listener is what keeps the thread alive.
+      setInterval(() => board.beat(index), BEAT_MS).unref();
+    },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The worker threads of one process: started together on the claimed port, each replaced when it dies (logged
  * and counted), drained together on a stop. A worker that cannot start at start-up stops the process with its
- * reason, as a single thread would.
+ * reason, as a single thread would. A worker that hangs ends the process (watchdog.ts), for its service manager
+ * to start it again.
  */
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config";
@@ -9,9 +10,12 @@ import type { CertificateInfo } from "../http/listener";
 import type { Logger } from "../logger";
 import type { Coordinator, Seat } from "./coordinator";
 import type { WorkerData } from "./protocol";
+import { BEAT_MS, HANG_MS, type Silence } from "./watchdog";
 
 /** How long a replacement that could not start waits before the next try. */
 const RETRY_START_MS = 1000;
+/** How long the line saying why the process ends may take to reach stdout before it does end. */
+const LAST_WORDS_MS = 1000;
 
 interface Running {
   readonly worker: Worker;
@@ -22,6 +26,7 @@ interface Running {
 export class Supervisor {
   private readonly running = new Map<number, Running>();
   private stopping = false;
+  private readonly watching: Timer;
 
   /**
    * @param thread where a worker thread begins (thread.ts)
@@ -34,7 +39,13 @@ export class Supervisor {
     private readonly startedAt: number,
     private readonly coordinator: Coordinator,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.watching = setInterval(() => {
+      const silence = this.stopping ? undefined : this.coordinator.silentWorker();
+      if (silence) this.endHung(silence);
+    }, BEAT_MS);
+    this.watching.unref();
+  }
 
   /** Starts `count` workers; resolves once all serve (with the certificate the first presents), or rejects with why one could not start. */
   async start(count: number): Promise<CertificateInfo | undefined> {
@@ -48,6 +59,22 @@ export class Supervisor {
     if (!oldest) return;
     this.logger.warn("SIGUSR2: ending a worker as a crash would", { worker: oldest.seat.index });
     void oldest.worker.terminate();
+  }
+
+  /**
+   * A hung worker holds every publish, and cannot be ended from here: `terminate()` and `process.exit()` both wait
+   * for a thread stuck in a call, and so would hang this thread too. Only SIGKILL ends the process at once; nothing
+   * acknowledged is lost (every commit is in the log), and clients resume once the hub is started again.
+   */
+  private endHung({ worker, silentMs }: Silence): void {
+    clearInterval(this.watching);
+    this.logger.error(`a worker has not answered for ${HANG_MS / 1000} s: ending the hub (SIGKILL) to be started again`, {
+      worker,
+      silentMs,
+    });
+    const end = () => process.kill(process.pid, "SIGKILL");
+    process.stdout.write("", end);
+    setTimeout(end, LAST_WORDS_MS);
   }
 
   /** Every worker refuses new work from now on; none is replaced any more. */
