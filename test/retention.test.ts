@@ -132,6 +132,26 @@ describe("retention", () => {
     60_000,
   );
 
+  test("a lowered limit reaches every topic over it within a sweep or two, however many there are", async () => {
+    const dir = tempDir();
+    const TOPICS = 200;
+    const first = await startHerald({ dir, env: { HERALD_SYNC: "normal" } });
+    await publishBatch(
+      first.url,
+      Array.from({ length: TOPICS * 3 }, (_, i) => ({ topic: `lowered.${i % TOPICS}`, data: i })),
+    );
+    await first.stop();
+    const h = await startHerald({ dir, env: { HERALD_RETENTION_MAX_EVENTS: "1", HERALD_SYNC: "normal" } });
+    started.push(h);
+    // Sweeps run a second apart: a log that trimmed a few topics a sweep would take many seconds for 200.
+    await eventually(async () => {
+      const res = await fetch(`${h.url}/topics?topic=lowered.*&limit=1000`);
+      const { topics } = (await res.json()) as { topics: Array<{ events: number }> };
+      return topics.length === TOPICS && topics.every((t) => t.events === 1);
+    }, 4000);
+    expect(await prunedTotal(h)).toBe(TOPICS * 2);
+  }, 30_000);
+
   test("per-topic limits reach every topic, however many busy topics sort before it", async () => {
     const h = await start({ HERALD_RETENTION_MAX_EVENTS: "10", HERALD_SYNC: "normal" });
     const post = (events: Array<{ topic: string; data: unknown }>) => publishBatch(h.url, events);

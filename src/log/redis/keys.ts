@@ -17,6 +17,8 @@ export interface LogKeys {
   readonly prefixes: string;
   /** Set of topics over the per-topic limit. */
   readonly over: string;
+  /** The per-topic limit `over` was last checked against, every topic (0 or absent: none yet). */
+  readonly overLimit: string;
   /** Sorted set of publishers' ids of retained events, `<publisher id>\n<event id in 20 digits>`, for resume. */
   readonly ids: string;
 }
@@ -32,6 +34,7 @@ export function logKeys(prefix: string): LogKeys {
     pruned: `${namespace}pruned`,
     prefixes: `${namespace}pruned-prefixes`,
     over: `${namespace}over`,
+    overLimit: `${namespace}over-limit`,
     ids: `${namespace}ids`,
   };
 }

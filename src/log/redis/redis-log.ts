@@ -94,6 +94,7 @@ export class RedisEventLog implements EventLog {
     try {
       [, head] = (await scripts.head.run(connections.reads, [keys.head], [0])) as [number, number];
       await indexPruned(connections.writes, keys);
+      await indexOverLimit(connections.writes, keys, options.maxEventsPerTopic);
     } catch (error) {
       for (const c of Object.values(connections)) c.close();
       throw new HeraldError("log_unavailable", `cannot use Redis at ${redactRedisUrl(options.url)}: ${(error as Error).message}`);
@@ -138,16 +139,25 @@ export class RedisEventLog implements EventLog {
     return this.reader.prunedThrough(selectors);
   }
 
+  /**
+   * Call after call until `limit` events went or one finds nothing due: a call stops at 16 topics over their limit
+   * or about 1 MiB of data, each call short, and retention sweeps again only a second after a batch that fell short.
+   */
   async prune({ before, maxPerTopic, limit }: PrunePolicy): Promise<number> {
     const k = this.keys;
-    const reply = await this.call(() =>
-      scripts.prune.run(
-        this.connections.writes,
-        [k.log, k.pruned, k.over, k.prefixes, k.topics, k.ids],
-        [k.namespace, before, maxPerTopic, limit, READ_BYTES],
-      ),
-    );
-    return Number(reply);
+    let deleted = 0;
+    while (deleted < limit) {
+      const reply = await this.call(() =>
+        scripts.prune.run(
+          this.connections.writes,
+          [k.log, k.pruned, k.over, k.prefixes, k.topics, k.ids],
+          [k.namespace, before, maxPerTopic, limit - deleted, READ_BYTES],
+        ),
+      );
+      if (Number(reply) === 0) break;
+      deleted += Number(reply);
+    }
+    return deleted;
   }
 
   topics(range: TopicRange): Promise<TopicSummary[]> {
@@ -199,6 +209,21 @@ export class RedisEventLog implements EventLog {
     if (!this.tail.connected) return { reason: "log_unavailable", message: "this node cannot read the shared log's Redis" };
     return undefined;
   }
+}
+
+/**
+ * Appends note the topics they push past the per-topic limit. A limit lowered (or set) since the last check would
+ * never reach topics nobody appends to any more: every topic is checked against it, a page at a time.
+ */
+async function indexOverLimit(connection: RedisConnection, keys: LogKeys, limit: number): Promise<void> {
+  const checked = Number((await connection.send("GET", [keys.overLimit])) ?? 0);
+  if (limit > 0 && (checked === 0 || limit < checked)) {
+    let cursor = "0";
+    do {
+      cursor = String(await scripts.indexOver.run(connection, [keys.topics, keys.over], [keys.namespace, limit, cursor]));
+    } while (cursor !== "0");
+  }
+  if (limit !== checked) await connection.send("SET", [keys.overLimit, String(limit)]);
 }
 
 /** A log pruned by a Herald that kept no prefix index of what it pruned gets one, a page at a time. */

@@ -4,6 +4,7 @@
 import type { RedisConnection, Reply } from "./connection";
 import appendLua from "./lua/append.lua" with { type: "text" };
 import headLua from "./lua/head.lua" with { type: "text" };
+import indexOverLua from "./lua/index-over.lua" with { type: "text" };
 import indexPrunedLua from "./lua/index-pruned.lua" with { type: "text" };
 import libLua from "./lua/lib.lua" with { type: "text" };
 import presenceBeatLua from "./lua/presence-beat.lua" with { type: "text" };
@@ -46,6 +47,7 @@ export const scripts = {
   prunedThrough: new Script(prunedThroughLua, false),
   head: new Script(headLua, true),
   indexPruned: new Script(indexPrunedLua, true),
+  indexOver: new Script(indexOverLua, true),
   presenceBeat: new Script(presenceBeatLua, true),
   presenceChange: new Script(presenceChangeLua, true),
   presenceSync: new Script(presenceSyncLua, true),
