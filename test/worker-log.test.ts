@@ -57,7 +57,7 @@ function writerOn(path: string) {
       coordinator.seat(index, held);
       const channel = new Channel<FromWorker, ToWorker>(port2);
       const link = await joinWriter(channel, index, (head, onFault) => new SqliteReads(path, head, onFault));
-      return { log: link.log, held, serve: () => link.serve() };
+      return { log: link.log, held, serve: () => link.serve(() => {}) };
     },
     async close(): Promise<void> {
       coordinator.stop();

@@ -68,7 +68,10 @@ export class Board {
     Atomics.notify(this.applied, index);
   }
 
-  /** Whether publishers wait for worker `index`: from just before it listens until it is gone. */
+  /**
+   * Whether publishers wait for worker `index`: from just before it listens until it is gone. The watchdog looks
+   * at the beats of serving slots only; slot 0, the main thread's, serves from the start (publishers count from 1).
+   */
   serve(index: number, serving: boolean): void {
     Atomics.store(this.serving, index, serving ? 1 : 0);
     // A publisher waiting for a worker that is gone looks again now.

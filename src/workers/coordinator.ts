@@ -15,7 +15,7 @@ import { Board } from "./board";
 import { Channel, type Port } from "./channel";
 import type { PresenceMember, PresenceRelay } from "./presence-relay";
 import type { FromWorker, PresenceChange, ToWorker, WorkerCounts } from "./protocol";
-import { type Silence, Watchdog } from "./watchdog";
+import { BEAT_MS, type Silence, Watchdog, WRITER_SLOT } from "./watchdog";
 
 /** How often workers are told of the log's faults and size (what /health and their log report), besides at once when a publish or read meets a fault. */
 const STATUS_MS = 1000;
@@ -70,6 +70,8 @@ export class Coordinator {
   /** Counters of workers that died, as last read. */
   private readonly departed = new Metrics(false);
   private readonly statusTimer: Timer;
+  /** This thread's beat, which every worker watches as this thread watches theirs. */
+  private readonly beating: Timer;
   /** Workers that died and were replaced. */
   replaced = 0;
 
@@ -93,6 +95,9 @@ export class Coordinator {
     log.onMissed(() => this.missed());
     this.statusTimer = setInterval(() => this.tellStatus(), STATUS_MS);
     this.statusTimer.unref();
+    this.board.serve(WRITER_SLOT, true);
+    this.beating = setInterval(() => this.board.beat(WRITER_SLOT), BEAT_MS);
+    this.beating.unref();
   }
 
   /** Answers a new worker's requests from now on; it takes commits once it has joined. */
@@ -175,6 +180,7 @@ export class Coordinator {
 
   stop(): void {
     clearInterval(this.statusTimer);
+    clearInterval(this.beating);
   }
 
   /** Asks every worker to read its TLS files again: what each did, every different outcome once. */

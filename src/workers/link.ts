@@ -10,7 +10,7 @@ import { WorkerLog } from "../log/worker-log";
 import { Board } from "./board";
 import type { Channel } from "./channel";
 import type { FromWorker, ToWorker } from "./protocol";
-import { BEAT_MS } from "./watchdog";
+import { BEAT_MS, type Silence, Watchdog, WRITER_SLOT } from "./watchdog";
 
 export type OpenReads = (head: () => number, onFault: (fault: LogFault) => void) => LogReads;
 
@@ -22,9 +22,10 @@ export interface Link {
   countStream(): () => void;
   /**
    * From now on publishers on every worker wait for this one to take each commit, and it beats on the board for
-   * the main thread's watchdog: call it just before it listens.
+   * the main thread's watchdog and watches the main thread's beats: call it just before it listens.
+   * @param writerHung called once the main thread has not beaten for the watchdog's limit
    */
-  serve(): void;
+  serve(writerHung: (silence: Silence) => void): void;
 }
 
 /** @param index this worker's number, its slot on the board */
@@ -62,10 +63,18 @@ export async function joinWriter(channel: Channel<FromWorker, ToWorker>, index: 
     log,
     subscribers: () => board.streamCount(),
     countStream: () => board.countStream(index),
-    serve: () => {
+    serve: (writerHung) => {
       board.serve(index, true);
-      // Unref'd: the listener is what keeps the thread alive.
-      setInterval(() => board.beat(index), BEAT_MS).unref();
+      const watchdog = new Watchdog(board);
+      const beating = setInterval(() => {
+        board.beat(index);
+        const silence = watchdog.silent([WRITER_SLOT]);
+        if (!silence) return;
+        clearInterval(beating);
+        writerHung(silence);
+      }, BEAT_MS);
+      // The listener is what keeps the thread alive.
+      beating.unref();
     },
   };
 }

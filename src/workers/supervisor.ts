@@ -10,12 +10,10 @@ import type { CertificateInfo } from "../http/listener";
 import type { Logger } from "../logger";
 import type { Coordinator, Seat } from "./coordinator";
 import type { WorkerData } from "./protocol";
-import { BEAT_MS, HANG_MS, type Silence } from "./watchdog";
+import { BEAT_MS, endHub } from "./watchdog";
 
 /** How long a replacement that could not start waits before the next try. */
 const RETRY_START_MS = 1000;
-/** How long the line saying why the process ends may take to reach stdout before it does end. */
-const LAST_WORDS_MS = 1000;
 
 interface Running {
   readonly worker: Worker;
@@ -42,7 +40,9 @@ export class Supervisor {
   ) {
     this.watching = setInterval(() => {
       const silence = this.stopping ? undefined : this.coordinator.silentWorker();
-      if (silence) this.endHung(silence);
+      if (!silence) return;
+      clearInterval(this.watching);
+      endHub(this.config.logLevel, "a worker", { worker: silence.slot, silentMs: silence.silentMs });
     }, BEAT_MS);
     this.watching.unref();
   }
@@ -59,22 +59,6 @@ export class Supervisor {
     if (!oldest) return;
     this.logger.warn("SIGUSR2: ending a worker as a crash would", { worker: oldest.seat.index });
     void oldest.worker.terminate();
-  }
-
-  /**
-   * A hung worker holds every publish, and cannot be ended from here: `terminate()` and `process.exit()` both wait
-   * for a thread stuck in a call, and so would hang this thread too. Only SIGKILL ends the process at once; nothing
-   * acknowledged is lost (every commit is in the log), and clients resume once the hub is started again.
-   */
-  private endHung({ worker, silentMs }: Silence): void {
-    clearInterval(this.watching);
-    this.logger.error(`a worker has not answered for ${HANG_MS / 1000} s: ending the hub (SIGKILL) to be started again`, {
-      worker,
-      silentMs,
-    });
-    const end = () => process.kill(process.pid, "SIGKILL");
-    process.stdout.write("", end);
-    setTimeout(end, LAST_WORDS_MS);
   }
 
   /** Every worker refuses new work from now on; none is replaced any more. */

@@ -22,6 +22,7 @@ import { Channel, type Port } from "./channel";
 import { joinWriter } from "./link";
 import { WorkerPresence } from "./presence-link";
 import type { FromWorker, ToWorker, WorkerData } from "./protocol";
+import { endHub } from "./watchdog";
 
 /** Every answer says which worker gave it: how a client (or a test) tells the workers apart. */
 const WORKER_HEADER = "Herald-Worker";
@@ -67,7 +68,7 @@ function listen(): Listener {
     throw new Error(error instanceof ConfigError ? error.message : bindFailure(error, config.host, config.port));
   }
 }
-link.serve();
+link.serve((silence) => endHub(config.logLevel, "the main thread", { seenBy: index, silentMs: silence.silentMs }));
 const listener = listen();
 channel.handle("reload", () => listener.reload());
 let draining: Promise<void> | undefined;
