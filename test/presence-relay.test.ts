@@ -47,7 +47,12 @@ afterEach(async () => {
 function coordinatorOn(name: string) {
   const log = SqliteEventLog.open(join(dir, `${name}.db`), "normal", quiet);
   const relay = new PresenceRelay(undefined);
-  const coordinator = new Coordinator(log, { maxSubscribers: 100, maxStreamsPerClient: 0 }, new Metrics(false), relay);
+  const coordinator = new Coordinator(
+    log,
+    { maxSubscribers: 100, maxStreamsPerClient: 0, workerHung: () => {} },
+    new Metrics(false),
+    relay,
+  );
   const ports: MessagePort[] = [];
   cleanups.push(async () => {
     coordinator.stop();

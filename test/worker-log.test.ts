@@ -41,7 +41,7 @@ function writerOn(path: string) {
   const writer = SqliteEventLog.open(path, "normal", quiet);
   const coordinator = new Coordinator(
     writer,
-    { maxSubscribers: 100, maxStreamsPerClient: 0 },
+    { maxSubscribers: 100, maxStreamsPerClient: 0, workerHung: () => {} },
     new Metrics(false),
     new PresenceRelay(undefined),
   );

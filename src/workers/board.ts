@@ -15,7 +15,7 @@ export class Board {
   private readonly serving: Int32Array;
   /** The streams each worker holds: /health sums them at once, never a turn behind another thread. */
   private readonly streams: Int32Array;
-  /** Counted up by each worker's event loop while it serves: one that stands still has stopped answering. */
+  /** Counted up by each thread's event loop (the main thread's in slot 0): one that stands still has stopped answering. */
   private readonly beats: Int32Array;
 
   constructor(readonly buffer: SharedArrayBuffer) {
@@ -29,14 +29,14 @@ export class Board {
     return new Board(new SharedArrayBuffer(SLOTS * 8 + SLOTS * 4 * 3));
   }
 
-  /** Worker `index`'s event loop ran. */
-  beat(index: number): void {
-    Atomics.add(this.beats, index, 1);
+  /** The event loop of the thread in `slot` ran. */
+  beat(slot: number): void {
+    Atomics.add(this.beats, slot, 1);
   }
 
-  /** Worker `index`'s beats so far, or undefined while it does not serve. */
-  beatsOf(index: number): number | undefined {
-    return Atomics.load(this.serving, index) === 1 ? Atomics.load(this.beats, index) : undefined;
+  /** The beats of the thread in `slot` so far, or undefined while it does not serve. */
+  beatsOf(slot: number): number | undefined {
+    return Atomics.load(this.serving, slot) === 1 ? Atomics.load(this.beats, slot) : undefined;
   }
 
   /** Worker `index` holds one more stream: the function returned counts it out, once. */

@@ -49,6 +49,8 @@ export interface CoordinatorOptions {
   readonly maxSubscribers: number;
   /** HERALD_MAX_STREAMS_PER_CLIENT, over every worker; 0: no limit. */
   readonly maxStreamsPerClient: number;
+  /** Called once a serving worker has not beaten for the watchdog's limit (watchdog.ts). */
+  readonly workerHung: (silence: Silence) => void;
 }
 
 const noop = () => {};
@@ -61,7 +63,6 @@ interface Ticket {
 export class Coordinator {
   private readonly seats = new Set<Seat>();
   private readonly board = Board.create();
-  private readonly watchdog = new Watchdog(this.board);
   private readonly clients: ClientStreams | null;
   private readonly tickets = new Map<number, Ticket>();
   private nextTicket = 1;
@@ -70,8 +71,10 @@ export class Coordinator {
   /** Counters of workers that died, as last read. */
   private readonly departed = new Metrics(false);
   private readonly statusTimer: Timer;
-  /** This thread's beat, which every worker watches as this thread watches theirs. */
+  /** This thread's beat, which every worker watches, and its look at theirs. */
   private readonly beating: Timer;
+  /** Set by a stop: workers that drain are no longer watched. */
+  private halted = false;
   /** Workers that died and were replaced. */
   replaced = 0;
 
@@ -96,7 +99,14 @@ export class Coordinator {
     this.statusTimer = setInterval(() => this.tellStatus(), STATUS_MS);
     this.statusTimer.unref();
     this.board.serve(WRITER_SLOT, true);
-    this.beating = setInterval(() => this.board.beat(WRITER_SLOT), BEAT_MS);
+    const watchdog = new Watchdog(this.board);
+    this.beating = setInterval(() => {
+      this.board.beat(WRITER_SLOT);
+      const silence = this.halted ? undefined : watchdog.silent([...this.seats].map((seat) => seat.index));
+      if (!silence) return;
+      clearInterval(this.beating);
+      options.workerHung(silence);
+    }, BEAT_MS);
     this.beating.unref();
   }
 
@@ -154,13 +164,9 @@ export class Coordinator {
     if (seat.counts) this.departed.add(seat.counts);
   }
 
-  /** The watchdog's look, every BEAT_MS: a serving worker whose event loop has not run for HANG_MS, if any. */
-  silentWorker(): Silence | undefined {
-    return this.watchdog.silent([...this.seats].map((seat) => seat.index));
-  }
-
   /** Asks every worker to refuse new work, and resolves once all do. */
   halt(): Promise<void> {
+    this.halted = true;
     return this.everyWorker("halt");
   }
 

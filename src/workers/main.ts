@@ -17,6 +17,7 @@ import { bindFailure } from "../startup";
 import { Coordinator } from "./coordinator";
 import { PresenceRelay } from "./presence-relay";
 import { Supervisor } from "./supervisor";
+import { endHub } from "./watchdog";
 
 /** What boot does with a hub once it serves, whichever threads serve it. */
 export interface Serving {
@@ -63,7 +64,11 @@ export async function serveWithWorkers({
   await presence.start();
   const coordinator = new Coordinator(
     log,
-    { maxSubscribers: config.maxSubscribers, maxStreamsPerClient: config.maxStreamsPerClient },
+    {
+      maxSubscribers: config.maxSubscribers,
+      maxStreamsPerClient: config.maxStreamsPerClient,
+      workerHung: ({ slot, silentMs }) => endHub(config.logLevel, "a worker", { worker: slot, silentMs }),
+    },
     metrics,
     presence,
   );

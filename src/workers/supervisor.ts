@@ -1,8 +1,7 @@
 /**
  * The worker threads of one process: started together on the claimed port, each replaced when it dies (logged
  * and counted), drained together on a stop. A worker that cannot start at start-up stops the process with its
- * reason, as a single thread would. A worker that hangs ends the process (watchdog.ts), for its service manager
- * to start it again.
+ * reason, as a single thread would.
  */
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config";
@@ -10,7 +9,6 @@ import type { CertificateInfo } from "../http/listener";
 import type { Logger } from "../logger";
 import type { Coordinator, Seat } from "./coordinator";
 import type { WorkerData } from "./protocol";
-import { BEAT_MS, endHub } from "./watchdog";
 
 /** How long a replacement that could not start waits before the next try. */
 const RETRY_START_MS = 1000;
@@ -24,7 +22,6 @@ interface Running {
 export class Supervisor {
   private readonly running = new Map<number, Running>();
   private stopping = false;
-  private readonly watching: Timer;
 
   /**
    * @param thread where a worker thread begins (thread.ts)
@@ -37,15 +34,7 @@ export class Supervisor {
     private readonly startedAt: number,
     private readonly coordinator: Coordinator,
     private readonly logger: Logger,
-  ) {
-    this.watching = setInterval(() => {
-      const silence = this.stopping ? undefined : this.coordinator.silentWorker();
-      if (!silence) return;
-      clearInterval(this.watching);
-      endHub(this.config.logLevel, "a worker", { worker: silence.slot, silentMs: silence.silentMs });
-    }, BEAT_MS);
-    this.watching.unref();
-  }
+  ) {}
 
   /** Starts `count` workers; resolves once all serve (with the certificate the first presents), or rejects with why one could not start. */
   async start(count: number): Promise<CertificateInfo | undefined> {

@@ -154,8 +154,9 @@ export class RedisEventLog implements EventLog {
           [k.namespace, before, maxPerTopic, limit - deleted, READ_BYTES],
         ),
       );
-      if (Number(reply) === 0) break;
-      deleted += Number(reply);
+      const went = Number(reply);
+      if (went === 0) break;
+      deleted += went;
     }
     return deleted;
   }
