@@ -34,6 +34,8 @@ interface Linked {
   readonly held: HeldPort;
   /** From now on publishers wait for this worker to take each commit. */
   serve(): void;
+  /** The worker is gone, as the main thread learns when its thread exits. */
+  gone(): void;
 }
 
 /** A writer on a fresh SQLite file, and `link()` seats one more worker's log on it. */
@@ -54,10 +56,10 @@ function writerOn(path: string) {
       ports.push(port1, port2);
       const held = new HeldPort(port1);
       const index = ++seats;
-      coordinator.seat(index, held);
+      const seat = coordinator.seat(index, held);
       const channel = new Channel<FromWorker, ToWorker>(port2);
       const link = await joinWriter(channel, index, (head, onFault) => new SqliteReads(path, head, onFault));
-      return { log: link.log, held, serve: () => link.serve(() => {}) };
+      return { log: link.log, held, serve: () => link.serve(() => {}), gone: () => coordinator.unseat(seat) };
     },
     async close(): Promise<void> {
       coordinator.stop();
@@ -110,6 +112,24 @@ describe("a worker that is slow to take commits", () => {
       const id = (await appended).receipts[0]?.id;
       expect(id).toBe(1);
       expect(b.log.lastId()).toBe(1);
+    } finally {
+      await writer.close();
+    }
+  });
+
+  test("no longer holds it once it is gone: the publisher is answered at once", async () => {
+    const writer = writerOn(freshPath());
+    try {
+      const [a, b] = [await writer.link(), await writer.link()];
+      a.serve();
+      b.serve();
+      b.held.hold();
+      const appended = a.log.append([draft("gone")]);
+      const answered = () => Promise.race([appended.then(() => true), Bun.sleep(100).then(() => false)]);
+      expect(await answered()).toBe(false);
+      b.gone();
+      expect(await answered()).toBe(true);
+      expect((await appended).receipts[0]?.id).toBe(1);
     } finally {
       await writer.close();
     }

@@ -7,8 +7,8 @@
 
 /** Slots, by worker number (1 to 256, HERALD_WORKERS's range). */
 const SLOTS = 257;
-/** How long a wait lasts before the serving workers are looked at again (one may have died meanwhile). */
-const RECHECK_MS = 50;
+/** What a slot's applied commit reads once its worker is gone: no commit id, so a wait on the value it had ends. */
+const GONE = -1n;
 
 export class Board {
   private readonly applied: BigInt64Array;
@@ -74,8 +74,11 @@ export class Board {
    */
   serve(index: number, serving: boolean): void {
     Atomics.store(this.serving, index, serving ? 1 : 0);
-    // A publisher waiting for a worker that is gone looks again now.
-    if (!serving) Atomics.notify(this.applied, index);
+    if (serving) return;
+    // After `serving`: a publisher that read the slot's commit, then saw it serve, finds the commit changed when
+    // it waits, and looks again. A worker that joins in its place sets its head first.
+    Atomics.store(this.applied, index, GONE);
+    Atomics.notify(this.applied, index);
   }
 
   /** Resolves once every serving worker has handed commits through `id` to its streams. */
@@ -86,7 +89,8 @@ export class Board {
         // The value waited on is the one compared: a store between the two would otherwise go unnoticed until the next.
         const seen = Atomics.load(this.applied, i);
         if (seen >= target || Atomics.load(this.serving, i) !== 1) break;
-        const wait = Atomics.waitAsync(this.applied, i, seen, RECHECK_MS);
+        // No timeout: a timed wait costs a timer per publish, and every change of the slot that matters notifies.
+        const wait = Atomics.waitAsync(this.applied, i, seen);
         if (wait.async) await wait.value;
       }
     }
