@@ -1,6 +1,11 @@
 /**
- * Batches stream writes when the hub is busy: a quiet hub writes at the end of the current task, a busy one
+ * Batches stream writes when the hub is busy: a quiet hub writes at the next turn of the event loop, a busy one
  * at most once per interval, so a stream gets several commits in one write instead of one write each.
+ *
+ * The next turn, not the end of the current task: writing a commit to a thousand streams takes milliseconds,
+ * and done at once it went before the answers to the commit's publishers and the reading of their next
+ * requests. They then waited on it, and the next commit was the smaller for it: one write to every stream for
+ * fewer events.
  */
 
 export interface Flushable {
@@ -20,7 +25,7 @@ export class WriteCoalescer {
     this.dirty.push(stream);
     if (this.scheduled) return;
     this.scheduled = true;
-    if (performance.now() - this.lastFlush >= INTERVAL_MS) queueMicrotask(() => this.flushAll());
+    if (performance.now() - this.lastFlush >= INTERVAL_MS) setImmediate(() => this.flushAll());
     else setTimeout(() => this.flushAll(), INTERVAL_MS);
   }
 
