@@ -92,26 +92,28 @@ logContract("sqlite, through a worker's log", async () => {
 
 const draft = (topic: string): EventDraft => ({ topic, event: null, data: '"x"' });
 
+/** Two serving workers, the second holding what the writer sends it, and a publish on the first. */
+async function publishBehindHeldWorker(writer: ReturnType<typeof writerOn>, topic: string) {
+  const [a, b] = [await writer.link(), await writer.link()];
+  a.serve();
+  b.serve();
+  b.held.hold();
+  const appended = a.log.append([draft(topic)]);
+  /** Whether the publish is answered within 100 ms. */
+  const answered = () => Promise.race([appended.then(() => true), Bun.sleep(100).then(() => false)]);
+  return { held: b, appended, answered };
+}
+
 describe("a worker that is slow to take commits", () => {
   test("holds the answer to a publish on another worker until it has the commit too", async () => {
     const writer = writerOn(freshPath());
     try {
-      const [a, b] = [await writer.link(), await writer.link()];
-      a.serve();
-      b.serve();
-      b.held.hold();
-      let answered = false;
-      const appended = a.log.append([draft("slow")]).then((result) => {
-        answered = true;
-        return result;
-      });
-      await Bun.sleep(100);
-      expect(answered).toBe(false);
-      expect(b.log.lastId()).toBe(0);
-      b.held.release();
-      const id = (await appended).receipts[0]?.id;
-      expect(id).toBe(1);
-      expect(b.log.lastId()).toBe(1);
+      const { held, appended, answered } = await publishBehindHeldWorker(writer, "slow");
+      expect(await answered()).toBe(false);
+      expect(held.log.lastId()).toBe(0);
+      held.held.release();
+      expect((await appended).receipts[0]?.id).toBe(1);
+      expect(held.log.lastId()).toBe(1);
     } finally {
       await writer.close();
     }
@@ -120,14 +122,9 @@ describe("a worker that is slow to take commits", () => {
   test("no longer holds it once it is gone: the publisher is answered at once", async () => {
     const writer = writerOn(freshPath());
     try {
-      const [a, b] = [await writer.link(), await writer.link()];
-      a.serve();
-      b.serve();
-      b.held.hold();
-      const appended = a.log.append([draft("gone")]);
-      const answered = () => Promise.race([appended.then(() => true), Bun.sleep(100).then(() => false)]);
+      const { held, appended, answered } = await publishBehindHeldWorker(writer, "gone");
       expect(await answered()).toBe(false);
-      b.gone();
+      held.gone();
       expect(await answered()).toBe(true);
       expect((await appended).receipts[0]?.id).toBe(1);
     } finally {
