@@ -15,7 +15,7 @@ import { Board } from "./board";
 import { Channel, type Port } from "./channel";
 import type { PresenceMember, PresenceRelay } from "./presence-relay";
 import type { FromWorker, PresenceChange, ToWorker, WorkerCounts } from "./protocol";
-import { BEAT_MS, type Silence, Watchdog, WRITER_SLOT } from "./watchdog";
+import { beatAndWatch, type Silence, WRITER_SLOT } from "./watchdog";
 
 /** How often workers are told of the log's faults and size (what /health and their log report), besides at once when a publish or read meets a fault. */
 const STATUS_MS = 1000;
@@ -99,15 +99,8 @@ export class Coordinator {
     this.statusTimer = setInterval(() => this.tellStatus(), STATUS_MS);
     this.statusTimer.unref();
     this.board.serve(WRITER_SLOT, true);
-    const watchdog = new Watchdog(this.board);
-    this.beating = setInterval(() => {
-      this.board.beat(WRITER_SLOT);
-      const silence = this.halted ? undefined : watchdog.silent([...this.seats].map((seat) => seat.index));
-      if (!silence) return;
-      clearInterval(this.beating);
-      options.workerHung(silence);
-    }, BEAT_MS);
-    this.beating.unref();
+    const watched = () => (this.halted ? [] : [...this.seats].map((seat) => seat.index));
+    this.beating = beatAndWatch(this.board, WRITER_SLOT, watched, options.workerHung);
   }
 
   /** Answers a new worker's requests from now on; it takes commits once it has joined. */

@@ -10,7 +10,7 @@ import { WorkerLog } from "../log/worker-log";
 import { Board } from "./board";
 import type { Channel } from "./channel";
 import type { FromWorker, ToWorker } from "./protocol";
-import { BEAT_MS, type Silence, Watchdog, WRITER_SLOT } from "./watchdog";
+import { beatAndWatch, type Silence, WRITER_SLOT } from "./watchdog";
 
 export type OpenReads = (head: () => number, onFault: (fault: LogFault) => void) => LogReads;
 
@@ -65,16 +65,7 @@ export async function joinWriter(channel: Channel<FromWorker, ToWorker>, index: 
     countStream: () => board.countStream(index),
     serve: (writerHung) => {
       board.serve(index, true);
-      const watchdog = new Watchdog(board);
-      const beating = setInterval(() => {
-        board.beat(index);
-        const silence = watchdog.silent([WRITER_SLOT]);
-        if (!silence) return;
-        clearInterval(beating);
-        writerHung(silence);
-      }, BEAT_MS);
-      // The listener is what keeps the thread alive.
-      beating.unref();
+      beatAndWatch(board, index, () => [WRITER_SLOT], writerHung);
     },
   };
 }

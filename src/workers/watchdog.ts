@@ -10,9 +10,9 @@ import { createLogger, type LogLevel } from "../logger";
 import type { Board } from "./board";
 
 /** How often a thread beats, and looks at the others. */
-export const BEAT_MS = 500;
+const BEAT_MS = 500;
 /** Silence that means a thread hangs: well past a garbage collection, or SQLite's busy timeout (5 s). */
-export const HANG_MS = 10_000;
+const HANG_MS = 10_000;
 /** The board's slot the main thread beats in; workers have 1 to 256. */
 export const WRITER_SLOT = 0;
 
@@ -22,7 +22,29 @@ export interface Silence {
   readonly silentMs: number;
 }
 
-export class Watchdog {
+/**
+ * Beats for `slot` every BEAT_MS and, as often, looks at the slots `watched` names; on the first silence it stops
+ * and calls `hung`. The timer keeps no thread alive: its listener, or the main thread's work, does.
+ */
+export function beatAndWatch(
+  board: Board,
+  slot: number,
+  watched: () => Iterable<number>,
+  hung: (silence: Silence) => void,
+): Timer {
+  const watchdog = new Watchdog(board);
+  const timer = setInterval(() => {
+    board.beat(slot);
+    const silence = watchdog.silent(watched());
+    if (!silence) return;
+    clearInterval(timer);
+    hung(silence);
+  }, BEAT_MS);
+  timer.unref();
+  return timer;
+}
+
+class Watchdog {
   /** Each slot's beats as last seen, and how many looks in a row found them so. */
   private readonly heard = new Map<number, { beats: number; looks: number }>();
 
