@@ -3,6 +3,7 @@
  * names the log's size for what it measures: the SQLite file, or the memory of the Redis that holds the log.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { startCluster } from "./support/cluster";
 import { dispose, type Herald, startHerald } from "./support/herald";
 import { hasRedis, redisCommand } from "./support/redis";
@@ -69,6 +70,32 @@ describe("the process metrics", () => {
     expect(values.get("herald_database_size_bytes")).toBeGreaterThan(0);
     expect(values.has("herald_redis_used_memory_bytes")).toBe(false);
   });
+});
+
+/** How many times a thread has gone to sleep of its own accord: each is a wake-up later. */
+function sleepsOf(pid: number, tid: number): number {
+  const status = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1]);
+}
+
+test("an idle hub's thread wakes about ten times a second, not a hundred for its lag figures", async () => {
+  // One thread: the one that measures the lag, and serves, and has only its one-second checks to do when idle.
+  const h = await startHerald({ env: { HERALD_WORKERS: "1" } });
+  try {
+    const pid = h.proc.pid;
+    await scrape(h);
+    await Bun.sleep(500);
+    const before = sleepsOf(pid, pid);
+    await Bun.sleep(2000);
+    const perSecond = (sleepsOf(pid, pid) - before) / 2;
+    // prom-client's own sampling, every 10 ms, is 100 a second; every 100 ms and the hub's own timers, about 12.
+    expect(perSecond).toBeGreaterThan(5);
+    expect(perSecond).toBeLessThan(40);
+    const { values } = await scrape(h);
+    expect(values.get("nodejs_eventloop_lag_p99_seconds")).toBeGreaterThan(0);
+  } finally {
+    await dispose(h);
+  }
 });
 
 test.skipIf(!hasRedis())(
