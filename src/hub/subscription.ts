@@ -97,8 +97,9 @@ export class Subscription implements Subscriber, PresenceEntry {
   /** Made when first asked for: most streams never are, and an idle stream should cost little. */
   private endedPromise: Promise<void> | undefined;
   private finish: (() => void) | undefined;
-  /** Ends the response the pull started: cleanly, or cut (the connection aborted, what Bun buffered dropped). */
-  private endResponse: ((cut: boolean) => void) | undefined;
+  /** End the response the pull started: cleanly, or cut (the connection aborted, what Bun buffered dropped). */
+  private endResponse: (() => void) | undefined;
+  private cutResponse: ((reason?: unknown) => void) | undefined;
 
   constructor(
     request: StreamRequest,
@@ -114,36 +115,45 @@ export class Subscription implements Subscriber, PresenceEntry {
     this.lastSent = this.cursor;
     this.resumedFrom = request.resumeFrom?.text ?? "0";
     this.state = request.resumeFrom === null ? "live" : "replaying";
-    request.signal.addEventListener("abort", () => this.close("client_closed"), { once: true });
-    this.stream = new ReadableStream({
-      type: "direct",
-      pull: (sink: ReadableStreamDirectController) => {
-        // Ended before the response started (its token expired at once): a closed stream never registers.
-        if (this.state === "closed") return sink.close();
-        // An SSE client never retries a refusal (a 503), but reconnects after a stream that ends: to the next process.
-        if (host.stopping()) {
-          sink.write(host.preamble);
-          sink.close();
-          return this.close("shutdown");
-        }
-        // The response stays open until this settles. Rejecting it without a reason aborts the connection
-        // quietly; `sink.close(error)` would too, but Bun prints a stack trace on stderr for each one.
-        const response = new Promise<void>((resolve, reject) => {
-          this.endResponse = (cut) => (cut ? reject(undefined) : resolve());
-        });
-        this.sink = sink;
-        this.write(host.preamble);
-        // A client gone at the first write was forgotten as it closed: registering it now would keep it forever.
-        if (this.isClosed) return response;
-        this.head = host.register(this);
-        this.seen = this.head;
-        if (this.state === "replaying") void this.replay();
-        return response;
-      },
-      cancel: () => this.close("client_closed"),
-    });
+    const source = new ResponseSource(this);
+    request.signal.addEventListener("abort", source, { once: true });
+    this.stream = new ReadableStream(source);
     // A client may leave while its stream waits for a slot on another thread: an aborted signal fires no more.
     if (request.signal.aborted) this.close("client_closed");
+  }
+
+  /** Bun's pull, once, as the response starts: it stays open until the promise settles. */
+  respond(sink: ReadableStreamDirectController): Promise<void> | undefined {
+    // Ended before the response started (its token expired at once): a closed stream never registers.
+    if (this.state === "closed") {
+      sink.close();
+      return;
+    }
+    // An SSE client never retries a refusal (a 503), but reconnects after a stream that ends: to the next process.
+    if (this.host.stopping()) {
+      sink.write(this.host.preamble);
+      sink.close();
+      this.close("shutdown");
+      return;
+    }
+    // Rejecting it without a reason aborts the connection quietly; `sink.close(error)` would too, but Bun prints
+    // a stack trace on stderr for each one.
+    const response = new Promise<void>((resolve, reject) => {
+      this.endResponse = resolve;
+      this.cutResponse = reject;
+    });
+    this.sink = sink;
+    this.write(this.host.preamble);
+    // A client gone at the first write was forgotten as it closed: registering it now would keep it forever.
+    if (this.isClosed) return response;
+    this.head = this.host.register(this);
+    this.seen = this.head;
+    if (this.state === "replaying") void this.replay();
+    return response;
+  }
+
+  clientLeft(): void {
+    this.close("client_closed");
   }
 
   /** Its presence id: made when first asked for. */
@@ -376,7 +386,30 @@ export class Subscription implements Subscriber, PresenceEntry {
     this.queue = [];
     this.queued = 0;
     this.finish?.();
-    this.endResponse?.(cut);
+    if (cut) this.cutResponse?.();
+    else this.endResponse?.();
     this.host.closed(this, reason);
+  }
+}
+
+/**
+ * What Bun pulls a stream's response from, and what hears its client go: one small object, where a closure for
+ * each would keep a function apiece and the constructor's whole scope for as long as the stream is open.
+ */
+class ResponseSource implements EventListenerObject {
+  readonly type = "direct";
+
+  constructor(private readonly subscription: Subscription) {}
+
+  pull(sink: ReadableStreamDirectController): Promise<void> | undefined {
+    return this.subscription.respond(sink);
+  }
+
+  cancel(): void {
+    this.subscription.clientLeft();
+  }
+
+  handleEvent(): void {
+    this.subscription.clientLeft();
   }
 }
