@@ -2,7 +2,7 @@
  * Prometheus text exposition: Herald's own counters, gauges and histogram, written directly; the process metrics
  * every exporter has (CPU, memory, file descriptors, start time) and event-loop lag, from prom-client.
  */
-import { collectDefaultMetrics, Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { LogSize } from "./log/event-log";
 import type { FaultReport } from "./log/fault-state";
 
@@ -85,12 +85,15 @@ export class Metrics {
   /** Presence events (Mercure subscription events) written to streams. */
   presenceEvents = 0;
   readonly publishLatency = new Histogram();
-  /** prom-client's defaults: `process_*` and `nodejs_*` (event-loop lag among them), measured from now on. */
-  private readonly standard = new Registry();
+  /**
+   * prom-client's defaults: `process_*` and `nodejs_*` (event-loop lag among them), measured from now on. Loaded only
+   * by the thread that measures the process: prom-client is some 1.6 MB of heap, on every worker thread otherwise.
+   */
+  private readonly standard: Promise<Registry> | undefined;
 
   /** @param processMetrics whether this thread measures the process (a worker thread leaves that to the main one) */
   constructor(processMetrics = true) {
-    if (processMetrics) collectDefaultMetrics({ register: this.standard, eventLoopMonitoringPrecision: LAG_SAMPLE_MS });
+    this.standard = processMetrics ? processRegistry() : undefined;
   }
 
   counts(): Counts {
@@ -130,10 +133,18 @@ export class Metrics {
     this.publishLatency.add(c.publishLatency);
   }
 
-  /** The process metrics, read now (the event-loop lag waits one turn of the loop). */
-  processText(): Promise<string> {
-    return this.standard.metrics();
+  /** The process metrics, read now (the event-loop lag waits one turn of the loop); none where not measured. */
+  async processText(): Promise<string> {
+    const registry = await this.standard;
+    return registry ? registry.metrics() : "";
   }
+}
+
+async function processRegistry(): Promise<Registry> {
+  const { collectDefaultMetrics, Registry } = await import("prom-client");
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: LAG_SAMPLE_MS });
+  return registry;
 }
 
 export interface Gauges {

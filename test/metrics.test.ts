@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { startCluster } from "./support/cluster";
 import { dispose, type Herald, startHerald } from "./support/herald";
 import { hasRedis, redisCommand } from "./support/redis";
@@ -96,6 +97,24 @@ test("an idle hub's thread wakes about ten times a second, not a hundred for its
   } finally {
     await dispose(h);
   }
+});
+
+/** How many of prom-client's modules a fresh process has loaded once it has made Metrics, measuring or not. */
+async function promClientModules(measuresProcess: boolean): Promise<number> {
+  const metrics = join(import.meta.dir, "..", "src", "metrics.ts");
+  const code = `import { Metrics } from ${JSON.stringify(metrics)};
+    await new Metrics(${measuresProcess}).processText();
+    console.log(Object.keys(require.cache).filter((path) => path.includes("/prom-client/")).length);
+    process.exit(0);`;
+  const proc = Bun.spawn([process.execPath, "-e", code], { stdout: "pipe", stderr: "inherit" });
+  const out = await new Response(proc.stdout).text();
+  expect(await proc.exited).toBe(0);
+  return Number(out.trim());
+}
+
+test("prom-client is loaded by the thread that measures the process only, not by each worker thread", async () => {
+  expect(await promClientModules(false)).toBe(0);
+  expect(await promClientModules(true)).toBeGreaterThan(0);
 });
 
 test.skipIf(!hasRedis())(
