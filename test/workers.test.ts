@@ -104,11 +104,9 @@ describe("two workers on one port", () => {
 describe("one log for both workers", () => {
   test("an Idempotency-Key used on one worker is known on the other: one 201, the rest 200 with the same id; another body is 422", async () => {
     // A key and a topic for each burst: only a burst that reached both workers is judged.
-    let round = 0;
-    const answers = await burstOnEvery(
+    const { answers, round } = await burstOnEvery(
       2,
       (r) => {
-        round = r;
         const key = { "Idempotency-Key": `workers-key-${r}` };
         return Promise.all(Array.from({ length: 16 }, () => publishFresh(herald.url, `idem.${r}`, "once", key)));
       },
@@ -118,7 +116,7 @@ describe("one log for both workers", () => {
     expect(answers.filter((a) => a.status === 200)).toHaveLength(15);
     expect(new Set(answers.map((a) => a.id)).size).toBe(1);
     const key = { "Idempotency-Key": `workers-key-${round}` };
-    const conflicts = await burstOnEvery(
+    const { answers: conflicts } = await burstOnEvery(
       2,
       () => Promise.all(Array.from({ length: 6 }, () => publishFresh(herald.url, `idem.${round}`, "other", key))),
       (c) => c.worker,
@@ -134,7 +132,11 @@ describe("one log for both workers", () => {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ events: Array.from({ length: 50 }, (_, i) => ({ topic: `batch.${round}.${n}`, data: i })) }),
       });
-    const responses = await burstOnEvery(2, (r) => Promise.all(Array.from({ length: 8 }, (_, n) => batch(r, n))), workerOf);
+    const { answers: responses } = await burstOnEvery(
+      2,
+      (r) => Promise.all(Array.from({ length: 8 }, (_, n) => batch(r, n))),
+      workerOf,
+    );
     const ranges: number[][] = [];
     for (const res of responses) {
       expect(res.status).toBe(201);
@@ -147,7 +149,7 @@ describe("one log for both workers", () => {
     for (let i = 1; i < firsts.length; i++) expect(firsts[i]).toBeGreaterThanOrEqual((firsts[i - 1] as number) + 50);
 
     const before = await lastEventId();
-    const refused = await burstOnEvery(
+    const { answers: refused } = await burstOnEvery(
       2,
       () =>
         Promise.all(

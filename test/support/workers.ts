@@ -21,18 +21,19 @@ export async function publishFresh(
 }
 
 /**
- * Sends a burst of requests on fresh connections again until one burst reached every one of `workers` workers, and
- * returns that burst's answers. The kernel spreads connections over the workers by a hash: 6 land on the same one
- * of two once in 32 bursts, so a test that needs both must not count on a single burst.
+ * Sends a burst of requests on fresh connections again until one burst reached every one of `workers` workers:
+ * that burst's answers, and its round (for a burst that names what it writes after its round). The kernel spreads
+ * connections over the workers by a hash: 6 land on the same one of two once in 32 bursts, so a test that needs
+ * both must not count on a single burst.
  */
 export async function burstOnEvery<T>(
   workers: number,
   burst: (round: number) => Promise<T[]>,
   workerOfAnswer: (answer: T) => number,
-): Promise<T[]> {
+): Promise<{ answers: T[]; round: number }> {
   for (let round = 0; round < 20; round++) {
     const answers = await burst(round);
-    if (new Set(answers.map(workerOfAnswer)).size === workers) return answers;
+    if (new Set(answers.map(workerOfAnswer)).size === workers) return { answers, round };
   }
   throw new Error(`no burst reached all ${workers} workers`);
 }
