@@ -4,7 +4,10 @@
  * the two alternate within each round and swap places from one round to the next, so drift and a busy
  * neighbour weigh on both alike. Only Herald's native API is measured: what every commit being compared speaks.
  *
- *   bun run bench:compare -- d679b5b [--rounds 3] [--only paced,burst,publish,idle,replay,routing]
+ *   bun run bench:compare -- d679b5b [--rounds 3] [--only paced,burst,publish,paired,idle,replay,routing]
+ *
+ * The paired cases run the two side by side instead (bench/scenarios/paired.ts), trading who starts first from one
+ * round to the next.
  *
  * The earlier commit is checked out in a temporary git worktree sharing this checkout's node_modules, so it must
  * run on the dependencies installed here. Writes results/<timestamp>-compare-<commit>.md.
@@ -21,6 +24,7 @@ import { median } from "./lib/stats";
 import { measureFanout } from "./scenarios/fanout";
 import { measureIdle } from "./scenarios/idle";
 import { measurePaced } from "./scenarios/paced";
+import { measurePaired } from "./scenarios/paired";
 import { CASES, measurePublish } from "./scenarios/publish";
 import { measureReplay } from "./scenarios/replay";
 import { measureRouting } from "./scenarios/routing";
@@ -34,14 +38,21 @@ interface Figure {
   readonly digits: number;
 }
 
-interface Case {
+type Case = {
   /** What `--only` names it by. */
-  readonly key: "paced" | "burst" | "publish" | "idle" | "replay" | "routing";
+  readonly key: "paced" | "burst" | "publish" | "paired" | "idle" | "replay" | "routing";
   readonly name: string;
   readonly figures: readonly Figure[];
-  /** One run against whichever checkout `measureHeraldFrom` names; its figures in `figures`' order. */
-  readonly measure: () => Promise<number[]>;
-}
+} & (
+  | {
+      /** One run against whichever checkout `measureHeraldFrom` names; its figures in `figures`' order. */
+      readonly measure: () => Promise<number[]>;
+    }
+  | {
+      /** One run of both checkouts at once, started in the order of `roots`: the figures of each, in that order. */
+      readonly measurePair: (roots: readonly [string, string]) => Promise<readonly [number[], number[]]>;
+    }
+);
 
 const higher = (name: string, digits = 0): Figure => ({ name, better: "higher", digits });
 const lower = (name: string, digits = 2): Figure => ({ name, better: "lower", digits });
@@ -51,6 +62,8 @@ const neither = (name: string, digits = 2): Figure => ({ name, better: "neither"
 const STREAMS = 1000;
 const SAMPLED = 20;
 const PUBLISH = { repeats: 1, durationMs: 5000, warmupMs: 1000, connections: 32, publisher: "bun" } as const;
+/** Requests a second to each of the two hubs of a paired case: together well within one core, `full` included. */
+const PAIRED_RATE = 5000;
 /** Two steps of the paced search (bench/scenarios/paced.ts) that d679b5b and later pass: 3,550 and 4,438/s. */
 const SAME_LOAD = [3550, 4438] as const;
 
@@ -116,6 +129,23 @@ const ALL_CASES: readonly Case[] = [
       measure: async () => {
         const run = await measurePublish(CASES[name], PUBLISH);
         return [run.allAcked ? run.eventsPerSec : 0, run.p99Ms];
+      },
+    }),
+  ),
+  ...(["normal", "full"] as const).map(
+    (sync): Case => ({
+      key: "paired",
+      name: `publish ${sync}, ${PAIRED_RATE.toLocaleString("en-US")}/s paced to each of two hubs sharing one core`,
+      figures: [lower("hub CPU µs per request", 2)],
+      measurePair: async (roots) => {
+        const run = await measurePaired(roots, measureHeraldFrom, {
+          sync,
+          ratePerSec: PAIRED_RATE,
+          warmupMs: 3000,
+          phaseMs: 10_000,
+        });
+        const figures = (k: 0 | 1) => [run.allAcked ? run.cpuUsPerRequest[k] : Number.POSITIVE_INFINITY];
+        return [figures(0), figures(1)];
       },
     }),
   ),
@@ -195,11 +225,20 @@ try {
   for (let round = 0; round < rounds; round++) {
     const order: Side[] = round % 2 === 0 ? ["before", "after"] : ["after", "before"];
     for (const [i, c] of cases.entries()) {
-      for (const side of order) {
-        measureHeraldFrom(roots[side]);
-        const figures = await c.measure();
+      const record = (side: Side, figures: number[]) => {
         runs[i]?.[side].push(figures);
         log(`  round ${round + 1} ${c.name} ${side}: ${figures.map((f, j) => format(f, c.figures[j]?.digits ?? 0)).join(", ")}`);
+      };
+      if ("measurePair" in c) {
+        const [first, second] = order as [Side, Side];
+        const [ofFirst, ofSecond] = await c.measurePair([roots[first], roots[second]]);
+        record(first, ofFirst);
+        record(second, ofSecond);
+        continue;
+      }
+      for (const side of order) {
+        measureHeraldFrom(roots[side]);
+        record(side, await c.measure());
       }
     }
   }
@@ -236,8 +275,8 @@ const report = [
   `# Herald ${beforeCommit} (before) against ${afterCommit} (after), ${started.toISOString()}`,
   "",
   `${machine.cores} cores, ${machine.cpu}, Bun ${machine.bun}, load average before ${machine.loadAverage.join(" ")}. ` +
-    `${rounds} rounds, the two alternating, medians shown. Gain is after over before, turned so that above 1.00× is better ` +
-    "(for a figure where lower is better, before over after).",
+    `${rounds} rounds, the two alternating (in a paired case, side by side, trading who starts first), medians shown. ` +
+    "Gain is after over before, turned so that above 1.00× is better (for a figure where lower is better, before over after).",
   "",
   "| case | figure | before | after | gain | before, each round | after, each round |",
   "| --- | --- | ---: | ---: | ---: | --- | --- |",

@@ -2,13 +2,14 @@
 import { type FanoutJob, fanoutClient } from "./scenarios/fanout";
 import { type IdleJob, idleClient } from "./scenarios/idle";
 import { type PacedJob, pacedClient } from "./scenarios/paced";
+import { type PairedJob, pairedClient } from "./scenarios/paired";
 import { type PresenceJob, presenceClient } from "./scenarios/presence";
 import { type PublishJob, publishClient } from "./scenarios/publish";
 import { type ReplayJob, replayClient } from "./scenarios/replay";
 import { type RoutingJob, routingClient } from "./scenarios/routing";
 import { type SharingJob, sharingClient } from "./scenarios/workers";
 
-type Job = FanoutJob | PacedJob | PublishJob | IdleJob | ReplayJob | RoutingJob | PresenceJob | SharingJob;
+type Job = FanoutJob | PacedJob | PairedJob | PublishJob | IdleJob | ReplayJob | RoutingJob | PresenceJob | SharingJob;
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
 let result: unknown;
@@ -18,6 +19,9 @@ switch (job.kind) {
     break;
   case "paced":
     result = await pacedClient(job);
+    break;
+  case "paired":
+    result = await pairedClient(job);
     break;
   case "publish":
     result = await publishClient(job);
