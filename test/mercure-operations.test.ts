@@ -57,6 +57,19 @@ describe("on the Mercure endpoint", () => {
     }
   });
 
+  test("in open mode no one may read a private update: /topics counts none, and leaves out a topic of nothing else", async () => {
+    const send = (topic: string, extra: Record<string, string>) =>
+      fetch(`${herald.url}/.well-known/mercure`, { method: "POST", body: new URLSearchParams({ topic, data: "x", ...extra }) });
+    const listed = async () => {
+      const res = await fetch(`${herald.url}/topics?topic=open.private.*`);
+      return ((await res.json()) as { topics: Array<{ topic: string; events: number }> }).topics.map((t) => [t.topic, t.events]);
+    };
+    expect((await send("open.private.a", { private: "on" })).status).toBe(200);
+    expect(await listed()).toEqual([]);
+    expect((await send("open.private.a", {})).status).toBe(200);
+    expect(await listed()).toEqual([["open.private.a", 1]]);
+  });
+
   test("CORS: a preflight for a Mercure publish, and a stream's headers, for allowed origins only", async () => {
     const preflight = await fetch(`${limited.url}/.well-known/mercure`, {
       method: "OPTIONS",

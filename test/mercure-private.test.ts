@@ -109,6 +109,54 @@ describe("authorization", () => {
     expect(await history(granted)).toEqual([decimal(hidden), decimal(shown)]);
   });
 
+  test("/topics shows each reader only what it may read of private updates, topics of nothing else left out", async () => {
+    const base = `users.${unique()}`;
+    const [inbox, mixed] = [`${base}.inbox`, `${base}.mixed`];
+    const update = (topic: string, hidden: boolean) =>
+      publish(anonymous, [["topic", topic], ["data", "x"], ...(hidden ? [["private", "on"] as [string, string]] : [])]);
+    await update(inbox, true);
+    await update(mixed, true);
+    const shown = await update(mixed, false);
+    await update(mixed, true);
+    await update(inbox, true);
+    const decimal = (id: string) => id.slice("urn:herald:".length);
+    const list = async (query: string, token?: Record<string, unknown>) => {
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${await sign(token)}` } : {};
+      const res = await fetch(`${anonymous.url}/topics?${query}`, { headers });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as {
+        topics: Array<{ topic: string; events: number; firstId: string; lastId: string }>;
+        next: string | null;
+      };
+      return {
+        topics: body.topics.map((t) => [t.topic, t.events, t.firstId === t.lastId ? t.firstId : "several"]),
+        next: body.next,
+      };
+    };
+    const onlyShown = [mixed, 1, decimal(shown)];
+    // Without a token (every topic public here), and for a token that grants other topics: the public event only.
+    for (const token of [undefined, { mercure: { subscribe: ["elsewhere.*"] } }]) {
+      expect(await list(`topic=${base}.*`, token)).toEqual({ topics: [onlyShown], next: null });
+      expect((await list("", token)).topics.map(([topic]) => topic)).not.toContain(inbox);
+    }
+    // A token decides topic by topic: the one it grants is shown whole.
+    expect(await list(`topic=${base}.*`, { mercure: { subscribe: [inbox] } })).toEqual({
+      topics: [[inbox, 2, "several"], onlyShown],
+      next: null,
+    });
+    expect(await list(`topic=${base}.*`, { herald: { subscribe: [`${base}.*`] } })).toEqual({
+      topics: [
+        [inbox, 2, "several"],
+        [mixed, 3, "several"],
+      ],
+      next: null,
+    });
+    // As on /events, a page's `next` moves past what the reader is not shown: a full page may show less.
+    expect(await list(`topic=${base}.*&limit=1`)).toEqual({ topics: [], next: inbox });
+    expect(await list(`topic=${base}.*&limit=1&after=${inbox}`)).toEqual({ topics: [onlyShown], next: mixed });
+    expect(await list(`topic=${base}.*&limit=1&after=${mixed}`)).toEqual({ topics: [], next: null });
+  });
+
   test("a native stream of public topics goes on past its token's expiry, without private updates from then on", async () => {
     const topic = `news.expiring.${unique()}`;
     const exp = now() + 2;

@@ -71,30 +71,54 @@ test.skipIf(testLog !== "sqlite")(
   },
 );
 
+/**
+ * A log written by a Herald that knew the migrations up to `version`, filled by `fill`, then opened by this
+ * one: `check` sees the hub and the file it migrated.
+ */
+async function upgraded(
+  version: number,
+  fill: (db: Database) => void,
+  check: (herald: Herald, file: string) => Promise<void>,
+): Promise<void> {
+  const old = tempDir();
+  const file = join(old, "herald.db");
+  try {
+    const db = openDatabase(file, "normal");
+    migrate(
+      db,
+      migrations.filter((m) => m.version <= version),
+    );
+    fill(db);
+    db.close();
+    const herald = await startHerald({ dir: old });
+    try {
+      await check(herald, file);
+    } finally {
+      expect(await herald.stop()).toBe(0);
+    }
+  } finally {
+    removeDir(old);
+  }
+}
+
 test.skipIf(testLog !== "sqlite")(
   "a log from before the read bounds learns each topic's longest data and last update from its events",
-  async () => {
-    const old = tempDir();
-    try {
-      const db = openDatabase(join(old, "herald.db"), "normal");
-      migrate(
-        db,
-        migrations.filter((m) => m.version <= 5),
-      );
-      const insert = db.query(
-        "INSERT INTO events (topic, type, data, time, alternates, private, publisher_id, retry) VALUES ('a', NULL, ?, 0, ?, NULL, ?, NULL)",
-      );
-      insert.run('"native"', null, null);
-      // Two bytes for é and four for the emoji, which JavaScript counts as two: the bound is in bytes.
-      insert.run('"une mise à jour 😀"', '["b"]', "urn:one");
-      insert.run('"native again"', null, null);
-      db.run("INSERT INTO event_topics (id, topic) VALUES (2, 'b')");
-      db.run("INSERT INTO topics (topic, events, last_id, last_time) VALUES ('a', 3, 3, 0), ('b', 1, 2, 0), ('gone', 0, 1, 0)");
-      db.close();
-
-      const herald = await startHerald({ dir: old });
-      try {
-        const read = new Database(join(old, "herald.db"), { readonly: true });
+  () =>
+    upgraded(
+      5,
+      (db) => {
+        const insert = db.query(
+          "INSERT INTO events (topic, type, data, time, alternates, private, publisher_id, retry) VALUES ('a', NULL, ?, 0, ?, NULL, ?, NULL)",
+        );
+        insert.run('"native"', null, null);
+        // Two bytes for é and four for the emoji, which JavaScript counts as two: the bound is in bytes.
+        insert.run('"une mise à jour 😀"', '["b"]', "urn:one");
+        insert.run('"native again"', null, null);
+        db.run("INSERT INTO event_topics (id, topic) VALUES (2, 'b')");
+        db.run("INSERT INTO topics (topic, events, last_id, last_time) VALUES ('a', 3, 3, 0), ('b', 1, 2, 0), ('gone', 0, 1, 0)");
+      },
+      async (herald, file) => {
+        const read = new Database(file, { readonly: true });
         const bounds = read
           .query<{ topic: string; max_data: number; last_update: number | null }, []>(
             "SELECT topic, max_data, last_update FROM topics ORDER BY topic",
@@ -120,11 +144,42 @@ test.skipIf(testLog !== "sqlite")(
           ["2", "urn:one"],
           ["3", undefined],
         ]);
-      } finally {
-        expect(await herald.stop()).toBe(0);
-      }
-    } finally {
-      removeDir(old);
-    }
-  },
+      },
+    ),
+);
+
+test.skipIf(testLog !== "sqlite")(
+  "a log from before private counts learns each topic's private updates, canonical and alternate, from its events",
+  () =>
+    upgraded(
+      7,
+      (db) => {
+        const insert = db.query(
+          "INSERT INTO events (topic, type, data, time, alternates, private, publisher_id, retry) VALUES (?, NULL, '\"x\"', 0, ?, ?, NULL, NULL)",
+        );
+        insert.run("a", null, 1);
+        insert.run("a", '["b"]', 1);
+        insert.run("a", null, null);
+        insert.run("b", null, null);
+        db.run("INSERT INTO event_topics (id, topic) VALUES (2, 'b')");
+        db.run("INSERT INTO topics (topic, events, last_id, last_time, last_update) VALUES ('a', 3, 3, 0, 2), ('b', 2, 4, 0, 2)");
+      },
+      async (herald, file) => {
+        const read = new Database(file, { readonly: true });
+        const counts = read.query("SELECT topic, private_events FROM topics ORDER BY topic").all();
+        read.close();
+        expect(counts).toEqual([
+          { topic: "a", private_events: 2 },
+          { topic: "b", private_events: 1 },
+        ]);
+        // Open mode: no one may read a private update, so each topic shows its public events only.
+        const listed = (await (await fetch(`${herald.url}/topics`)).json()) as {
+          topics: Array<{ topic: string; events: number; firstId: string }>;
+        };
+        expect(listed.topics.map((t) => [t.topic, t.events, t.firstId])).toEqual([
+          ["a", 1, "3"],
+          ["b", 1, "4"],
+        ]);
+      },
+    ),
 );

@@ -114,20 +114,7 @@ export class Authorizer {
       if (!coveredBy(verified.grants.subscribe, s))
         throw new HeraldError("forbidden", `this token may not read ${quote(s.text)}`);
     }
-    const granted = verified?.grants.subscribe ?? [];
-    const until = verified?.expiresAt ?? Number.POSITIVE_INFINITY;
-    return {
-      subject: verified?.subject,
-      withToken: verified !== null,
-      payload: verified?.payload,
-      payloadFor: (matcher) => verified?.grants.details?.find((d) => coveredBy(d.topics, topicSelector(matcher)))?.payload,
-      expiresAt: needed || mercure ? verified?.expiresAt : undefined,
-      // A stream that goes on past its token's expiry (it reads public topics) gets no private update after it.
-      grantsAny:
-        granted.length === 0
-          ? NOTHING
-          : (topics) => Date.now() < until && topics.some((t) => coveredBy(granted, topicSelector(t))),
-    };
+    return readerOf(verified, needed || mercure);
   }
 
   /**
@@ -142,13 +129,14 @@ export class Authorizer {
   }
 
   /**
-   * The selectors a caller may read: every topic they match may be listed to it. Pattern grants are left out:
-   * the log lists topics by prefix, and a pattern's literal prefix covers topics it does not match.
+   * The selectors a caller may read, and who the caller is: every topic they match may be listed to it. Pattern
+   * grants are left out: the log lists topics by prefix, and a pattern's literal prefix covers topics it does not match.
    */
-  async readableSelectors(token: TokenSource): Promise<readonly Selector[]> {
-    if (this.openMode) return EVERY_TOPIC;
+  async readable(token: TokenSource): Promise<{ selectors: readonly Selector[]; reader: Reader }> {
+    if (this.openMode) return { selectors: EVERY_TOPIC, reader: ANONYMOUS };
     const { verified } = await this.reader(token());
-    return [...this.publicSelectors, ...(verified?.grants.subscribe ?? []).filter((s) => s.pattern === undefined)];
+    const granted = (verified?.grants.subscribe ?? []).filter((s) => s.pattern === undefined);
+    return { selectors: [...this.publicSelectors, ...granted], reader: readerOf(verified, false) };
   }
 
   /**
@@ -193,6 +181,22 @@ export class Authorizer {
       expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
     };
   }
+}
+
+/** Who reads with `verified` (null: no token); `ending` when the access ends with the token's `exp`. */
+function readerOf(verified: Verified | null, ending: boolean): Reader {
+  const granted = verified?.grants.subscribe ?? [];
+  const until = verified?.expiresAt ?? Number.POSITIVE_INFINITY;
+  return {
+    subject: verified?.subject,
+    withToken: verified !== null,
+    payload: verified?.payload,
+    payloadFor: (matcher) => verified?.grants.details?.find((d) => coveredBy(d.topics, topicSelector(matcher)))?.payload,
+    expiresAt: ending ? verified?.expiresAt : undefined,
+    // A stream that goes on past its token's expiry (it reads public topics) gets no private update after it.
+    grantsAny:
+      granted.length === 0 ? NOTHING : (topics) => Date.now() < until && topics.some((t) => coveredBy(granted, topicSelector(t))),
+  };
 }
 
 /** The `payload` member of a claim object, if it has one. */

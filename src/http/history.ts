@@ -1,15 +1,30 @@
 /** GET /events and GET /topics: the log read as JSON pages. */
 import { Elysia } from "elysia";
-import type { Authorizer } from "../auth/authorizer";
+import type { Authorizer, Reader } from "../auth/authorizer";
 import { eventJson, isoTime } from "../event-json";
 import type { Presence } from "../hub/presence";
-import { type EventLog, topicsOf } from "../log/event-log";
+import { type EventLog, type TopicSummary, topicsOf } from "../log/event-log";
 import { bearerToken } from "./credentials";
 import { whileWorking } from "./idle";
 import { ErrorResponse, HistoryPage, TopicList } from "./models";
 import { Query } from "./query";
 
 const JSON_TYPE = { "Content-Type": "application/json" };
+
+/**
+ * A page of topics as `reader` may see them: a topic's private updates count only for a token that grants the
+ * topic, and a topic that holds nothing else is left out. (A token that grants another topic of a private update
+ * receives it on this topic's streams too; here the topic alone decides, so such an update is left out of the count.)
+ */
+async function asSeenBy(reader: Reader, log: EventLog, page: readonly TopicSummary[]): Promise<TopicSummary[]> {
+  const seen = await Promise.all(
+    page.map((t) => {
+      if (t.privateEvents === 0 || reader.grantsAny([t.topic])) return t;
+      return t.events === t.privateEvents ? undefined : log.publicSummary(t.topic);
+    }),
+  );
+  return seen.filter((t) => t !== undefined);
+}
 
 export const historyRoutes = (log: EventLog, auth: Authorizer, presence: Presence) =>
   new Elysia({ name: "history" })
@@ -49,13 +64,16 @@ export const historyRoutes = (log: EventLog, auth: Authorizer, presence: Presenc
         const limit = query.integer("limit", 1, 1000, 100);
         const token = () => bearerToken(request);
         // Named topics need the rights to read them, as on /events; without any, the caller's own are listed.
-        if (given) await auth.authorizeRead(token, given);
-        const selectors = given ?? (await auth.readableSelectors(token));
+        const { selectors, reader } = given
+          ? { selectors: given, reader: await auth.authorizeRead(token, given) }
+          : await auth.readable(token);
         const page = selectors.length > 0 ? await log.topics({ selectors, after, limit }) : [];
+        const shown = await asSeenBy(reader, log, page);
         await presence.settled();
+        // As on /events, `next` moves past what the reader is not shown.
         const last = page[page.length - 1];
         return {
-          topics: page.map((s) => ({
+          topics: shown.map((s) => ({
             topic: s.topic,
             events: s.events,
             firstId: String(s.firstId),
@@ -72,7 +90,7 @@ export const historyRoutes = (log: EventLog, auth: Authorizer, presence: Presenc
           operationId: "listTopics",
           summary: "List topics with retained events, a page at a time",
           description:
-            "Topics matching the selectors (without `topic`: every topic the caller may read), sorted by name in byte order, after `after`; `events` is the retained count, `subscribers` the open streams (on every node) that receive the topic; `next` is the last topic of a full page (pass it as `after`), null on a partial one.",
+            "Topics matching the selectors (without `topic`: every topic the caller may read), sorted by name in byte order, after `after`; `events` is the retained count (private updates only for a token that grants the topic; a topic of nothing else is left out), `subscribers` the open streams (on every node) that receive the topic; `next` is the last topic of a full page (pass it as `after`; a full page may show fewer than `limit`), null on a partial one.",
           tags: ["history"],
         },
       },

@@ -114,7 +114,9 @@ export const TopicList = t.Object({
   topics: t.Array(
     t.Object({
       topic: AnyTopic,
-      events: t.Integer(),
+      events: t.Integer({
+        description: "Retained events; private updates count only for a token that grants this topic",
+      }),
       firstId: EventId,
       lastId: EventId,
       lastTime: t.String({ format: "date-time" }),

@@ -83,6 +83,8 @@ export interface TopicSummary {
   readonly firstId: number;
   readonly lastId: number;
   readonly lastTime: number;
+  /** How many of `events` are private updates: a reader not granted the topic is shown only the others. */
+  readonly privateEvents: number;
 }
 
 /** Called with each committed batch, in commit order, before the publishers are answered. */
@@ -208,7 +210,7 @@ export interface LogSize {
  * The reading half of a log on a connection of its own: what a worker thread reads the log with while one
  * writer owns every write. Each method is the EventLog's of that name; a store failure rejects with its fault.
  */
-export type LogReads = Pick<EventLog, "read" | "findPublisherId" | "prunedThrough" | "topics" | "retained"> & {
+export type LogReads = Pick<EventLog, "read" | "findPublisherId" | "prunedThrough" | "topics" | "publicSummary" | "retained"> & {
   close(): void;
 };
 
@@ -241,6 +243,11 @@ export interface EventLog {
   prune(policy: PrunePolicy): Promise<number>;
   /** A page of the topics holding retained events; each page is a short step, however many topics there are. */
   topics(range: TopicRange): Promise<TopicSummary[]>;
+  /**
+   * A topic as a reader who may not see its private updates finds it: its other retained events (none of them
+   * private), undefined when it holds none. Reads past the private updates at either end of the topic.
+   */
+  publicSummary(topic: string): Promise<TopicSummary | undefined>;
   /** Retained events, all topics. */
   retained(): Promise<number>;
   /** What the log occupies, and what that figure measures. */

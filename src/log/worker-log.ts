@@ -124,6 +124,10 @@ export class WorkerLog implements EventLog {
     return this.reads.topics(range);
   }
 
+  publicSummary(topic: string): Promise<TopicSummary | undefined> {
+    return this.reads.publicSummary(topic);
+  }
+
   retained(): Promise<number> {
     return this.reads.retained();
   }

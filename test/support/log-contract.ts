@@ -280,6 +280,65 @@ export function logContract(name: string, open: LogFactory): void {
       expect(await log.topics({ selectors: everything, after: "", limit: 100 })).toEqual([]);
     });
 
+    test("private updates count in each of their topics; a topic's public summary leaves them out, as retention does its counts", async () => {
+      const log = await fresh({ maxEventsPerTopic: 3 });
+      const secret = (topic: string, alternates?: string[]) => ({
+        ...draft(topic),
+        private: true,
+        ...(alternates && { alternates }),
+      });
+      const one = async (d: EventDraft) => (await log.append([d])).receipts[0] as Receipt;
+      await one(secret("mixed", ["side"]));
+      await one(draft("mixed"));
+      await one(secret("mixed"));
+      const shown = await one(draft("mixed"));
+      await one(secret("mixed"));
+      await log.append([secret("hidden"), secret("hidden")]);
+      for (let n = 0; n < 10; n++) await log.prune({ before: 0, maxPerTopic: 3, limit: 10 });
+      // `mixed` kept its newest three (private, public, private); the first update went from `side` with it.
+      const counts = async () =>
+        (await log.topics({ selectors: everything, after: "", limit: 100 })).map((t) => [t.topic, t.events, t.privateEvents]);
+      expect(await counts()).toEqual([
+        ["hidden", 2, 2],
+        ["mixed", 3, 2],
+      ]);
+      expect(await log.publicSummary("mixed")).toEqual({
+        topic: "mixed",
+        events: 1,
+        firstId: shown.id,
+        lastId: shown.id,
+        lastTime: shown.time,
+        privateEvents: 0,
+      });
+      for (const topic of ["hidden", "side", "nothing"]) expect(await log.publicSummary(topic)).toBeUndefined();
+      await Bun.sleep(5);
+      for (let n = 0; n < 10; n++) await log.prune({ before: Date.now(), maxPerTopic: 0, limit: 10 });
+      expect(await log.topics({ selectors: everything, after: "", limit: 100 })).toEqual([]);
+      // Counted off to nothing: a topic that gets events again counts only its new ones.
+      await log.append([draft("hidden"), secret("side", ["hidden"])]);
+      expect(await counts()).toEqual([
+        ["hidden", 2, 1],
+        ["side", 1, 1],
+      ]);
+      expect((await log.publicSummary("hidden"))?.events).toBe(1);
+    });
+
+    test("a topic's public summary steps over long runs of private updates at either end", async () => {
+      const log = await fresh();
+      const hidden = (n: number) => Array.from({ length: n }, () => ({ ...draft("long"), private: true }));
+      await log.append(hidden(700));
+      const shown = (await log.append([draft("long")])).receipts[0] as Receipt;
+      await log.append([...hidden(600), { ...draft("other"), alternates: ["long"], private: true }]);
+      expect(await log.publicSummary("long")).toEqual({
+        topic: "long",
+        events: 1,
+        firstId: shown.id,
+        lastId: shown.id,
+        lastTime: shown.time,
+        privateEvents: 0,
+      });
+    });
+
     test("topics come a page at a time, in byte order, for exact and prefix selectors, each once", async () => {
       const log = await fresh();
       const names = ["b.2", "a", "b.10", "b", "B", "c.x", "b.1", "a.z"];

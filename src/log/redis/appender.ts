@@ -111,7 +111,11 @@ export class Appender {
     let outcomes: typeof fresh;
     try {
       reply = (await this.call(() =>
-        scripts.append.run(this.connection, [k.log, k.feed, k.head, k.topics, k.over, k.pruned, k.prefixes, k.ids], args),
+        scripts.append.run(
+          this.connection,
+          [k.log, k.feed, k.head, k.topics, k.over, k.pruned, k.prefixes, k.ids, k.privates],
+          args,
+        ),
       )) as number[];
       outcomes = requests.map(({ drafts }, r) => {
         const [status, first, time] = reply.slice(r * 3, r * 3 + 3) as [number, number, number];

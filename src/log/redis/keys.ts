@@ -21,6 +21,8 @@ export interface LogKeys {
   readonly overLimit: string;
   /** Sorted set of publishers' ids of retained events, `<publisher id>\n<event id in 20 digits>`, for resume. */
   readonly ids: string;
+  /** Hash: topic → its retained private updates (canonical or alternate); a topic with none has no field. */
+  readonly privates: string;
 }
 
 export function logKeys(prefix: string): LogKeys {
@@ -36,6 +38,7 @@ export function logKeys(prefix: string): LogKeys {
     over: `${namespace}over`,
     overLimit: `${namespace}over-limit`,
     ids: `${namespace}ids`,
+    privates: `${namespace}private`,
   };
 }
 

@@ -35,6 +35,18 @@ function lexRange(selector: Selector, after: string): [string, string] {
   return [min, selector.isPrefix ? `(${to}` : `[${from}`];
 }
 
+/** The six values topics.lua gives a topic, from `at`: name, events, first and last id, last time, private events. */
+function topicSummary(values: readonly Reply[], at: number): TopicSummary {
+  return {
+    topic: String(values[at]),
+    events: Number(values[at + 1]),
+    firstId: Number(values[at + 2]),
+    lastId: Number(values[at + 3]),
+    lastTime: Number(values[at + 4]),
+    privateEvents: Number(values[at + 5]),
+  };
+}
+
 export class RedisReader {
   /** `connection` is the reads' own, so a write that waits for replicas never holds a read. */
   constructor(
@@ -83,20 +95,36 @@ export class RedisReader {
     do {
       const ranges = selectors.flatMap((s) => lexRange(s, cursor));
       const page = (await this.call(() =>
-        scripts.topics.run(this.connection, [this.keys.topics], [this.keys.namespace, limit - out.length, ...ranges]),
+        scripts.topics.run(
+          this.connection,
+          [this.keys.topics, this.keys.privates],
+          [this.keys.namespace, limit - out.length, ...ranges],
+        ),
       )) as Reply[];
       cursor = String(page[0]);
-      for (let i = 1; i < page.length; i += 5) {
-        out.push({
-          topic: String(page[i]),
-          events: Number(page[i + 1]),
-          firstId: Number(page[i + 2]),
-          lastId: Number(page[i + 3]),
-          lastTime: Number(page[i + 4]),
-        });
-      }
+      for (let i = 1; i < page.length; i += 6) out.push(topicSummary(page, i));
     } while (out.length < limit && cursor !== "");
     return out;
+  }
+
+  async publicSummary(topic: string): Promise<TopicSummary | undefined> {
+    const first = await this.publicEnd(topic, "XRANGE", "-");
+    const last = first && (await this.publicEnd(topic, "XREVRANGE", "+"));
+    if (!first || !last) return undefined;
+    return { topic, events: first.events, firstId: first.id, lastId: last.id, lastTime: last.time, privateEvents: 0 };
+  }
+
+  /** The topic's first public event from one end, a short script call per step (Redis is never held for long). */
+  private async publicEnd(topic: string, command: "XRANGE" | "XREVRANGE", from: string) {
+    for (let cursor = from; cursor !== ""; ) {
+      const [events, id, time, next] = (await this.call(() =>
+        scripts.publicTopic.run(this.connection, [this.keys.privates], [this.keys.namespace, topic, command, cursor]),
+      )) as [number, number, number, string];
+      if (events <= 0) return undefined;
+      if (id !== 0) return { events, id, time };
+      cursor = next;
+    }
+    return undefined;
   }
 
   /** The first member for the publisher's id in byte order is its earliest retained event (see lib.lua); `:` follows the digits. */

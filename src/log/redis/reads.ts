@@ -43,6 +43,10 @@ export class RedisReads implements LogReads {
     return this.reader.topics(range);
   }
 
+  publicSummary(topic: string): Promise<TopicSummary | undefined> {
+    return this.reader.publicSummary(topic);
+  }
+
   retained(): Promise<number> {
     return this.reader.retained();
   }

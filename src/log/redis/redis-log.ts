@@ -150,7 +150,7 @@ export class RedisEventLog implements EventLog {
       const reply = await this.call(() =>
         scripts.prune.run(
           this.connections.writes,
-          [k.log, k.pruned, k.over, k.prefixes, k.topics, k.ids],
+          [k.log, k.pruned, k.over, k.prefixes, k.topics, k.ids, k.privates],
           [k.namespace, before, maxPerTopic, limit - deleted, READ_BYTES],
         ),
       );
@@ -163,6 +163,10 @@ export class RedisEventLog implements EventLog {
 
   topics(range: TopicRange): Promise<TopicSummary[]> {
     return this.reader.topics(range);
+  }
+
+  publicSummary(topic: string): Promise<TopicSummary | undefined> {
+    return this.reader.publicSummary(topic);
   }
 
   retained(): Promise<number> {

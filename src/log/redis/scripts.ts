@@ -14,6 +14,7 @@ import presenceReadLua from "./lua/presence-read.lua" with { type: "text" };
 import presenceSyncLua from "./lua/presence-sync.lua" with { type: "text" };
 import pruneLua from "./lua/prune.lua" with { type: "text" };
 import prunedThroughLua from "./lua/pruned-through.lua" with { type: "text" };
+import publicTopicLua from "./lua/public-topic.lua" with { type: "text" };
 import readLua from "./lua/read.lua" with { type: "text" };
 import topicsLua from "./lua/topics.lua" with { type: "text" };
 
@@ -44,6 +45,7 @@ export const scripts = {
   read: new Script(readLua, false),
   prune: new Script(pruneLua, true),
   topics: new Script(topicsLua, false),
+  publicTopic: new Script(publicTopicLua, false),
   prunedThrough: new Script(prunedThroughLua, false),
   head: new Script(headLua, true),
   indexPruned: new Script(indexPrunedLua, true),

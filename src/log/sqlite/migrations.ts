@@ -8,6 +8,7 @@ import retainedTopics from "../../../migrations/0004_retained_topics_index.sql" 
 import mercureUpdates from "../../../migrations/0005_mercure_updates.sql" with { type: "text" };
 import readBounds from "../../../migrations/0006_topic_read_bounds.sql" with { type: "text" };
 import retainedFlag from "../../../migrations/0007_retained_flag.sql" with { type: "text" };
+import privateCounts from "../../../migrations/0008_private_counts.sql" with { type: "text" };
 import { HeraldError } from "../../errors";
 
 interface Migration {
@@ -24,6 +25,7 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: "0005_mercure_updates.sql", sql: mercureUpdates },
   { version: 6, name: "0006_topic_read_bounds.sql", sql: readBounds },
   { version: 7, name: "0007_retained_flag.sql", sql: retainedFlag },
+  { version: 8, name: "0008_private_counts.sql", sql: privateCounts },
 ];
 
 const LEDGER_COLUMNS = ["applied_at", "name", "version"];

@@ -2,7 +2,7 @@
  * Reads of the SQLite log: pages bounded in count and in bytes, and prefix scans in bounded id windows that
  * yield to the event loop, so a sparse selector over a large log never holds the hub.
  */
-import type { Database } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 import type { Selector } from "../../names";
 import {
   compareNames,
@@ -54,10 +54,22 @@ const COLUMNS = `id, topic, type, data, time, ${UPDATE("")}`;
 const EVENT_COLUMNS = `e.id, e.topic, e.type, e.data, e.time, ${UPDATE("e.")}`;
 /** Ids a prefix scan covers per query: a few milliseconds of rows at most. */
 const WINDOW_IDS = 4096;
+/** A topic's events one step of the search for its first or last public event reads. */
+const EDGE_STEP = 512;
 /** Longest a read runs before it lets other requests in. */
 const SLICE_MS = 2;
 
 /** What a read of one topic knows before it reads a row (migrations/0006_topic_read_bounds.sql). */
+/** One event at an end of a topic: is it public (not a private update)? */
+interface EdgeRow {
+  readonly id: number;
+  readonly time: number;
+  readonly public: 0 | 1;
+}
+
+const earliest = (a?: EdgeRow, b?: EdgeRow) => (a && b ? (a.id < b.id ? a : b) : (a ?? b));
+const latest = (a?: EdgeRow, b?: EdgeRow) => (a && b ? (a.id > b.id ? a : b) : (a ?? b));
+
 interface TopicRangeRow {
   largest: number | null;
   lastUpdate: number | null;
@@ -176,6 +188,10 @@ export class SqliteReader {
   private readonly prunedOf;
   private readonly topicsAfter;
   private readonly topicsFrom;
+  private readonly topicCounts;
+  /** A topic's events from its oldest or its newest, canonical and alternate: where its public events begin and end. */
+  private readonly oldest;
+  private readonly newest;
   private readonly retainedCount;
   private readonly turns = new Turns();
 
@@ -226,12 +242,30 @@ export class SqliteReader {
         `SELECT topic, events,
                 (SELECT min(id) FROM (SELECT min(id) AS id FROM events WHERE topic = t.topic
                                       UNION ALL SELECT min(id) FROM event_topics WHERE topic = t.topic)) AS firstId,
-                last_id AS lastId, last_time AS lastTime
+                last_id AS lastId, last_time AS lastTime, private_events AS privateEvents
          FROM topics t INDEXED BY topics_retained
          WHERE emptied IS NULL AND topic ${lower} ? AND topic < ? ORDER BY topic LIMIT ?`,
       );
     this.topicsAfter = topicsIn(">");
     this.topicsFrom = topicsIn(">=");
+    this.topicCounts = db.query<{ events: number; privateEvents: number; lastId: number }, [string]>(
+      "SELECT events, private_events AS privateEvents, last_id AS lastId FROM topics WHERE topic = ?",
+    );
+    const edge = (order: "ASC" | "DESC") => {
+      const past = order === "ASC" ? ">" : "<";
+      return {
+        canonical: db.query<EdgeRow, [string, number]>(
+          `SELECT id, time, private IS NULL AS public FROM events
+           WHERE topic = ?1 AND id ${past} ?2 ORDER BY id ${order} LIMIT ${EDGE_STEP}`,
+        ),
+        alternate: db.query<EdgeRow, [string, number]>(
+          `SELECT a.id AS id, e.time AS time, e.private IS NULL AS public FROM event_topics a JOIN events e ON e.id = a.id
+           WHERE a.topic = ?1 AND a.id ${past} ?2 ORDER BY a.id ${order} LIMIT ${EDGE_STEP}`,
+        ),
+      };
+    };
+    this.oldest = edge("ASC");
+    this.newest = edge("DESC");
     this.retainedCount = db.query<{ n: number | null }, []>(
       "SELECT (SELECT sum(events) FROM topics) - (SELECT count(*) FROM event_topics) AS n",
     );
@@ -246,6 +280,41 @@ export class SqliteReader {
       }),
       limit,
     );
+  }
+
+  async publicSummary(topic: string): Promise<TopicSummary | undefined> {
+    const counts = this.topicCounts.get(topic);
+    if (!counts || counts.events <= counts.privateEvents) return undefined;
+    const first = earliest(
+      await this.firstPublic(this.oldest.canonical, topic, 0),
+      await this.firstPublic(this.oldest.alternate, topic, 0),
+    );
+    const last = latest(
+      await this.firstPublic(this.newest.canonical, topic, counts.lastId + 1),
+      await this.firstPublic(this.newest.alternate, topic, counts.lastId + 1),
+    );
+    if (!first || !last) return undefined;
+    const events = counts.events - counts.privateEvents;
+    return { topic, events, firstId: first.id, lastId: last.id, lastTime: last.time, privateEvents: 0 };
+  }
+
+  /**
+   * The first event that is not private in `rows` (one end of a topic, past `from`). A step at a time, yielding
+   * to the event loop between slices: private updates at an end of a topic are stepped over without holding it.
+   */
+  private async firstPublic(rows: Statement<EdgeRow, [string, number]>, topic: string, from: number) {
+    let sliceStart = performance.now();
+    for (let cursor = from; ; ) {
+      const step = rows.all(topic, cursor);
+      const found = step.find((r) => r.public === 1);
+      const end = step[step.length - 1];
+      if (found || !end || step.length < EDGE_STEP) return found;
+      cursor = end.id;
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await this.turns.next();
+        sliceStart = performance.now();
+      }
+    }
   }
 
   async read({ selectors, after, upTo, limit, maxBytes = Number.POSITIVE_INFINITY }: ReadRange): Promise<LoggedEvent[]> {

@@ -40,6 +40,10 @@ export class SqliteReads implements LogReads {
     return this.reading(() => this.reader.topics(range));
   }
 
+  publicSummary(topic: string): Promise<TopicSummary | undefined> {
+    return this.reading(() => this.reader.publicSummary(topic));
+  }
+
   retained(): Promise<number> {
     return this.reading(() => this.reader.retained());
   }

@@ -194,6 +194,10 @@ export class SqliteEventLog implements EventLog {
     return this.reading(() => this.reader.topics(range));
   }
 
+  async publicSummary(topic: string): Promise<TopicSummary | undefined> {
+    return this.reading(() => this.reader.publicSummary(topic));
+  }
+
   async retained(): Promise<number> {
     return this.reading(() => this.reader.retained());
   }

@@ -56,11 +56,11 @@ export class SqliteWriter {
          SELECT id FROM events WHERE topic = ?1 UNION ALL SELECT id FROM event_topics WHERE topic = ?1 ORDER BY id LIMIT ?2)`,
     );
     // A max_data that is not known (NULL) stays so: max() of NULL is NULL.
-    this.countTopic = db.query<never, [string, number, number, number, number, number | null]>(
-      `INSERT INTO topics (topic, events, last_id, last_time, max_data, last_update) VALUES (?, ?, ?, ?, ?, ?)
+    this.countTopic = db.query<never, [string, number, number, number, number, number | null, number]>(
+      `INSERT INTO topics (topic, events, last_id, last_time, max_data, last_update, private_events) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (topic) DO UPDATE SET events = events + excluded.events, last_id = excluded.last_id,
          last_time = excluded.last_time, max_data = max(max_data, excluded.max_data),
-         last_update = coalesce(excluded.last_update, last_update)`,
+         last_update = coalesce(excluded.last_update, last_update), private_events = private_events + excluded.private_events`,
     );
     this.insert = db.query<never, Insert>("INSERT INTO events (topic, type, data, time) VALUES (?, ?, ?, ?)");
     this.insertUpdate = db.query<never, InsertUpdate>(
@@ -114,16 +114,19 @@ export class SqliteWriter {
    * read of the topic how long its events' data can be and where its Mercure updates end.
    */
   private countTopics(outcomes: readonly Outcome[], time: number): void {
-    const counts = new Map<string, { events: number; lastId: number; maxData: number; lastUpdate: number | null }>();
+    type Count = { events: number; lastId: number; maxData: number; lastUpdate: number | null; privateEvents: number };
+    const counts = new Map<string, Count>();
     const count = (topic: string, e: LoggedEvent) => {
       const lastUpdate = isUpdate(e) ? e.id : null;
+      const privateEvents = e.private === true ? 1 : 0;
       const c = counts.get(topic);
       if (c) {
         c.events++;
         c.lastId = e.id;
         c.maxData = Math.max(c.maxData, e.data.length);
         c.lastUpdate = lastUpdate ?? c.lastUpdate;
-      } else counts.set(topic, { events: 1, lastId: e.id, maxData: e.data.length, lastUpdate });
+        c.privateEvents += privateEvents;
+      } else counts.set(topic, { events: 1, lastId: e.id, maxData: e.data.length, lastUpdate, privateEvents });
     };
     for (const o of outcomes) {
       if (!("fresh" in o)) continue;
@@ -132,7 +135,9 @@ export class SqliteWriter {
         if (e.alternates) for (const topic of e.alternates) count(topic, e);
       }
     }
-    for (const [topic, c] of counts) this.countTopic.run(topic, c.events, c.lastId, time, c.maxData, c.lastUpdate);
+    for (const [topic, c] of counts) {
+      this.countTopic.run(topic, c.events, c.lastId, time, c.maxData, c.lastUpdate, c.privateEvents);
+    }
   }
 
   /** One request inside the shared transaction; a repeated key is resolved here, so duplicates append once. */

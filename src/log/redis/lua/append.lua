@@ -5,7 +5,7 @@
 -- (the alternates' copies name the canonical topic in "h"), and the log entry lists the alternates ("o").
 -- Returns {status, first id, time} per request (status 1: fresh, 2: replayed, 3: conflict), then how many
 -- old events the append trimmed.
-local log_key = KEYS[1]    -- stream: every retained event in id order, entry "<id>-0", fields t m [k] [o i]
+local log_key = KEYS[1]    -- stream: every retained event in id order, entry "<id>-0", fields t m [k] [o i p]
 local feed_key = KEYS[2]   -- stream: the newest events in full, fields t e d m [x], for the nodes' tails
 local head_key = KEYS[3]   -- hash: id (highest id assigned), time (latest commit time)
 local topics_key = KEYS[4] -- sorted set: every topic name, score 0, for prefix lookups
@@ -13,6 +13,7 @@ local over_key = KEYS[5]   -- set: topics holding more events than the per-topic
 local pruned_key = KEYS[6] -- hash: topic -> highest id deleted
 local prefixes_key = KEYS[7] -- hash: name prefix -> highest id deleted on the topics it starts
 local ids_key = KEYS[8]    -- sorted set: "<publisher id>\n<event id in 20 digits>" (see publisher_member)
+local privates_key = KEYS[9] -- hash: topic -> its retained private updates
 
 local namespace = ARGV[1]  -- "{prefix}:": topic streams are namespace .. "t:" .. topic
 local max_per_topic = tonumber(ARGV[2])
@@ -32,7 +33,9 @@ local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local time = string.format('%d', math.max(ms, tonumber(redis.call('HGET', head_key, 'time') or 0)))
 
 raise_head(head_key, floor)
-local trim_keys = {log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key, ids = ids_key}
+local trim_keys = {
+  log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key, ids = ids_key, privates = privates_key,
+}
 local added = {}
 local out = {}
 local function answer(status, first, at) out[#out + 1] = status out[#out + 1] = first out[#out + 1] = at end
@@ -84,6 +87,11 @@ for _ = 1, request_count do
           indexed[#indexed + 1] = 'i'
           indexed[#indexed + 1] = update.i
           redis.call('ZADD', ids_key, 0, publisher_member(update.i, first + i))
+        end
+        if update.p == true then
+          indexed[#indexed + 1] = 'p'
+          indexed[#indexed + 1] = '1'
+          count_private(privates_key, topics_of(indexed), 1)
         end
         redis.call('XADD', log_key, entry, unpack(indexed))
         redis.call('XADD', topic_key, entry, unpack(stored))

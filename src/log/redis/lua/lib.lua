@@ -78,6 +78,20 @@ local function forget_event(ids_key, id, fields)
   if publisher_id then redis.call('ZREM', ids_key, publisher_member(publisher_id, id)) end
 end
 
+-- A private update counts in each of its topics (the hash `privates`, topic -> count); a count that reaches 0 goes.
+local function count_private(privates_key, topics, by)
+  for _, topic in ipairs(topics) do
+    if redis.call('HINCRBY', privates_key, topic, by) <= 0 then redis.call('HDEL', privates_key, topic) end
+  end
+end
+
+-- Every topic of a log entry: its own, then its alternates.
+local function topics_of(fields)
+  local all = alternates_of(fields)
+  table.insert(all, 1, field(fields, 't'))
+  return all
+end
+
 -- Deletes up to `n` of the oldest events of `topic` (reading at most about `max_bytes` of their data),
 -- with the Idempotency-Keys they carry. An event on several topics goes from each of them, and counts as
 -- pruned on each. Returns how many went and the data bytes read.
@@ -94,8 +108,8 @@ local function trim_topic(namespace, keys, topic, n, max_bytes)
         if logged then
           local id = id_of(e[1])
           forget_event(keys.ids, id, logged[2])
-          local all = alternates_of(logged[2])
-          all[#all + 1] = field(logged[2], 't')
+          local all = topics_of(logged[2])
+          if field(logged[2], 'p') then count_private(keys.privates, all, -1) end
           for _, other in ipairs(all) do
             if other ~= topic then
               redis.call('XDEL', namespace .. 't:' .. other, e[1])

@@ -3,12 +3,13 @@
 -- topic's pruned-through id, and an Idempotency-Key goes with its first event. Safe to run on every
 -- node at once: each call sees what the previous ones left. An update on several topics goes from each of
 -- them and counts as pruned on each. Returns how many events went.
-local log_key = KEYS[1]    -- stream: every retained event in id order, fields t m [k] [o i]
+local log_key = KEYS[1]    -- stream: every retained event in id order, fields t m [k] [o i p]
 local pruned_key = KEYS[2] -- hash: topic -> highest id deleted
 local over_key = KEYS[3]   -- set: topics over the per-topic limit
 local prefixes_key = KEYS[4] -- hash: name prefix -> highest id deleted on the topics it starts
 local topics_key = KEYS[5] -- sorted set: every topic name with retained events
 local ids_key = KEYS[6]    -- sorted set: publishers' ids of events (see publisher_member)
+local privates_key = KEYS[7] -- hash: topic -> its retained private updates
 
 local namespace = ARGV[1]  -- topic streams are namespace .. "t:" .. topic, fields e d m [k] [x h]
 local before = tonumber(ARGV[2])
@@ -19,7 +20,9 @@ local STEP = 200                    -- log entries read at a time
 local OVER_TOPICS = 16              -- topics over their limit trimmed in one call
 
 
-local trim_keys = {log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key, ids = ids_key}
+local trim_keys = {
+  log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key, ids = ids_key, privates = privates_key,
+}
 local deleted = 0
 
 -- By age: ids follow commit time, so the old events are the lowest ids of the log.
@@ -32,8 +35,9 @@ while deleted < limit do
     if tonumber(field(fields, 'm')) >= before then young = true break end
     cut = id_of(e[1])
     forget_event(ids_key, cut, fields)
-    highest_of[field(fields, 't')] = cut
-    for _, alternate in ipairs(alternates_of(fields)) do highest_of[alternate] = cut end
+    local all = topics_of(fields)
+    for _, topic in ipairs(all) do highest_of[topic] = cut end
+    if field(fields, 'p') then count_private(privates_key, all, -1) end
     deleted = deleted + 1
   end
   if young or #entries == 0 then break end

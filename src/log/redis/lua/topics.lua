@@ -1,7 +1,8 @@
 -- One page of the topics with retained events that fall in some name ranges, in byte order of their names.
--- Returns {last name looked at, topic, events, first id, last id, last time, ...}; the last name is "" once
+-- Returns {last name looked at, topic, events, first id, last id, last time, private events, ...}; the last name is "" once
 -- every name in the ranges was looked at. Costs what the page holds: each range is one ZRANGEBYLEX with a LIMIT.
 local topics_key = KEYS[1] -- sorted set: every topic name with retained events
+local privates_key = KEYS[2] -- hash: topic -> its retained private updates
 
 local namespace = ARGV[1]  -- topic streams are namespace .. "t:" .. topic, fields e d m [k]
 local page = tonumber(ARGV[2])
@@ -31,6 +32,7 @@ for i = 1, looked do
     out[#out + 1] = id_of(first[1])
     out[#out + 1] = id_of(last[1])
     out[#out + 1] = tonumber(field(last[2], 'm'))
+    out[#out + 1] = tonumber(redis.call('HGET', privates_key, topic) or 0)
   end
 end
 return out
