@@ -167,7 +167,7 @@ const ALL_CASES: readonly Case[] = [
       return [run.allDelivered ? run.eventsPerSec : 0, run.rssGrowthMb];
     },
   },
-  ...(["prefix", "exact"] as const).map(
+  ...(["prefix", "exact", "template"] as const).map(
     (selectors): Case => ({
       key: "routing",
       name: `routing, 5000 streams on ${selectors} selectors`,

@@ -150,6 +150,14 @@ export function judge(r: Results): Target[] {
       : "not run",
     met: ro ? ro.ratio <= 1.2 && ro.prefix.delivered && ro.exact.delivered : null,
   });
+  out.push({
+    name: `Hub CPU per event, ${int(ro?.streams ?? r.profile.routingStreams)} Mercure streams each on its own URI template (\`u.<k>.{kind}\`) vs each on its own topic`,
+    goal: "≤ 1.2×, every event delivered",
+    measured: ro
+      ? `${fix(ro.templateRatio)}× (${fix(ro.template.hubCpuMsPerEvent, 3)} vs ${fix(ro.exact.hubCpuMsPerEvent, 3)} ms at ${int(ro.ratePerSec)} events/s)`
+      : "not run",
+    met: ro ? ro.templateRatio <= 1.2 && ro.template.delivered && ro.exact.delivered : null,
+  });
   const w = r.workers?.sharing;
   out.push({
     name: `Hub CPU per delivered event, every thread summed, 2 workers vs 1, paced fan-out to ${int(r.profile.fanoutStreams)} streams`,
@@ -340,7 +348,7 @@ export function markdown(r: Results): string {
 function routingSection(ro: RoutingResult, add: (...l: string[]) => void): void {
   add(`## Routing: ${int(ro.streams)} streams, each on a selector of its own`, "");
   add(
-    `Single events at ${int(ro.ratePerSec)}/s, open loop, to the users in turn, so each reaches one stream; heartbeats off. Hub CPU (user + system) from the first publish of the phase to the last delivery, over its events. With prefixes, **${fix(ro.ratio)}×** the CPU per event of exact topics.`,
+    `Single events at ${int(ro.ratePerSec)}/s, open loop, to the users in turn, so each reaches one stream; heartbeats off. Hub CPU (user + system) from the first publish of the phase to the last delivery, over its events. With prefixes, **${fix(ro.ratio)}×** the CPU per event of exact topics; with URI templates (Mercure streams), **${fix(ro.templateRatio)}×**.`,
     "",
     "| selectors | hub CPU ms per event | events | all delivered |",
     "|---|---|---|---|",
@@ -348,6 +356,7 @@ function routingSection(ro: RoutingResult, add: (...l: string[]) => void): void 
   for (const [label, run] of [
     ["prefix `u.<k>.*`", ro.prefix],
     ["exact `u.<k>.feed`", ro.exact],
+    ["template `u.<k>.{kind}` (Mercure)", ro.template],
   ] as const) {
     add(`| ${label} | ${fix(run.hubCpuMsPerEvent, 3)} | ${int(run.events)} | ${yes(run.delivered)} |`);
   }

@@ -57,7 +57,7 @@ test(
       expect(r.presence?.median.storm.delivered).toBe(true);
       expect(r.presence?.median.connectsPerSec).toBeGreaterThan(0);
       expect(r.presence?.median.connectFailures).toBe(0);
-      for (const run of [r.routing?.prefix, r.routing?.exact]) {
+      for (const run of [r.routing?.prefix, r.routing?.exact, r.routing?.template]) {
         expect(run?.delivered).toBe(true);
         expect(run?.hubCpuMsPerEvent).toBeGreaterThan(0);
       }

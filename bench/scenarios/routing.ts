@@ -1,8 +1,8 @@
 /**
  * Routing cost (issue 22): the hub's CPU per event at a paced rate when every stream has a selector of its own and
  * each event reaches one stream, the selectors being prefixes (`u.<k>.*`, the per-user pattern) or exact topics
- * (`u.<k>.feed`). Equal figures mean finding a prefix's streams costs no more than finding a topic's, however many
- * prefixes are open.
+ * (`u.<k>.feed`), or URI templates on the Mercure endpoint (`u.<k>.{kind}`, a template per user). Equal figures
+ * mean finding a prefix's or a template's streams costs no more than finding a topic's, however many are open.
  */
 
 import { postRequest, publish, type Target } from "../lib/http-client";
@@ -12,7 +12,7 @@ import { cpuMs } from "../lib/proc";
 import { medianOf } from "../lib/stats";
 import { StreamSet } from "../lib/streams";
 
-export type RoutingSelectors = "prefix" | "exact";
+export type RoutingSelectors = "prefix" | "exact" | "template";
 
 export interface RoutingJob {
   readonly kind: "routing";
@@ -34,16 +34,17 @@ export interface RoutingRun {
   readonly hubCpuMsPerEvent: number;
 }
 
-const selectorOf: Record<RoutingSelectors, (user: number) => string> = {
-  prefix: (user) => `u.${user}.*`,
-  exact: (user) => `u.${user}.feed`,
+const streamPath: Record<RoutingSelectors, (user: number) => string> = {
+  prefix: (user) => `/stream?topic=u.${user}.*`,
+  exact: (user) => `/stream?topic=u.${user}.feed`,
+  template: (user) => `/.well-known/mercure?topic=${encodeURIComponent(`u.${user}.{kind}`)}`,
 };
 
 /** In the load generator: one stream per user, events to the users in turn. */
 export async function routingClient(job: RoutingJob): Promise<RoutingRun> {
   const { target, streams: n } = job;
   const set = new StreamSet(target);
-  await set.open(n, { path: (user) => `/stream?topic=${selectorOf[job.selectors](user)}` });
+  await set.open(n, { path: streamPath[job.selectors] });
   let sent = 0;
   const request = (t: number) => postRequest(target, `/topics/u.${sent++ % n}.feed/events`, publishBody(t));
   const phase = async (durationMs: number) => {
@@ -77,9 +78,12 @@ export interface RoutingResult {
   readonly ratePerSec: number;
   readonly prefix: RoutingRun;
   readonly exact: RoutingRun;
+  readonly template: RoutingRun;
   /** Hub CPU per event with prefixes over with exact topics (medians). */
   readonly ratio: number;
-  readonly runs: { readonly prefix: RoutingRun[]; readonly exact: RoutingRun[] };
+  /** The same with URI templates over exact topics. */
+  readonly templateRatio: number;
+  readonly runs: Readonly<Record<RoutingSelectors, RoutingRun[]>>;
 }
 
 /**
@@ -106,11 +110,11 @@ export function measureRouting(selectors: RoutingSelectors, s: RoutingSettings):
   );
 }
 
-/** In the runner: prefixes and exact topics, alternating, `repeats` times each, each on a fresh Herald. */
+/** In the runner: prefixes, exact topics and templates, in turn, `repeats` times each, each on a fresh Herald. */
 export async function runRouting(s: RoutingSettings, log: (line: string) => void): Promise<RoutingResult> {
-  const runs: Record<RoutingSelectors, RoutingRun[]> = { prefix: [], exact: [] };
+  const runs: Record<RoutingSelectors, RoutingRun[]> = { prefix: [], exact: [], template: [] };
   for (let i = 0; i < s.repeats; i++) {
-    for (const selectors of ["prefix", "exact"] as const) {
+    for (const selectors of ["prefix", "exact", "template"] as const) {
       const run = await measureRouting(selectors, s);
       runs[selectors].push(run);
       log(
@@ -118,14 +122,15 @@ export async function runRouting(s: RoutingSettings, log: (line: string) => void
       );
     }
   }
-  const prefix = medianOf(runs.prefix);
-  const exact = medianOf(runs.exact);
+  const [prefix, exact, template] = [medianOf(runs.prefix), medianOf(runs.exact), medianOf(runs.template)];
   return {
     streams: s.streams,
     ratePerSec: s.ratePerSec,
     prefix,
     exact,
+    template,
     ratio: prefix.hubCpuMsPerEvent / exact.hubCpuMsPerEvent,
+    templateRatio: template.hubCpuMsPerEvent / exact.hubCpuMsPerEvent,
     runs,
   };
 }

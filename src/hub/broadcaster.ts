@@ -51,7 +51,10 @@ export interface Subscriber {
   receive(batch: EncodedBatch, indexes: readonly number[]): void;
 }
 
-/** The streams of one distinct pattern: it is tested once per topic of a batch, however many streams hold it. */
+/**
+ * The streams of one distinct pattern: it is tested once per topic of a batch, however many streams hold it, and
+ * only for topics that start with its literal prefix.
+ */
 interface PatternSubscribers {
   readonly prefix: string;
   readonly pattern: TopicPattern;
@@ -62,6 +65,8 @@ export class Broadcaster {
   private readonly exact = new Map<string, Set<Subscriber>>();
   private readonly prefixes = new PrefixIndex<Subscriber>();
   private readonly patterns = new Map<string, PatternSubscribers>();
+  /** The same, filed by literal prefix: a topic meets only the patterns it could match (per-user templates are many). */
+  private readonly patternPrefixes = new PrefixIndex<PatternSubscribers>();
   private head: number;
 
   /** @param head the log's last id when the broadcaster starts */
@@ -79,8 +84,12 @@ export class Broadcaster {
       if (s.pattern !== undefined) {
         // Patterns are one when their kind and text are: a hub compiles them all the same way.
         const key = selectorKey(s);
-        const entry = this.patterns.get(key) ?? { prefix: s.value, pattern: s.pattern, subs: new Set<Subscriber>() };
-        this.patterns.set(key, entry);
+        let entry = this.patterns.get(key);
+        if (entry === undefined) {
+          entry = { prefix: s.value, pattern: s.pattern, subs: new Set<Subscriber>() };
+          this.patterns.set(key, entry);
+          this.patternPrefixes.add(entry.prefix, entry);
+        }
         entry.subs.add(sub);
         continue;
       }
@@ -100,7 +109,10 @@ export class Broadcaster {
         const key = selectorKey(s);
         const entry = this.patterns.get(key);
         entry?.subs.delete(sub);
-        if (entry?.subs.size === 0) this.patterns.delete(key);
+        if (entry?.subs.size === 0) {
+          this.patterns.delete(key);
+          this.patternPrefixes.remove(entry.prefix, entry);
+        }
         continue;
       }
       if (s.isPrefix) {
@@ -124,9 +136,9 @@ export class Broadcaster {
   private forEachMatch(topic: string, visit: (sub: Subscriber) => void): void {
     this.exact.get(topic)?.forEach(visit);
     this.prefixes.forEachMatch(topic, visit);
-    for (const { prefix, pattern, subs } of this.patterns.values()) {
-      if (topic.startsWith(prefix) && pattern.test(topic)) subs.forEach(visit);
-    }
+    this.patternPrefixes.forEachMatch(topic, ({ pattern, subs }) => {
+      if (pattern.test(topic)) subs.forEach(visit);
+    });
   }
 
   /** Called by the log with each committed batch, in commit order. */
