@@ -249,7 +249,9 @@ const targets = judge(results);
 const stamp = started.toISOString().replace(/[:.]/g, "-");
 mkdirSync(outDir, { recursive: true });
 const md = markdown(results);
-const files = [join(outDir, `${stamp}.json`), join(outDir, `${stamp}.md`), join(outDir, "latest.md")];
+// latest.md is the newest full run: a run of some scenarios (--only) leaves it as it is.
+const full = SCENARIOS.every((s) => only.has(s));
+const files = [join(outDir, `${stamp}.json`), join(outDir, `${stamp}.md`), ...(full ? [join(outDir, "latest.md")] : [])];
 writeFileSync(files[0] as string, `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
 for (const file of files.slice(1)) writeFileSync(file, md);
 formatResults(files);

@@ -3,13 +3,15 @@
  * replay, and a private update reaches only a stream allowed to read it.
  */
 import { afterAll, expect, test } from "bun:test";
+import fc from "fast-check";
 import { Broadcaster, type EncodedBatch, type Subscriber } from "../src/hub/broadcaster";
 import { Hub } from "../src/hub/hub";
 import type { LoggedEvent } from "../src/log/event-log";
 import { SqliteEventLog } from "../src/log/sqlite/sqlite-log";
 import { createLogger } from "../src/logger";
 import { Metrics } from "../src/metrics";
-import { parseSelectors } from "../src/names";
+import { parseSelectors, type Selector, selects } from "../src/names";
+import { templateSelector } from "../src/patterns/selectors";
 import { removeDir, tempDir } from "./support/herald";
 
 const dir = tempDir();
@@ -55,6 +57,43 @@ test("the broadcaster hands an update on three topics once to a stream matching 
   expect(prefix.got).toEqual([1, 3]);
   expect(other.got).toEqual([]);
   expect(allowed.got).toEqual([1, 3, 4, 5]);
+});
+
+test("the broadcaster finds the streams of exact topics, prefixes and templates as a scan of every selector does, through adds and removes", () => {
+  // Few characters, so literal prefixes nest and templates share them; `{x}` alone has the empty prefix.
+  const text = fc.string({ unit: fc.constantFrom("a", "b", "/"), maxLength: 3 });
+  const selector = fc.oneof(
+    text.map((t): Selector => ({ text: t, value: t, isPrefix: false })),
+    text.map((t): Selector => ({ text: `${t}*`, value: t, isPrefix: true })),
+    fc.tuple(text, fc.constantFrom("{x}", "{/x}", "b{x}")).map(([t, v]) => templateSelector(`${t}${v}`)),
+  );
+  const scenario = fc.record({
+    subs: fc.array(fc.array(selector, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 8 }),
+    ops: fc.array(fc.record({ remove: fc.boolean(), at: fc.nat() }), { maxLength: 30 }),
+    topics: fc.array(fc.string({ unit: fc.constantFrom("a", "b", "/"), maxLength: 6 }), { minLength: 1, maxLength: 6 }),
+  });
+  fc.assert(
+    fc.property(scenario, ({ subs: selectorLists, ops, topics }) => {
+      const broadcaster = new Broadcaster(0);
+      const subs = selectorLists.map((selectors): Subscriber => ({ ...subscriber(["unused"]), selectors }));
+      const added = new Set<Subscriber>();
+      for (const { remove, at } of ops) {
+        const sub = subs[at % subs.length] as Subscriber;
+        if (remove && added.has(sub)) {
+          broadcaster.remove(sub);
+          added.delete(sub);
+        } else if (!remove && !added.has(sub)) {
+          broadcaster.add(sub);
+          added.add(sub);
+        }
+        for (const topic of topics) {
+          const expected = [...added].filter((s) => s.selectors.some((sel) => selects(sel, topic)));
+          expect(new Set(broadcaster.subscribersOf(topic))).toEqual(new Set(expected));
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
 
 async function ids(stream: ReadableStream<Uint8Array>, count: number): Promise<number[]> {
