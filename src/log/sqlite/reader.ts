@@ -59,7 +59,6 @@ const EDGE_STEP = 512;
 /** Longest a read runs before it lets other requests in. */
 const SLICE_MS = 2;
 
-/** What a read of one topic knows before it reads a row (migrations/0006_topic_read_bounds.sql). */
 /** One event at an end of a topic: is it public (not a private update)? */
 interface EdgeRow {
   readonly id: number;
@@ -70,6 +69,7 @@ interface EdgeRow {
 const earliest = (a?: EdgeRow, b?: EdgeRow) => (a && b ? (a.id < b.id ? a : b) : (a ?? b));
 const latest = (a?: EdgeRow, b?: EdgeRow) => (a && b ? (a.id > b.id ? a : b) : (a ?? b));
 
+/** What a read of one topic knows before it reads a row (migrations/0006_topic_read_bounds.sql). */
 interface TopicRangeRow {
   largest: number | null;
   lastUpdate: number | null;
