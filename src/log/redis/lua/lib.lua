@@ -28,11 +28,13 @@ local function raise_pruned(pruned_key, prefixes_key, topic, highest)
   end
 end
 
--- A topic retention emptied leaves nothing behind but what it pruned: its stream and its name go.
-local function forget_if_empty(topics_key, topic_key, topic)
+-- A topic retention emptied leaves nothing behind but what it pruned: its stream, its name and its count of
+-- private updates go (the count is 0 by then, unless a node of an earlier Herald pruned some without counting).
+local function forget_if_empty(keys, topic_key, topic)
   if redis.call('XLEN', topic_key) > 0 then return end
   redis.call('DEL', topic_key)
-  redis.call('ZREM', topics_key, topic)
+  redis.call('ZREM', keys.topics, topic)
+  redis.call('HDEL', keys.privates, topic)
 end
 
 -- Ids skipped past what a node had seen when Redis comes back with less: another node may have seen more (its
@@ -132,10 +134,10 @@ local function trim_topic(namespace, keys, topic, n, max_bytes)
   local highest = id_of(ids[#ids])
   redis.call('XTRIM', topic_key, 'MINID', entry_of(highest + 1))
   raise_pruned(keys.pruned, keys.prefixes, topic, highest)
-  forget_if_empty(keys.topics, topic_key, topic)
+  forget_if_empty(keys, topic_key, topic)
   for other, other_highest in pairs(others) do
     raise_pruned(keys.pruned, keys.prefixes, other, other_highest)
-    forget_if_empty(keys.topics, namespace .. 't:' .. other, other)
+    forget_if_empty(keys, namespace .. 't:' .. other, other)
   end
   return #ids, bytes
 end

@@ -49,7 +49,7 @@ if cut then
     local topic_key = namespace .. 't:' .. topic
     redis.call('XTRIM', topic_key, 'MINID', entry_of(highest + 1))
     raise_pruned(pruned_key, prefixes_key, topic, highest)
-    forget_if_empty(topics_key, topic_key, topic)
+    forget_if_empty(trim_keys, topic_key, topic)
   end
 end
 
