@@ -3,11 +3,16 @@
  * one's CPU per acknowledged request. Run one after the other, a figure drifts by a few percent from one run to the
  * next on this VM (the closed-loop publish figures of bench:compare move by as much as the gaps they compare); run
  * side by side, both meet the same drift, so their ratio holds to about 1%.
+ *
+ * With `streams`, each hub also holds that many streams, each on a topic of its own (`u.<k>.feed`), and the
+ * publishes go to those topics in turn: the routing scenario's exact case (routing.ts), side by side.
  */
 import { publishRequest } from "../lib/api";
-import { publish, type Target } from "../lib/http-client";
+import { postRequest, publish, type RequestFactory, type Target } from "../lib/http-client";
 import { runLoadgen, type SyncMode, startHub } from "../lib/hubs";
+import { publishBody } from "../lib/payload";
 import { cpuMs } from "../lib/proc";
+import { StreamSet } from "../lib/streams";
 
 export interface PairedJob {
   readonly kind: "paired";
@@ -17,12 +22,14 @@ export interface PairedJob {
   readonly ratePerSec: number;
   readonly warmupMs: number;
   readonly phaseMs: number;
+  /** Streams held on each hub, each on its own topic; 0: none, every publish to the bench topic. */
+  readonly streams: number;
 }
 
 export interface PairedRun {
   /** Each hub's CPU (every thread, user and system) over the measured phase, in µs per acknowledged request. */
   readonly cpuUsPerRequest: readonly [number, number];
-  /** Every request of both phases sent on time and answered 2xx. */
+  /** Every request of both phases sent on time and answered 2xx, and every stream got exactly its topic's events. */
   readonly allAcked: boolean;
 }
 
@@ -31,17 +38,37 @@ const CONNECTIONS = 16;
 
 /** In the load generator: the same open-loop load to both hubs at once, warm-up first. */
 export async function pairedClient(job: PairedJob): Promise<PairedRun> {
-  const both = (durationMs: number) =>
-    Promise.all(
-      job.targets.map((target) =>
-        publish(target, { connections: CONNECTIONS, durationMs, ratePerSec: job.ratePerSec }, publishRequest("native", target)),
+  const n = job.streams;
+  const sets = job.targets.map((target) => new StreamSet(target));
+  for (const set of sets) await set.open(n, { path: (k) => `/stream?topic=u.${k}.feed` });
+  const sent: [number, number] = [0, 0];
+  const request = (i: 0 | 1): RequestFactory => {
+    const target = job.targets[i];
+    if (n === 0) return publishRequest("native", target);
+    return (t) => {
+      sent[i]++;
+      return postRequest(target, `/topics/u.${sent[i] % n}.feed/events`, publishBody(t));
+    };
+  };
+  const both = async (durationMs: number) => {
+    const runs = await Promise.all(
+      ([0, 1] as const).map((i) =>
+        publish(job.targets[i], { connections: CONNECTIONS, durationMs, ratePerSec: job.ratePerSec }, request(i)),
       ),
     );
+    const delivered = await Promise.all(sets.map((set, i) => set.waitForTotal(n === 0 ? 0 : sent[i as 0 | 1])));
+    return runs.map((r, i) => ({ ...r, delivered: delivered[i] === true }));
+  };
   const warm = await both(job.warmupMs);
   const cpu0 = job.hubPids.map(cpuMs);
   const measured = await both(job.phaseMs);
   const perRequest = (i: 0 | 1) => ((cpuMs(job.hubPids[i]) - (cpu0[i] ?? 0)) * 1000) / Math.max(1, measured[i]?.acked ?? 0);
-  const allAcked = [...warm, ...measured].every((r) => r.errors === 0 && r.unsent === 0);
+  // Publishes go to the topics in turn, so each stream's share is known: none short, none twice.
+  const shares = (set: StreamSet, count: number) =>
+    set.streams.every((s, k) => s.events === Math.floor(count / n) + (k >= 1 && k <= count % n ? 1 : 0));
+  const exact = n === 0 || sets.every((set, i) => shares(set, sent[i as 0 | 1]) && set.closedCount() === 0);
+  for (const set of sets) set.close();
+  const allAcked = exact && [...warm, ...measured].every((r) => r.errors === 0 && r.unsent === 0 && r.delivered);
   return { cpuUsPerRequest: [perRequest(0), perRequest(1)], allAcked };
 }
 
@@ -50,6 +77,9 @@ export interface PairedSettings {
   readonly ratePerSec: number;
   readonly warmupMs: number;
   readonly phaseMs: number;
+  readonly streams: number;
+  /** Settings of both hubs besides the bench's. */
+  readonly env?: Record<string, string>;
 }
 
 /**
@@ -62,10 +92,10 @@ export async function measurePaired(
   s: PairedSettings,
 ): Promise<PairedRun> {
   startFrom(roots[0]);
-  const first = await startHub("herald", s.sync);
+  const first = await startHub("herald", s.sync, s.env);
   try {
     startFrom(roots[1]);
-    const second = await startHub("herald", s.sync);
+    const second = await startHub("herald", s.sync, s.env);
     try {
       return await runLoadgen<PairedRun>({
         kind: "paired",
@@ -77,6 +107,7 @@ export async function measurePaired(
         ratePerSec: s.ratePerSec,
         warmupMs: s.warmupMs,
         phaseMs: s.phaseMs,
+        streams: s.streams,
       } satisfies PairedJob);
     } finally {
       await second.stop();

@@ -90,7 +90,7 @@ export interface RoutingResult {
  * Heartbeats out of the figure: at the default 15 s, thousands of streams that each get an event every few seconds
  * would add a comment write per stream as costly as the events themselves, alike in both cases.
  */
-const NO_HEARTBEAT = { HERALD_HEARTBEAT_MS: String(3_600_000) };
+export const NO_HEARTBEAT = { HERALD_HEARTBEAT_MS: String(3_600_000) };
 
 /** One run on a fresh Herald. */
 export function measureRouting(selectors: RoutingSelectors, s: RoutingSettings): Promise<RoutingRun> {
