@@ -4,7 +4,7 @@
  * the two alternate within each round and swap places from one round to the next, so drift and a busy
  * neighbour weigh on both alike. Only Herald's native API is measured: what every commit being compared speaks.
  *
- *   bun run bench:compare -- d679b5b [--rounds 3] [--only paced,burst,publish,paired,idle,replay,routing]
+ *   bun run bench:compare -- d679b5b [--rounds 3] [--only paced,burst,publish,paired,paired-routing,idle,replay,routing]
  *
  * The paired cases run the two side by side instead (bench/scenarios/paired.ts), trading who starts first from one
  * round to the next.
@@ -40,7 +40,7 @@ interface Figure {
 
 type Case = {
   /** What `--only` names it by. */
-  readonly key: "paced" | "burst" | "publish" | "paired" | "idle" | "replay" | "routing";
+  readonly key: "paced" | "burst" | "publish" | "paired" | "paired-routing" | "idle" | "replay" | "routing";
   readonly name: string;
   readonly figures: readonly Figure[];
 } & (
@@ -133,7 +133,7 @@ const ALL_CASES: readonly Case[] = [
     }),
   ),
   ...(["normal", "full"] as const).map((sync) =>
-    pairedCase(`publish ${sync}, ${PAIRED_RATE.toLocaleString("en-US")}/s paced to each of two hubs sharing one core`, {
+    pairedCase("paired", `publish ${sync}, ${PAIRED_RATE.toLocaleString("en-US")}/s paced to each of two hubs sharing one core`, {
       sync,
       ratePerSec: PAIRED_RATE,
       warmupMs: 3000,
@@ -141,14 +141,18 @@ const ALL_CASES: readonly Case[] = [
       streams: 0,
     }),
   ),
-  pairedCase("routing, 5000 streams on exact selectors on each, 500/s paced to each of two hubs sharing one core", {
-    sync: "full",
-    ratePerSec: 500,
-    warmupMs: 1000,
-    phaseMs: 10_000,
-    streams: 5000,
-    env: NO_HEARTBEAT,
-  }),
+  pairedCase(
+    "paired-routing",
+    "routing, 5000 streams on exact selectors on each, 500/s paced to each of two hubs sharing one core",
+    {
+      sync: "full",
+      ratePerSec: 500,
+      warmupMs: 1000,
+      phaseMs: 10_000,
+      streams: 5000,
+      env: NO_HEARTBEAT,
+    },
+  ),
   {
     key: "idle",
     name: "idle streams, 5000",
@@ -181,13 +185,14 @@ const ALL_CASES: readonly Case[] = [
 ];
 
 /** Both checkouts at once, side by side (bench/scenarios/paired.ts). */
-function pairedCase(name: string, settings: PairedSettings): Case {
+function pairedCase(key: "paired" | "paired-routing", name: string, settings: PairedSettings): Case {
   return {
-    key: "paired",
+    key,
     name,
     figures: [lower("hub CPU µs per request", 2)],
     measurePair: async (roots) => {
       const run = await measurePaired(roots, measureHeraldFrom, settings);
+      for (const problem of run.problems) log(`  ${name}: ${problem}`);
       const figures = (k: 0 | 1) => [run.allAcked ? run.cpuUsPerRequest[k] : Number.POSITIVE_INFINITY];
       return [figures(0), figures(1)];
     },

@@ -31,6 +31,8 @@ export interface PairedRun {
   readonly cpuUsPerRequest: readonly [number, number];
   /** Every request of both phases sent on time and answered 2xx, and every stream got exactly its topic's events. */
   readonly allAcked: boolean;
+  /** What went wrong otherwise, a line each. */
+  readonly problems: readonly string[];
 }
 
 /** Enough sockets that a free one is there at each due time while a hub keeps up. */
@@ -63,13 +65,21 @@ export async function pairedClient(job: PairedJob): Promise<PairedRun> {
   const cpu0 = job.hubPids.map(cpuMs);
   const measured = await both(job.phaseMs);
   const perRequest = (i: 0 | 1) => ((cpuMs(job.hubPids[i]) - (cpu0[i] ?? 0)) * 1000) / Math.max(1, measured[i]?.acked ?? 0);
-  // Publishes go to the topics in turn, so each stream's share is known: none short, none twice.
-  const shares = (set: StreamSet, count: number) =>
-    set.streams.every((s, k) => s.events === Math.floor(count / n) + (k >= 1 && k <= count % n ? 1 : 0));
-  const exact = n === 0 || sets.every((set, i) => shares(set, sent[i as 0 | 1]) && set.closedCount() === 0);
+  const problems: string[] = [];
+  for (const i of [0, 1] as const) {
+    const runs = [warm[i], measured[i]];
+    const errors = runs.reduce((sum, r) => sum + (r?.errors ?? 0), 0);
+    const unsent = runs.reduce((sum, r) => sum + (r?.unsent ?? 0), 0);
+    if (errors > 0 || unsent > 0) problems.push(`hub ${i}: ${errors} requests failed, ${unsent} never sent`);
+    if (runs.some((r) => !r?.delivered)) problems.push(`hub ${i}: its streams stopped short of ${sent[i]} events`);
+    // Publishes go to the topics in turn, so each stream's share is known: none short, none twice.
+    const share = (k: number) => Math.floor(sent[i] / n) + (k >= 1 && k <= sent[i] % n ? 1 : 0);
+    const wrong = n === 0 ? 0 : (sets[i]?.streams.filter((s, k) => s.events !== share(k)).length ?? 0);
+    const closed = sets[i]?.closedCount() ?? 0;
+    if (wrong > 0 || closed > 0) problems.push(`hub ${i}: ${wrong} streams with the wrong count, ${closed} closed`);
+  }
   for (const set of sets) set.close();
-  const allAcked = exact && [...warm, ...measured].every((r) => r.errors === 0 && r.unsent === 0 && r.delivered);
-  return { cpuUsPerRequest: [perRequest(0), perRequest(1)], allAcked };
+  return { cpuUsPerRequest: [perRequest(0), perRequest(1)], allAcked: problems.length === 0, problems };
 }
 
 export interface PairedSettings {
