@@ -13,6 +13,7 @@ import { runLoadgen, type SyncMode, startHub } from "../lib/hubs";
 import { publishBody } from "../lib/payload";
 import { cpuMs } from "../lib/proc";
 import { StreamSet } from "../lib/streams";
+import { ownShare, streamPath, userPublishPath } from "./routing";
 
 export interface PairedJob {
   readonly kind: "paired";
@@ -42,15 +43,12 @@ const CONNECTIONS = 16;
 export async function pairedClient(job: PairedJob): Promise<PairedRun> {
   const n = job.streams;
   const sets = job.targets.map((target) => new StreamSet(target));
-  for (const set of sets) await set.open(n, { path: (k) => `/stream?topic=u.${k}.feed` });
+  for (const set of sets) await set.open(n, { path: streamPath.exact });
   const sent: [number, number] = [0, 0];
   const request = (i: 0 | 1): RequestFactory => {
     const target = job.targets[i];
     if (n === 0) return publishRequest("native", target);
-    return (t) => {
-      sent[i]++;
-      return postRequest(target, `/topics/u.${sent[i] % n}.feed/events`, publishBody(t));
-    };
+    return (t) => postRequest(target, userPublishPath(sent[i]++ % n), publishBody(t));
   };
   const both = async (durationMs: number) => {
     const runs = await Promise.all(
@@ -73,8 +71,7 @@ export async function pairedClient(job: PairedJob): Promise<PairedRun> {
     if (errors > 0 || unsent > 0) problems.push(`hub ${i}: ${errors} requests failed, ${unsent} never sent`);
     if (runs.some((r) => !r?.delivered)) problems.push(`hub ${i}: its streams stopped short of ${sent[i]} events`);
     // Publishes go to the topics in turn, so each stream's share is known: none short, none twice.
-    const share = (k: number) => Math.floor(sent[i] / n) + (k >= 1 && k <= sent[i] % n ? 1 : 0);
-    const wrong = n === 0 ? 0 : (sets[i]?.streams.filter((s, k) => s.events !== share(k)).length ?? 0);
+    const wrong = n === 0 ? 0 : (sets[i]?.streams.filter((s, k) => s.events !== ownShare(sent[i], n, k)).length ?? 0);
     const closed = sets[i]?.closedCount() ?? 0;
     if (wrong > 0 || closed > 0) problems.push(`hub ${i}: ${wrong} streams with the wrong count, ${closed} closed`);
   }

@@ -34,7 +34,13 @@ export interface RoutingRun {
   readonly hubCpuMsPerEvent: number;
 }
 
-const streamPath: Record<RoutingSelectors, (user: number) => string> = {
+/** Where user `user`'s events are published: each user's own topic. */
+export const userPublishPath = (user: number) => `/topics/u.${user}.feed/events`;
+
+/** Of `sent` events published to `n` users in turn from user 0, how many reach user `user`. */
+export const ownShare = (sent: number, n: number, user: number) => Math.floor(sent / n) + (user < sent % n ? 1 : 0);
+
+export const streamPath: Record<RoutingSelectors, (user: number) => string> = {
   prefix: (user) => `/stream?topic=u.${user}.*`,
   exact: (user) => `/stream?topic=u.${user}.feed`,
   template: (user) => `/.well-known/mercure?topic=${encodeURIComponent(`u.${user}.{kind}`)}`,
@@ -46,7 +52,7 @@ export async function routingClient(job: RoutingJob): Promise<RoutingRun> {
   const set = new StreamSet(target);
   await set.open(n, { path: streamPath[job.selectors] });
   let sent = 0;
-  const request = (t: number) => postRequest(target, `/topics/u.${sent++ % n}.feed/events`, publishBody(t));
+  const request = (t: number) => postRequest(target, userPublishPath(sent++ % n), publishBody(t));
   const phase = async (durationMs: number) => {
     // Enough sockets that a free one is always there at the due time while the hub keeps up.
     const step = await publish(target, { connections: 64, durationMs, ratePerSec: job.ratePerSec }, request);
@@ -58,8 +64,7 @@ export async function routingClient(job: RoutingJob): Promise<RoutingRun> {
   const before = sent;
   const measured = await phase(job.phaseMs);
   const hubCpuMs = cpuMs(job.hubPid) - cpu0;
-  const ownShare = (user: number) => Math.floor(sent / n) + (user < sent % n ? 1 : 0);
-  const exact = set.streams.every((s, user) => s.events === ownShare(user));
+  const exact = set.streams.every((s, user) => s.events === ownShare(sent, n, user));
   const open = set.closedCount() === 0;
   set.close();
   const events = sent - before;
