@@ -19,6 +19,10 @@ class SlowReads extends SqliteEventLog {
     await Bun.sleep(3);
     return super.read(range);
   }
+  override async readFramed(range: ReadRange) {
+    await Bun.sleep(3);
+    return super.readFramed(range);
+  }
 }
 
 /** Reads a subscription's stream until the END event, returning every id before it in order. */
@@ -37,7 +41,18 @@ async function collectIds(stream: ReadableStream<Uint8Array>): Promise<number[]>
   return ids;
 }
 
-async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
+/** Where events go: the topic of the k-th of a batch, the selector that reads them all, and the END event's topic. */
+interface Topics {
+  readonly of: (k: number) => string;
+  readonly selector: string;
+  readonly end: string;
+}
+
+const THREE_TOPICS: Topics = { of: (k) => `t.${k % 3}`, selector: "t.*", end: "t.end" };
+/** Pages of one exact topic's native events come framed by the log. */
+const ONE_TOPIC: Topics = { of: () => "t", selector: "t", end: "t" };
+
+async function seamRun(log: EventLog, budgetBytes: number, topics = THREE_TOPICS): Promise<void> {
   const hub = new Hub(
     log,
     { retryMs: 1000, heartbeatMs: 60_000, subscriberBufferBytes: budgetBytes, maxSubscribers: 100 },
@@ -45,7 +60,7 @@ async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
     new Metrics(),
   );
   for (let b = 0; b < 10; b++) {
-    await hub.publish(Array.from({ length: 1000 }, (_, i) => ({ topic: `t.${i % 3}`, event: null, data: `"seed ${b}.${i}"` })));
+    await hub.publish(Array.from({ length: 1000 }, (_, i) => ({ topic: topics.of(i), event: null, data: `"seed ${b}.${i}"` })));
   }
   const TOTAL = 4000;
   let published = 0;
@@ -53,7 +68,7 @@ async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
     while (published < TOTAL) {
       published += 10;
       await Promise.all(
-        Array.from({ length: 10 }, (_, k) => hub.publish([{ topic: `t.${k % 3}`, event: null, data: `"${p}"` }])),
+        Array.from({ length: 10 }, (_, k) => hub.publish([{ topic: topics.of(k), event: null, data: `"${p}"` }])),
       );
     }
   });
@@ -62,7 +77,7 @@ async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
     await Bun.sleep(Math.random() * 5);
     const from = Math.floor(Math.random() * log.lastId());
     const sub = hub.open({
-      selectors: parseSelectors(["t.*"]),
+      selectors: parseSelectors([topics.selector]),
       form: "data",
       resumeFrom: { value: from, text: String(from) },
       signal: new AbortController().signal,
@@ -71,7 +86,7 @@ async function seamRun(log: EventLog, budgetBytes: number): Promise<void> {
   }
   await Promise.all(publishers);
   const last = log.lastId();
-  await hub.publish([{ topic: "t.end", event: null, data: '"END"' }]);
+  await hub.publish([{ topic: topics.end, event: null, data: '"END"' }]);
   for (const { from, ids } of subs) {
     const got = await ids;
     expect(got.length).toBe(last - from);
@@ -86,6 +101,14 @@ test("20 subscriptions with random resume points while 4 publishers run: contigu
   await log.close();
 }, 30_000);
 
+test("the same on one exact topic, whose pages the log frames: contiguous ids, no duplicate, with and without overflow", async () => {
+  for (const budget of [4 * 1024 * 1024, 16 * 1024]) {
+    const log = new SlowReads(`${dir}/seam-framed-${budget}.db`, "normal");
+    await seamRun(log, budget, ONE_TOPIC);
+    await log.close();
+  }
+}, 30_000);
+
 test("live events overflowing a small budget during replay are dropped and replayed from the log instead", async () => {
   const log = new SlowReads(`${dir}/overflow.db`, "normal");
   await seamRun(log, 16 * 1024);
@@ -96,7 +119,13 @@ test("live events overflowing a small budget during replay are dropped and repla
 class PrunedDuringReplay extends SqliteEventLog {
   private reads = 0;
   override async read(range: ReadRange) {
-    const page = await super.read(range);
+    return this.prunedAfter(await super.read(range));
+  }
+  // The `data` form's pages come framed by the log.
+  override async readFramed(range: ReadRange) {
+    return this.prunedAfter(await super.readFramed(range));
+  }
+  private async prunedAfter<T>(page: T): Promise<T> {
     if (++this.reads === 1) await this.prune({ before: Date.now() + 1, maxPerTopic: 0, limit: 1000 });
     return page;
   }

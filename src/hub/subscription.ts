@@ -52,6 +52,14 @@ const NEVER = () => false;
 
 type State = "replaying" | "live" | "closed";
 
+/** A page of a replay as it is sent: the events this reader gets, framed; the page's last id; whether more may follow it. */
+interface ReplayPage {
+  readonly bytes: Uint8Array | undefined;
+  readonly sent: number;
+  readonly lastId: number | undefined;
+  readonly full: boolean;
+}
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A stream is also its own presence entry (presence.ts says why). */
@@ -294,21 +302,18 @@ export class Subscription implements Subscriber, PresenceEntry {
           limit: REPLAY_PAGE,
           maxBytes: REPLAY_PAGE_BYTES,
         };
-        const page = await this.host.log.read(range);
+        const page = await this.nextPage(range);
         // Checked after the read: events retention deleted before or during it are missing from the page.
         const notice = await this.gapSince();
         if (this.state !== "replaying") return;
         if (notice && this.endsOnGap) return this.end();
-        const last = page[page.length - 1];
-        const sent = this.readable(page);
-        const bytes = sent.length > 0 ? encodeEvents(sent, this.form) : undefined;
-        const chunk = notice && bytes ? joinChunks([notice, bytes]) : (notice ?? bytes);
+        const chunk = notice && page.bytes ? joinChunks([notice, page.bytes]) : (notice ?? page.bytes);
         if (chunk) this.write(chunk);
-        if (last) {
-          this.host.delivered(sent.length);
-          this.lastSent = last.id;
+        if (page.lastId !== undefined) {
+          this.host.delivered(page.sent);
+          this.lastSent = page.lastId;
         }
-        this.cursor = last && isFullPage(page, range) ? last.id : (range.upTo as number);
+        this.cursor = page.full && page.lastId !== undefined ? page.lastId : (range.upTo as number);
         if (this.cursor >= this.head) this.goLive();
         else {
           const notices = this.notices?.take(this.cursor);
@@ -321,6 +326,23 @@ export class Subscription implements Subscriber, PresenceEntry {
       this.sink?.close();
       this.close("error");
     }
+  }
+
+  /**
+   * The next page as it is sent. The log frames it where it can (the `data` form, with no pattern to filter
+   * by): then no event is made one by one. Otherwise it is read, filtered and framed here.
+   */
+  private async nextPage(range: ReadRange): Promise<ReplayPage> {
+    const framed = this.form === "data" && !this.patterned ? await this.host.log.readFramed?.(range) : undefined;
+    if (framed) return { bytes: framed.bytes, sent: framed.count, lastId: framed.lastId, full: framed.count >= range.limit };
+    const events = await this.host.log.read(range);
+    const sent = this.readable(events);
+    return {
+      bytes: sent.length > 0 ? encodeEvents(sent, this.form) : undefined,
+      sent: sent.length,
+      lastId: events[events.length - 1]?.id,
+      full: isFullPage(events, range),
+    };
   }
 
   /**

@@ -110,6 +110,14 @@ export interface ReadRange {
   readonly maxBytes?: number;
 }
 
+/** A page of one topic, framed by the log as `/stream` writes events in their `data` form (sse/encode.ts). */
+export interface FramedPage {
+  readonly bytes: Uint8Array | undefined;
+  readonly count: number;
+  /** The id of its last event; undefined when it holds none. */
+  readonly lastId: number | undefined;
+}
+
 /** The size a page's events count against `maxBytes`. */
 export function dataSize(events: readonly LoggedEvent[]): number {
   let size = 0;
@@ -210,7 +218,10 @@ export interface LogSize {
  * The reading half of a log on a connection of its own: what a worker thread reads the log with while one
  * writer owns every write. Each method is the EventLog's of that name; a store failure rejects with its fault.
  */
-export type LogReads = Pick<EventLog, "read" | "findPublisherId" | "prunedThrough" | "topics" | "publicSummary" | "retained"> & {
+export type LogReads = Pick<
+  EventLog,
+  "read" | "readFramed" | "findPublisherId" | "prunedThrough" | "topics" | "publicSummary" | "retained"
+> & {
   close(): void;
 };
 
@@ -225,6 +236,13 @@ export interface EventLog {
    * `maxBytes` (at least one event). A read over a sparse selector yields to the event loop between steps.
    */
   read(range: ReadRange): Promise<LoggedEvent[]>;
+  /**
+   * `read`'s page of one exact topic, framed by the log itself: no event is made one by one. Undefined where
+   * it cannot (several selectors, a prefix, a range that holds Mercure updates, events large enough that `maxBytes`
+   * may end the page before `limit`, a string it cannot unescape as JavaScript does): read that page instead. A
+   * log that never can leaves it out.
+   */
+  readFramed?(range: ReadRange): Promise<FramedPage | undefined>;
   /**
    * The earliest retained event the publisher gave `publisherId`, found in O(log n), or undefined when no
    * retained event has it.

@@ -9,6 +9,7 @@ import type {
   CommitListener,
   EventDraft,
   EventLog,
+  FramedPage,
   Idempotency,
   LoggedEvent,
   LogReads,
@@ -93,6 +94,10 @@ export class WorkerLog implements EventLog {
 
   read(range: ReadRange): Promise<LoggedEvent[]> {
     return this.reads.read(range);
+  }
+
+  readFramed(range: ReadRange): Promise<FramedPage | undefined> {
+    return this.reads.readFramed?.(range) ?? Promise.resolve(undefined);
   }
 
   findPublisherId(publisherId: string): Promise<number | undefined> {

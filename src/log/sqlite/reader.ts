@@ -6,6 +6,7 @@ import type { Database, Statement } from "bun:sqlite";
 import type { Selector } from "../../names";
 import {
   compareNames,
+  type FramedPage,
   type LoggedEvent,
   mergeTopics,
   nameRange,
@@ -13,6 +14,7 @@ import {
   type TopicRange,
   type TopicSummary,
 } from "../event-log";
+import { framedPageQuery } from "./frames";
 
 /**
  * A row of `events`: most of a replay's time is spent turning columns into values, so a read takes as few as it
@@ -78,6 +80,13 @@ interface TopicRangeRow {
 
 /** Nothing known: row by row, every column, alternates merged. */
 const UNKNOWN_RANGE: TopicRangeRow = { largest: null, lastUpdate: null, alternates: 1 };
+
+/** Whether `limit` of the topic's largest events stay under `maxBytes`: a page then ends by count, read at once. */
+const endsByCount = (range: TopicRangeRow, limit: number, maxBytes: number) =>
+  range.largest !== null && (limit - 1) * range.largest < maxBytes;
+
+/** Whether the topic's events after `after` are native ones: no Mercure update among them, no update's column to read. */
+const nativeAfter = (range: TopicRangeRow, after: number) => range.lastUpdate === null || range.lastUpdate <= after;
 
 /** @param topic the topic of a row that does not name its own */
 function toEvent(row: Row, topic: string): LoggedEvent {
@@ -193,6 +202,7 @@ export class SqliteReader {
   private readonly oldest;
   private readonly newest;
   private readonly retainedCount;
+  private readonly framedPage;
   private readonly turns = new Turns();
 
   /** @param head the highest id committed: a read never looks past it */
@@ -266,6 +276,7 @@ export class SqliteReader {
     };
     this.oldest = edge("ASC");
     this.newest = edge("DESC");
+    this.framedPage = framedPageQuery(db);
     this.retainedCount = db.query<{ n: number | null }, []>(
       "SELECT (SELECT sum(events) FROM topics) - (SELECT count(*) FROM event_topics) AS n",
     );
@@ -346,6 +357,18 @@ export class SqliteReader {
     return page;
   }
 
+  /** `read`'s page framed by SQLite (frames.ts), where the page is one topic's native events ending by count. */
+  framed({ selectors, after, upTo, limit, maxBytes = Number.POSITIVE_INFINITY }: ReadRange): FramedPage | undefined {
+    const [s, ...others] = selectors;
+    if (!s || others.length > 0 || s.isPrefix) return undefined;
+    const end = Math.min(upTo ?? Number.MAX_SAFE_INTEGER, this.head());
+    const range = this.topicRange.get(s.value, after, end) ?? UNKNOWN_RANGE;
+    if (range.alternates || !endsByCount(range, limit, maxBytes) || !nativeAfter(range, after)) return undefined;
+    const page = this.framedPage.get(s.value, after, end, limit);
+    if (!page || page.framed < page.count) return undefined;
+    return { bytes: page.bytes ?? undefined, count: page.count, lastId: page.lastId ?? undefined };
+  }
+
   /**
    * An update is found under its alternates too, merged in id order; where none is in the range (every native
    * topic), one seek says so and the rows come straight from their statement, without a merge per row. They
@@ -354,10 +377,11 @@ export class SqliteReader {
    */
   private rows(s: Selector, after: number, upTo: number, limit: number, maxBytes: number): Iterable<Row> {
     if (!s.isPrefix) {
-      const { largest, lastUpdate, alternates } = this.topicRange.get(s.value, after, upTo) ?? UNKNOWN_RANGE;
-      if (alternates) return byId(this.byTopic.iterate(s.value, after, upTo), this.byAlternate.iterate(s.value, after, upTo));
-      if (largest === null || (limit - 1) * largest >= maxBytes) return this.byTopic.iterate(s.value, after, upTo);
-      const page = lastUpdate === null || lastUpdate <= after ? this.pageOfNatives : this.pageOfTopic;
+      const range = this.topicRange.get(s.value, after, upTo) ?? UNKNOWN_RANGE;
+      if (range.alternates)
+        return byId(this.byTopic.iterate(s.value, after, upTo), this.byAlternate.iterate(s.value, after, upTo));
+      if (!endsByCount(range, limit, maxBytes)) return this.byTopic.iterate(s.value, after, upTo);
+      const page = nativeAfter(range, after) ? this.pageOfNatives : this.pageOfTopic;
       return page.all(s.value, after, upTo, limit);
     }
     if (s.value === "") return this.all.iterate(after, upTo);

@@ -1,7 +1,7 @@
 /** The SQLite log read on a connection of its own, beside the one writer: a worker thread's reads (WAL readers never wait for it). */
 import type { Database } from "bun:sqlite";
 import type { Selector } from "../../names";
-import type { LoggedEvent, LogReads, ReadRange, TopicRange, TopicSummary } from "../event-log";
+import type { FramedPage, LoggedEvent, LogReads, ReadRange, TopicRange, TopicSummary } from "../event-log";
 import { faultError, type LogFault } from "../faults";
 import { openReadConnection } from "./database";
 import { sqliteFault } from "./faults";
@@ -26,6 +26,10 @@ export class SqliteReads implements LogReads {
 
   read(range: ReadRange): Promise<LoggedEvent[]> {
     return this.reading(() => this.reader.read(range));
+  }
+
+  readFramed(range: ReadRange): Promise<FramedPage | undefined> {
+    return this.reading(() => this.reader.framed(range));
   }
 
   findPublisherId(publisherId: string): Promise<number | undefined> {

@@ -11,6 +11,7 @@ import type {
   CommitListener,
   EventDraft,
   EventLog,
+  FramedPage,
   Idempotency,
   LoggedEvent,
   LogSize,
@@ -161,6 +162,10 @@ export class SqliteEventLog implements EventLog {
 
   read(range: ReadRange): Promise<LoggedEvent[]> {
     return this.reading(() => this.reader.read(range));
+  }
+
+  readFramed(range: ReadRange): Promise<FramedPage | undefined> {
+    return this.reading(() => this.reader.framed(range));
   }
 
   findPublisherId(publisherId: string): Promise<number | undefined> {
