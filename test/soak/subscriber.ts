@@ -116,10 +116,15 @@ export class Subscriber {
     return text.slice(from);
   }
 
-  /** The soak prunes nothing: only ids a rollback of the store took away may be announced as a gap. */
+  /**
+   * The soak prunes nothing: only ids a rollback of the store took away may be announced as a gap. A resume from
+   * an id the rollback took, before any append has moved the ids on, is from beyond the log's newest id: its
+   * notice names no pruned id, and the id resumed from is the one taken.
+   */
   private gap(frame: string): void {
-    const pruned = Number(/"prunedThrough":"(\d+)"/.exec(frame)?.[1] ?? Number.NaN);
-    if (!this.ledger.excused(pruned)) this.ledger.violate(`gap notice with nothing pruned: ${frame}`);
+    const pruned = /"prunedThrough":"(\d+)"/.exec(frame)?.[1];
+    const taken = pruned ?? /"lastEventId":"(\d+)"/.exec(frame)?.[1];
+    if (!this.ledger.excused(Number(taken ?? Number.NaN))) this.ledger.violate(`gap notice with nothing pruned: ${frame}`);
   }
 
   private receive(id: number, run: Run): void {
