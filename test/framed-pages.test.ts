@@ -5,11 +5,12 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import fc from "fast-check";
+import { HERALD_ID_PREFIX } from "../src/event-json";
 import type { EventDraft, LoggedEvent, ReadRange } from "../src/log/event-log";
 import { SqliteEventLog } from "../src/log/sqlite/sqlite-log";
 import { createLogger } from "../src/logger";
 import { parseSelectors } from "../src/names";
-import { encodeEvents } from "../src/sse/encode";
+import { encodeEvents, type WireForm } from "../src/sse/encode";
 import { removeDir, tempDir } from "./support/herald";
 
 const dir = tempDir();
@@ -20,6 +21,11 @@ afterAll(async () => {
 });
 
 const PAGE_BYTES = 1024 * 1024;
+/** The forms the log frames, and the prefix of each one's ids: `/stream`'s and the Mercure endpoint's. */
+const FORMS: readonly (readonly [WireForm, string])[] = [
+  ["data", ""],
+  ["mercure", HERALD_ID_PREFIX],
+];
 let topics = 0;
 
 /** What a line split or an escape can trip on: CR, LF, CRLF, quotes, backslashes, controls, astral and lone surrogates. */
@@ -46,7 +52,7 @@ function range(topic: string | string[], after: number, limit: number, maxBytes 
   return { selectors: parseSelectors(typeof topic === "string" ? [topic] : topic), after, upTo: log.lastId(), limit, maxBytes };
 }
 
-test("each page SQLite frames is, byte for byte, the page read as events and framed in JavaScript", async () => {
+test("each page SQLite frames is, byte for byte, the page read as events and framed in JavaScript, in both forms", async () => {
   let framedPages = 0;
   await fc.assert(
     fc.asyncProperty(
@@ -58,13 +64,15 @@ test("each page SQLite frames is, byte for byte, the page read as events and fra
         for (;;) {
           const page = range(topic, after, limit);
           const events = await log.read(page);
-          const framed = await log.readFramed(page);
-          if (framed === undefined) expect(events.some(hasUnicodeEscape)).toBe(true);
-          else {
-            framedPages++;
-            expect(framed.bytes ?? new Uint8Array()).toEqual(encodeEvents(events, "data"));
-            expect(framed.count).toBe(events.length);
-            expect(framed.lastId).toBe(events[events.length - 1]?.id);
+          for (const [form, idPrefix] of FORMS) {
+            const framed = await log.readFramed(page, idPrefix);
+            if (framed === undefined) expect(events.some(hasUnicodeEscape)).toBe(true);
+            else {
+              framedPages++;
+              expect(framed.bytes ?? new Uint8Array()).toEqual(encodeEvents(events, form));
+              expect(framed.count).toBe(events.length);
+              expect(framed.lastId).toBe(events[events.length - 1]?.id);
+            }
           }
           if (events.length < limit) break;
           after = (events[events.length - 1] as LoggedEvent).id;
@@ -74,38 +82,40 @@ test("each page SQLite frames is, byte for byte, the page read as events and fra
     { numRuns: 300 },
   );
   // Most pages are framed: the property is about them, not about the pages that fall back.
-  expect(framedPages).toBeGreaterThan(300);
+  expect(framedPages).toBeGreaterThan(600);
 });
 
-test("multi-line strings, types and an empty string come as sse/encode.ts frames them", async () => {
+test("multi-line strings, types and an empty string come as sse/encode.ts frames them; Mercure's ids are URNs", async () => {
   const topic = await publish([
     { event: null, data: JSON.stringify("one\r\ntwo\rthree\nfour") },
     { event: "created", data: '""' },
     { event: null, data: '{"a":"x\\ny"}' },
     { event: "t", data: "42" },
   ]);
-  const framed = await log.readFramed(range(topic, log.lastId() - 4, 10));
+  const framed = await log.readFramed(range(topic, log.lastId() - 4, 10), "");
   expect(new TextDecoder().decode(framed?.bytes)).toBe(
     `id: ${log.lastId() - 3}\ndata: one\ndata: two\ndata: three\ndata: four\n\n` +
       `id: ${log.lastId() - 2}\nevent: created\ndata: \n\n` +
       `id: ${log.lastId() - 1}\ndata: {"a":"x\\ny"}\n\n` +
       `id: ${log.lastId()}\nevent: t\ndata: 42\n\n`,
   );
+  const mercure = await log.readFramed(range(topic, log.lastId() - 1, 10), HERALD_ID_PREFIX);
+  expect(new TextDecoder().decode(mercure?.bytes)).toBe(`id: urn:herald:${log.lastId()}\nevent: t\ndata: 42\n\n`);
 });
 
 test("no framed page where the log cannot frame it: prefixes, several selectors, updates, events that end a page by bytes, \\u escapes", async () => {
   const topic = await publish([{ event: null, data: "1" }]);
   const after = log.lastId() - 1;
-  expect(await log.readFramed(range(topic, after, 10))).toBeDefined();
-  expect(await log.readFramed(range(`${topic}*`, after, 10))).toBeUndefined();
-  expect(await log.readFramed(range([topic, "framed.other"], after, 10))).toBeUndefined();
+  expect(await log.readFramed(range(topic, after, 10), "")).toBeDefined();
+  expect(await log.readFramed(range(`${topic}*`, after, 10), "")).toBeUndefined();
+  expect(await log.readFramed(range([topic, "framed.other"], after, 10), "")).toBeUndefined();
 
   const big = await publish([{ event: null, data: JSON.stringify("x".repeat(200)) }]);
-  expect(await log.readFramed(range(big, log.lastId() - 1, 10, 1000))).toBeUndefined();
-  expect(await log.readFramed(range(big, log.lastId() - 1, 10, 10_000))).toBeDefined();
+  expect(await log.readFramed(range(big, log.lastId() - 1, 10, 1000), "")).toBeUndefined();
+  expect(await log.readFramed(range(big, log.lastId() - 1, 10, 10_000), "")).toBeDefined();
 
   const escaped = await publish([{ event: null, data: JSON.stringify("a\u0001b") }]);
-  expect(await log.readFramed(range(escaped, log.lastId() - 1, 10))).toBeUndefined();
+  expect(await log.readFramed(range(escaped, log.lastId() - 1, 10), "")).toBeUndefined();
 
   const updated = await publish([
     { event: null, data: "1" },
@@ -114,8 +124,8 @@ test("no framed page where the log cannot frame it: prefixes, several selectors,
     { event: null, data: "4" },
   ]);
   const first = log.lastId() - 4;
-  expect(await log.readFramed(range(updated, first, 10))).toBeUndefined();
-  expect(await log.readFramed(range("framed.alternate", first, 10))).toBeUndefined();
+  expect(await log.readFramed(range(updated, first, 10), "")).toBeUndefined();
+  expect(await log.readFramed(range("framed.alternate", first, 10), "")).toBeUndefined();
   // Past the topic's last update, its native events are framed again.
-  expect((await log.readFramed(range(updated, first + 3, 10)))?.count).toBe(1);
+  expect((await log.readFramed(range(updated, first + 3, 10), ""))?.count).toBe(1);
 });

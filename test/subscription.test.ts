@@ -19,9 +19,9 @@ class SlowReads extends SqliteEventLog {
     await Bun.sleep(3);
     return super.read(range);
   }
-  override async readFramed(range: ReadRange) {
+  override async readFramed(range: ReadRange, idPrefix: string) {
     await Bun.sleep(3);
-    return super.readFramed(range);
+    return super.readFramed(range, idPrefix);
   }
 }
 
@@ -122,8 +122,8 @@ class PrunedDuringReplay extends SqliteEventLog {
     return this.prunedAfter(await super.read(range));
   }
   // The `data` form's pages come framed by the log.
-  override async readFramed(range: ReadRange) {
-    return this.prunedAfter(await super.readFramed(range));
+  override async readFramed(range: ReadRange, idPrefix: string) {
+    return this.prunedAfter(await super.readFramed(range, idPrefix));
   }
   private async prunedAfter<T>(page: T): Promise<T> {
     if (++this.reads === 1) await this.prune({ before: Date.now() + 1, maxPerTopic: 0, limit: 1000 });

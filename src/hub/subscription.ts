@@ -1,4 +1,5 @@
 /** One client's stream: replay from the log up to a noted head, then live, within a byte budget. */
+import { HERALD_ID_PREFIX } from "../event-json";
 import { type EventLog, isFullPage, type LoggedEvent, type ReadRange, topicsOf } from "../log/event-log";
 import { type ClientEventId, type Selector, selects } from "../names";
 import { encodeEvents, gapNotice, heartbeat, joinChunks, type WireForm } from "../sse/encode";
@@ -329,11 +330,13 @@ export class Subscription implements Subscriber, PresenceEntry {
   }
 
   /**
-   * The next page as it is sent. The log frames it where it can (the `data` form, with no pattern to filter
-   * by): then no event is made one by one. Otherwise it is read, filtered and framed here.
+   * The next page as it is sent. The log frames it where it can (no envelope, no pattern to filter by): then no
+   * event is made one by one. A native event's Mercure id is Herald's URN. Otherwise it is read, filtered and
+   * framed here.
    */
   private async nextPage(range: ReadRange): Promise<ReplayPage> {
-    const framed = this.form === "data" && !this.patterned ? await this.host.log.readFramed?.(range) : undefined;
+    const idPrefix = this.form === "mercure" ? HERALD_ID_PREFIX : "";
+    const framed = this.form !== "envelope" && !this.patterned ? await this.host.log.readFramed?.(range, idPrefix) : undefined;
     if (framed) return { bytes: framed.bytes, sent: framed.count, lastId: framed.lastId, full: framed.count >= range.limit };
     const events = await this.host.log.read(range);
     const sent = this.readable(events);

@@ -110,7 +110,10 @@ export interface ReadRange {
   readonly maxBytes?: number;
 }
 
-/** A page of one topic, framed by the log as `/stream` writes events in their `data` form (sse/encode.ts). */
+/**
+ * A page of one topic's native events, framed by the log as a stream without an envelope writes them
+ * (sse/encode.ts): each an `id:` line, an `event:` line when it has a type, and its data's lines.
+ */
 export interface FramedPage {
   readonly bytes: Uint8Array | undefined;
   readonly count: number;
@@ -237,12 +240,13 @@ export interface EventLog {
    */
   read(range: ReadRange): Promise<LoggedEvent[]>;
   /**
-   * `read`'s page of one exact topic, framed by the log itself: no event is made one by one. Undefined where
+   * `read`'s page of one exact topic, framed by the log itself, each `id:` the event's id after `idPrefix` (`/stream`
+   * gives none, the Mercure endpoint its URN's): no event is made one by one. Undefined where
    * it cannot (several selectors, a prefix, a range that holds Mercure updates, events large enough that `maxBytes`
    * may end the page before `limit`, a string it cannot unescape as JavaScript does): read that page instead. A
    * log that never can leaves it out.
    */
-  readFramed?(range: ReadRange): Promise<FramedPage | undefined>;
+  readFramed?(range: ReadRange, idPrefix: string): Promise<FramedPage | undefined>;
   /**
    * The earliest retained event the publisher gave `publisherId`, found in O(log n), or undefined when no
    * retained event has it.

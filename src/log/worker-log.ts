@@ -96,8 +96,8 @@ export class WorkerLog implements EventLog {
     return this.reads.read(range);
   }
 
-  readFramed(range: ReadRange): Promise<FramedPage | undefined> {
-    return this.reads.readFramed?.(range) ?? Promise.resolve(undefined);
+  readFramed(range: ReadRange, idPrefix: string): Promise<FramedPage | undefined> {
+    return this.reads.readFramed?.(range, idPrefix) ?? Promise.resolve(undefined);
   }
 
   findPublisherId(publisherId: string): Promise<number | undefined> {

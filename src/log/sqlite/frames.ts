@@ -1,7 +1,8 @@
 /**
- * A page of one topic framed by SQLite itself, byte for byte as sse/encode.ts frames the `data` form: a replay
- * then makes no object, no string and no frame per event in JavaScript, only one chunk per page. Most of a cold
- * replay's time was spent making those; SQLite builds the same bytes in C from the columns it has read anyway.
+ * A page of one topic framed by SQLite itself, byte for byte as sse/encode.ts frames native events without an
+ * envelope (`/stream`'s and the Mercure endpoint's): a replay then makes no object, no string and no frame per
+ * event in JavaScript, only one chunk per page. Most of a cold replay's time was spent making those; SQLite
+ * builds the same bytes in C from the columns it has read anyway.
  */
 import type { Database } from "bun:sqlite";
 
@@ -25,18 +26,18 @@ const CR = "char(13)";
 const STRING_LINES = `iif(instr(data, '\\u') > 0, NULL,
   'data: ' || replace(replace(replace(json_extract(data, '$'), ${CR} || ${LF}, ${LF}), ${CR}, ${LF}), ${LF}, ${LF} || 'data: '))`;
 
-/** `eventFrame`'s `data` form of a row: its id, its type if any, its data (a JSON string's lines, or the JSON). */
-const FRAME = `'id: ' || id || ${LF} || iif(type IS NULL, '', 'event: ' || type || ${LF})
+/** `eventFrame`'s frame of a native event: its id after the prefix (?5), its type if any, its data (a JSON string's lines, or the JSON). */
+const FRAME = `'id: ' || ?5 || id || ${LF} || iif(type IS NULL, '', 'event: ' || type || ${LF})
   || iif(substr(data, 1, 1) = '"', ${STRING_LINES}, 'data: ' || data) || ${LF} || ${LF}`;
 
 /**
- * At most `limit` of a topic's events in (after, upTo], framed in id order as one blob. The frames come from
+ * At most `limit` of a topic's events in (after, upTo], framed in id order as one blob, each id after a prefix. The frames come from
  * a subquery in id order and are concatenated in the order they come: `group_concat(… ORDER BY id)` would
  * sort them again, at half the cost of the whole page (test/framed-pages.test.ts checks the order).
  */
 export function framedPageQuery(db: Database) {
-  return db.query<FramedRow, [string, number, number, number]>(
+  return db.query<FramedRow, [string, number, number, number, string]>(
     `SELECT count(*) AS count, count(frame) AS framed, max(id) AS lastId, CAST(group_concat(frame, '') AS BLOB) AS bytes
-     FROM (SELECT id, ${FRAME} AS frame FROM events WHERE topic = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?)`,
+     FROM (SELECT id, ${FRAME} AS frame FROM events WHERE topic = ?1 AND id > ?2 AND id <= ?3 ORDER BY id LIMIT ?4)`,
   );
 }

@@ -358,13 +358,16 @@ export class SqliteReader {
   }
 
   /** `read`'s page framed by SQLite (frames.ts), where the page is one topic's native events ending by count. */
-  framed({ selectors, after, upTo, limit, maxBytes = Number.POSITIVE_INFINITY }: ReadRange): FramedPage | undefined {
+  framed(
+    { selectors, after, upTo, limit, maxBytes = Number.POSITIVE_INFINITY }: ReadRange,
+    idPrefix: string,
+  ): FramedPage | undefined {
     const [s, ...others] = selectors;
     if (!s || others.length > 0 || s.isPrefix) return undefined;
     const end = Math.min(upTo ?? Number.MAX_SAFE_INTEGER, this.head());
     const range = this.topicRange.get(s.value, after, end) ?? UNKNOWN_RANGE;
     if (range.alternates || !endsByCount(range, limit, maxBytes) || !nativeAfter(range, after)) return undefined;
-    const page = this.framedPage.get(s.value, after, end, limit);
+    const page = this.framedPage.get(s.value, after, end, limit, idPrefix);
     if (!page || page.framed < page.count) return undefined;
     return { bytes: page.bytes ?? undefined, count: page.count, lastId: page.lastId ?? undefined };
   }

@@ -28,8 +28,8 @@ export class SqliteReads implements LogReads {
     return this.reading(() => this.reader.read(range));
   }
 
-  readFramed(range: ReadRange): Promise<FramedPage | undefined> {
-    return this.reading(() => this.reader.framed(range));
+  readFramed(range: ReadRange, idPrefix: string): Promise<FramedPage | undefined> {
+    return this.reading(() => this.reader.framed(range, idPrefix));
   }
 
   findPublisherId(publisherId: string): Promise<number | undefined> {
