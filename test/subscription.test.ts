@@ -121,7 +121,7 @@ class PrunedDuringReplay extends SqliteEventLog {
   override async read(range: ReadRange) {
     return this.prunedAfter(await super.read(range));
   }
-  // The `data` form's pages come framed by the log.
+  // Pages without an envelope come framed by the log.
   override async readFramed(range: ReadRange, idPrefix: string) {
     return this.prunedAfter(await super.readFramed(range, idPrefix));
   }

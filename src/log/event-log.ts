@@ -240,9 +240,9 @@ export interface EventLog {
    */
   read(range: ReadRange): Promise<LoggedEvent[]>;
   /**
-   * `read`'s page of one exact topic, framed by the log itself, each `id:` the event's id after `idPrefix` (`/stream`
-   * gives none, the Mercure endpoint its URN's): no event is made one by one. Undefined where
-   * it cannot (several selectors, a prefix, a range that holds Mercure updates, events large enough that `maxBytes`
+   * `read`'s page of one exact topic, framed by the log itself, each `id:` the event's id after `idPrefix`
+   * (`/stream` gives none, the Mercure endpoint its URN's): no event is made one by one. Undefined where it
+   * cannot (several selectors, a prefix, a range that holds Mercure updates, events large enough that `maxBytes`
    * may end the page before `limit`, a string it cannot unescape as JavaScript does): read that page instead. A
    * log that never can leaves it out.
    */

@@ -26,14 +26,15 @@ const CR = "char(13)";
 const STRING_LINES = `iif(instr(data, '\\u') > 0, NULL,
   'data: ' || replace(replace(replace(json_extract(data, '$'), ${CR} || ${LF}, ${LF}), ${CR}, ${LF}), ${LF}, ${LF} || 'data: '))`;
 
-/** `eventFrame`'s frame of a native event: its id after the prefix (?5), its type if any, its data (a JSON string's lines, or the JSON). */
+/** `eventFrame`'s frame of a native event: its id after the prefix (?5), its type if any, its data's lines. */
 const FRAME = `'id: ' || ?5 || id || ${LF} || iif(type IS NULL, '', 'event: ' || type || ${LF})
   || iif(substr(data, 1, 1) = '"', ${STRING_LINES}, 'data: ' || data) || ${LF} || ${LF}`;
 
 /**
- * At most `limit` of a topic's events in (after, upTo], framed in id order as one blob, each id after a prefix. The frames come from
- * a subquery in id order and are concatenated in the order they come: `group_concat(… ORDER BY id)` would
- * sort them again, at half the cost of the whole page (test/framed-pages.test.ts checks the order).
+ * At most `limit` of a topic's events in (after, upTo], framed in id order as one blob, each id after a prefix.
+ * The frames come from a subquery in id order and are concatenated in the order they come: `group_concat(…
+ * ORDER BY id)` would sort them again, at half the cost of the whole page (test/framed-pages.test.ts checks the
+ * order).
  */
 export function framedPageQuery(db: Database) {
   return db.query<FramedRow, [string, number, number, number, string]>(
