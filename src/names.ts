@@ -28,10 +28,14 @@ export const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}]/u;
  * topic string (not empty, at most 2048 bytes, no control or format character).
  */
 export function checkAnyTopic(topic: string): string {
-  if (topic === "" || Buffer.byteLength(topic) > MAX_TOPIC_STRING_BYTES || CONTROL_OR_FORMAT.test(topic)) {
+  if (!isAnyTopic(topic)) {
     throw new HeraldError("invalid_topic", `topic ${quote(topic)} is neither a topic name nor a Mercure topic`);
   }
   return topic;
+}
+
+function isAnyTopic(topic: string): boolean {
+  return topic !== "" && Buffer.byteLength(topic) <= MAX_TOPIC_STRING_BYTES && !CONTROL_OR_FORMAT.test(topic);
 }
 
 /** Validates a publishable event type; types under `herald.` belong to the hub itself. */
@@ -73,12 +77,36 @@ export function selects(selector: Selector, topic: string): boolean {
   return topic.startsWith(selector.value) && (selector.pattern === undefined || selector.pattern.test(topic));
 }
 
+/** What `text` selects, unchecked: `*` every topic, a text ending in `*` every topic starting with what precedes it, else that topic. */
+export function selectorOf(text: string): Selector {
+  const isPrefix = text.endsWith("*");
+  return { text, value: isPrefix ? text.slice(0, -1) : text, isPrefix };
+}
+
 export function parseSelector(text: string): Selector {
   if (!selectorRe.test(text)) {
     throw new HeraldError("invalid_selector", `selector ${quote(text)} must be a topic or a topic prefix ending in "*"`);
   }
-  const isPrefix = text.endsWith("*");
-  return { text, value: isPrefix ? text.slice(0, -1) : text, isPrefix };
+  return selectorOf(text);
+}
+
+/** A topic name or a Mercure topic (a URL, say: not empty, 2048 bytes at most, no control or format character), or a prefix of one. */
+export function isSelectorOfAnyTopic(text: string): boolean {
+  return selectorRe.test(text) || isAnyTopic(text);
+}
+
+/**
+ * A selector of either API's topics, where a grant is written (claims, public topics): Herald's selectors keep
+ * working on Mercure topics, as `https://example.com/books/*`.
+ */
+export function parseSelectorOfAnyTopic(text: string): Selector {
+  if (!isSelectorOfAnyTopic(text)) {
+    throw new HeraldError(
+      "invalid_selector",
+      `selector ${quote(text)} must be a topic, a Mercure topic or a prefix of one ending in "*"`,
+    );
+  }
+  return selectorOf(text);
 }
 
 export function parseSelectors(texts: readonly string[], max = 50): Selector[] {

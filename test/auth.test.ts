@@ -199,6 +199,12 @@ describe("the token helper", () => {
     expect(payload.exp - payload.iat).toBe(3600);
   });
 
+  test("takes Mercure topics and their prefixes as the hub's claims do, and refuses what no topic can be", () => {
+    const req = parseTokenArgs(["--subscribe", "https://example.com/books/*", "--publish", "https://example.com/books/1"]);
+    expect(req).toMatchObject({ publish: ["https://example.com/books/1"], subscribe: ["https://example.com/books/*"] });
+    expect(() => parseTokenArgs(["--subscribe", "news,"])).toThrow(/must be a topic, a Mercure topic or a prefix/);
+  });
+
   test("`bun run token` prints a token from the environment's secret", () => {
     const run = Bun.spawnSync([process.execPath, "run", "token", "--", "--publish", "a.*", "--ttl", "10m"], {
       cwd: `${import.meta.dir}/..`,

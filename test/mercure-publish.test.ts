@@ -307,6 +307,26 @@ describe("authorization on the Mercure publish", () => {
     expect((await publish(form([["topic", "https://example.com/books/2"]]), {}, mercure)).status).toBe(403);
   });
 
+  test("Herald's claim grants Mercure topics by its own selectors, as the mercure claim does", async () => {
+    for (const claim of ["herald", "mercure"]) {
+      const token = await sign({ [claim]: { publish: ["https://example.com/books/*", "https://example.com/authors/1"] } });
+      for (const topic of ["https://example.com/books/1", "https://example.com/books/1/notes", "https://example.com/authors/1"])
+        expect((await publish(form([["topic", topic]]), {}, token)).status).toBe(200);
+      for (const topic of ["https://example.com/authors/2", "https://example.com/book"])
+        expect((await publish(form([["topic", topic]]), {}, token)).status).toBe(403);
+    }
+    // What no topic can be (empty, a control character) still makes the claim malformed.
+    for (const selector of ["", "https://example.com/\u0000"]) {
+      const res = await publish(
+        form([["topic", "https://example.com/books/1"]]),
+        {},
+        await sign({ herald: { publish: [selector] } }),
+      );
+      expect(res.status).toBe(401);
+      expect(await res.text()).toContain("malformed herald claim");
+    }
+  });
+
   test("draft 08's authorization_details, with RFC 9068's typ, aud and iss", async () => {
     const details = (topics: unknown[]) => ({
       iss: ISSUER,

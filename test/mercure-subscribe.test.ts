@@ -255,12 +255,17 @@ describe("resume", () => {
       return ((await res.json()) as { topics: Array<{ events: number }> }).topics[0]?.events === 3;
     }, 15_000);
     const left = [kept, ...sent.slice(2)];
+    // The Herald ids of what is left of the busy topic: the first left follows the last deleted.
+    const history = (await (await fetch(`${retained.url}/events?topic=${busy}`)).json()) as { events: Array<{ id: string }> };
+    const firstLeft = Number(history.events[0]?.id);
     const cases: Array<[string, string, string[]]> = [
-      // Deleted: unknown now.
+      // Deleted: unknown now, by the publisher's id or by its own.
       [sent[0] ?? "", "earliest", left],
+      [`urn:herald:${firstLeft - 1}`, "earliest", left],
       // Still there, but matching events after it went: a replay from it would skip them.
       [kept, "earliest", left],
       [sent[2] ?? "", sent[2] ?? "", sent.slice(3)],
+      [`urn:herald:${firstLeft}`, `urn:herald:${firstLeft}`, sent.slice(3)],
     ];
     for (const [given, told, expected] of cases) {
       const r = await subscribe(retained, [

@@ -108,19 +108,17 @@ describe("URI templates", () => {
     expect(template("{var:2}")("%C3%A9%C3%A9")).toBe(true);
   });
 
-  test("a string that is no valid template matches only itself, as an exact topic", () => {
-    for (const text of [
-      "plain",
-      "https://e/{id",
-      "https://e/{}",
-      "https://e/{=x}",
-      "https://e/{a b}",
-      "a b{x}",
-      "{x:0}",
-      "{x:10000}",
-    ]) {
+  test("a string without an expression matches only itself, as an exact topic", () => {
+    for (const text of ["plain", "https://example.com/books/1", "https://e/}", "a b", "100%"]) {
       expect(compileTemplate(text)).toBeUndefined();
       expect(templateSelector(text)).toEqual({ text, value: text, isPrefix: false });
+    }
+  });
+
+  test("a string with a `{` that is no valid template is refused: a typo must not silently match nothing", () => {
+    for (const text of ["https://e/{id", "https://e/{}", "https://e/{=x}", "https://e/{a b}", "a b{x}", "{x:0}", "{x:10000}"]) {
+      expect(() => compileTemplate(text)).toThrow(HeraldError);
+      expect(() => templateSelector(text)).toThrow(HeraldError);
     }
   });
 

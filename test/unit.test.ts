@@ -162,7 +162,10 @@ describe("coverage of selectors by grants", () => {
     expect(grantsFromClaim(undefined)).toEqual({ publish: [], subscribe: [] });
     expect(grantsFromClaim({ publish: ["a.*"] })?.publish.map((s) => s.text)).toEqual(["a.*"]);
     expect(grantsFromClaim({ publish: "a.*" })).toBeNull();
-    expect(grantsFromClaim({ subscribe: ["bad selector"] })).toBeNull();
+    expect(grantsFromClaim({ subscribe: ["https://example.com/books/*"] })?.subscribe).toEqual([
+      { text: "https://example.com/books/*", value: "https://example.com/books/", isPrefix: true },
+    ]);
+    for (const bad of ["", "a\u0000b", "a\u200bb", "x".repeat(2049)]) expect(grantsFromClaim({ subscribe: [bad] })).toBeNull();
     expect(grantsFromClaim("x")).toBeNull();
   });
 });

@@ -4,8 +4,8 @@
  */
 import { errors } from "jose";
 import { HeraldError, quote } from "../errors";
-import { parseSelector, type Selector } from "../names";
-import { type AccessTokenChecks, ClaimError, grantSelector, grantsOfToken, topicSelector } from "./claims";
+import { parseSelector, type Selector, selectorOf } from "../names";
+import { type AccessTokenChecks, ClaimError, grantsOfToken, topicSelector } from "./claims";
 import { coveredBy, type Grants } from "./grants";
 import { Keyring } from "./keyring";
 import type { PublicKey } from "./public-keys";
@@ -45,10 +45,7 @@ export interface Reader {
    * topics cover the matcher string, read as a topic; undefined when no detail does.
    */
   payloadFor(matcher: string): unknown;
-  /**
-   * When the access granted ends (ms since the epoch): set only when a token was needed (or, for a reader of
-   * private updates, when it grants any) and has an `exp`.
-   */
+  /** When the token read with expires (ms since the epoch); undefined without a token or an `exp`. */
   readonly expiresAt?: number;
   /** Whether the token grants reading one of an update's topics, and has not expired: who may receive a private update. */
   grantsAny(topics: readonly string[]): boolean;
@@ -76,7 +73,7 @@ export class Authorizer {
     this.keys = new Keyring(secret, publicKeys);
     this.checks = accessToken;
     // Herald's selectors, and Mercure topics with Herald's `prefix*` (`https://example.com/news/*`).
-    this.publicSelectors = publicTopics.map(grantSelector);
+    this.publicSelectors = publicTopics.map(selectorOf);
   }
 
   get openMode(): boolean {
@@ -95,8 +92,8 @@ export class Authorizer {
    * Reading needs, for every selector not covered by the public topics, a token that covers it. A private
    * update goes to a reader whose token grants one of its topics, until the token expires. `rules` "mercure"
    * applies the drafts where they differ from the native API: a presented token that fails is a 401 even in a
-   * cookie, and the stream ends when any token it came with expires (a native stream of public topics goes on,
-   * only one that needed its token ends). Open mode grants no private update: no one can show a right to one.
+   * cookie. On both, a stream opened with a token ends when it expires, as the spec says, whether or not its topics
+   * needed it. Open mode grants no private update: no one can show a right to one.
    */
   async authorizeRead(
     token: TokenSource,
@@ -104,17 +101,14 @@ export class Authorizer {
     rules: "native" | "mercure" = "native",
   ): Promise<Reader> {
     if (this.openMode) return ANONYMOUS;
-    const mercure = rules === "mercure";
-    const { verified, refusal } = await this.reader(token(), mercure);
-    let needed = false;
+    const { verified, refusal } = await this.reader(token(), rules === "mercure");
     for (const s of selectors) {
       if (coveredBy(this.publicSelectors, s)) continue;
-      needed = true;
       if (verified === null) throw refusal;
       if (!coveredBy(verified.grants.subscribe, s))
         throw new HeraldError("forbidden", `this token may not read ${quote(s.text)}`);
     }
-    return readerOf(verified, needed || mercure);
+    return readerOf(verified);
   }
 
   /**
@@ -136,7 +130,7 @@ export class Authorizer {
     if (this.openMode) return { selectors: EVERY_TOPIC, reader: ANONYMOUS };
     const { verified } = await this.reader(token());
     const granted = (verified?.grants.subscribe ?? []).filter((s) => s.pattern === undefined);
-    return { selectors: [...this.publicSelectors, ...granted], reader: readerOf(verified, false) };
+    return { selectors: [...this.publicSelectors, ...granted], reader: readerOf(verified) };
   }
 
   /**
@@ -183,8 +177,8 @@ export class Authorizer {
   }
 }
 
-/** Who reads with `verified` (null: no token); `ending` when the access ends with the token's `exp`. */
-function readerOf(verified: Verified | null, ending: boolean): Reader {
+/** Who reads with `verified` (null: no token). */
+function readerOf(verified: Verified | null): Reader {
   const granted = verified?.grants.subscribe ?? [];
   const until = verified?.expiresAt ?? Number.POSITIVE_INFINITY;
   return {
@@ -192,8 +186,8 @@ function readerOf(verified: Verified | null, ending: boolean): Reader {
     withToken: verified !== null,
     payload: verified?.payload,
     payloadFor: (matcher) => verified?.grants.details?.find((d) => coveredBy(d.topics, topicSelector(matcher)))?.payload,
-    expiresAt: ending ? verified?.expiresAt : undefined,
-    // A stream that goes on past its token's expiry (it reads public topics) gets no private update after it.
+    expiresAt: verified?.expiresAt,
+    // Checked again for each event: a read of history may outlast the token too.
     grantsAny:
       granted.length === 0 ? NOTHING : (topics) => Date.now() < until && topics.some((t) => coveredBy(granted, topicSelector(t))),
   };

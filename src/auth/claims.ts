@@ -3,7 +3,7 @@
  * `mercure` claim and draft 08's `authorization_details` (RFC 9396, with RFC 9068's access-token checks).
  */
 import { HeraldError } from "../errors";
-import type { Selector } from "../names";
+import { type Selector, selectorOf } from "../names";
 import { templateSelector, urlPatternSelector } from "../patterns/selectors";
 import { patternBase } from "../patterns/url-pattern";
 import { type Grants, grantsFromClaim, type SubscribeDetail } from "./grants";
@@ -24,15 +24,6 @@ export interface AccessTokenChecks {
 
 /** Why a token's claims grant nothing usable: the caller answers 401 `invalid_token` with it. */
 export class ClaimError extends Error {}
-
-/**
- * A grant on any topic string: `*` is every topic, a value ending in `*` every topic starting with what precedes
- * it (Herald's selectors, which keep working in every claim), anything else that exact topic.
- */
-export function grantSelector(text: string): Selector {
-  const isPrefix = text.endsWith("*");
-  return { text, value: isPrefix ? text.slice(0, -1) : text, isPrefix };
-}
 
 /** An exact topic, of any form a Mercure publisher may use, as a selector to check grants against. */
 export function topicSelector(topic: string): Selector {
@@ -59,7 +50,7 @@ function compiled(compile: () => Selector): Selector {
 
 /** A draft 07 selector: `*`, Herald's `prefix*`, else a URI template (matching itself too) or an exact topic. */
 function mercureSelector(text: string): Selector {
-  return text.endsWith("*") ? grantSelector(text) : compiled(() => templateSelector(text));
+  return text.endsWith("*") ? selectorOf(text) : compiled(() => templateSelector(text));
 }
 
 /** Draft 07: `{"mercure": {"publish": [selectors], "subscribe": [selectors], "payload": ...}}`. */
@@ -81,7 +72,7 @@ function matcher(entry: unknown, base: string): Selector {
   if (typeof match !== "string" || match === "" || match.length > MAX_MATCHER_BYTES) throw new ClaimError("malformed match");
   // `*` matches every topic whatever the matcher type; a matcher the hub cannot evaluate must reject the
   // token rather than be skipped.
-  if (match === "*") return grantSelector("*");
+  if (match === "*") return selectorOf("*");
   if (type === "urlpattern") return compiled(() => urlPatternSelector(match, base));
   if (type !== undefined && type !== "exact") throw new ClaimError(`unsupported match_type ${JSON.stringify(type)}`);
   return topicSelector(match);

@@ -1,5 +1,5 @@
 /** What a token allows: publish and subscribe selectors, and the coverage rule between selectors. */
-import { parseSelector, type Selector, selects } from "../names";
+import { parseSelectorOfAnyTopic, type Selector, selects } from "../names";
 
 export interface Grants {
   readonly publish: readonly Selector[];
@@ -34,7 +34,7 @@ export function coveredBy(grants: readonly Selector[], requested: Selector): boo
   return grants.some((g) => covers(g, requested));
 }
 
-/** Parses the `herald` claim; anything but lists of valid selectors is refused. */
+/** Parses the `herald` claim; anything but lists of selectors of topics (either API's) is refused. */
 export function grantsFromClaim(claim: unknown): Grants | null {
   if (claim === undefined) return NO_GRANTS;
   if (typeof claim !== "object" || claim === null) return null;
@@ -42,7 +42,7 @@ export function grantsFromClaim(claim: unknown): Grants | null {
   const list = (value: unknown): Selector[] | null => {
     if (!Array.isArray(value) || !value.every((s) => typeof s === "string")) return null;
     try {
-      return value.map(parseSelector);
+      return value.map(parseSelectorOfAnyTopic);
     } catch {
       return null;
     }

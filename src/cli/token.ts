@@ -1,7 +1,7 @@
 /** `bun run token -- --publish 'orders.*' --subscribe '*' --ttl 1h`: mints an HS256 token with the hub's secret. */
 import { SignJWT } from "jose";
 import { ConfigError, settingFromEnv } from "../config";
-import { parseSelector } from "../names";
+import { parseSelectorOfAnyTopic } from "../names";
 import { DAY, duration, SECOND } from "../settings/parsers";
 
 const ttl = duration(SECOND, 3650 * DAY);
@@ -23,7 +23,7 @@ export function parseTokenArgs(argv: readonly string[]): TokenRequest {
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]];
     if (value === undefined) throw new ConfigError(`${flag} needs a value\n${USAGE}`);
-    const selectors = () => value.split(",").map((s) => parseSelector(s.trim()).text);
+    const selectors = () => value.split(",").map((s) => parseSelectorOfAnyTopic(s.trim()).text);
     if (flag === "--publish") request.publish.push(...selectors());
     else if (flag === "--subscribe") request.subscribe.push(...selectors());
     else if (flag === "--ttl") request.ttlMs = ttl(value, "--ttl");

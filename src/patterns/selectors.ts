@@ -5,7 +5,8 @@ import { compileUrlPattern } from "./url-pattern";
 
 /**
  * Draft 07's matcher: a URI template matches each topic it can expand to and the topic that is the same string
- * (every expansion starts with the text before its first `{`); a string that is no template matches itself.
+ * (every expansion starts with the text before its first `{`); a string without an expression matches itself,
+ * and one with a `{` that is no valid template is refused.
  */
 export function templateSelector(text: string): Selector {
   const test = compileTemplate(text);

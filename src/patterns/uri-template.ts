@@ -6,7 +6,7 @@
  * Our own code, not a library: the npm matchers either accept topics no values expand to (in a grant, a wider
  * token than was issued) or take exponential time on adjacent variables (see the commit that says why).
  */
-import { HeraldError } from "../errors";
+import { HeraldError, quote } from "../errors";
 
 /** Variables one template may hold: the automaton, and so the time a topic takes, grows with them. */
 export const MAX_TEMPLATE_VARIABLES = 8;
@@ -260,13 +260,14 @@ function accepts(nodes: readonly Node[], start: number, topic: string): boolean 
 }
 
 /**
- * The test of a URI template: undefined when `text` is not one (no expression, or not valid RFC 6570), which
- * then matches only itself. A template costlier than the limits above is refused.
+ * The test of a URI template: undefined when `text` holds no expression (it then matches only itself). A text
+ * with a `{` that is not valid RFC 6570 (a template with a typo, most likely) is refused, as is a template
+ * costlier than the limits above.
  */
 export function compileTemplate(text: string): ((topic: string) => boolean) | undefined {
   if (!text.includes("{")) return undefined;
   const parts = parse(text);
-  if (parts === undefined || parts.every((p) => typeof p === "string")) return undefined;
+  if (parts === undefined) throw new HeraldError("invalid_selector", `${quote(text)} is not a URI template (RFC 6570)`);
   const vars = parts.flatMap((p) => (typeof p === "string" ? [] : p.vars));
   if (vars.length > MAX_TEMPLATE_VARIABLES) {
     throw new HeraldError("invalid_selector", `a URI template may hold at most ${MAX_TEMPLATE_VARIABLES} variables`);

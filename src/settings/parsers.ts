@@ -1,7 +1,7 @@
 /** Parsers of setting values: each turns text into a value inside its range, or says what it accepts. */
 import { ACCEPTED_KEYS, type PublicKey, parsePublicKeys } from "../auth/public-keys";
 import { ConfigError, quote } from "../errors";
-import { CONTROL_OR_FORMAT, MAX_TOPIC_STRING_BYTES, SELECTOR_PATTERN } from "../names";
+import { isSelectorOfAnyTopic } from "../names";
 import { parseAddressRange } from "../net/address-range";
 import { normalizeOrigin } from "../net/origin";
 import { checkRedisUrl } from "../net/redis-url";
@@ -99,13 +99,6 @@ export const list: Parser<readonly string[]> = parser("comma-separated list", (r
     .map((s) => s.trim())
     .filter((s) => s !== ""),
 );
-
-const selectorRe = new RegExp(SELECTOR_PATTERN);
-
-/** A topic name or a Mercure topic (a URL, say: no control or format character, 2048 bytes at most), or a prefix of one. */
-function isSelectorOfAnyTopic(s: string): boolean {
-  return selectorRe.test(s) || (Buffer.byteLength(s) <= MAX_TOPIC_STRING_BYTES && !CONTROL_OR_FORMAT.test(s));
-}
 
 export const selectorList: Parser<readonly string[]> = parser(
   "comma-separated topics (names or Mercure topics) or prefixes ending in *",

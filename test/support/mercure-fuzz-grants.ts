@@ -4,7 +4,17 @@
  * `mercure` claim, draft 08's `authorization_details` with RFC 9068's `typ`, `aud` and `iss`).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { any, type Matcher, matchesTopic, type Tri, template, tri, urlPattern } from "./mercure-fuzz-topics";
+import {
+  any,
+  bytes,
+  CONTROL_OR_FORMAT,
+  type Matcher,
+  matchesTopic,
+  type Tri,
+  template,
+  tri,
+  urlPattern,
+} from "./mercure-fuzz-topics";
 
 /** One grant: every topic, a prefix (Herald's `prefix*`), one exact topic, a URL pattern, or a URI template. */
 export type Grant =
@@ -61,7 +71,9 @@ function heraldClaim(claim: unknown): Grants | null {
   if (!isObject(claim)) return null;
   const { publish = [], subscribe = [] } = claim;
   if (!strings(publish) || !strings(subscribe)) return null;
-  if (![...publish, ...subscribe].every((s) => HERALD_SELECTOR.test(s))) return null;
+  // Herald's selectors, on Herald's topics or on Mercure's (a non-empty string of 2048 bytes at most, no control or format character).
+  const selector = (s: string) => HERALD_SELECTOR.test(s) || (s !== "" && bytes(s) <= 2048 && !CONTROL_OR_FORMAT.test(s));
+  if (![...publish, ...subscribe].every(selector)) return null;
   return { publish: publish.map((s) => selectorGrant(s, false)), subscribe: subscribe.map((s) => selectorGrant(s, false)) };
 }
 

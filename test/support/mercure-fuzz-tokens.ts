@@ -38,7 +38,7 @@ const weighted = <T>(usual: fc.Arbitrary<T>, odd: fc.Arbitrary<T>, ratio: number
 const some = <T>(values: T[], maxLength = 3) => fc.subarray(values, { maxLength });
 
 /** Topics and selectors the generated requests also use, so grants and requests meet. */
-const HERALD_SELECTORS = ["*", "orders.*", "orders.eu", "news.a", "o*"];
+const HERALD_SELECTORS = ["*", "orders.*", "orders.eu", "news.a", "o*", "https://example.com/books/*", "urn:isbn:1"];
 /** Draft 07's URI templates and draft 08's URL patterns as grants (tag `grant-patterns`). */
 const TEMPLATES = skip.has("grant-patterns") ? [] : ["https://example.com/books/{id}", "https://example.com/{+path}"];
 const MERCURE_SELECTORS = [
@@ -78,7 +78,7 @@ const lists = (selectors: string[]) => fc.record({ publish: grantList(selectors)
 
 const heraldClaim = weighted<unknown>(
   lists(HERALD_SELECTORS),
-  oneOf<unknown>("x", null, { publish: ["https://example.com/books/1"] }, { subscribe: "orders.*" }),
+  oneOf<unknown>("x", null, { publish: [""] }, { publish: ["a\u0000b"] }, { subscribe: "orders.*" }),
   8,
 );
 

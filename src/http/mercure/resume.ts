@@ -31,8 +31,8 @@ async function eventOf(log: EventLog, given: string): Promise<number | undefined
 
 /**
  * Resumes after the event `given` names. An id that names none (unknown, from the future, never an event),
- * `earliest`, or one after which retention deleted matching events, replays from the oldest retained event
- * and says `earliest`: nothing is skipped without the header saying so.
+ * `earliest`, one whose matching event retention deleted, or one after which it deleted matching events, replays
+ * from the oldest retained event and says `earliest`: nothing is skipped without the header saying so.
  */
 export async function resumeFrom(log: EventLog, selectors: readonly Selector[], given: string): Promise<Resume> {
   if (given === EARLIEST) return FROM_THE_OLDEST;
@@ -40,6 +40,7 @@ export async function resumeFrom(log: EventLog, selectors: readonly Selector[], 
   if (id === undefined) return FROM_THE_OLDEST;
   // A node of a cluster may trail the shared log by a moment: an id it has not read yet is not one from the future.
   await log.caughtUp(id);
-  if (id > log.lastId() || (await log.prunedThrough(selectors)) > id) return FROM_THE_OLDEST;
+  // Pruned through `id` itself: the event it names is gone, as a publisher's id of a pruned event is unknown.
+  if (id > log.lastId() || (await log.prunedThrough(selectors)) >= id) return FROM_THE_OLDEST;
   return { after: { value: id, text: String(id) }, told: given };
 }
