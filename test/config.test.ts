@@ -26,6 +26,10 @@ describe("a value out of range stops start-up with one herald: line and exit 2",
     [{ HERALD_SUBSCRIBER_BUFFER_BYTES: "-4096" }, [], /HERALD_SUBSCRIBER_BUFFER_BYTES is out of range/],
     [{ HERALD_MAX_EVENT_BYTES: "0" }, [], /HERALD_MAX_EVENT_BYTES is out of range/],
     [{ HERALD_RETENTION_MAX_AGE: "40000d" }, [], /HERALD_RETENTION_MAX_AGE is out of range/],
+    // "7" meant as days would keep events for 7 ms: a duration needs its unit.
+    [{ HERALD_RETENTION_MAX_AGE: "7" }, [], /HERALD_RETENTION_MAX_AGE needs a unit: 0 \(no age limit\), or 1ms to/],
+    [{}, ["--max-stream-age", "3600"], /--max-stream-age needs a unit/],
+    [{ HERALD_MAX_STREAM_AGE: "1 h" }, [], /HERALD_MAX_STREAM_AGE must be a duration/],
     [{ HERALD_MAX_SUBSCRIBERS: "99999999999999999999" }, [], /HERALD_MAX_SUBSCRIBERS is out of range/],
   ] as const)("%o %o", async (env, args, message) => {
     expectRefusal(await boot(env, [...args]), message);

@@ -54,9 +54,15 @@ export const milliseconds = (min: number, max = TIMER_MAX_MS): Parser<number> =>
 export const duration = (min: number, max: number, zero?: string): Parser<number> => {
   const range = `${zero ? `0 (${zero}), or ` : ""}${formatMs(min)} to ${formatMs(max)}, e.g. 30s, 12h, 7d`;
   return parser(range, (raw, name) => {
-    const match = /^(\d+)(ms|s|m|h|d|w)?$/.exec(raw.trim());
-    if (!match?.[1]) throw new ConfigError(`${name} must be a duration: ${range}; got ${quote(raw)}`);
-    const ms = Number(match[1]) * (units[match[2] ?? "ms"] ?? 1);
+    const text = raw.trim();
+    if (zero && text === "0") return 0;
+    // A unit is required: a bare "7" meant as days would otherwise keep events for 7 ms.
+    const match = /^(\d+)(ms|s|m|h|d|w)$/.exec(text);
+    if (!match?.[1] || !match[2]) {
+      const why = /^\d+$/.test(text) ? "needs a unit" : "must be a duration";
+      throw new ConfigError(`${name} ${why}: ${range}; got ${quote(raw)}`);
+    }
+    const ms = Number(match[1]) * (units[match[2]] ?? 1);
     if (ms === 0 && zero) return 0;
     if (ms < min || ms > max) throw new ConfigError(`${name} is out of range: ${range}; got ${quote(raw)}`);
     return ms;
