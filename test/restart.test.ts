@@ -65,8 +65,18 @@ test.skipIf(testLog !== "sqlite")(
       .sort();
     expect(versions.map((v) => v.name)).toEqual(files);
     expect(versions.map((v) => v.version)).toEqual(files.map((f) => Number.parseInt(f, 10)));
-    expect(() => db.run("UPDATE events SET data = '\"forged\"' WHERE topic = 'sealed'")).toThrow(/append-only/);
-    expect(db.query<{ data: string }, []>("SELECT data FROM events WHERE topic = 'sealed'").get()?.data).toBe('"original"');
+    const sealed = db.query<{ id: number }, []>("SELECT id FROM events WHERE topic = 'sealed'").get()?.id;
+    const forgeries = [
+      "UPDATE events SET data = '\"forged\"' WHERE topic = 'sealed'",
+      `INSERT INTO events (id, topic, data, time) VALUES (${sealed}, 'sealed', '"forged"', 0) ON CONFLICT (id) DO UPDATE SET data = excluded.data`,
+      // REPLACE deletes and inserts: no UPDATE, and no delete trigger, happens.
+      `REPLACE INTO events (id, topic, data, time) VALUES (${sealed}, 'sealed', '"forged"', 0)`,
+      `INSERT OR REPLACE INTO events (id, topic, data, time) VALUES (${sealed}, 'sealed', '"forged"', 0)`,
+      // An id once used, even one no event holds now, is never written again.
+      "INSERT INTO events (id, topic, data, time) VALUES (1, 'sealed', '\"forged\"', 0)",
+    ];
+    for (const sql of forgeries) expect(() => db.run(sql)).toThrow(/append-only/);
+    expect(db.query<{ data: string }, []>("SELECT data FROM events WHERE topic = 'sealed'").all()).toEqual([{ data: '"original"' }]);
     db.close();
   },
 );

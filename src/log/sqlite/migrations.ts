@@ -9,6 +9,7 @@ import mercureUpdates from "../../../migrations/0005_mercure_updates.sql" with {
 import readBounds from "../../../migrations/0006_topic_read_bounds.sql" with { type: "text" };
 import retainedFlag from "../../../migrations/0007_retained_flag.sql" with { type: "text" };
 import privateCounts from "../../../migrations/0008_private_counts.sql" with { type: "text" };
+import noReplace from "../../../migrations/0009_no_replace.sql" with { type: "text" };
 import { HeraldError } from "../../errors";
 
 interface Migration {
@@ -26,6 +27,7 @@ export const migrations: readonly Migration[] = [
   { version: 6, name: "0006_topic_read_bounds.sql", sql: readBounds },
   { version: 7, name: "0007_retained_flag.sql", sql: retainedFlag },
   { version: 8, name: "0008_private_counts.sql", sql: privateCounts },
+  { version: 9, name: "0009_no_replace.sql", sql: noReplace },
 ];
 
 const LEDGER_COLUMNS = ["applied_at", "name", "version"];
