@@ -76,7 +76,9 @@ test.skipIf(testLog !== "sqlite")(
       "INSERT INTO events (id, topic, data, time) VALUES (1, 'sealed', '\"forged\"', 0)",
     ];
     for (const sql of forgeries) expect(() => db.run(sql)).toThrow(/append-only/);
-    expect(db.query<{ data: string }, []>("SELECT data FROM events WHERE topic = 'sealed'").all()).toEqual([{ data: '"original"' }]);
+    expect(db.query<{ data: string }, []>("SELECT data FROM events WHERE topic = 'sealed'").all()).toEqual([
+      { data: '"original"' },
+    ]);
     db.close();
   },
 );
