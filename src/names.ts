@@ -126,9 +126,11 @@ export interface ClientEventId {
 
 /** Parses a client-supplied event id: a non-negative decimal integer of 64 bits at most. */
 export function parseEventId(text: string, field: string): ClientEventId {
-  if (!/^\d{1,19}$/.test(text) || BigInt(text) > MAX_EVENT_ID) {
+  // Leading zeros add nothing: 0001 is 1, however many there are.
+  const digits = /^\d+$/.test(text) ? text.replace(/^0+(?=\d)/, "") : "";
+  if (!/^\d{1,19}$/.test(digits) || BigInt(digits) > MAX_EVENT_ID) {
     throw new HeraldError("invalid_event_id", `${field} must be a non-negative decimal event id, not ${quote(text)}`);
   }
-  const exact = BigInt(text);
+  const exact = BigInt(digits);
   return { value: exact > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : Number(exact), text: exact.toString() };
 }

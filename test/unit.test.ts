@@ -88,6 +88,10 @@ describe("names", () => {
   test("event ids", () => {
     expect(parseEventId("0", "x")).toEqual({ value: 0, text: "0" });
     expect(parseEventId("042", "x")).toEqual({ value: 42, text: "42" });
+    // Leading zeros do not count toward the 19 digits of a 64-bit id.
+    expect(parseEventId("00000000000000000001", "x")).toEqual({ value: 1, text: "1" });
+    expect(parseEventId(`${"0".repeat(30)}9223372036854775807`, "x").text).toBe("9223372036854775807");
+    expect(parseEventId("0000", "x")).toEqual({ value: 0, text: "0" });
     // Past 2^53 the value compares as beyond any id this log can hold; the text stays exact.
     expect(parseEventId("9007199254740993", "x")).toEqual({ value: Number.MAX_SAFE_INTEGER, text: "9007199254740993" });
     expect(parseEventId("9223372036854775807", "x")).toEqual({ value: Number.MAX_SAFE_INTEGER, text: "9223372036854775807" });
@@ -128,7 +132,11 @@ describe("settings", () => {
     expect(age("0", "x")).toBe(0);
     expect(() => age("soon", "x")).toThrow(ConfigError);
     expect(() => age("31d", "x")).toThrow(/out of range/);
-    expect(() => duration(1, DAY)("0", "x")).toThrow(/out of range/);
+    expect(age("0s", "x")).toBe(0);
+    // Without a unit a number is no duration: "7" meant as days is not 7 ms.
+    expect(() => age("7", "x")).toThrow(/x needs a unit/);
+    expect(() => duration(1, DAY)("0", "x")).toThrow(/x needs a unit/);
+    expect(() => duration(1, DAY)("0ms", "x")).toThrow(/out of range/);
   });
   test("--help lists every setting", () => {
     for (const name of [
