@@ -72,6 +72,13 @@ describe("an Authorization header of another scheme", () => {
     expect(await code(await get("/events?topic=private.x", basic))).toBe("unauthorized");
   });
 
+  test("an empty access_token carries no token: public reads pass, the cookie is used, a private read is 401", async () => {
+    expect((await get("/events?topic=public.news&access_token=")).status).toBe(200);
+    expect(await streamStatus(["public.*"], {}, { access_token: "" })).toBe(200);
+    expect((await get("/events?topic=private.x&access_token=", { cookie: `herald_token=${reader}` })).status).toBe(200);
+    expect(await code(await get("/events?topic=private.x&access_token="))).toBe("unauthorized");
+  });
+
   test("a Bearer header without a token is still a bad token", async () => {
     const res = await get("/events?topic=public.news", { authorization: "Bearer " });
     expect(res.status).toBe(401);

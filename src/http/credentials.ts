@@ -29,7 +29,8 @@ export function cookie(header: string | null, name: string): string | undefined 
 
 /**
  * The token a request carries, in that order of precedence. An `Authorization` header of another scheme
- * (`Basic`, added by a proxy) is not a token; a `Bearer` header without one is a bad token.
+ * (`Basic`, added by a proxy) is not a token; a `Bearer` header without one is a bad token (RFC 6750's
+ * malformed request); an empty `access_token=` carries none (a page that writes `access_token=${token ?? ""}`).
  */
 export function bearerToken(request: Request): Credential | undefined {
   const authorization = request.headers.get("authorization");
@@ -37,7 +38,7 @@ export function bearerToken(request: Request): Credential | undefined {
     return { token: BEARER.exec(authorization)?.[1] ?? "", source: "header" };
   }
   const query = new URL(request.url).searchParams.get("access_token");
-  if (query !== null) return { token: query, source: "query" };
+  if (query) return { token: query, source: "query" };
   const fromCookie = cookie(request.headers.get("cookie"), "herald_token");
   return fromCookie === undefined ? undefined : { token: fromCookie, source: "cookie" };
 }
