@@ -194,8 +194,14 @@ describe("GET /stream", () => {
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("too_many_subscribers");
+    // HEAD answers what GET would, and takes no slot.
+    const head = await fetch(streamUrl(herald.url, ["full"]), { method: "HEAD" });
+    expect(head.status).toBe(503);
+    expect(head.headers.get("retry-after")).toMatch(/^\d+$/);
     readers[0]?.close();
     await eventually(async () => (await subscribers()) === 39);
+    expect((await fetch(streamUrl(herald.url, ["full"]), { method: "HEAD" })).status).toBe(200);
+    expect((await fetch(streamUrl(herald.url, ["full"]), { method: "HEAD" })).status).toBe(200);
     const again = await SseReader.open(streamUrl(herald.url, ["full"]));
     expect(again.response.status).toBe(200);
     again.close();

@@ -222,6 +222,9 @@ describe("stream limits over both workers", () => {
     const text = await (await fetch(`${limited.url}/metrics`)).text();
     expect(metric(text, "herald_subscribers")).toBe(6);
     expect(metric(text, "herald_streams_refused_per_client_total")).toBeGreaterThanOrEqual(12);
+    // A HEAD answers what a GET would, on either worker, and holds no slot.
+    for (let i = 0; i < 6; i++) expect((await fetch(`${limited.url}/stream?topic=limits`, { method: "HEAD" })).status).toBe(503);
+    expect(metric(await (await fetch(`${limited.url}/metrics`)).text(), "herald_subscribers")).toBe(6);
   });
 });
 

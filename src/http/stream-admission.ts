@@ -90,6 +90,16 @@ export class StreamAdmission {
     return sub;
   }
 
+  /**
+   * Refuses as `open` would, opening nothing: a HEAD gets a GET's status. A slot is taken and given back at once;
+   * `checkRoom` throws when the hub has no room for one more stream.
+   */
+  async check(request: Request, server: Server<unknown> | null, reader: Reader, checkRoom: () => void): Promise<void> {
+    checkRoom();
+    const release = await this.slot(request, server, reader);
+    release?.();
+  }
+
   /** When a stream of this reader must end (ms since the epoch), if ever. */
   private endOf(reader: Reader): number | undefined {
     const { maxStreamAgeMs } = this.options;

@@ -48,7 +48,10 @@ export const streamRoutes = (hub: Hub, log: EventLog, auth: Authorizer, admissio
       // A node of a cluster may trail the shared log by a moment: an id it has not read yet is not one from the future.
       if (resumeFrom !== null) await log.caughtUp(resumeFrom.value);
       // HEAD gets a GET's answer without its body; Elysia would read a stream's body to count it, forever.
-      if (request.method === "HEAD") return new Response(null, { headers: SSE_HEADERS });
+      if (request.method === "HEAD") {
+        await admission.check(request, server, reader, () => hub.checkRoom());
+        return new Response(null, { headers: SSE_HEADERS });
+      }
       const sub = await admission.open(request, server, reader, () =>
         hub.open({
           selectors,

@@ -87,10 +87,15 @@ export class Hub {
   }
 
   open(request: StreamRequest): Subscription {
+    this.checkRoom();
+    return new Subscription(request, this.host);
+  }
+
+  /** Throws `too_many_subscribers` while the hub holds as many streams as it may. */
+  checkRoom(): void {
     if (this.subscriptions.size >= this.options.maxSubscribers) {
       throw new HeraldError("too_many_subscribers", "the hub has reached its stream limit", RETRY_LATER);
     }
-    return new Subscription(request, this.host);
   }
 
   /**

@@ -92,7 +92,10 @@ export const mercureSubscribeRoutes = (
       const resume = given === undefined ? undefined : await resumeFrom(log, selectors, given);
       const headers = resumeHeaders(resume);
       // HEAD gets a GET's answer without its body; Elysia would read a stream's body to count it, forever.
-      if (request.method === "HEAD") return new Response(null, { headers });
+      if (request.method === "HEAD") {
+        await admission.check(request, server, reader, () => hub.checkRoom());
+        return new Response(null, { headers });
+      }
       const sub = await admission.open(request, server, reader, () =>
         hub.open({
           selectors,
