@@ -20,6 +20,7 @@ import { metricsRoutes, ownMetrics } from "./http/metrics";
 import { OriginPolicy } from "./http/origins";
 import { publishRoutes } from "./http/publish";
 import { requestLog } from "./http/request-log";
+import { RouteMethods } from "./http/route-methods";
 import { streamRoutes } from "./http/stream";
 import { type SharedSlots, StreamAdmission } from "./http/stream-admission";
 import { subscriptionRoutes } from "./http/subscriptions";
@@ -52,12 +53,14 @@ export interface HubWide {
 
 /** The application, ready to serve: its OpenAPI document is rendered before any request can change it. */
 export async function createApp(deps: AppDeps) {
-  const app = routes(deps);
+  const methods = new RouteMethods();
+  const app = routes(deps, methods);
+  methods.learn(app.router.history);
   await renderDocument(app);
   return app;
 }
 
-function routes({ config, hub, log, logger, metrics, startedAt, hubWide }: AppDeps) {
+function routes({ config, hub, log, logger, metrics, startedAt, hubWide }: AppDeps, methods: RouteMethods) {
   const auth = new Authorizer({
     secret: config.jwtSecret,
     publicKeys: config.jwtPublicKeys,
@@ -87,7 +90,7 @@ function routes({ config, hub, log, logger, metrics, startedAt, hubWide }: AppDe
   return new Elysia({ normalize: false })
     .use(requestLog(logger))
     .use(cors(origins))
-    .use(errorHandling(logger))
+    .use(errorHandling(logger, methods))
     .use(crossSiteGuard(auth, origins, metrics))
     .use(publishRoutes(hub, auth, limits))
     .use(mercurePublishRoutes(hub, auth, origins, metrics, limits, mercure))

@@ -18,6 +18,7 @@ export type ErrorCode =
   | "forbidden"
   | "cross_site_request"
   | "not_found"
+  | "method_not_allowed"
   | "too_many_subscribers"
   | "too_many_streams"
   | "shutting_down"
@@ -44,6 +45,7 @@ const statusOf: Record<ErrorCode, number> = {
   forbidden: 403,
   cross_site_request: 403,
   not_found: 404,
+  method_not_allowed: 405,
   too_many_subscribers: 503,
   too_many_streams: 429,
   shutting_down: 503,

@@ -227,4 +227,21 @@ describe("bad input: the right status and code, nothing written, server healthy"
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
   });
+
+  test.each([
+    ["DELETE", "/topics/news/events", "POST"],
+    ["GET", "/topics/news/events", "POST"],
+    ["HEAD", "/topics/news/events", "POST"],
+    ["PUT", "/events", "GET, HEAD, POST"],
+    ["POST", "/stream?topic=a", "GET, HEAD"],
+    ["PATCH", "/.well-known/mercure", "GET, HEAD, POST"],
+    ["DELETE", "/docs/assets/swagger-ui.css", "GET, HEAD"],
+  ])("%s %s is a JSON 405 whose Allow names %s, and writes nothing", async (method, path, allow) => {
+    const before = await (await fetch(`${herald.url}/events?topic=news`)).text();
+    const res = await fetch(`${herald.url}${path}`, { method, body: method === "GET" || method === "HEAD" ? undefined : "x" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe(allow);
+    if (method !== "HEAD") expect(((await res.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed");
+    expect(await (await fetch(`${herald.url}/events?topic=news`)).text()).toBe(before);
+  });
 });

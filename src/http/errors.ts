@@ -2,6 +2,7 @@
 import { Elysia } from "elysia";
 import { cut, type ErrorBody, type ErrorCode, HeraldError, QUOTED_MAX_CHARS } from "../errors";
 import type { Logger } from "../logger";
+import type { RouteMethods } from "./route-methods";
 
 export function errorResponse(error: HeraldError): Response {
   return Response.json(error.toJSON(), { status: error.status, headers: error.headers });
@@ -10,10 +11,20 @@ export function errorResponse(error: HeraldError): Response {
 interface FrameworkError {
   code: string | number;
   error: unknown;
+  request: Request;
+}
+
+/** A request no route answers: a 405 naming the methods its path is served with, else a 404. */
+function noRoute(request: Request, routes: RouteMethods): HeraldError {
+  const allowed = routes.allowedFor(new URL(request.url).pathname);
+  if (allowed === undefined) return new HeraldError("not_found", "no such route");
+  return new HeraldError("method_not_allowed", `this path is served with ${allowed.join(", ")}, not ${cut(request.method)}`, {
+    Allow: allowed.join(", "),
+  });
 }
 
 /** Elysia's own errors (validation, parse, not found) carry no stable code of ours: translate them. */
-function translate({ code, error }: FrameworkError): HeraldError | null {
+function translate({ code, error, request }: FrameworkError, routes: RouteMethods): HeraldError | null {
   if (error instanceof HeraldError) return error;
   // Elysia wraps what a `parse` hook throws (our body limits) in its own ParseError.
   const cause = (error as { cause?: unknown } | null)?.cause;
@@ -24,7 +35,7 @@ function translate({ code, error }: FrameworkError): HeraldError | null {
     case "PARSE":
       return new HeraldError("invalid_json", "the request body is not valid JSON");
     case "NOT_FOUND":
-      return new HeraldError("not_found", "no such route");
+      return noRoute(request, routes);
     case "INVALID_COOKIE_SIGNATURE":
       return new HeraldError("invalid_request", "invalid cookie");
     default:
@@ -63,11 +74,12 @@ function validationError(error: ValidationFailure): HeraldError {
   return new HeraldError(fieldCode(field), `${where}: ${cut(detail, 2 * QUOTED_MAX_CHARS)}`);
 }
 
-export const errorHandling = (logger: Logger) =>
+/** @param routes the app's routes, learnt once all are declared: what a wrong method is told */
+export const errorHandling = (logger: Logger, routes: RouteMethods) =>
   // Destructured, not `ctx`: Elysia infers from the parameters what to build per request (a whole
   // context would make it parse cookies on every route).
   new Elysia({ name: "errors" }).onError({ as: "global" }, ({ code, error, request }) => {
-    const known = translate({ code, error });
+    const known = translate({ code, error, request }, routes);
     if (known) return errorResponse(known);
     logger.error("unhandled error", { path: new URL(request.url).pathname, error: String(error) });
     const body: ErrorBody = { error: { code: "internal", message: "internal server error" } };
