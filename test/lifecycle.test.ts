@@ -61,6 +61,21 @@ describe("lifecycle", () => {
     expect(await again.stop()).toBe(0);
   }, 30_000);
 
+  test("SIGINT (Ctrl-C) stops the hub as SIGTERM does: clean stream ends, exit 0 within 5 s", async () => {
+    const h = await startHerald();
+    dirs.push(h.dir);
+    const reader = await SseReader.open(streamUrl(h.url, ["interrupt"]));
+    await reader.until((x) => x.retry !== undefined);
+    const t0 = Date.now();
+    h.proc.kill("SIGINT");
+    expect(await h.proc.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await reader.until((x) => x.ended, 2000);
+    expect(reader.endedCleanly).toBe(true);
+    // stdout is read on its own: its last line may come in after the exit.
+    await eventually(() => h.lines.some((l) => l.includes('"msg":"herald stopped"')));
+  }, 15_000);
+
   test("while draining, /health is 503 and a new stream gets its retry and a clean end (an EventSource never retries a 503)", async () => {
     const h = await startHerald();
     dirs.push(h.dir);
@@ -94,6 +109,7 @@ describe("lifecycle", () => {
     const publish = await fetch(`${h.url}/topics/x/events`, { method: "POST", body: "late" });
     expect(publish.status).toBe(503);
     expect(publish.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(((await publish.json()) as { error: { code: string } }).error.code).toBe("shutting_down");
     inFlight.write("partial");
     expect(await h.proc.exited).toBe(0);
     inFlight.end();
