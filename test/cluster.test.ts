@@ -1,6 +1,7 @@
 /** Cluster mode: three Herald nodes on one Redis behave as one hub. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Cluster, pick, startCluster } from "./support/cluster";
+import { metric } from "./support/faults";
 import { type Herald, history } from "./support/herald";
 import { hasRedis, redisCommand } from "./support/redis";
 import { SseReader, streamUrl } from "./support/sse";
@@ -184,6 +185,28 @@ describe.skipIf(!hasRedis())("three nodes on one Redis", () => {
       { "Idempotency-Key": "order-0" },
     );
     expect(conflict.status).toBe(422);
+  });
+
+  test("each node counts the events it published, so that summing the nodes counts each event once", async () => {
+    const nodes = cluster.nodes as Herald[];
+    const before = await Promise.all(nodes.map((n) => metric(n, "herald_events_published_total")));
+    for (let i = 0; i < 3; i++) await publishTo(nodes[0] as Herald, "counted", i);
+    for (let i = 0; i < 5; i++) await publishTo(nodes[1] as Herald, "counted", i);
+    expect(
+      (
+        await post(nodes[2] as Herald, "/events", {
+          events: [
+            { topic: "counted", data: 1 },
+            { topic: "counted", data: 2 },
+          ],
+        })
+      ).status,
+    ).toBe(201);
+    // Every node has read every commit by now: a count of the shared log's commits would show 10 on each.
+    const last = await newestId(nodes[2] as Herald);
+    await eventually(async () => (await Promise.all(nodes.map(newestId))).every((id) => id >= last));
+    const after = await Promise.all(nodes.map((n) => metric(n, "herald_events_published_total")));
+    expect(after.map((a, i) => a - (before[i] ?? 0))).toEqual([3, 5, 2]);
   });
 
   test("history, /topics and batches read the same from every node", async () => {

@@ -34,10 +34,7 @@ export class Hub {
   ) {
     this.broadcaster = new Broadcaster(log.lastId());
     const coalescer = new WriteCoalescer();
-    log.onCommit((events) => {
-      metrics.published += events.length;
-      this.broadcaster.dispatch(events);
-    });
+    log.onCommit((events) => this.broadcaster.dispatch(events));
     log.onMissed(() => this.missed());
     // One timer for all streams: a comment to each keeps proxies and Bun's idle timeout away.
     this.heartbeats = setInterval(() => {
@@ -81,7 +78,10 @@ export class Hub {
     const started = performance.now();
     const result = await this.log.append(drafts, idempotency);
     this.metrics.publishLatency.observe((performance.now() - started) / 1000);
+    // Counted where the publish was answered: in cluster mode every node reads every node's commits, and a
+    // counter each node counted the whole cluster's in would be summed over the nodes many times over.
     if (result.replayed) this.metrics.idempotentReplays++;
+    else this.metrics.published += result.receipts.length;
     this.metrics.pruned += result.pruned ?? 0;
     return result;
   }

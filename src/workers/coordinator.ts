@@ -79,7 +79,7 @@ export class Coordinator {
   replaced = 0;
 
   /**
-   * @param metrics the main thread's: commits (counted once here, not by every worker), retention, the process
+   * @param metrics the main thread's: retention, the process
    * @param presence who listens, on every worker (and every node of a cluster)
    */
   constructor(
@@ -90,7 +90,6 @@ export class Coordinator {
   ) {
     this.clients = options.maxStreamsPerClient > 0 ? new ClientStreams(options.maxStreamsPerClient) : null;
     log.onCommit((events) => {
-      metrics.published += events.length;
       // Serialised once for every worker: one string to copy, not every event cloned for each.
       const batch = JSON.stringify(events);
       for (const seat of this.seats) seat.channel.notify("commit", batch);
@@ -233,7 +232,7 @@ export class Coordinator {
     return this.everyWorker("missed");
   }
 
-  /** The whole hub's metrics: each worker's counters summed, commits and retention counted here, the process measured here. */
+  /** The whole hub's metrics: each worker's counters (its publishes among them) summed, retention counted here, the process measured here. */
   private async exposition(): Promise<string> {
     const totals = new Metrics(false);
     totals.add(this.departed.counts());
@@ -246,12 +245,10 @@ export class Coordinator {
           // It died meanwhile: its last counts are among the departed.
           return;
         }
-        // Every worker counts every commit it is handed: the log's own count is the one that means something.
-        totals.add({ ...seat.counts, published: 0 });
+        totals.add(seat.counts);
         subscribers += seat.counts.subscribers;
       }),
     );
-    totals.published = this.metrics.published;
     totals.pruned += this.metrics.pruned;
     // A stream whose first bytes went out before this scrape is counted, whichever worker holds it.
     await this.presence.settle();
