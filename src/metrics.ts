@@ -181,7 +181,12 @@ function faultMetrics({ current, started }: FaultReport): string {
 
 export function renderMetrics(m: Metrics, g: Gauges): string {
   return [
-    metric("herald_events_published_total", "counter", "Events this process published to the log (in cluster mode each node counts its own: sum over nodes).", m.published),
+    metric(
+      "herald_events_published_total",
+      "counter",
+      "Events this process published to the log (in cluster mode each node counts its own: sum over nodes).",
+      m.published,
+    ),
     metric("herald_events_delivered_total", "counter", "Events written to subscriber streams (replay and live).", m.delivered),
     metric("herald_subscribers", "gauge", "Open SSE streams.", g.subscribers),
     metric(
