@@ -22,8 +22,15 @@ export interface AppenderOptions {
 const FEED_LENGTH = 5000;
 /** Most events one append script takes (past its first request), so a group commit holds Redis for a few milliseconds at most. */
 const GROUP_EVENTS = 1000;
+/**
+ * How long before we stop waiting for an append script the script must have started, or refuse to write: the
+ * rest covers its run and its answer's way back, and an error in the clocks' offset.
+ */
+const APPEND_START_MARGIN_MS = 500;
 /** How long a write waits for its replicas before the publisher is told the log is unavailable. */
 const REPLICA_WAIT_MS = 2000;
+/** Where append.lua reads its deadline (ms on Redis's clock) among its arguments. */
+const DEADLINE_ARG = 5;
 /** append.lua's answer per request. */
 const FRESH = 1;
 const REPLAYED = 2;
@@ -101,7 +108,7 @@ export class Appender {
     const k = this.keys;
     // Whatever Redis says its newest id is, none this node has seen is handed out again.
     const floor = Math.max(this.tail.head, this.assigned);
-    const args: (string | number)[] = [k.namespace, this.options.maxEventsPerTopic, FEED_LENGTH, floor, requests.length];
+    const args: (string | number)[] = [k.namespace, this.options.maxEventsPerTopic, FEED_LENGTH, floor, requests.length, 0];
     for (const { drafts, idempotency: idem } of requests) {
       args.push(idem ? idempotencyKey(k, idem.scope, idem.key) : "", idem?.fingerprint ?? "", drafts.length);
       for (const d of drafts) args.push(d.topic, d.event ?? "", d.data, encodeUpdate(d));
@@ -110,13 +117,16 @@ export class Appender {
     let fresh: { status: number; receipts: Receipt[] }[];
     let outcomes: typeof fresh;
     try {
-      reply = (await this.call(() =>
-        scripts.append.run(
+      reply = (await this.call(async () => {
+        // A 503 must mean "not stored": a script Redis gets to only after we gave up on it (Redis was paused)
+        // finds its deadline passed and writes nothing.
+        args[DEADLINE_ARG] = await this.connection.redisTimeIn(COMMAND_TIMEOUT_MS - APPEND_START_MARGIN_MS);
+        return scripts.append.run(
           this.connection,
           [k.log, k.feed, k.head, k.topics, k.over, k.pruned, k.prefixes, k.ids, k.privates],
           args,
-        ),
-      )) as number[];
+        );
+      })) as number[];
       outcomes = requests.map(({ drafts }, r) => {
         const [status, first, time] = reply.slice(r * 3, r * 3 + 3) as [number, number, number];
         return { status, receipts: drafts.map((d, i) => ({ id: first + i, topic: d.topic, event: d.event, time })) };

@@ -20,16 +20,19 @@ local max_per_topic = tonumber(ARGV[2])
 local feed_length = tonumber(ARGV[3])
 local floor = tonumber(ARGV[4]) -- the highest id the appending node has seen: no id up to it is handed out again
 local request_count = tonumber(ARGV[5])
+local deadline = tonumber(ARGV[6]) -- ms on Redis's clock: past it the appending node has stopped waiting
 -- Then per request: its Idempotency-Key's full key name ("" for none), its fingerprint, its event count,
 -- and four arguments per event: topic, type ("" for none), data, and an update's fields as JSON ("" for a
 -- native event): {"a": alternates, "p": private, "i": publisher id, "r": retry}, kept as "x" for the readers.
-local FIRST_REQUEST_ARG = 6
+local FIRST_REQUEST_ARG = 7
 local INLINE_TRIM_BYTES = 1024 * 1024
 local FRESH, REPLAYED, CONFLICT = 1, 2, 3
 
 -- Redis's clock, never behind the previous commit: ids and times both follow commit order.
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+-- Run after the node answered 503 (Redis was paused meanwhile): writing now would store what it refused.
+if ms > deadline then return redis.error_reply('LATE the appending node stopped waiting for this append') end
 local time = string.format('%d', math.max(ms, tonumber(redis.call('HGET', head_key, 'time') or 0)))
 
 raise_head(head_key, floor)
