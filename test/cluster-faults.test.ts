@@ -187,6 +187,33 @@ describe.skipIf(!hasRedis())("pruned-through with many topics", () => {
   }, 120_000);
 });
 
+describe.skipIf(!hasRedis())("large events", () => {
+  test("the feed keeps fewer of them (about 64 MiB), and a node that fell behind it delivers every one from the log", async () => {
+    const c = await cluster(2);
+    const [a, b] = c.nodes as [Herald, Herald];
+    const reader = await SseReader.open(streamUrl(b.url, ["big"]));
+    await reader.until((r) => r.retry !== undefined);
+    const big = (i: number) => `${i} ${"x".repeat(1_000_000)}`;
+    b.proc.kill("SIGSTOP");
+    try {
+      for (let i = 0; i < 100; i++) await acknowledged(a, "big", big(i));
+    } finally {
+      b.proc.kill("SIGCONT");
+    }
+    // 64 MiB of 1 MB events, give or take Redis's whole nodes; 100 without the bound.
+    const kept = Number(await redisCommand(c.redis.url, "XLEN", ["{cluster}:feed"]));
+    expect(kept).toBeGreaterThanOrEqual(60);
+    expect(kept).toBeLessThan(80);
+    await reader.until((r) => r.events.length >= 100, 30_000);
+    expect(reader.events.map((e) => e.data.slice(0, e.data.indexOf(" ")))).toEqual(
+      Array.from({ length: 100 }, (_, i) => String(i)),
+    );
+    expect(reader.events.every((e, i) => e.data === big(i))).toBe(true);
+    expect(reader.ended).toBe(false);
+    reader.close();
+  }, 90_000);
+});
+
 describe.skipIf(!hasRedis())("a node that falls behind past retention", () => {
   test("its stream on a quiet topic gets every retained event it missed, with no gap notice and no end", async () => {
     const c = await cluster(2, { HERALD_RETENTION_MAX_EVENTS: "100" });

@@ -20,6 +20,8 @@ export interface AppenderOptions {
  * each node's tail reading it; a tail that falls further behind reads what it missed from the log instead.
  */
 const FEED_LENGTH = 5000;
+/** About the most event data the feed keeps: at 1 MiB an event, 64 events (each append trims it by its largest). */
+const FEED_BYTES = 64 * 1024 * 1024;
 /** Most events one append script takes (past its first request), so a group commit holds Redis for a few milliseconds at most. */
 const GROUP_EVENTS = 1000;
 /**
@@ -108,7 +110,15 @@ export class Appender {
     const k = this.keys;
     // Whatever Redis says its newest id is, none this node has seen is handed out again.
     const floor = Math.max(this.tail.head, this.assigned);
-    const args: (string | number)[] = [k.namespace, this.options.maxEventsPerTopic, FEED_LENGTH, floor, requests.length, 0];
+    const args: (string | number)[] = [
+      k.namespace,
+      this.options.maxEventsPerTopic,
+      FEED_LENGTH,
+      floor,
+      requests.length,
+      0,
+      FEED_BYTES,
+    ];
     for (const { drafts, idempotency: idem } of requests) {
       args.push(idem ? idempotencyKey(k, idem.scope, idem.key) : "", idem?.fingerprint ?? "", drafts.length);
       for (const d of drafts) args.push(d.topic, d.event ?? "", d.data, encodeUpdate(d));

@@ -21,10 +21,11 @@ local feed_length = tonumber(ARGV[3])
 local floor = tonumber(ARGV[4]) -- the highest id the appending node has seen: no id up to it is handed out again
 local request_count = tonumber(ARGV[5])
 local deadline = tonumber(ARGV[6]) -- ms on Redis's clock: past it the appending node has stopped waiting
+local feed_bytes = tonumber(ARGV[7]) -- about the most event data the feed keeps: large events shorten it
 -- Then per request: its Idempotency-Key's full key name ("" for none), its fingerprint, its event count,
 -- and four arguments per event: topic, type ("" for none), data, and an update's fields as JSON ("" for a
 -- native event): {"a": alternates, "p": private, "i": publisher id, "r": retry}, kept as "x" for the readers.
-local FIRST_REQUEST_ARG = 7
+local FIRST_REQUEST_ARG = 8
 local INLINE_TRIM_BYTES = 1024 * 1024
 local FRESH, REPLAYED, CONFLICT = 1, 2, 3
 
@@ -40,6 +41,7 @@ local trim_keys = {
   log = log_key, pruned = pruned_key, prefixes = prefixes_key, topics = topics_key, ids = ids_key, privates = privates_key,
 }
 local added = {}
+local largest = 0 -- the largest event data of this append, which sets how many the feed keeps
 local out = {}
 local function answer(status, first, at) out[#out + 1] = status out[#out + 1] = first out[#out + 1] = at end
 local arg = FIRST_REQUEST_ARG
@@ -60,6 +62,7 @@ for _ = 1, request_count do
     for i = 0, count - 1 do
       local at = events_arg + i * 4
       local topic, kind, data, meta = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+      largest = math.max(largest, #data)
       local entry = entry_of(first + i)
       local topic_key = namespace .. 't:' .. topic
       -- The first event of a keyed publish carries the key, so whichever pruning deletes it forgets the key.
@@ -115,8 +118,12 @@ for _ = 1, request_count do
   end
 end
 redis.call('HSET', head_key, 'time', time)
--- Whole nodes at a time (~): the feed only bridges the moment between a commit and every tail reading it.
-redis.call('XTRIM', feed_key, 'MAXLEN', '~', feed_length)
+-- Whole nodes at a time (~): the feed only bridges the moment between a commit and every tail reading it. Its
+-- events are kept whole, so large ones keep fewer (a tail that falls further behind reads the log instead):
+-- retention bounds the log, and this bounds the feed, whatever the event size.
+local keep = feed_length
+if largest > 0 then keep = math.max(1, math.min(feed_length, math.floor(feed_bytes / largest))) end
+redis.call('XTRIM', feed_key, 'MAXLEN', '~', keep)
 
 -- A topic past its limit sheds as many old events as it gained, so memory stays at the limit between
 -- retention's rounds; what a lowered limit leaves over is retention's, in small batches.
