@@ -14,6 +14,12 @@ const START_TIMEOUT_MS = 10_000;
 /** Redis's reply to a command or a script: strings, integers, nulls and arrays of them. */
 export type Reply = string | number | null | Reply[];
 
+/**
+ * How a script that found its deadline passed answers (append.lua). The clocks' offset may have gone stale
+ * (Redis's clock stepped): the connection is opened afresh, which measures it again.
+ */
+const LATE_REPLY = "LATE";
+
 /** Redis did not answer within the deadline: the connection it was sent on is given up. */
 class Timeout extends Error {}
 
@@ -56,7 +62,8 @@ export class RedisConnection {
       return (await deadline(client.send(command, [...args]), timeoutMs, command)) as Reply;
     } catch (error) {
       // An error Redis answered with (a script's, NOSCRIPT, OOM) leaves the connection fine; anything else does not.
-      if (error instanceof Timeout || !client.connected) this.drop(client);
+      const late = String((error as Error | null)?.message).startsWith(LATE_REPLY);
+      if (error instanceof Timeout || !client.connected || late) this.drop(client);
       throw error;
     }
   }
