@@ -1,6 +1,7 @@
 /** Cluster mode's settings: selection, a bad or unreachable Redis at start-up, the password kept out of logs. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { redisRefusal } from "../src/log/redis/refusal";
 import { dispose, startHerald } from "./support/herald";
 import { hasRedis, type RedisServer, startRedis } from "./support/redis";
 
@@ -75,12 +76,49 @@ describe.skipIf(!hasRedis())("against a real Redis", () => {
     }
   });
 
-  test("a wrong password stops start-up with one clear line and exit 2", () => {
-    const { code, stderr } = run({ HERALD_REDIS_URL: `redis://:wrong@127.0.0.1:${redis.port}` });
-    expect(code).toBe(2);
-    expect(stderr).toStartWith("herald: cannot use Redis at redis://:[redacted]@");
-    expect(stderr).not.toContain("wrong");
+  test("a wrong or missing password stops start-up with one line in Redis's words and exit 2", () => {
+    const at = `127.0.0.1:${redis.port}`;
+    for (const [url, shown, why] of [
+      [`redis://:wrong-pass@${at}`, `redis://:[redacted]@${at}`, "WRONGPASS"],
+      [`redis://nobody:wrong-pass@${at}`, `redis://nobody:[redacted]@${at}`, "WRONGPASS"],
+      [`redis://${at}`, `redis://${at}`, "NOAUTH"],
+      [`redis://:s3cret-pass@${at}/99`, `redis://:[redacted]@${at}/99`, "ERR DB index is out of range"],
+    ] as const) {
+      const { code, stderr } = run({ HERALD_REDIS_URL: url });
+      expect(code).toBe(2);
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(stderr).toStartWith(`herald: cannot use Redis at ${shown}: ${why}`);
+      expect(stderr).not.toContain("pass@");
+      expect(stderr).not.toContain("s3cret");
+    }
   });
+
+  test("Redis's refusal is read from its own reply to the handshake", async () => {
+    const at = `127.0.0.1:${redis.port}`;
+    expect(await redisRefusal(`redis://:s3cret-pass@${at}/2`)).toBeUndefined();
+    expect(await redisRefusal(`redis://:wrong@${at}`)).toStartWith("WRONGPASS");
+    expect(await redisRefusal(`redis://${at}`)).toStartWith("NOAUTH");
+  });
+});
+
+test("what answers a handshake but is not Redis gives no refusal, and never the password back", async () => {
+  // An echo sends the handshake back: a password starting with "-" would read as an error line.
+  const echo = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: { data: (socket, chunk) => void socket.write(chunk) },
+  });
+  const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  try {
+    expect(await redisRefusal(`redis://:-leaked@127.0.0.1:${echo.port}`)).toBeUndefined();
+    const started = Date.now();
+    expect(await redisRefusal(`redis://127.0.0.1:${silent.port}`)).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await redisRefusal("redis://127.0.0.1:1")).toBeUndefined();
+  } finally {
+    echo.stop(true);
+    silent.stop(true);
+  }
 });
 
 test("an unreachable Redis stops start-up after a while with one clear line and exit 2", () => {

@@ -3,6 +3,7 @@ import { RedisClient } from "bun";
 import { HeraldError } from "../../errors";
 import { redactRedisUrl } from "../../net/redis-url";
 import type { LogFault } from "../faults";
+import { redisRefusal } from "./refusal";
 
 /** How long one command may take before Redis counts as unreachable: a paused or partitioned Redis never answers. */
 export const COMMAND_TIMEOUT_MS = 2000;
@@ -125,8 +126,8 @@ async function clockOffset(client: RedisClient): Promise<number> {
 
 /**
  * Checks that Redis takes our connection, waiting up to START_TIMEOUT_MS for it to come up (it may be starting
- * beside us), or throws a `log_unavailable` error saying why. Bun's own reconnecting client waits out a refused
- * port; any other failure (a wrong password, a bad database number) is final.
+ * beside us), or throws a `log_unavailable` error saying why, in Redis's words where it refused us. Bun's own
+ * reconnecting client waits out a refused port; any other failure (a wrong password, a bad database number) is final.
  */
 export async function checkReachable(url: string): Promise<void> {
   const client = new RedisClient(url, { autoReconnect: true, maxRetries: 2 ** 32 - 1, connectionTimeout: 5000 });
@@ -134,11 +135,11 @@ export async function checkReachable(url: string): Promise<void> {
   try {
     await deadline(client.connect(), START_TIMEOUT_MS, "connect");
   } catch (error) {
-    const message =
-      error instanceof Timeout
-        ? `cannot reach Redis at ${where} within ${START_TIMEOUT_MS / 1000} s`
-        : `cannot use Redis at ${where}: ${(error as Error).message}`;
-    throw new HeraldError("log_unavailable", message);
+    if (error instanceof Timeout) {
+      throw new HeraldError("log_unavailable", `cannot reach Redis at ${where} within ${START_TIMEOUT_MS / 1000} s`);
+    }
+    const why = (await redisRefusal(url)) ?? (error as Error).message;
+    throw new HeraldError("log_unavailable", `cannot use Redis at ${where}: ${why}`);
   } finally {
     client.close();
   }
