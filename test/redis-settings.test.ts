@@ -81,6 +81,8 @@ describe.skipIf(!hasRedis())("against a real Redis", () => {
     for (const [url, shown, why] of [
       [`redis://:wrong-pass@${at}`, `redis://:[redacted]@${at}`, "WRONGPASS"],
       [`redis://nobody:wrong-pass@${at}`, `redis://nobody:[redacted]@${at}`, "WRONGPASS"],
+      // A malformed percent-escape is sent as written, as Bun's client does.
+      [`redis://:bad%zz-pass@${at}`, `redis://:[redacted]@${at}`, "WRONGPASS"],
       [`redis://${at}`, `redis://${at}`, "NOAUTH"],
       [`redis://:s3cret-pass@${at}/99`, `redis://:[redacted]@${at}/99`, "ERR DB index is out of range"],
     ] as const) {

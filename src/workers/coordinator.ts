@@ -79,7 +79,7 @@ export class Coordinator {
   replaced = 0;
 
   /**
-   * @param metrics the main thread's: retention, the process
+   * @param metrics the main thread's: retention and the process, counted and measured here
    * @param presence who listens, on every worker (and every node of a cluster)
    */
   constructor(

@@ -17,11 +17,20 @@ function resp(args: readonly string[]): string {
 
 /** The commands a client sends first: its credentials (or a ping), then its database. */
 function handshake(url: URL): string[][] {
-  const user = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
+  const user = decoded(url.username);
+  const password = decoded(url.password);
   const hello = password ? ["AUTH", ...(user ? [user] : []), password] : ["PING"];
   const db = url.pathname.slice(1);
   return db ? [hello, ["SELECT", db]] : [hello];
+}
+
+/** A URL part as the client sends it: percent-escapes decoded, a malformed one left as written. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 /**
